@@ -1,0 +1,104 @@
+"""An architecture: a validated model file as a networkx graph, plus its routes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from tokensim.errors import InputError
+from tokensim.model.loading import read_document, validate_as
+from tokensim.model.schema import Client, Issuer, ModelFile, Resource
+from tokensim.model.validate import check_model
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A model: the validated file (``spec``), its graph and where it came from.
+
+    The graph is a ``networkx.DiGraph``; each node carries its validated attributes
+    under the ``spec`` key and its ``kind``. Build one with `load_model`,
+    `Architecture.from_dict` or `Architecture.from_spec`.
+    """
+
+    spec: ModelFile
+    source: str = "<python>"
+    graph: nx.DiGraph = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        problems = check_model(self.spec)
+        if problems:
+            raise InputError(self.source, problems)
+        graph = nx.DiGraph(name=self.spec.name)
+        for name, node in self.spec.nodes.items():
+            graph.add_node(name, kind=node.kind, spec=node)
+        graph.add_edges_from(tuple(e) for e in self.spec.edges)
+        object.__setattr__(self, "graph", graph)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Architecture":
+        """Validate a model given as plain data (what a YAML file would hold)."""
+        return cls(validate_as(ModelFile, data, source), source)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+    def node(self, name: str) -> Any:
+        """The validated attributes of a node."""
+        return self.spec.nodes[name]
+
+    @cached_property
+    def clients(self) -> list[str]:
+        return [n for n, v in self.spec.nodes.items() if isinstance(v, Client)]
+
+    @cached_property
+    def resources(self) -> list[str]:
+        return [n for n, v in self.spec.nodes.items() if isinstance(v, Resource)]
+
+    @cached_property
+    def paths(self) -> dict[tuple[str, str], list[tuple[str, ...]]]:
+        """Every simple path (route) from each client to each resource it reaches."""
+        out: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+        for c in self.clients:
+            for r in self.resources:
+                found = sorted(tuple(p) for p in nx.all_simple_paths(self.graph, c, r))
+                if found:
+                    out[(c, r)] = found
+        return out
+
+    def reachable(self, client: str) -> list[str]:
+        """Resources a client reaches, in model order."""
+        return [r for r in self.resources if (client, r) in self.paths]
+
+    def issuer_of(self, resource: str) -> Issuer:
+        """The issuer a resource trusts (its `issuer` field, the only issuer, or a default JWT issuer)."""
+        named = self.spec.nodes[resource].issuer  # type: ignore[union-attr]
+        if named is not None:
+            return self.spec.nodes[named]  # type: ignore[return-value]
+        issuers = [v for v in self.spec.nodes.values() if isinstance(v, Issuer)]
+        return issuers[0] if issuers else Issuer(kind="issuer")
+
+    @cached_property
+    def config_hash(self) -> str:
+        """A stable hash of the validated model (not of its file's formatting)."""
+        payload = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_model(path: str | Path) -> Architecture:
+    """Load and validate a model file (YAML or JSON) or a built-in model by name."""
+    from tokensim.builtin import resolve_model_path  # local: builtin depends on this module
+
+    resolved = resolve_model_path(path)
+    data, source = read_document(resolved)
+    return Architecture(validate_as(ModelFile, data, source), source)

@@ -1,0 +1,124 @@
+"""Token policies (MODEL.md section 2): presets are values, not code paths.
+
+A `Policy` names, per privilege tier, the binding mechanisms in order of
+preference (the first one a client supports is used), and every lifetime,
+rotation and binding setting. Defaults and their sources: docs/parameters.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from tokensim.errors import InputError, Problem
+from tokensim.model.loading import read_document, validate_as
+from tokensim.model.schema import Duration, DurationOrZero, Mechanism, _Strict
+
+
+def _mechanism_list(value: object) -> object:
+    """Accept `dpop`, `dpop,mtls` or a list; store a tuple in order of preference."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+Mechanisms = Annotated[tuple[Mechanism, ...], BeforeValidator(_mechanism_list), Field(min_length=1)]
+
+
+class Policy(_Strict):
+    """Every setting of a token policy. Durations in hours (strings like `5m` accepted)."""
+
+    name: str = "custom"
+    low_risk: Mechanisms = ("bearer",)
+    privileged: Mechanisms = ("bearer",)
+    access_ttl: Duration = 1.0
+    refresh_ttl: Duration = 90 * 24.0
+    rotation: bool = False
+    reuse_detection: bool = False
+    reuse_grace: DurationOrZero = 30 / 3600.0
+    audience: Literal["broad", "per_resource"] = "broad"
+    proof_window: Duration = 120 / 3600.0
+    nonce: bool = False
+    jti_tracking: bool = False
+    jit: bool = False
+    jit_ttl: Duration = 10 / 60.0
+    on_binding_loss: Literal["fallback", "fail"] = "fallback"
+    on_unsupported: Literal["fallback", "fail"] = "fallback"
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> "Policy":
+        """Return a copy with some fields replaced, validated like a policy file."""
+        unknown = [k for k in overrides if k not in type(self).model_fields]
+        if unknown:
+            raise InputError(source, [Problem(k, f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}") for k in unknown])
+        data = self.model_dump()
+        data.update(overrides)
+        return validate_as(Policy, data, source)
+
+    def parameters(self) -> dict[str, Any]:
+        """The policy as flat configuration columns (mechanism lists joined by commas)."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump().items():
+            out[key] = ",".join(value) if isinstance(value, tuple) else value
+        return out
+
+
+PARAMETERS: tuple[str, ...] = tuple(Policy.model_fields)
+
+_PRESETS: dict[str, dict[str, Any]] = {
+    "bearer": {"low_risk": ("bearer",), "privileged": ("bearer",)},
+    "dpop": {"low_risk": ("dpop",), "privileged": ("dpop",)},
+    "mtls": {"low_risk": ("mtls",), "privileged": ("mtls",)},
+    "hybrid": {"low_risk": ("bearer",), "privileged": ("dpop", "mtls")},
+    "hybrid_jit": {"low_risk": ("bearer",), "privileged": ("dpop", "mtls"), "jit": True},
+}
+PRESETS: tuple[str, ...] = tuple(_PRESETS)
+
+
+def preset(name: str, **overrides: Any) -> Policy:
+    """Return a preset policy (`bearer`, `dpop`, `mtls`, `hybrid`, `hybrid_jit`) with overrides."""
+    if name not in _PRESETS:
+        raise InputError.single("--policy", "policy", f"unknown policy {name!r}; presets: {', '.join(PRESETS)} (or a policy file)")
+    return Policy(name=name, **_PRESETS[name]).with_overrides(overrides, source=f"policy {name}") if overrides else Policy(name=name, **_PRESETS[name])
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy file: optional `base` (a preset) plus any policy parameters."""
+    data, source = read_document(path)
+    if not isinstance(data, dict):
+        raise InputError.single(source, "", "expected a mapping of policy parameters")
+    data = dict(data)
+    base = data.pop("base", None)
+    if base is not None:
+        if base not in _PRESETS:
+            raise InputError.single(source, "base", f"unknown preset {base!r}; presets: {', '.join(PRESETS)}")
+        merged = {**_PRESETS[base], "name": data.get("name", base), **data}
+    else:
+        merged = {"name": Path(path).stem, **data}
+    return validate_as(Policy, merged, source)
+
+
+def resolve_policy(spec: "str | Policy | Path") -> Policy:
+    """A Policy from a Policy, a preset name or a policy file path."""
+    if isinstance(spec, Policy):
+        return spec
+    text = str(spec)
+    if text in _PRESETS:
+        return preset(text)
+    if text.endswith((".yaml", ".yml", ".json")) or Path(text).exists():
+        return load_policy(text)
+    return preset(text)  # raises the unknown-policy message
+
+
+def parse_assignments(items: list[str], source: str = "--set") -> dict[str, str]:
+    """Parse `key=value` strings from the command line (values validated later)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError.single(source, item, "expected key=value, e.g. access_ttl=5m")
+        out[key.strip()] = value.strip()
+    return out

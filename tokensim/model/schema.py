@@ -1,0 +1,235 @@
+"""Pydantic schema of model files (MODEL.md sections 1, 4, 5 and 7).
+
+This module is data only: it says which fields exist, their units, defaults and
+bounds. Cross-field rules (which leak vector fits which node, edge ends) live in
+``validate.py``; turning the validated file into a graph lives in ``architecture.py``.
+Durations are stored in hours and rates per hour (see ``units.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from tokensim.model.units import parse_duration, parse_rate
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be greater than zero, got {value:g}")
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value:g}")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be a fraction in [0, 1], got {value:g}")
+    return value
+
+
+#: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y`.
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+#: A duration that may be zero (grace windows, delays).
+DurationOrZero = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_non_negative)]
+#: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off.
+Rate = Annotated[float, BeforeValidator(parse_rate), AfterValidator(_non_negative)]
+Fraction = Annotated[float, AfterValidator(_fraction)]
+
+Mechanism = Literal["bearer", "dpop", "mtls"]
+KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
+Platform = Literal["browser", "mobile", "workload", "ci", "legacy"]
+Vector = Literal["log", "xss", "malware", "host_compromise", "secret_sprawl", "signing_key"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fixed(_Strict):
+    """A fixed delay."""
+
+    distribution: Literal["fixed"] = "fixed"
+    value: DurationOrZero
+
+
+class LogNormal(_Strict):
+    """Log-normal with the given median (a duration) and sigma of the log."""
+
+    distribution: Literal["lognormal"]
+    median: Duration
+    sigma: Annotated[float, AfterValidator(_non_negative)] = 1.0
+
+
+class Exponential(_Strict):
+    """Exponential with the given mean."""
+
+    distribution: Literal["exponential"]
+    mean: Duration
+
+
+class Uniform(_Strict):
+    """Uniform between low and high."""
+
+    distribution: Literal["uniform"]
+    low: DurationOrZero
+    high: DurationOrZero
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uniform":
+        if self.high < self.low:
+            raise ValueError("high must not be below low")
+        return self
+
+
+def _plain_duration_is_fixed(value: object) -> object:
+    """A plain duration (`1h`, a number) means a fixed delay."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"distribution": "fixed", "value": value}
+    return value
+
+
+DelayDistribution = Annotated[
+    Union[Fixed, LogNormal, Exponential, Uniform],
+    BeforeValidator(_plain_duration_is_fixed),
+    Field(discriminator="distribution"),
+]
+
+
+class Leak(_Strict):
+    """A Poisson leak process on a node (MODEL.md section 4).
+
+    ``rate`` is per instance per year on clients (per host for ``host_compromise``)
+    and per year on every other node. ``dwell`` is how long an on-device or on-host
+    compromise lasts: while it lasts the thief can use non-exportable keys as an oracle.
+    """
+
+    vector: Vector
+    rate: Rate
+    dwell: Duration | None = None
+
+
+class _NodeBase(_Strict):
+    leaks: list[Leak] = Field(default_factory=list)
+    description: str = ""
+
+
+class Client(_NodeBase):
+    """A population of identical client instances."""
+
+    kind: Literal["client"]
+    platform: Platform
+    instances: Annotated[int, Field(ge=1)] = 1
+    hosts: Annotated[int, Field(ge=1)] | None = None
+    key_storage: KeyStorage = "software"
+    supports: list[Mechanism] = Field(default_factory=lambda: ["bearer"])
+    holds_refresh_token: bool = False
+    confidential: bool = False
+    request_rate: Rate = 60.0
+    tenants: Annotated[int, Field(ge=1)] = 1
+    concurrent_refresh_fraction: Fraction = 0.0
+    log_retention: Duration | None = None
+
+
+class Intermediary(_NodeBase):
+    """Reverse proxy, load balancer or API gateway."""
+
+    kind: Literal["proxy", "gateway"]
+    terminates_tls: bool = True
+    forwards_client_cert: bool = False
+    rewrites_uri: bool = False
+    verifies_binding: bool = False
+    logs_tokens: bool = False
+    log_retention: Duration = 30 * 24.0
+
+
+class Mesh(_NodeBase):
+    """A service-mesh hop: re-encrypts with workload identity (mesh mTLS)."""
+
+    kind: Literal["mesh"]
+    terminates_tls: bool = True
+    forwards_client_cert: bool = False
+    rewrites_uri: bool = False
+    verifies_binding: bool = False
+    logs_tokens: bool = False
+    log_retention: Duration = 30 * 24.0
+
+
+class Broker(_NodeBase):
+    """A SaaS integration or token-exchange broker holding tokens for many tenants."""
+
+    kind: Literal["broker"]
+    tenants: Annotated[int, Field(ge=1)] = 1
+    exchange: Literal["preserve", "strip", "fail"] = "strip"
+    key_storage: KeyStorage = "software"
+    logs_tokens: bool = False
+    log_retention: Duration = 30 * 24.0
+
+
+class Resource(_NodeBase):
+    """An API. ``sensitivity`` weighs its requests in the blast radius."""
+
+    kind: Literal["resource"]
+    sensitivity: Annotated[float, AfterValidator(_positive)] = 1.0
+    privileged_fraction: Fraction = 0.1
+    accepts: Literal["any", "bound"] = "bound"
+    records: Annotated[int, Field(ge=0)] | None = None
+    issuer: str | None = None
+    logs_tokens: bool = False
+    log_retention: Duration = 30 * 24.0
+
+
+class Issuer(_NodeBase):
+    """An authorization server; ``revocation`` says when revocation takes effect."""
+
+    kind: Literal["issuer"]
+    revocation: Literal["introspection", "jwt", "caep"] = "jwt"
+    propagation_delay: DurationOrZero = 5.0 / 60.0
+
+
+Node = Annotated[Union[Client, Intermediary, Mesh, Broker, Resource, Issuer], Field(discriminator="kind")]
+
+#: Node class for each ``kind`` value (used for error messages and the schema).
+NODE_CLASSES: dict[str, type[BaseModel]] = {
+    "client": Client,
+    "proxy": Intermediary,
+    "gateway": Intermediary,
+    "mesh": Mesh,
+    "broker": Broker,
+    "resource": Resource,
+    "issuer": Issuer,
+}
+
+
+class Attacker(_Strict):
+    """When and how hard the thief replays (MODEL.md section 5)."""
+
+    replay_delay: DelayDistribution = Field(default_factory=lambda: LogNormal(distribution="lognormal", median=1.0, sigma=1.0))
+    replay_rate: Rate = 30.0
+    targeting: Literal["sensitivity", "uniform"] = "sensitivity"
+
+
+class Defender(_Strict):
+    """Detection of unauthorized requests and the response to it (MODEL.md section 7)."""
+
+    detection_probability: Fraction = 0.01
+    response_time: DelayDistribution = Field(default_factory=lambda: Exponential(distribution="exponential", mean=24.0))
+
+
+Edge = Annotated[list[str], Field(min_length=2, max_length=2)]
+
+
+class ModelFile(_Strict):
+    """A whole architecture model file."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    nodes: Annotated[dict[str, Node], Field(min_length=1)]
+    edges: list[Edge] = Field(default_factory=list)
+    attacker: Attacker = Field(default_factory=Attacker)
+    defender: Defender = Field(default_factory=Defender)

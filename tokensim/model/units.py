@@ -1,0 +1,89 @@
+"""Durations and rates as people write them (`90s`, `15m`, `30d`, `3/day`).
+
+Internally every duration is a float number of **hours** and every rate is a
+float **per hour**, so the engine never converts units.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Hours in each duration unit. A year is 365 days, a month 30 days.
+DURATION_UNITS: dict[str, float] = {
+    "ms": 1.0 / 3_600_000.0,
+    "s": 1.0 / 3600.0,
+    "sec": 1.0 / 3600.0,
+    "m": 1.0 / 60.0,
+    "min": 1.0 / 60.0,
+    "h": 1.0,
+    "hour": 1.0,
+    "d": 24.0,
+    "day": 24.0,
+    "w": 24.0 * 7,
+    "week": 24.0 * 7,
+    "mo": 24.0 * 30,
+    "month": 24.0 * 30,
+    "y": 24.0 * 365,
+    "year": 24.0 * 365,
+}
+
+_NUMBER = r"(?P<num>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+_DURATION_RE = re.compile(rf"^\s*(?P<sign>-)?{_NUMBER}\s*(?P<unit>[A-Za-z]+)\s*$")
+_RATE_RE = re.compile(rf"^\s*(?P<sign>-)?{_NUMBER}\s*/\s*(?P<unit>[A-Za-z]+)\s*$")
+
+ALLOWED_DURATION = "a number with a unit, e.g. 90s, 15m, 1h, 30d, 1y (units: ms, s, m, h, d, w, mo, y)"
+ALLOWED_RATE = "a count per unit of time, e.g. 0.2/year, 3/day, 30/h"
+
+
+class UnitError(ValueError):
+    """A duration or rate that cannot be read; the message says what is allowed."""
+
+
+def _unit_hours(unit: str, text: str, allowed: str) -> float:
+    unit = unit.lower()
+    if unit in DURATION_UNITS:
+        return DURATION_UNITS[unit]
+    if unit.endswith("s") and unit[:-1] in DURATION_UNITS:  # plural: "hours", "days"
+        return DURATION_UNITS[unit[:-1]]
+    raise UnitError(f"unknown time unit {unit!r} in {text!r}; expected {allowed}") from None
+
+
+def parse_duration(value: object) -> float:
+    """Return a duration in hours. Accepts `15m`-style strings; a bare number is hours."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a duration, got {value!r}; expected {ALLOWED_DURATION}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise UnitError(f"expected a duration, got {value!r}; expected {ALLOWED_DURATION}")
+    match = _DURATION_RE.match(value)
+    if not match:
+        raise UnitError(f"cannot read duration {value!r}; expected {ALLOWED_DURATION}")
+    hours = float(match["num"]) * _unit_hours(match["unit"], value, ALLOWED_DURATION)
+    return -hours if match["sign"] else hours
+
+
+def parse_rate(value: object) -> float:
+    """Return a rate per hour. Accepts `3/day`-style strings; a bare number is per hour."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a rate, got {value!r}; expected {ALLOWED_RATE}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise UnitError(f"expected a rate, got {value!r}; expected {ALLOWED_RATE}")
+    match = _RATE_RE.match(value)
+    if not match:
+        raise UnitError(f"cannot read rate {value!r}; expected {ALLOWED_RATE}")
+    rate = float(match["num"]) / _unit_hours(match["unit"], value, ALLOWED_RATE)
+    return -rate if match["sign"] else rate
+
+
+def format_duration(hours: float) -> str:
+    """Render hours back in the largest unit that divides it evenly (`0.25` -> `15m`)."""
+    seconds = round(hours * 3600.0, 6)
+    for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and abs(seconds / size - round(seconds / size)) < 1e-9:
+            return f"{round(seconds / size)}{unit}"
+    if abs(seconds - round(seconds)) < 1e-9:
+        return f"{round(seconds)}s"
+    return f"{hours:g}h"

@@ -1,0 +1,102 @@
+"""Cross-field rules of a model file that a per-field schema cannot express."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from tokensim.errors import Problem
+from tokensim.model.schema import Broker, Client, Intermediary, Issuer, Mesh, ModelFile, Resource
+
+#: Which leak vectors make sense on which node (client vectors depend on the platform).
+CLIENT_VECTORS: dict[str, frozenset[str]] = {
+    "browser": frozenset({"log", "xss", "malware"}),
+    "mobile": frozenset({"log", "malware"}),
+    "workload": frozenset({"log", "malware", "host_compromise", "secret_sprawl"}),
+    "ci": frozenset({"log", "host_compromise", "secret_sprawl"}),
+    "legacy": frozenset({"log", "malware", "host_compromise", "secret_sprawl"}),
+}
+NODE_VECTORS: dict[str, frozenset[str]] = {
+    "proxy": frozenset({"log"}),
+    "gateway": frozenset({"log"}),
+    "mesh": frozenset({"log"}),
+    "resource": frozenset({"log"}),
+    "broker": frozenset({"log", "host_compromise"}),
+    "issuer": frozenset({"signing_key"}),
+}
+#: Vectors that give the thief control of a device or host for a while.
+DWELL_VECTORS = frozenset({"xss", "malware", "host_compromise"})
+
+
+def allowed_vectors(node: object) -> frozenset[str]:
+    """Leak vectors that make sense on this node."""
+    if isinstance(node, Client):
+        return CLIENT_VECTORS[node.platform]
+    return NODE_VECTORS[node.kind]  # type: ignore[attr-defined]
+
+
+def check_model(spec: ModelFile) -> list[Problem]:
+    """Return every cross-field problem of a schema-valid model (empty when all is well)."""
+    problems: list[Problem] = []
+    nodes = spec.nodes
+
+    for name, node in nodes.items():
+        where = f"nodes.{name}"
+        for i, leak in enumerate(node.leaks):
+            allowed = allowed_vectors(node)
+            what = f"a {node.platform} client" if isinstance(node, Client) else f"a {node.kind}"
+            if leak.vector not in allowed:
+                problems.append(Problem(f"{where}.leaks[{i}].vector",
+                    f"vector {leak.vector!r} makes no sense on {what}; allowed here: {', '.join(sorted(allowed))}"))
+            if leak.dwell is not None and leak.vector not in DWELL_VECTORS:
+                problems.append(Problem(f"{where}.leaks[{i}].dwell",
+                    f"dwell applies only to {', '.join(sorted(DWELL_VECTORS))}, not to {leak.vector!r}"))
+            if leak.vector == "log" and isinstance(node, (Intermediary, Mesh, Broker, Resource)) and not node.logs_tokens:
+                problems.append(Problem(f"{where}.leaks[{i}].vector",
+                    f"a 'log' leak needs 'logs_tokens: true' on {name} (its logs hold no tokens otherwise)"))
+        if isinstance(node, Client):
+            bound = [m for m in node.supports if m != "bearer"]
+            if bound and node.key_storage == "none":
+                problems.append(Problem(f"{where}.supports",
+                    f"{', '.join(bound)} needs a key, but key_storage is 'none'; allowed: software, non_extractable, hardware"))
+            if node.hosts is not None and node.hosts > node.instances:
+                problems.append(Problem(f"{where}.hosts", f"{node.hosts} hosts for {node.instances} instances; hosts must not exceed instances"))
+        if isinstance(node, Resource) and node.issuer is not None:
+            target = nodes.get(node.issuer)
+            if not isinstance(target, Issuer):
+                issuers = [n for n, v in nodes.items() if isinstance(v, Issuer)]
+                problems.append(Problem(f"{where}.issuer", f"{node.issuer!r} is not an issuer node; issuers: {', '.join(issuers) or 'none'}"))
+
+    for i, (a, b) in enumerate(spec.edges):
+        for j, end in enumerate((a, b)):
+            if end not in nodes:
+                problems.append(Problem(f"edges[{i}][{j}]", f"unknown node {end!r}; nodes: {', '.join(nodes)}"))
+        if a in nodes and b in nodes:
+            if a == b:
+                problems.append(Problem(f"edges[{i}]", f"edge from {a!r} to itself"))
+            if isinstance(nodes[b], Client):
+                problems.append(Problem(f"edges[{i}][1]", f"{b!r} is a client; requests start at clients, no edge may enter one"))
+            if isinstance(nodes[a], (Resource, Issuer)) or isinstance(nodes[b], Issuer):
+                end, node = (a, nodes[a]) if isinstance(nodes[a], (Resource, Issuer)) else (b, nodes[b])
+                problems.append(Problem(f"edges[{i}]", f"{end!r} is a {node.kind}; edges run from clients through intermediaries to resources"))
+
+    clients = [n for n, v in nodes.items() if isinstance(v, Client)]
+    resources = [n for n, v in nodes.items() if isinstance(v, Resource)]
+    issuers = [n for n, v in nodes.items() if isinstance(v, Issuer)]
+    if not clients:
+        problems.append(Problem("nodes", "the model has no client node (kind: client)"))
+    if not resources:
+        problems.append(Problem("nodes", "the model has no resource node (kind: resource)"))
+    if len(issuers) > 1:
+        for name in resources:
+            if nodes[name].issuer is None:  # type: ignore[union-attr]
+                problems.append(Problem(f"nodes.{name}.issuer", f"the model has several issuers ({', '.join(issuers)}); name the one this resource trusts"))
+    if problems:
+        return problems
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(tuple(e) for e in spec.edges)
+    for name in clients:
+        if not any(nx.has_path(graph, name, r) for r in resources):
+            problems.append(Problem(f"nodes.{name}", "this client reaches no resource; add edges from it towards a resource"))
+    return problems
