@@ -46,5 +46,8 @@ def format_loc(loc: tuple[object, ...] | list[object]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            if not text.isprintable():  # a key with a newline or control character: keep one line per problem
+                text = repr(text)
+            out += ("." if out else "") + text
     return out

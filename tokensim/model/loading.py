@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,8 @@ class _StrictSafeLoader(yaml.SafeLoader):
 def _mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[object] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` is flattened by construct_mapping
+            continue
         key = loader.construct_object(key_node, deep=deep)
         try:
             duplicate = key in seen
@@ -40,17 +43,36 @@ def _mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNod
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
+class _DuplicateJSONKey(ValueError):
+    pass
+
+
+def _json_object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateJSONKey(key)
+        out[key] = value
+    return out
+
+
 def parse_text(text: str, source: str, *, json_only: bool = False) -> Any:
     """Parse YAML (a superset of JSON) or strict JSON; raise `InputError` on any syntax problem."""
     if not text.strip():
         raise InputError.single(source, "", "the file is empty; expected a mapping of fields")
     if json_only:
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_json_object_without_duplicates)
         except json.JSONDecodeError as err:
             raise InputError.single(source, f"line {err.lineno}", f"JSON syntax error: {err.msg}") from None
+        except _DuplicateJSONKey as err:
+            raise InputError.single(source, "", f"JSON error: duplicate key {err.args[0]!r}") from None
+        except RecursionError:
+            raise InputError.single(source, "", "JSON error: nested too deeply") from None
     try:
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise InputError.single(source, "", "YAML error: nested too deeply") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -80,51 +102,72 @@ def read_document(path: str | Path) -> tuple[Any, str]:
     return data, source
 
 
-def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str] | None:
-    """Field names allowed at the parent of ``loc`` (for 'unknown field' messages)."""
-    from tokensim.model.schema import NODE_CLASSES  # local: avoid a cycle at import
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated[...]`` and ``Optional[...]`` from a type."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType) and type(None) in get_args(annotation) and len(get_args(annotation)) == 2:
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
 
-    current: type[BaseModel] | None = model
-    value = data
-    for part in loc[:-1]:
-        if current is None:
-            return None
-        if isinstance(value, dict) and current.__name__ == "ModelFile" and part == "nodes":
-            current, value = None, value.get("nodes")
+
+def _union_tags(annotation: Any) -> dict[str, type[BaseModel]]:
+    """Members of a tagged union (by their ``kind`` or ``distribution`` value); empty otherwise."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return {}
+    tags: dict[str, type[BaseModel]] = {}
+    for member in get_args(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for name in ("kind", "distribution"):
+                field = member.model_fields.get(name)
+                if field is not None and get_origin(field.annotation) is Literal:
+                    tags.update({value: member for value in get_args(field.annotation)})
+    return tags
+
+
+def _place(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], type[BaseModel] | None]:
+    """The location as the user wrote it, and the model holding its last part.
+
+    A tagged union puts the tag into pydantic's location (nodes.spa.client.x); it is
+    dropped by following the types, so a node *named* like a tag keeps its name.
+    """
+    current: Any = model
+    clean: list[Any] = []
+    holder: type[BaseModel] | None = None
+    for part in loc:
+        annotation = _unwrap(current)
+        tags = _union_tags(annotation)
+        if isinstance(part, str) and part in tags:
+            current = tags[part]
             continue
-        if current is None:
-            return None
-        field = current.model_fields.get(part) if isinstance(part, str) else None
-        value = value.get(part) if isinstance(value, dict) and isinstance(part, str) else None
-        if field is None:
-            return None
-        annotation = field.annotation
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return sorted(current.model_fields) if current is not None else None
+        clean.append(part)
+        holder = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        origin = get_origin(annotation)
+        if holder is not None:
+            field = holder.model_fields.get(part) if isinstance(part, str) else None
+            current = field.annotation if field is not None else None
+        elif origin in (list, tuple) and isinstance(part, int) and get_args(annotation):
+            current = get_args(annotation)[0]
+        elif origin is dict and get_args(annotation):
+            current = get_args(annotation)[1]
+        else:
+            current = None
+    return clean, holder
 
 
 def validation_problems(err: ValidationError, model: type[BaseModel], data: Any) -> list[Problem]:
     """Translate pydantic errors into problems with dotted paths and plain words."""
-    from tokensim.model.schema import NODE_CLASSES
-
     problems: list[Problem] = []
     for e in err.errors(include_url=False):
-        loc = list(e["loc"])
-        # A discriminated union puts the tag into the location: nodes.spa.client.x -> nodes.spa.x
-        if len(loc) >= 3 and loc[0] == "nodes" and loc[2] in NODE_CLASSES:
-            kind_class = NODE_CLASSES[loc[2]]
-            del loc[2]
-        else:
-            kind_class = None
-        if loc and loc[-1] in ("fixed", "lognormal", "exponential", "uniform") and e["type"] != "union_tag_invalid":
-            loc = loc[:-1]
-        elif len(loc) >= 2 and loc[-2] in ("fixed", "lognormal", "exponential", "uniform"):
-            del loc[-2]
+        loc, holder = _place(model, tuple(e["loc"]))
         path = format_loc(loc)
         kind = e["type"]
         msg = e["msg"]
         if kind == "extra_forbidden":
-            allowed = sorted(kind_class.model_fields) if kind_class is not None and len(loc) == 3 else _allowed_fields(model, tuple(loc), data)
+            allowed = sorted(holder.model_fields) if holder is not None else None
             msg = f"unknown field {loc[-1]!r}" + (f"; allowed fields: {', '.join(allowed)}" if allowed else "")
         elif kind == "missing":
             msg = "required field is missing"

@@ -93,7 +93,7 @@ def load_policy(path: str | Path) -> Policy:
     data = dict(data)
     base = data.pop("base", None)
     if base is not None:
-        if base not in _PRESETS:
+        if not isinstance(base, str) or base not in _PRESETS:
             raise InputError.single(source, "base", f"unknown preset {base!r}; presets: {', '.join(PRESETS)}")
         merged = {**_PRESETS[base], "name": data.get("name", base), **data}
     else:

@@ -8,6 +8,7 @@ Durations are stored in hours and rates per hour (see ``units.py``).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -15,13 +16,21 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from tokensim.model.units import parse_duration, parse_rate
 
 
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value:g}")
+    return value
+
+
 def _positive(value: float) -> float:
+    _finite(value)
     if not value > 0:
         raise ValueError(f"must be greater than zero, got {value:g}")
     return value
 
 
 def _non_negative(value: float) -> float:
+    _finite(value)
     if value < 0:
         raise ValueError(f"must not be negative, got {value:g}")
     return value

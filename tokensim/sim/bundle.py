@@ -1,0 +1,209 @@
+"""What one theft gives the thief, and what it lets the thief do at time t.
+
+A `Bundle` is everything a leak exposed from one credential family (one client
+instance, or an issuer's signing key): captured access tokens and DPoP proofs, a
+refresh token, a client secret, a key or a signing oracle. `Bundle.state(t)` is
+the pure rule of MODEL.md section 5 for each target cell (resource x tier): the
+request succeeds when a token is valid, unrevoked as the issuer's revocation mode
+sees it, and its binding is satisfied. Between change points the state is
+constant, which lets the engine draw replays in exact Poisson bursts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A target of the thief's replays: one resource and one privilege tier."""
+
+    index: int
+    resource: str
+    tier: str
+    weight: float  # share of the thief's attempts aimed here
+    effect: str  # bearer | bound | fails (route analysis, weakest path)
+    sensitivity: float
+    revocation: str  # introspection | jwt | caep
+    propagation_delay: float
+
+
+@dataclass(frozen=True)
+class CellState:
+    """The thief's position at one moment."""
+
+    success: tuple[bool, ...]  # per cell
+    reasons: tuple[str, ...]  # per cell: why it succeeds or fails
+    holds_any: bool  # holds some unexpired, unrevoked credential (so it keeps trying)
+    usable_tokens: frozenset[str]
+    rt_usable: bool
+    secret_usable: bool
+
+
+@dataclass
+class Bundle:
+    """One stolen credential family and the thief's progress with it."""
+
+    uid: int
+    node: str
+    vector: str
+    client: str | None
+    instance: int
+    tenant: tuple[str, int] | None
+    leak_time: float
+    start: float  # exploitation starts (leak time + replay delay)
+    cells: tuple[Cell, ...]
+    tokens: dict[int, tuple[str, float]] = field(default_factory=dict)  # cell -> (token id, expiry)
+    proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
+    rt_expiry: float | None = None  # stolen refresh token's absolute expiry
+    rt_needs_key: bool = False  # refreshing needs the victim's key (bound RT or mTLS client auth)
+    rt_needs_secret: bool = False  # confidential client: refreshing needs the client secret
+    thief_until: float = INF  # rotation: the thief's refresh token stops working
+    reuse_at: float | None = None  # rotation with reuse detection fires here
+    secret: bool = False  # client secret stolen
+    secret_needs_key: bool = False  # mTLS client authentication
+    own_key_rt: bool = False  # tokens minted from the refresh token are bound to the thief's own key
+    own_key_secret: bool = False  # tokens minted with the secret are bound to the thief's own key
+    jit_tiers: frozenset[str] = frozenset()  # tiers whose tokens are issued just in time against the key
+    key: str | None = None  # exported | oracle | None
+    dwell_end: float = -INF
+    forged: bool = False  # an issuer signing key: mint anything until the key is rotated
+    mint_ttl: dict[str, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
+    # dynamic
+    revoked_at: float | None = None
+    detected: bool = False
+    exposure: float = 0.0
+    last_usable: float | None = None
+    successes: int = 0
+    usable_tokens: set[str] = field(default_factory=set)
+    rt_usable: bool = False
+    secret_usable: bool = False
+
+    def __hash__(self) -> int:
+        return self.uid
+
+    def credentials(self) -> int:
+        """Distinct credentials exposed: access tokens, refresh token, secret, exported key, signing key."""
+        n = len({tok for tok, _ in self.tokens.values()})
+        n += self.rt_expiry is not None
+        n += self.secret
+        n += self.key == "exported"
+        n += self.forged
+        return n
+
+    # -- the rules ---------------------------------------------------------------------------
+
+    def key_ok(self, t: float) -> bool:
+        return self.key == "exported" or (self.key == "oracle" and t < self.dwell_end)
+
+    def _seen_revoked(self, cell: Cell, t: float) -> bool:
+        """Has the revocation reached this resource (for access tokens)?"""
+        if self.revoked_at is None or t < self.revoked_at:
+            return False
+        if cell.revocation == "introspection":
+            return True
+        if cell.revocation == "caep":
+            return t >= self.revoked_at + cell.propagation_delay
+        return False  # self-contained JWTs stay valid until they expire
+
+    def _mint_paths(self, t: float, tier: str) -> tuple[bool, bool]:
+        """Can the thief mint a token for this tier at t, via the refresh token, via the secret?"""
+        if self.forged:
+            return True, False
+        jit_blocked = tier in self.jit_tiers and not self.key_ok(t)
+        via_rt = (
+            self.rt_expiry is not None and t < self.rt_expiry and t < self.thief_until
+            and (not self.rt_needs_secret or self.secret)
+            and (not self.rt_needs_key or self.key_ok(t))
+            and not jit_blocked
+        )
+        via_secret = self.secret and (not self.secret_needs_key or self.key_ok(t)) and not jit_blocked
+        return via_rt, via_secret
+
+    def _minted_alive(self, cell: Cell, t: float) -> tuple[bool, bool]:
+        """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
+        if self.revoked_at is None or t < self.revoked_at:
+            return self._mint_paths(t, cell.tier)
+        if self.forged or cell.revocation == "introspection":
+            return False, False
+        before = self._mint_paths(self.revoked_at - 1e-9, cell.tier)
+        if cell.revocation == "caep":
+            alive = t < self.revoked_at + cell.propagation_delay
+        else:  # jwt: the last token minted before revocation lives out its lifetime
+            ttl = self.mint_ttl.get(cell.tier, 0.0)
+            if self.revoked_at < self.start or ttl <= 0:
+                alive = False
+            else:
+                last_mint = self.start + math.floor((self.revoked_at - self.start) / ttl) * ttl
+                alive = t < last_mint + ttl
+        return (before[0] and alive, before[1] and alive)
+
+    def state(self, t: float) -> CellState:
+        """Per cell: would a replay at t succeed, and why."""
+        success: list[bool] = []
+        reasons: list[str] = []
+        usable: set[str] = set()
+        rt_usable = secret_usable = False
+        key_ok = self.key_ok(t)
+        key_why = "exported key" if self.key == "exported" else "signing oracle during dwell"
+        for cell in self.cells:
+            if cell.effect == "fails":
+                success.append(False)
+                reasons.append("route fails for everyone")
+                continue
+            if self.forged:
+                ok = self.revoked_at is None or t < self.revoked_at
+                success.append(ok)
+                reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
+                continue
+            bearer = cell.effect == "bearer"
+            why = ""
+            captured = self.tokens.get(cell.index)
+            if captured is not None and t < captured[1] and not self._seen_revoked(cell, t):
+                if bearer or key_ok:
+                    why = "captured token, bearer route" if bearer else f"captured token, {key_why}"
+                    usable.add(captured[0])
+                elif cell.index in self.proofs and t < self.proofs[cell.index]:
+                    why = "captured DPoP proof inside its window"
+                    usable.add(captured[0])
+            if not why:
+                via_rt, via_secret = self._minted_alive(cell, t)
+                jit = cell.tier in self.jit_tiers
+                if via_rt and (bearer or key_ok or (self.own_key_rt and not jit)):
+                    why = "minted from refresh token" + ("" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key"))
+                    rt_usable = True
+                elif via_secret and (bearer or key_ok or (self.own_key_secret and not jit)):
+                    why = "minted with client secret" + ("" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key"))
+                    secret_usable = True
+            success.append(bool(why))
+            reasons.append(why or "no valid token whose binding the thief can satisfy")
+        holds = self.forged and (self.revoked_at is None or t < self.revoked_at)
+        if not holds:
+            holds = any(t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items())
+        if not holds:
+            holds = any(any(self._minted_alive(c, t)) for c in self.cells)
+        return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
+
+    def change_points(self, t: float) -> float:
+        """The next time after t at which `state` may change (INF if none)."""
+        times = [self.start, self.dwell_end, self.thief_until]
+        if self.rt_expiry is not None:
+            times.append(self.rt_expiry)
+        if self.reuse_at is not None:
+            times.append(self.reuse_at)
+        times.extend(exp for _, exp in self.tokens.values())
+        times.extend(self.proofs.values())
+        if self.revoked_at is not None:
+            r = self.revoked_at
+            times.append(r)
+            for cell in self.cells:
+                if cell.revocation == "caep":
+                    times.append(r + cell.propagation_delay)
+            for ttl in self.mint_ttl.values():
+                if ttl > 0 and r >= self.start:
+                    times.append(self.start + (math.floor((r - self.start) / ttl) + 1) * ttl)
+        later = [x for x in times if x > t]
+        return min(later) if later else INF

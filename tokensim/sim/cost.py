@@ -1,0 +1,163 @@
+"""Integration cost of a policy on an architecture (MODEL.md section 8).
+
+Deterministic: it follows from the route table, the client populations and the
+policy, not from the random run. Every figure of the default `CostModel` and its
+source (or the assumption behind it) is listed in docs/parameters.md; all of them
+can be overridden: ``CostModel().with_overrides({"weights": {"latency": 2}})``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tokensim.model.architecture import Architecture
+from tokensim.model.policy import Policy
+from tokensim.model.routes import TIERS, Route, choose_mechanism, effective_binding
+from tokensim.model.schema import Client, Intermediary, Mesh
+
+
+class CostWeights(BaseModel):
+    """Weights of the composite ``integration_cost`` (units: cost points per unit)."""
+
+    model_config = ConfigDict(extra="forbid")
+    engineering: float = 1.0  # per person-day
+    latency: float = 1.0  # per ms added to the mean legitimate request
+    token_endpoint: float = 0.01  # per request/s at the issuer
+    availability: float = 1000.0  # per unit share of failed legitimate requests (10 per percentage point)
+    unsupported: float = 100.0  # per unit share of instances that cannot do the policy
+
+
+class CostModel(BaseModel):
+    """Cost table and weights; see docs/parameters.md for the source of each figure."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_person_days: dict[str, dict[str, float]] = Field(default_factory=lambda: {
+        "browser": {"dpop": 10.0, "mtls": 30.0},
+        "mobile": {"dpop": 8.0, "mtls": 15.0},
+        "workload": {"dpop": 3.0, "mtls": 3.0},
+        "ci": {"dpop": 5.0, "mtls": 5.0},
+        "legacy": {"dpop": 20.0, "mtls": 20.0},
+    })
+    resource_person_days: dict[str, float] = Field(default_factory=lambda: {"dpop": 2.0, "mtls": 3.0})
+    intermediary_person_days: float = 1.0
+    feature_person_days: dict[str, float] = Field(default_factory=lambda: {
+        "rotation": 1.0, "reuse_detection": 1.0, "nonce": 2.0, "jit": 5.0})
+    sign_ms: dict[str, float] = Field(default_factory=lambda: {
+        "software": 0.0199, "non_extractable": 0.0199, "hardware": 80.0, "none": 0.0})
+    dpop_verify_ms: float = 0.0587
+    mtls_ms: float = 0.5
+    nonce_round_trip_ms: float = 50.0
+    nonce_lifetime_hours: float = 5.0 / 60.0
+    concurrent_refresh_gap_seconds: float = 5.0
+    weights: CostWeights = Field(default_factory=CostWeights)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "CostModel":
+        """A copy with some entries replaced (nested dicts are merged)."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return CostModel.model_validate(data)
+
+
+COST_FIELDS: tuple[str, ...] = (
+    "engineering_cost", "latency_overhead_ms", "token_endpoint_rps",
+    "availability_loss", "unsupported_instances", "integration_cost",
+)
+
+
+def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], costs: CostModel) -> dict[str, float]:
+    """The integration-cost fields of an outcome row."""
+    binding = effective_binding(routes)
+    engineering = 0.0
+    resource_mechs: set[tuple[str, str]] = set()
+    hops: set[tuple[str, str]] = set()
+    for r in routes:
+        if r.effect == "bound" and r.mechanism != "bearer":
+            resource_mechs.add((r.resource, r.mechanism))
+            for hop in r.path[1:-1]:
+                node = arch.node(hop)
+                if isinstance(node, (Intermediary, Mesh)) and (node.verifies_binding or (r.mechanism == "mtls" and node.forwards_client_cert)):
+                    hops.add((hop, r.mechanism))
+    engineering += sum(costs.resource_person_days.get(m, 0.0) for _, m in resource_mechs)
+    engineering += costs.intermediary_person_days * len(hops)
+
+    total_volume = latency_sum = failed = rps = 0.0
+    unsupported = total_instances = 0
+    any_refresh = False
+    for name in arch.clients:
+        client: Client = arch.node(name)
+        total_instances += client.instances
+        chosen = {tier: choose_mechanism(client, getattr(policy, tier)) for tier in TIERS}
+        if any(m is None for m in chosen.values()):
+            unsupported += client.instances
+        for mech in {m for m in chosen.values() if m not in (None, "bearer")}:
+            engineering += costs.client_person_days.get(client.platform, {}).get(mech, 0.0)
+        any_refresh = any_refresh or client.holds_refresh_token
+        resources = arch.reachable(name)
+        volume = client.instances * client.request_rate
+        total_volume += volume
+        for res in resources:
+            p_priv = arch.node(res).privileged_fraction
+            for tier, share in (("low_risk", 1 - p_priv), ("privileged", p_priv)):
+                mech = chosen[tier]
+                weight = volume * share / len(resources)
+                latency_sum += weight * _request_latency(mech, client, policy, costs)
+                failed += weight * binding[(name, res, tier)][1]
+        # token endpoint: routine renewals (a second token when the tiers differ), JIT issuance, grants
+        per_hour = 1 / policy.access_ttl + 1 / policy.refresh_ttl
+        if policy.jit:
+            per_hour += client.request_rate * _mean_privileged(arch, resources)
+        elif chosen["low_risk"] != chosen["privileged"]:
+            per_hour += 1 / policy.access_ttl
+        rps += client.instances * per_hour / 3600.0
+        if policy.rotation and policy.reuse_detection and client.holds_refresh_token:
+            # concurrent legitimate refreshes further apart than the grace trip reuse detection
+            p_trip = client.concurrent_refresh_fraction * math.exp(-policy.reuse_grace * 3600.0 / costs.concurrent_refresh_gap_seconds)
+            failed += client.instances * p_trip / policy.access_ttl
+    for feature in ("rotation", "reuse_detection", "nonce", "jit"):
+        if getattr(policy, feature) and (feature not in ("rotation", "reuse_detection") or any_refresh):
+            if feature == "nonce" and not _uses(routes, "dpop"):
+                continue
+            engineering += costs.feature_person_days.get(feature, 0.0)
+
+    latency = latency_sum / total_volume if total_volume else 0.0
+    availability = min(failed / total_volume, 1.0) if total_volume else 0.0
+    unsupported_share = unsupported / total_instances if total_instances else 0.0
+    w = costs.weights
+    composite = (w.engineering * engineering + w.latency * latency + w.token_endpoint * rps
+                 + w.availability * availability + w.unsupported * unsupported_share)
+    return {
+        "engineering_cost": engineering,
+        "latency_overhead_ms": latency,
+        "token_endpoint_rps": rps,
+        "availability_loss": availability,
+        "unsupported_instances": unsupported,
+        "integration_cost": composite,
+    }
+
+
+def _uses(routes: list[Route], mechanism: str) -> bool:
+    return any(r.mechanism == mechanism for r in routes)
+
+
+def _mean_privileged(arch: Architecture, resources: list[str]) -> float:
+    return sum(arch.node(r).privileged_fraction for r in resources) / len(resources) if resources else 0.0
+
+
+def _request_latency(mech: str | None, client: Client, policy: Policy, costs: CostModel) -> float:
+    """Milliseconds a binding mechanism adds to one legitimate request."""
+    if mech == "dpop":
+        ms = costs.sign_ms.get(client.key_storage, 0.0) + costs.dpop_verify_ms
+        if policy.nonce:
+            requests_per_nonce = max(client.request_rate * costs.nonce_lifetime_hours, 1.0)
+            ms += costs.nonce_round_trip_ms / requests_per_nonce
+        return ms
+    if mech == "mtls":
+        return costs.mtls_ms
+    return 0.0

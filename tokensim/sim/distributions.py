@@ -1,0 +1,32 @@
+"""Sampling the delay distributions of model files (values in hours)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tokensim.model.schema import Exponential, Fixed, LogNormal, Uniform
+
+
+def sample(dist: Fixed | LogNormal | Exponential | Uniform, rng: np.random.Generator) -> float:
+    """One draw, in hours. Always consumes exactly one uniform-based draw (common random numbers)."""
+    if isinstance(dist, Fixed):
+        rng.random()  # keep the stream aligned whatever the distribution
+        return dist.value
+    if isinstance(dist, LogNormal):
+        return float(dist.median * math.exp(dist.sigma * rng.standard_normal()))
+    if isinstance(dist, Exponential):
+        return float(rng.exponential(dist.mean))
+    return float(rng.uniform(dist.low, dist.high))
+
+
+def mean(dist: Fixed | LogNormal | Exponential | Uniform) -> float:
+    """The distribution's mean in hours (for documentation and closed forms)."""
+    if isinstance(dist, Fixed):
+        return dist.value
+    if isinstance(dist, LogNormal):
+        return dist.median * math.exp(dist.sigma**2 / 2)
+    if isinstance(dist, Exponential):
+        return dist.mean
+    return (dist.low + dist.high) / 2

@@ -1,0 +1,503 @@
+"""The SimPy engine (MODEL.md sections 4-7, 9, 10).
+
+Events exist only for what is random or triggered: leak arrivals (one SimPy
+process per leak process of the model), the thief's exploitation of each stolen
+credential family (one process per `Bundle`, advancing from change point to
+change point), detections and the responses that revoke. Replays between change
+points are drawn as exact Poisson bursts; routine renewals are arithmetic
+(`lifecycle.py`). The engine knows nothing of files, sweeps or plots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import simpy
+
+from tokensim.model.architecture import Architecture
+from tokensim.model.policy import Policy
+from tokensim.model.routes import TIERS, analyse, choose_mechanism, effective_binding
+from tokensim.model.schema import Broker, Client, Issuer, Leak
+from tokensim.sim.bundle import INF, Bundle, Cell
+from tokensim.sim.distributions import sample
+from tokensim.sim.lifecycle import current_expiry, current_expiry_array, rotation_race
+from tokensim.sim.streams import Streams
+
+#: How long a compromise lasts when the model gives no `dwell` (hours); see docs/parameters.md.
+DEFAULT_DWELL: dict[str, float] = {"xss": 1.0, "malware": 7 * 24.0, "host_compromise": 10 * 24.0}
+_STEAL_RT = frozenset({"xss", "malware", "host_compromise", "secret_sprawl"})
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    """Everything about one client population that does not change during a run."""
+
+    name: str
+    spec: Client
+    resources: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    request_rate: dict[int, float]  # cell -> legitimate requests per hour per instance
+    ttl: dict[str, float]  # tier -> access-token lifetime
+    mechanism: dict[str, str | None]  # tier -> chosen mechanism
+    shared_token: bool  # both tiers use one token
+    rt_needs_key: bool
+    rt_needs_secret: bool
+    secret_needs_key: bool
+    own_key_rt: bool
+    own_key_secret: bool
+    jit_tiers: frozenset[str]
+
+
+class Simulation:
+    """One run of one policy on one architecture for one (seed, replication)."""
+
+    def __init__(self, arch: Architecture, policy: Policy, *, seed: int, replication: int,
+                 horizon: float, trace: bool = False) -> None:
+        if not horizon > 0:
+            raise ValueError("horizon must be positive")
+        self.arch = arch
+        self.policy = policy
+        self.horizon = float(horizon)
+        self.streams = Streams(seed, replication)
+        self.env = simpy.Environment()
+        self.routes = analyse(arch, policy)
+        self.binding = effective_binding(self.routes)
+        self.trace: list[tuple] | None = [] if trace else None
+        self.attacker = arch.spec.attacker
+        self.defender = arch.spec.defender
+        self._phases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._next_key = 0
+        self.bundles: list[Bundle] = []
+        # counters
+        self.leaks = 0
+        self.replay_attempts = 0
+        self.unauthorized = 0
+        self.privileged = 0
+        self.detections = 0
+        self.reuse_detections = 0
+        self.blast_radius = 0.0
+        self.resource_hits: dict[str, int] = {}
+        self.tenants_hit: set[tuple[str, int]] = set()
+        self._revoked_events: dict[int, simpy.Event] = {}
+
+    # -- static plans ------------------------------------------------------------------------
+
+    @cached_property
+    def plans(self) -> dict[str, ClientPlan]:
+        return {name: self._plan(name) for name in self.arch.clients}
+
+    def _cells_for(self, client: str, resources: tuple[str, ...]) -> tuple[Cell, ...]:
+        effects = [(r, tier, self.binding[(client, r, tier)][0]) for r in resources for tier in TIERS]
+        return self._cells_for_resources(resources, effects)
+
+    def _plan(self, name: str) -> ClientPlan:
+        spec: Client = self.arch.node(name)
+        policy = self.policy
+        resources = tuple(self.arch.reachable(name))
+        cells = self._cells_for(name, resources)
+        rate = {}
+        for c in cells:
+            frac = self.arch.node(c.resource).privileged_fraction
+            rate[c.index] = spec.request_rate / len(resources) * (frac if c.tier == "privileged" else 1 - frac)
+        mech = {tier: choose_mechanism(spec, getattr(policy, tier)) for tier in TIERS}
+        if policy.on_unsupported == "fallback":  # a client that cannot do the mechanism uses bearer
+            mech = {tier: m or "bearer" for tier, m in mech.items()}
+        jit = frozenset({"privileged"}) if policy.jit else frozenset()
+        ttl = {"low_risk": policy.access_ttl, "privileged": policy.jit_ttl if policy.jit else policy.access_ttl}
+        bound = {m for m in mech.values() if m in ("dpop", "mtls")}
+        mtls_auth = spec.confidential and "mtls" in bound
+        # A public client's refresh token is bound when its grant uses a binding mechanism (RFC 9449 s5,
+        # RFC 8705); a confidential client's refresh token is protected by client authentication only.
+        rt_bound = not spec.confidential and mech["low_risk"] in ("dpop", "mtls")
+        return ClientPlan(
+            name=name, spec=spec, resources=resources, cells=cells, request_rate=rate, ttl=ttl, mechanism=mech,
+            shared_token=mech["low_risk"] == mech["privileged"] and not policy.jit,
+            rt_needs_key=rt_bound or mtls_auth, rt_needs_secret=spec.confidential, secret_needs_key=mtls_auth,
+            own_key_rt=not rt_bound and not mtls_auth, own_key_secret=not mtls_auth, jit_tiers=jit,
+        )
+
+    def phases(self, client: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-instance renewal phases of access tokens and grants (policy-independent draws)."""
+        if client not in self._phases:
+            rng = self.streams.rng("phase", client)
+            n = self.arch.node(client).instances
+            self._phases[client] = (rng.random(n), rng.random(n))
+        return self._phases[client]
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start every leak process and run the clock to the horizon."""
+        for name, node in self.arch.spec.nodes.items():
+            for j, leak in enumerate(node.leaks):
+                self.env.process(self._leak_process(name, j, leak))
+        self.env.run(until=self.horizon)
+
+    def _note(self, event: str, node: str = "", vector: str = "", client: str | None = "", instance: int | None = None,
+              credential: str = "", count: int = 0, detail: str = "") -> None:
+        if self.trace is not None:
+            self.trace.append((self.env.now, event, node, vector, client or "", -1 if instance is None else instance,
+                               credential, count, detail))
+
+    def _leak_units(self, node: object, leak: Leak) -> int:
+        if isinstance(node, Client):
+            if leak.vector == "host_compromise":
+                return node.hosts or node.instances
+            return node.instances
+        return 1
+
+    def _leak_process(self, name: str, j: int, leak: Leak):
+        """Poisson leak arrivals; times, victims and attacker delays never depend on the policy."""
+        node = self.arch.node(name)
+        units = self._leak_units(node, leak)
+        rate = leak.rate * units
+        if rate <= 0:
+            return
+        rng = self.streams.rng("leak", name, j)
+        delay_rng = self.streams.rng("delay", name, j)
+        replay_rng = self.streams.rng("replay", name, j)  # what the thief does: may depend on the policy
+        while True:
+            gap = rng.exponential(1.0 / rate)
+            victim = int(rng.integers(units))
+            delay = sample(self.attacker.replay_delay, delay_rng)
+            if self.env.now + gap >= self.horizon:
+                return
+            yield self.env.timeout(gap)
+            self.leaks += 1
+            self._on_leak(name, node, leak, victim, delay, replay_rng)
+
+    def _on_leak(self, name: str, node: object, leak: Leak, victim: int, delay: float, rng: np.random.Generator) -> None:
+        t = self.env.now
+        start = t + delay
+        dwell = leak.dwell if leak.dwell is not None else DEFAULT_DWELL.get(leak.vector, 0.0)
+        bundles: list[Bundle] = []
+        if isinstance(node, Issuer):
+            bundles.append(self._forged_bundle(name, start))
+        elif isinstance(node, Client):
+            plan = self.plans[name]
+            if leak.vector == "host_compromise":
+                hosts = node.hosts or node.instances
+                victims = range(victim, node.instances, hosts)
+            else:
+                victims = [victim]
+            for i in victims:
+                bundles.append(self._client_bundle(plan, i, name, leak.vector, t, start, dwell, rng, key_holder=node))
+        elif isinstance(node, Broker) and leak.vector == "host_compromise":
+            bundles.extend(self._broker_bundles(name, node, t, start, dwell, rng))
+        else:  # a log on an intermediary, resource or broker
+            bundles.extend(self._log_bundles(name, node, t, start, rng))
+        bundles = [b for b in bundles if b.credentials() > 0]
+        self._note("leak", name, leak.vector, count=len(bundles),
+                   detail=f"{sum(b.credentials() for b in bundles)} credentials exposed; exploitation at {start:.3f} h")
+        for b in bundles:
+            self.bundles.append(b)
+            self.env.process(self._exploit(b, rng))
+
+    # -- what each vector exposes ----------------------------------------------------------------
+
+    def _new_bundle(self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float,
+                    cells: tuple[Cell, ...]) -> Bundle:
+        self._next_key += 1
+        spec = plan.spec
+        return Bundle(
+            uid=self._next_key, node=name, vector=vector, client=plan.name, instance=i,
+            tenant=(plan.name, i % spec.tenants), leak_time=t, start=start, cells=cells,
+            rt_needs_key=plan.rt_needs_key, rt_needs_secret=plan.rt_needs_secret,
+            secret_needs_key=plan.secret_needs_key, own_key_rt=plan.own_key_rt,
+            own_key_secret=plan.own_key_secret, jit_tiers=plan.jit_tiers, mint_ttl=dict(plan.ttl),
+        )
+
+    def _token_id(self, plan: ClientPlan, cell: Cell) -> str:
+        aud = "all" if self.policy.audience == "broad" else cell.resource
+        tier = "shared" if plan.shared_token else cell.tier
+        return f"access:{aud}:{tier}"
+
+    def _capture_current_tokens(self, b: Bundle, plan: ClientPlan, i: int, t: float, rng: np.random.Generator,
+                                cells: tuple[Cell, ...], *, with_proofs: bool) -> None:
+        """The tokens the instance holds at t (and, from logs, the proofs of its last requests)."""
+        u = self.phases(plan.name)[0][i]
+        for cell in cells:
+            if plan.mechanism[cell.tier] is None:
+                continue  # unsupported and failing: no token exists for this tier
+            if cell.tier in plan.jit_tiers:
+                rate = plan.request_rate[cell.index]
+                since = rng.exponential(1.0 / rate) if rate > 0 else INF
+                if since >= self.policy.jit_ttl:
+                    continue
+                expiry = t - since + self.policy.jit_ttl
+            else:
+                expiry = current_expiry(t, plan.ttl[cell.tier], u)
+            b.tokens[cell.index] = (self._token_id(plan, cell), expiry)
+            if with_proofs:
+                self._capture_proof(b, plan, cell, t, rng)
+
+    def _capture_proof(self, b: Bundle, plan: ClientPlan, cell: Cell, t: float, rng: np.random.Generator,
+                       since: float | None = None) -> None:
+        """A logged DPoP proof replays the same request inside the window, unless nonces or jti tracking stop it."""
+        if plan.mechanism[cell.tier] != "dpop" or self.policy.nonce or self.policy.jti_tracking:
+            return
+        rate = plan.request_rate[cell.index]
+        if since is None:
+            since = rng.exponential(1.0 / rate) if rate > 0 else INF
+        b.proofs[cell.index] = t - since + self.policy.proof_window
+
+    def _client_bundle(self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float, dwell: float,
+                       rng: np.random.Generator, key_holder: object) -> Bundle:
+        spec = plan.spec
+        b = self._new_bundle(plan, i, name, vector, t, start, plan.cells)
+        if vector == "log":
+            self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=True)
+            return b
+        if vector in ("xss", "malware", "host_compromise"):
+            self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=False)
+            self._take_key(b, spec.key_storage, vector, t + dwell)
+        if vector in _STEAL_RT and spec.holds_refresh_token:
+            self._steal_refresh_token(b, plan, i, t)
+        if vector in ("host_compromise", "secret_sprawl") and spec.confidential:
+            b.secret = True
+        if vector == "secret_sprawl" and b.rt_expiry is None and not b.secret:
+            self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=False)
+        return b
+
+    def _take_key(self, b: Bundle, storage: str, vector: str, dwell_end: float) -> None:
+        """Software keys are exported; non-exportable keys serve as an oracle while the compromise lasts."""
+        if storage == "software":
+            b.key = "exported"
+        elif storage in ("non_extractable", "hardware"):
+            b.key, b.dwell_end = "oracle", dwell_end
+
+    def _steal_refresh_token(self, b: Bundle, plan: ClientPlan, i: int, t: float) -> None:
+        u, g = self.phases(plan.name)
+        policy = self.policy
+        b.rt_expiry = current_expiry(t, policy.refresh_ttl, g[i])
+        b.thief_until = b.rt_expiry
+        if not policy.rotation:
+            return
+        can_auth = (not b.rt_needs_secret or b.secret) and (not b.rt_needs_key or b.key is not None)
+        if not can_auth:
+            return  # the thief can never refresh: no race to run
+        thief_last = b.dwell_end if (b.rt_needs_key and b.key == "oracle") else INF
+        if b.start > thief_last:
+            return
+        race = rotation_race(
+            legit_first=current_expiry(t, plan.ttl["low_risk"], u[i]), thief_first=b.start, thief_last=thief_last,
+            period=plan.ttl["low_risk"], grace=policy.reuse_grace, reuse_detection=policy.reuse_detection,
+            end=b.rt_expiry)
+        b.thief_until, b.reuse_at = race.thief_until, race.reuse_at
+
+    def _broker_bundles(self, name: str, broker: Broker, t: float, start: float, dwell: float,
+                        rng: np.random.Generator) -> list[Bundle]:
+        """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key."""
+        out = []
+        for plan in self.plans.values():
+            through = tuple(r for r in plan.resources if any(name in p for p in self.arch.paths[(plan.name, r)]))
+            if not through:
+                continue
+            cells = tuple(c for c in plan.cells if c.resource in through)
+            for i in range(plan.spec.instances):
+                b = self._new_bundle(plan, i, name, "host_compromise", t, start, cells)
+                self._capture_current_tokens(b, plan, i, t, rng, cells, with_proofs=False)
+                self._take_key(b, broker.key_storage, "host_compromise", t + dwell)
+                if plan.spec.holds_refresh_token:
+                    self._steal_refresh_token(b, plan, i, t)
+                b.secret = plan.spec.confidential
+                out.append(b)
+        return out
+
+    def _log_bundles(self, name: str, node: object, t: float, start: float, rng: np.random.Generator) -> list[Bundle]:
+        """Tokens that passed through this node within its log retention and are still valid."""
+        retention = node.log_retention  # type: ignore[attr-defined]
+        out = []
+        for plan in self.plans.values():
+            share = {}
+            for c in plan.cells:
+                paths = self.arch.paths[(plan.name, c.resource)]
+                share[c.index] = sum(name in p for p in paths) / len(paths)
+            cells = [c for c in plan.cells if share[c.index] > 0 and plan.mechanism[c.tier] is not None]
+            if not cells:
+                continue
+            n = plan.spec.instances
+            u = self.phases(plan.name)[0]
+            captured: dict[int, np.ndarray] = {}
+            tokens: dict[str, list[Cell]] = {}
+            for c in cells:
+                tokens.setdefault(self._token_id(plan, c), []).append(c)
+            for tok, tok_cells in tokens.items():
+                jit = tok_cells[0].tier in plan.jit_tiers
+                rate = sum(plan.request_rate[c.index] * share[c.index] for c in tok_cells)
+                if jit:
+                    since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
+                    hit = since < min(self.policy.jit_ttl, retention)
+                    expiry = t - since + self.policy.jit_ttl
+                else:
+                    ttl = plan.ttl[tok_cells[0].tier]
+                    expiry = current_expiry_array(t, ttl, u)
+                    window = np.minimum(ttl - (expiry - t), retention)
+                    since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
+                    hit = since < window  # the last request through this node fell inside the window
+                for c in tok_cells:
+                    captured[c.index] = np.where(hit, expiry, -INF)
+                    captured[-1 - c.index] = since
+            any_hit = np.zeros(n, dtype=bool)
+            for c in cells:
+                any_hit |= captured[c.index] > t
+            for i in np.flatnonzero(any_hit):
+                b = self._new_bundle(plan, int(i), name, "log", t, start, plan.cells)
+                for c in cells:
+                    exp = captured[c.index][i]
+                    if exp > t:
+                        b.tokens[c.index] = (self._token_id(plan, c), float(exp))
+                        self._capture_proof(b, plan, c, t, rng, since=float(captured[-1 - c.index][i]))
+                out.append(b)
+        return out
+
+    def _forged_bundle(self, issuer: str, start: float) -> Bundle:
+        """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts it."""
+        resources = tuple(r for r in self.arch.resources if self.arch.issuer_of(r) is self.arch.node(issuer))
+        effects = []
+        for r in resources:
+            for tier in TIERS:
+                seen = [self.binding[(c, r, tier)][0] for c in self.arch.clients if (c, r, tier) in self.binding]
+                # the forger binds tokens to its own key: only a route that fails for everyone stops it
+                effects.append((r, tier, "fails" if seen and all(e == "fails" for e in seen) else "bearer"))
+        base = self._cells_for_resources(resources, effects)
+        self._next_key += 1
+        return Bundle(uid=self._next_key, node=issuer, vector="signing_key", client=None, instance=-1, tenant=None,
+                      leak_time=self.env.now, start=start, cells=base, forged=True)
+
+    def _cells_for_resources(self, resources: tuple[str, ...], effects: list[tuple[str, str, str]]) -> tuple[Cell, ...]:
+        if not resources:
+            return ()
+        arch = self.arch
+        if self.attacker.targeting == "sensitivity":
+            total = sum(arch.node(r).sensitivity for r in resources)
+            share = {r: arch.node(r).sensitivity / total for r in resources}
+        else:
+            share = {r: 1 / len(resources) for r in resources}
+        out = []
+        for r, tier, effect in effects:
+            res = arch.node(r)
+            frac = res.privileged_fraction if tier == "privileged" else 1 - res.privileged_fraction
+            issuer = arch.issuer_of(r)
+            out.append(Cell(len(out), r, tier, share[r] * frac, effect, res.sensitivity, issuer.revocation, issuer.propagation_delay))
+        return tuple(out)
+
+    # -- exploitation, detection, response ---------------------------------------------------------
+
+    def _exploit(self, b: Bundle, rng: np.random.Generator):
+        """Advance the thief through the bundle's change points, drawing replays in Poisson bursts."""
+        env = self.env
+        rho = self.attacker.replay_rate
+        q = self.defender.detection_probability
+        revoked = self._revoked_events[b.uid] = env.event()
+        t = env.now
+        announced = False
+        while t < self.horizon:
+            if b.reuse_at is not None and t >= b.reuse_at and b.revoked_at is None:
+                self.reuse_detections += 1
+                self.detections += 1
+                self._revoke(b, "reuse detection: a rotated refresh token was presented again")
+            st = b.state(t)
+            if not st.holds_any:
+                break
+            weights = [c.weight for c in b.cells]
+            p = sum(w for w, ok in zip(weights, st.success) if ok)
+            attacking = t >= b.start
+            if attacking:
+                b.usable_tokens |= st.usable_tokens
+                b.rt_usable |= st.rt_usable
+                b.secret_usable |= st.secret_usable
+                if not announced:
+                    announced = True
+                    self._note("exploit", b.node, b.vector, b.client, b.instance, count=b.credentials(),
+                               detail="; ".join(sorted({r for r in st.reasons})))
+            nxt = min(b.change_points(t), self.horizon)
+            detect_at = INF
+            detected_before = b.detected
+            if attacking and p > 0 and not b.detected and q > 0 and rho > 0:
+                detect_at = t + rng.exponential(1.0 / (rho * p * q))
+            end = min(nxt, detect_at)
+            if revoked.triggered:
+                yield env.timeout(end - t)
+            else:
+                yield env.timeout(end - t) | revoked
+            t1 = env.now
+            span = t1 - t
+            if p > 0 and span > 0:
+                b.exposure += span
+                b.last_usable = t1
+            if attacking and rho > 0 and span > 0:
+                self._count_segment(b, st.success, weights, p, span, rng, detected_before, q, rho)
+            if not detected_before and t1 >= detect_at:
+                self._detect(b, st.success, weights, p, rng)
+            t = t1
+        self._revoked_events.pop(b.uid, None)
+
+    def _count_segment(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, span: float,
+                       rng: np.random.Generator, detected_before: bool, q: float, rho: float) -> None:
+        fails = int(rng.poisson(rho * (1 - p) * span)) if p < 1 else 0
+        if detected_before:
+            hits = int(rng.poisson(rho * p * span)) if p > 0 else 0
+            found = int(rng.binomial(hits, q)) if hits and q > 0 else 0
+        else:  # before the first detection only undetected successes fill the gap
+            hits = int(rng.poisson(rho * p * (1 - q) * span)) if p > 0 else 0
+            found = 0
+        self.replay_attempts += fails + hits
+        self.detections += found
+        if hits:
+            self._record_hits(b, success, weights, p, hits, rng)
+
+    def _record_hits(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, hits: int,
+                     rng: np.random.Generator) -> None:
+        idx = [i for i, ok in enumerate(success) if ok]
+        probs = np.array([weights[i] for i in idx]) / p
+        counts = rng.multinomial(hits, probs) if len(idx) > 1 else np.array([hits])
+        for i, n in zip(idx, counts):
+            if n:
+                cell = b.cells[i]
+                n = int(n)
+                self.unauthorized += n
+                b.successes += n
+                if cell.tier == "privileged":
+                    self.privileged += n
+                self.blast_radius += cell.sensitivity * n
+                self.resource_hits[cell.resource] = self.resource_hits.get(cell.resource, 0) + n
+                if b.tenant is not None:
+                    self.tenants_hit.add(b.tenant)
+                elif b.forged:
+                    self._forged_tenants(cell.resource)
+        self._note("replay", b.node, b.vector, b.client, b.instance, count=hits,
+                   detail=f"{hits} unauthorized requests succeeded")
+
+    def _forged_tenants(self, resource: str) -> None:
+        for c in self.arch.clients:
+            if (c, resource) in self.arch.paths:
+                for tenant in range(self.arch.node(c).tenants):
+                    self.tenants_hit.add((c, tenant))
+
+    def _detect(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, rng: np.random.Generator) -> None:
+        """A successful request was detected: count it and start the response."""
+        b.detected = True
+        self.detections += 1
+        self.replay_attempts += 1
+        self._record_hits(b, success, weights, p, 1, rng)
+        delay = sample(self.defender.response_time, rng)
+        self._note("detection", b.node, b.vector, b.client, b.instance, detail=f"response in {delay:.2f} h")
+        self.env.process(self._respond(b, delay))
+
+    def _respond(self, b: Bundle, delay: float):
+        yield self.env.timeout(delay)
+        if b.revoked_at is None:
+            self._revoke(b, "response to detection")
+
+    def _revoke(self, b: Bundle, why: str) -> None:
+        b.revoked_at = self.env.now
+        modes = sorted({c.revocation for c in b.cells})
+        self._note("revocation", b.node, b.vector, b.client, b.instance,
+                   detail=f"{why}; the credential family is revoked ({', '.join(modes) or 'no resources'})")
+        event = self._revoked_events.get(b.uid)
+        if event is not None and not event.triggered:
+            event.succeed()

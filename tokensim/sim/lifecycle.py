@@ -1,0 +1,93 @@
+"""Token lifecycle arithmetic (MODEL.md sections 2, 6 and 10).
+
+Routine renewals are never events: an instance with phase ``u`` in [0, 1) renews
+its access token at times ``(k - u) * ttl`` for every integer k, so which token it
+holds at time t, and when that token expires, follow from arithmetic. Grants
+(refresh-token families) repeat every ``refresh_ttl`` at their own phase.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def current_expiry(t: float, ttl: float, phase: float) -> float:
+    """Expiry of the token held at time t by an instance renewing every ``ttl`` at ``phase``."""
+    return (math.floor(t / ttl + phase) + 1 - phase) * ttl
+
+
+def current_expiry_array(t: float, ttl: float, phases: np.ndarray) -> np.ndarray:
+    """`current_expiry` for many instances at once."""
+    return (np.floor(t / ttl + phases) + 1 - phases) * ttl
+
+
+def next_renewal_after(t: float, ttl: float, phase: float) -> float:
+    """The first routine renewal strictly after t (equals the current token's expiry)."""
+    return current_expiry(t, ttl, phase)
+
+
+@dataclass(frozen=True)
+class RaceResult:
+    """Outcome of a refresh-token race between the legitimate client and the thief.
+
+    ``thief_until``: the time from which the thief's refresh token no longer works
+    (``end`` if it keeps the family to the end of the grant). ``reuse_at``: the time
+    reuse detection revokes the family, or None.
+    """
+
+    thief_until: float
+    reuse_at: float | None
+
+
+def rotation_race(
+    *,
+    legit_first: float,
+    thief_first: float,
+    thief_last: float,
+    period: float,
+    grace: float,
+    reuse_detection: bool,
+    end: float,
+) -> RaceResult:
+    """Resolve refresh-token rotation between two holders of the same refresh token.
+
+    The legitimate client refreshes at ``legit_first + k * period``; the thief at
+    ``thief_first + k * period`` up to ``thief_last`` (after that it can no longer
+    authenticate a refresh, e.g. its oracle is gone). Each refresh rotates the
+    token. A party presenting a token that was already rotated is accepted when the
+    rotation was at most ``grace`` ago (the party then holds the newest token);
+    otherwise reuse detection revokes the family, or, without reuse detection, the
+    stale party's refresh is refused (a refused thief loses the family; a refused
+    legitimate client re-authenticates into a new family and leaves the old one to
+    the thief). Both schedules have the same period, so the pattern of gaps repeats:
+    a handful of steps settles it, which is why this is arithmetic, not events.
+    """
+    holder = None  # who holds the newest token; None: both still hold the stolen one
+    superseded_at = 0.0  # when the stale party's token was rotated
+    legit_t, thief_t = legit_first, thief_first
+    for _ in range(8):  # the gaps repeat with the period: eight steps settle any pattern
+        if thief_t <= thief_last and thief_t < legit_t:
+            party, t = "thief", thief_t
+            thief_t += period
+        else:
+            party, t = "legit", legit_t
+            legit_t += period
+        if t >= end:
+            break
+        if holder is None or holder == party:
+            if holder is None:
+                superseded_at = t
+            holder = party
+            continue
+        if t - superseded_at <= grace:  # a stale token inside the grace window is accepted
+            holder, superseded_at = party, t
+            continue
+        if reuse_detection:
+            return RaceResult(thief_until=t, reuse_at=t)
+        if party == "thief":
+            return RaceResult(thief_until=t, reuse_at=None)
+        return RaceResult(thief_until=end, reuse_at=None)  # the legit client re-authenticates elsewhere
+    return RaceResult(thief_until=end, reuse_at=None)
