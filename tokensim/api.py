@@ -40,13 +40,13 @@ def _architecture(model: ModelLike) -> Architecture:
     return model if isinstance(model, Architecture) else load_model(model)
 
 
-def _hours(horizon: float | str, source: str = "horizon") -> float:
+def _hours(horizon: float | str, source: str = "--horizon") -> float:
     try:
         hours = parse_duration(horizon)
     except UnitError as err:
-        raise InputError.single(source, "horizon", str(err)) from None
+        raise InputError.single(source, "", str(err)) from None
     if not hours > 0:
-        raise InputError.single(source, "horizon", f"must be greater than zero, got {horizon!r}")
+        raise InputError.single(source, "", f"must be greater than zero, got {horizon!r}")
     return hours
 
 

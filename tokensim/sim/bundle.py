@@ -94,6 +94,26 @@ class Bundle:
         n += self.forged
         return n
 
+    def describe(self) -> str:
+        """The exposed credentials in words, for the trace."""
+        parts = []
+        tokens = len({tok for tok, _ in self.tokens.values()})
+        if tokens:
+            parts.append(f"{tokens} access token{'s' if tokens > 1 else ''}")
+        if self.proofs:
+            parts.append(f"{len(self.proofs)} DPoP proof{'s' if len(self.proofs) > 1 else ''}")
+        if self.rt_expiry is not None:
+            parts.append("refresh token")
+        if self.secret:
+            parts.append("client secret")
+        if self.key == "exported":
+            parts.append("exported key")
+        elif self.key == "oracle":
+            parts.append("signing oracle until dwell ends")
+        if self.forged:
+            parts.append("issuer signing key")
+        return ", ".join(parts)
+
     # -- the rules ---------------------------------------------------------------------------
 
     def key_ok(self, t: float) -> bool:

@@ -412,7 +412,7 @@ class Simulation:
                 b.secret_usable |= st.secret_usable
                 if not announced:
                     announced = True
-                    self._note("exploit", b.node, b.vector, b.client, b.instance, count=b.credentials(),
+                    self._note("exploit", b.node, b.vector, b.client, b.instance, b.describe(), b.credentials(),
                                detail="; ".join(sorted({r for r in st.reasons})))
             nxt = min(b.change_points(t), self.horizon)
             detect_at = INF
@@ -469,7 +469,7 @@ class Simulation:
                     self.tenants_hit.add(b.tenant)
                 elif b.forged:
                     self._forged_tenants(cell.resource)
-        self._note("replay", b.node, b.vector, b.client, b.instance, count=hits,
+        self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits,
                    detail=f"{hits} unauthorized requests succeeded")
 
     def _forged_tenants(self, resource: str) -> None:

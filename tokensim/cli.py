@@ -1,0 +1,172 @@
+"""The `tokensim` command line: thin over the Python API.
+
+Bad input (a malformed model, an unknown policy, a negative TTL) prints one clear
+message naming the file and the field and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from tokensim.errors import InputError
+
+app = typer.Typer(
+    name="tokensim",
+    help="Simulate token theft across architectures: bearer, hybrid and sender-constrained (DPoP, mTLS) policies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ModelArg = Annotated[str, typer.Argument(help="A model file (YAML or JSON) or a built-in model name (see `tokensim models`).")]
+PolicyOpt = Annotated[Optional[list[str]], typer.Option("--policy", "-p", help="A preset (bearer, dpop, mtls, hybrid, hybrid_jit) or a policy file; repeat to compare.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a policy parameter, e.g. --set access_ttl=5m (applies to every policy).")]
+
+
+def _policies(names: list[str] | None, overrides: list[str] | None):
+    from tokensim.model.policy import parse_assignments, resolve_policy
+
+    pols = [resolve_policy(n) for n in (names or ["bearer"])]
+    if overrides:
+        values = parse_assignments(overrides)
+        pols = [p.with_overrides(values) for p in pols]
+    names_seen = [p.name for p in pols]
+    if len(set(names_seen)) != len(names_seen):
+        raise InputError.single("--policy", "policy", f"the same policy is named twice: {', '.join(names_seen)}")
+    return pols
+
+
+@app.command()
+def run(
+    model: ModelArg,
+    policy: PolicyOpt = None,
+    replications: Annotated[int, typer.Option("-n", "--replications", help="Paired replications per policy.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed: same seed, same output.")] = 0,
+    horizon: Annotated[str, typer.Option("--horizon", help="Simulated time, e.g. 90d.")] = "90d",
+    set_: SetOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write every row to FILE.csv or FILE.parquet.")] = None,
+    trace: Annotated[Optional[Path], typer.Option("--trace", help="Write the event trace of replication 0 of each policy to FILE.csv.")] = None,
+) -> None:
+    """Run paired replications of one or more policies and print mean and 95% CI of the main metrics."""
+    from tqdm import tqdm
+
+    from tokensim.analysis import paired_differences, summarise
+    from tokensim.api import replicate, simulate
+    from tokensim.model.architecture import load_model
+    from tokensim.sim.outcome import MAIN_METRICS
+
+    if replications < 1:
+        raise InputError.single("-n", "replications", f"must be at least 1, got {replications}")
+    if seed < 0:
+        raise InputError.single("--seed", "seed", f"must be a non-negative integer, got {seed}")
+    for path, flag in ((out, "--out"), (trace, "--trace")):
+        if path is not None and path.suffix.lower() not in ((".csv", ".parquet") if flag == "--out" else (".csv",)):
+            raise InputError.single(flag, str(path), "expected a .csv" + (" or .parquet" if flag == "--out" else "") + " file name")
+    arch = load_model(model)
+    pols = _policies(policy, set_)
+
+    def progress(jobs):
+        return tqdm(jobs, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False)
+
+    frame = replicate(arch, pols, replications=replications, seed=seed, horizon=horizon, progress=progress)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    if trace is not None:
+        traces = []
+        for pol in pols:
+            t = simulate(arch, pol, seed=seed, horizon=horizon, replication=0, trace=True).trace
+            traces.append(t.assign(policy=pol.name))
+        pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
+
+    typer.echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}")
+    summary = summarise(frame, MAIN_METRICS)
+    typer.echo("")
+    typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
+    if len(pols) > 1:
+        diffs = paired_differences(frame, MAIN_METRICS, baseline=pols[0].name)
+        typer.echo("")
+        typer.echo(_format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]"))
+    if out is not None:
+        typer.echo(f"\nwrote {len(frame)} rows to {out}")
+
+
+def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
+    cells = table.assign(value=[_fmt_ci(m, lo, hi) for m, lo, hi in zip(table[column], table["ci_low"], table["ci_high"])])
+    wide = cells.pivot(index="policy", columns="metric", values="value")
+    wide = wide.loc[list(dict.fromkeys(cells["policy"])), list(dict.fromkeys(cells["metric"]))]
+    return title + "\n" + wide.to_string()
+
+
+def _fmt_ci(mean: float, low: float, high: float) -> str:
+    if pd.isna(mean):
+        return "n/a"
+    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+
+
+@app.command()
+def check(
+    model: ModelArg,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="The policy whose mechanisms are checked.")] = "hybrid",
+    set_: SetOpt = None,
+) -> None:
+    """Print every client -> resource route, per tier: bound, downgraded or broken, and the hop that causes it."""
+    from tokensim.model.architecture import load_model
+    from tokensim.model.routes import route_table
+
+    arch = load_model(model)
+    pol = _policies([policy], set_)[0]
+    table = route_table(arch, pol)
+    typer.echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
+    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "path", "reason"]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+        typer.echo(table[cols].fillna("-").to_string(index=False))
+
+
+@app.command()
+def models() -> None:
+    """List the built-in models with their descriptions."""
+    from tokensim.builtin import builtin_models
+    from tokensim.model.architecture import load_model
+
+    for name in builtin_models():
+        typer.echo(f"{name:<32} {load_model(name).description}")
+
+
+@app.command()
+def policies() -> None:
+    """List the policy presets and every parameter with its default."""
+    from tokensim.model.policy import PRESETS, preset
+
+    rows = [preset(name).parameters() for name in PRESETS]
+    typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of model files (for editors)."""
+    from tokensim.model.schema import ModelFile
+
+    typer.echo(json.dumps(ModelFile.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console entry point: bad input exits 2 with one message, never a traceback."""
+    try:
+        app()  # click handles its own usage errors (exit 2) in standalone mode
+    except InputError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
