@@ -82,6 +82,11 @@ class Bundle:
     rt_usable: bool = False
     secret_usable: bool = False
 
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Share of the thief's attempts aimed at each cell."""
+        return tuple(c.weight for c in self.cells)
+
     def __hash__(self) -> int:
         return self.uid
 

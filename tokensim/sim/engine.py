@@ -81,7 +81,7 @@ class Simulation:
         self.blast_radius = 0.0
         self.resource_hits: dict[str, int] = {}
         self.tenants_hit: set[tuple[str, int]] = set()
-        self._revoked_events: dict[int, simpy.Event] = {}
+        self._waiting: dict[int, simpy.Process] = {}  # bundle uid -> its exploitation process, to interrupt on revocation
 
     # -- static plans ------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ class Simulation:
                    detail=f"{sum(b.credentials() for b in bundles)} credentials exposed; exploitation at {start:.3f} h")
         for b in bundles:
             self.bundles.append(b)
-            self.env.process(self._exploit(b, rng))
+            self._waiting[b.uid] = self.env.process(self._exploit(b, rng))
 
     # -- what each vector exposes ----------------------------------------------------------------
 
@@ -392,7 +392,6 @@ class Simulation:
         env = self.env
         rho = self.attacker.replay_rate
         q = self.defender.detection_probability
-        revoked = self._revoked_events[b.uid] = env.event()
         t = env.now
         announced = False
         while t < self.horizon:
@@ -403,14 +402,14 @@ class Simulation:
             st = b.state(t)
             if not st.holds_any:
                 break
-            weights = [c.weight for c in b.cells]
+            weights = b.weights
             p = sum(w for w, ok in zip(weights, st.success) if ok)
             attacking = t >= b.start
             if attacking:
                 b.usable_tokens |= st.usable_tokens
                 b.rt_usable |= st.rt_usable
                 b.secret_usable |= st.secret_usable
-                if not announced:
+                if not announced and self.trace is not None:
                     announced = True
                     self._note("exploit", b.node, b.vector, b.client, b.instance, b.describe(), b.credentials(),
                                detail="; ".join(sorted({r for r in st.reasons})))
@@ -420,10 +419,10 @@ class Simulation:
             if attacking and p > 0 and not b.detected and q > 0 and rho > 0:
                 detect_at = t + rng.exponential(1.0 / (rho * p * q))
             end = min(nxt, detect_at)
-            if revoked.triggered:
+            try:
                 yield env.timeout(end - t)
-            else:
-                yield env.timeout(end - t) | revoked
+            except simpy.Interrupt:  # revoked: the state changes now
+                pass
             t1 = env.now
             span = t1 - t
             if p > 0 and span > 0:
@@ -434,7 +433,7 @@ class Simulation:
             if not detected_before and t1 >= detect_at:
                 self._detect(b, st.success, weights, p, rng)
             t = t1
-        self._revoked_events.pop(b.uid, None)
+        self._waiting.pop(b.uid, None)
 
     def _count_segment(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, span: float,
                        rng: np.random.Generator, detected_before: bool, q: float, rho: float) -> None:
@@ -469,8 +468,9 @@ class Simulation:
                     self.tenants_hit.add(b.tenant)
                 elif b.forged:
                     self._forged_tenants(cell.resource)
-        self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits,
-                   detail=f"{hits} unauthorized requests succeeded")
+        if self.trace is not None:
+            self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits,
+                       detail=f"{hits} unauthorized requests succeeded")
 
     def _forged_tenants(self, resource: str) -> None:
         for c in self.arch.clients:
@@ -498,6 +498,6 @@ class Simulation:
         modes = sorted({c.revocation for c in b.cells})
         self._note("revocation", b.node, b.vector, b.client, b.instance,
                    detail=f"{why}; the credential family is revoked ({', '.join(modes) or 'no resources'})")
-        event = self._revoked_events.get(b.uid)
-        if event is not None and not event.triggered:
-            event.succeed()
+        process = self._waiting.get(b.uid)
+        if process is not None and process is not self.env.active_process and process.is_alive:
+            process.interrupt("revoked")
