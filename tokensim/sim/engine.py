@@ -134,7 +134,8 @@ class Simulation:
         for name, node in self.arch.spec.nodes.items():
             for j, leak in enumerate(node.leaks):
                 self.env.process(self._leak_process(name, j, leak))
-        self.env.run(until=self.horizon)
+        # Segments are clamped to the horizon; run a hair past it so those ending exactly there are counted.
+        self.env.run(until=self.horizon * (1 + 1e-9) + 1e-9)
 
     def _note(self, event: str, node: str = "", vector: str = "", client: str | None = "", instance: int | None = None,
               credential: str = "", count: int = 0, detail: str = "") -> None:
