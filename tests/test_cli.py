@@ -1,0 +1,99 @@
+"""The command line as a user runs it: real processes, exit codes, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def tokensim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tokensim", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_run_prints_intervals_and_paired_differences_and_writes_every_row(tmp_path):
+    out = tmp_path / "rows.csv"
+    res = tokensim("run", "spa_behind_proxy", "-p", "bearer", "-p", "dpop", "-n", "4", "--seed", "3",
+                   "--horizon", "60d", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "per policy: mean [95% CI]" in res.stdout
+    assert "paired difference against bearer" in res.stdout
+    assert "unauthorized_requests" in res.stdout and "integration_cost" in res.stdout
+    rows = pd.read_csv(out)
+    assert len(rows) == 8 and set(rows["policy"]) == {"bearer", "dpop"}
+    for column in ["leaks", "blast_radius", "access_ttl", "seed", "replication", "tokensim_version", "config_hash"]:
+        assert column in rows.columns
+
+
+def test_same_seed_same_output_byte_for_byte(tmp_path):
+    args = ["run", "mobile_gateway", "-p", "bearer", "-p", "hybrid", "-n", "3", "--seed", "9", "--horizon", "30d"]
+    first = tokensim(*args, "--out", str(tmp_path / "a.csv"))
+    second = tokensim(*args, "--out", str(tmp_path / "b.csv"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.replace("a.csv", "") == second.stdout.replace("b.csv", "")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_parquet_output_and_trace_file(tmp_path):
+    res = tokensim("run", "spa_behind_proxy", "-p", "bearer", "-n", "2", "--horizon", "120d", "--set", "access_ttl=5m",
+                   "--out", str(tmp_path / "r.parquet"), "--trace", str(tmp_path / "t.csv"))
+    assert res.returncode == 0, res.stderr
+    rows = pd.read_parquet(tmp_path / "r.parquet")
+    assert list(rows["access_ttl"]) == pytest.approx([5 / 60] * 2)
+    trace = pd.read_csv(tmp_path / "t.csv")
+    assert {"time_hours", "event", "node", "vector", "credential", "detail", "policy"} <= set(trace.columns)
+    assert (trace["event"] == "leak").sum() == rows.loc[rows["replication"] == 0, "leaks"].iloc[0]
+
+
+def test_check_names_the_hop_that_breaks_the_binding():
+    res = tokensim("check", "service_mesh", "--policy", "mtls")
+    assert res.returncode == 0, res.stderr
+    assert "broken" in res.stdout and "downgraded" in res.stdout and "bound" in res.stdout
+    assert "does not forward the client certificate" in res.stdout
+
+
+def test_models_lists_every_builtin_with_its_description():
+    res = tokensim("models")
+    assert res.returncode == 0
+    for name in ["workload_direct", "spa_behind_proxy", "mobile_gateway", "service_mesh", "saas_broker",
+                 "ci_pipeline", "partner_network"]:
+        assert name in res.stdout
+
+
+def test_schema_is_json_schema_of_model_files():
+    res = tokensim("schema")
+    schema = json.loads(res.stdout)
+    assert schema["type"] == "object" and "nodes" in schema["properties"]
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "no_such_model"], "no such file or built-in model"),
+        (["run", "spa_behind_proxy", "--policy", "quantum"], "unknown policy 'quantum'"),
+        (["run", "spa_behind_proxy", "--set", "access_ttl=-5m"], "access_ttl: must be greater than zero"),
+        (["run", "spa_behind_proxy", "--set", "rotation"], "expected key=value"),
+        (["run", "spa_behind_proxy", "--set", "colour=blue"], "colour: unknown policy parameter"),
+        (["run", "spa_behind_proxy", "--horizon", "ten days"], "--horizon"),
+        (["run", "spa_behind_proxy", "-n", "0"], "must be at least 1"),
+        (["check", "spa_behind_proxy", "--policy", "dpop", "--set", "audience=everywhere"], "audience"),
+    ],
+)
+def test_bad_input_gets_one_clear_message_and_exit_2(args, needle):
+    res = tokensim(*args)
+    assert res.returncode == 2
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+
+
+def test_malformed_model_file_names_file_and_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nnodes:\n  a: {kind: client, platform: browser, leaks: [{vector: log, rate: 3/fortnight}]}\n")
+    res = tokensim("run", str(bad))
+    assert res.returncode == 2
+    assert str(bad) in res.stderr and "nodes.a.leaks[0].rate" in res.stderr and "fortnight" in res.stderr
+    assert "Traceback" not in res.stderr

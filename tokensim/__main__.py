@@ -1,0 +1,5 @@
+"""`python -m tokensim` runs the command line."""
+
+from tokensim.cli import main
+
+main()
