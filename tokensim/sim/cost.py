@@ -94,8 +94,8 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
         client: Client = arch.node(name)
         total_instances += client.instances
         chosen = {tier: choose_mechanism(client, getattr(policy, tier)) for tier in TIERS}
-        if any(m is None for m in chosen.values()):
-            unsupported += client.instances
+        if policy.on_unsupported == "fail" and any(m is None for m in chosen.values()):
+            unsupported += client.instances  # with fallback they run bearer: a security cost, not this one
         for mech in {m for m in chosen.values() if m not in (None, "bearer")}:
             engineering += costs.client_person_days.get(client.platform, {}).get(mech, 0.0)
         any_refresh = any_refresh or client.holds_refresh_token

@@ -21,7 +21,7 @@ from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, analyse, choose_mechanism, effective_binding
 from tokensim.model.schema import Broker, Client, Issuer, Leak
-from tokensim.sim.bundle import INF, Bundle, Cell
+from tokensim.sim.bundle import INF, Bundle, Cell, CellState
 from tokensim.sim.distributions import sample
 from tokensim.sim.lifecycle import current_expiry, current_expiry_array, rotation_race
 from tokensim.sim.streams import Streams
@@ -217,23 +217,32 @@ class Simulation:
         return f"access:{aud}:{tier}"
 
     def _capture_current_tokens(self, b: Bundle, plan: ClientPlan, i: int, t: float, rng: np.random.Generator,
-                                cells: tuple[Cell, ...], *, with_proofs: bool) -> None:
-        """The tokens the instance holds at t (and, from logs, the proofs of its last requests)."""
+                                cells: tuple[Cell, ...], *, with_proofs: bool, retention: float | None = None) -> None:
+        """The tokens the instance holds at t (and, from logs, the proofs of its last requests).
+
+        With a ``retention`` (a client's own log), a token is only in the log if a
+        request used it within ``min(token age, retention)``.
+        """
         u = self.phases(plan.name)[0][i]
         for cell in cells:
             if plan.mechanism[cell.tier] is None:
                 continue  # unsupported and failing: no token exists for this tier
-            if cell.tier in plan.jit_tiers:
+            since = None
+            if cell.tier in plan.jit_tiers or retention is not None:
                 rate = plan.request_rate[cell.index]
                 since = rng.exponential(1.0 / rate) if rate > 0 else INF
-                if since >= self.policy.jit_ttl:
+            if cell.tier in plan.jit_tiers:
+                if since >= min(self.policy.jit_ttl, INF if retention is None else retention):
                     continue
                 expiry = t - since + self.policy.jit_ttl
             else:
-                expiry = current_expiry(t, plan.ttl[cell.tier], u)
+                ttl = plan.ttl[cell.tier]
+                expiry = current_expiry(t, ttl, u)
+                if retention is not None and since >= min(ttl - (expiry - t), retention):
+                    continue
             b.tokens[cell.index] = (self._token_id(plan, cell), expiry)
             if with_proofs:
-                self._capture_proof(b, plan, cell, t, rng)
+                self._capture_proof(b, plan, cell, t, rng, since=since)
 
     def _capture_proof(self, b: Bundle, plan: ClientPlan, cell: Cell, t: float, rng: np.random.Generator,
                        since: float | None = None) -> None:
@@ -250,7 +259,7 @@ class Simulation:
         spec = plan.spec
         b = self._new_bundle(plan, i, name, vector, t, start, plan.cells)
         if vector == "log":
-            self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=True)
+            self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=True, retention=spec.log_retention)
             return b
         if vector in ("xss", "malware", "host_compromise"):
             self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=False)
@@ -352,8 +361,18 @@ class Simulation:
                     if exp > t:
                         b.tokens[c.index] = (self._token_id(plan, c), float(exp))
                         self._capture_proof(b, plan, c, t, rng, since=float(captured[-1 - c.index][i]))
+                self._widen_to_audience(b, plan)
                 out.append(b)
         return out
+
+    def _widen_to_audience(self, b: Bundle, plan: ClientPlan) -> None:
+        """A token seen for one resource also works wherever its audience reaches (broad audience)."""
+        by_id = {tok: exp for tok, exp in b.tokens.values()}
+        for cell in b.cells:
+            if cell.index not in b.tokens:
+                tok = self._token_id(plan, cell)
+                if tok in by_id:
+                    b.tokens[cell.index] = (tok, by_id[tok])
 
     def _forged_bundle(self, issuer: str, start: float) -> Bundle:
         """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts it."""
@@ -430,13 +449,13 @@ class Simulation:
                 b.exposure += span
                 b.last_usable = t1
             if attacking and rho > 0 and span > 0:
-                self._count_segment(b, st.success, weights, p, span, rng, detected_before, q, rho)
+                self._count_segment(b, st, weights, p, span, rng, detected_before, q, rho)
             if not detected_before and t1 >= detect_at:
-                self._detect(b, st.success, weights, p, rng)
+                self._detect(b, st, weights, p, rng)
             t = t1
         self._waiting.pop(b.uid, None)
 
-    def _count_segment(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, span: float,
+    def _count_segment(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, span: float,
                        rng: np.random.Generator, detected_before: bool, q: float, rho: float) -> None:
         fails = int(rng.poisson(rho * (1 - p) * span)) if p < 1 else 0
         if detected_before:
@@ -448,11 +467,11 @@ class Simulation:
         self.replay_attempts += fails + hits
         self.detections += found
         if hits:
-            self._record_hits(b, success, weights, p, hits, rng)
+            self._record_hits(b, st, weights, p, hits, rng)
 
-    def _record_hits(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, hits: int,
+    def _record_hits(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, hits: int,
                      rng: np.random.Generator) -> None:
-        idx = [i for i, ok in enumerate(success) if ok]
+        idx = [i for i, ok in enumerate(st.success) if ok]
         probs = np.array([weights[i] for i in idx]) / p
         counts = rng.multinomial(hits, probs) if len(idx) > 1 else np.array([hits])
         for i, n in zip(idx, counts):
@@ -470,8 +489,9 @@ class Simulation:
                 elif b.forged:
                     self._forged_tenants(cell.resource)
         if self.trace is not None:
-            self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits,
-                       detail=f"{hits} unauthorized requests succeeded")
+            why = "; ".join(f"{int(n)} at {b.cells[i].resource} ({b.cells[i].tier}): {st.reasons[i]}"
+                            for i, n in zip(idx, counts) if n)
+            self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits, detail=why)
 
     def _forged_tenants(self, resource: str) -> None:
         for c in self.arch.clients:
@@ -479,12 +499,12 @@ class Simulation:
                 for tenant in range(self.arch.node(c).tenants):
                     self.tenants_hit.add((c, tenant))
 
-    def _detect(self, b: Bundle, success: tuple[bool, ...], weights: list[float], p: float, rng: np.random.Generator) -> None:
+    def _detect(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, rng: np.random.Generator) -> None:
         """A successful request was detected: count it and start the response."""
         b.detected = True
         self.detections += 1
         self.replay_attempts += 1
-        self._record_hits(b, success, weights, p, 1, rng)
+        self._record_hits(b, st, weights, p, 1, rng)
         delay = sample(self.defender.response_time, rng)
         self._note("detection", b.node, b.vector, b.client, b.instance, detail=f"response in {delay:.2f} h")
         self.env.process(self._respond(b, delay))
