@@ -70,3 +70,11 @@ def test_mtls_broken_by_a_proxy_fails_legitimate_requests_only_when_the_policy_s
     fail = tokensim.simulate("ci_pipeline", tokensim.preset("mtls", on_binding_loss="fail"), seed=0, horizon="1d")
     assert fallback["availability_loss"] == 0
     assert 0 < fail["availability_loss"] <= 1
+
+
+def test_a_leak_can_carry_its_own_replay_delay():
+    slow = one_client_model(instances=200, leaks=[{"vector": "log", "rate": "10/year", "replay_delay": "2h"}], delay="1m")
+    fast = one_client_model(instances=200, leaks=[{"vector": "log", "rate": "10/year"}], delay="1m")
+    pol = tokensim.preset("bearer", access_ttl="1h")
+    assert tokensim.replicate(slow, [pol], replications=3, seed=1, horizon="30d")["unauthorized_requests"].sum() == 0
+    assert tokensim.replicate(fast, [pol], replications=3, seed=1, horizon="30d")["unauthorized_requests"].sum() > 0

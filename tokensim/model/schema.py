@@ -116,11 +116,14 @@ class Leak(_Strict):
     ``rate`` is per instance per year on clients (per host for ``host_compromise``)
     and per year on every other node. ``dwell`` is how long an on-device or on-host
     compromise lasts: while it lasts the thief can use non-exportable keys as an oracle.
+    ``replay_delay``, when given, replaces the attacker's delay for this leak (a
+    secret in a public repository is found later than loot from a live compromise).
     """
 
     vector: Vector
     rate: Rate
     dwell: Duration | None = None
+    replay_delay: DelayDistribution | None = None
 
 
 class _NodeBase(_Strict):

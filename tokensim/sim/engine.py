@@ -163,7 +163,7 @@ class Simulation:
         while True:
             gap = rng.exponential(1.0 / rate)
             victim = int(rng.integers(units))
-            delay = sample(self.attacker.replay_delay, delay_rng)
+            delay = sample(leak.replay_delay or self.attacker.replay_delay, delay_rng)
             if self.env.now + gap >= self.horizon:
                 return
             yield self.env.timeout(gap)
