@@ -123,7 +123,7 @@ class Leak(_Strict):
     vector: Vector
     rate: Rate
     dwell: Duration | None = None
-    replay_delay: DelayDistribution | None = None
+    replay_delay: Annotated[DelayDistribution | None, BeforeValidator(_plain_duration_is_fixed)] = None
 
 
 class _NodeBase(_Strict):
