@@ -97,3 +97,19 @@ def test_malformed_model_file_names_file_and_field(tmp_path):
     assert res.returncode == 2
     assert str(bad) in res.stderr and "nodes.a.leaks[0].rate" in res.stderr and "fortnight" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_cost_overrides_from_a_file(tmp_path):
+    good = tmp_path / "costs.yaml"
+    good.write_text("weights: {engineering: 100}\n")
+    base = tokensim("run", "mobile_gateway", "-p", "dpop", "-n", "1", "--horizon", "1d", "--out", str(tmp_path / "a.csv"))
+    heavy = tokensim("run", "mobile_gateway", "-p", "dpop", "-n", "1", "--horizon", "1d", "--costs", str(good),
+                     "--out", str(tmp_path / "b.csv"))
+    assert base.returncode == heavy.returncode == 0, heavy.stderr
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    extra = b["integration_cost"].iloc[0] - a["integration_cost"].iloc[0]
+    assert extra == pytest.approx(99 * a["engineering_cost"].iloc[0]) and extra > 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("weights: {engineerin: 1}\n")
+    res = tokensim("run", "mobile_gateway", "--costs", str(bad))
+    assert res.returncode == 2 and str(bad) in res.stderr and "weights.engineerin" in res.stderr

@@ -52,6 +52,7 @@ def run(
     set_: SetOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write every row to FILE.csv or FILE.parquet.")] = None,
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Write the event trace of replication 0 of each policy to FILE.csv.")] = None,
+    costs: Annotated[Optional[Path], typer.Option("--costs", help="A YAML/JSON file overriding the integration-cost table or weights.")] = None,
 ) -> None:
     """Run paired replications of one or more policies and print mean and 95% CI of the main metrics."""
     from tqdm import tqdm
@@ -59,6 +60,7 @@ def run(
     from tokensim.analysis import paired_differences, summarise
     from tokensim.api import replicate, simulate
     from tokensim.model.architecture import load_model
+    from tokensim.sim.cost import load_costs
     from tokensim.sim.outcome import MAIN_METRICS
 
     if replications < 1:
@@ -70,11 +72,12 @@ def run(
             raise InputError.single(flag, str(path), "expected a .csv" + (" or .parquet" if flag == "--out" else "") + " file name")
     arch = load_model(model)
     pols = _policies(policy, set_)
+    cost_model = load_costs(costs) if costs is not None else None
 
     def progress(jobs):
         return tqdm(jobs, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False)
 
-    frame = replicate(arch, pols, replications=replications, seed=seed, horizon=horizon, progress=progress)
+    frame = replicate(arch, pols, replications=replications, seed=seed, horizon=horizon, costs=cost_model, progress=progress)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".parquet":
@@ -84,7 +87,7 @@ def run(
     if trace is not None:
         traces = []
         for pol in pols:
-            t = simulate(arch, pol, seed=seed, horizon=horizon, replication=0, trace=True).trace
+            t = simulate(arch, pol, seed=seed, horizon=horizon, replication=0, trace=True, costs=cost_model).trace
             traces.append(t.assign(policy=pol.name))
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 

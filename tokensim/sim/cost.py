@@ -9,10 +9,13 @@ can be overridden: ``CostModel().with_overrides({"weights": {"latency": 2}})``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tokensim.errors import InputError
+from tokensim.model.loading import read_document, validate_as
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Route, choose_mechanism, effective_binding
@@ -54,15 +57,23 @@ class CostModel(BaseModel):
     concurrent_refresh_gap_seconds: float = 5.0
     weights: CostWeights = Field(default_factory=CostWeights)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> "CostModel":
-        """A copy with some entries replaced (nested dicts are merged)."""
+    def with_overrides(self, overrides: dict[str, Any], source: str = "costs") -> "CostModel":
+        """A copy with some entries replaced (nested dicts are merged); bad entries raise `InputError`."""
         data = self.model_dump()
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-        return CostModel.model_validate(data)
+        return validate_as(CostModel, data, source)
+
+
+def load_costs(path: str | Path) -> CostModel:
+    """The default cost model with the overrides of a YAML or JSON file."""
+    data, source = read_document(path)
+    if not isinstance(data, dict):
+        raise InputError.single(source, "", "expected a mapping of cost-model entries")
+    return CostModel().with_overrides(data, source)
 
 
 COST_FIELDS: tuple[str, ...] = (
