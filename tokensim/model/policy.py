@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from tokensim.errors import InputError, Problem
+from tokensim.errors import InputError, Problem, format_loc
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.schema import Duration, DurationOrZero, Mechanism, _Strict
 
@@ -53,7 +53,7 @@ class Policy(_Strict):
         """Return a copy with some fields replaced, validated like a policy file."""
         unknown = [k for k in overrides if k not in type(self).model_fields]
         if unknown:
-            raise InputError(source, [Problem(k, f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}") for k in unknown])
+            raise InputError(source, [Problem(format_loc((str(k),)), f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}") for k in unknown])
         data = self.model_dump()
         data.update(overrides)
         return validate_as(Policy, data, source)
