@@ -392,6 +392,12 @@ def test_non_finite_numbers(tmp_path: Path, spa: dict[str, Any], mutate: Callabl
         (lambda d: d["attacker"].update(replay_delay={"median": "1h"}), "attacker.replay_delay", "'distribution' is missing"),
         (lambda d: d["defender"].update(response_time={"distribution": "uniform", "low": "2h", "high": "1h"}), "defender.response_time", "high must not be below low"),
         (lambda d: d["attacker"].update(targeting="random"), "attacker.targeting", "'sensitivity' or 'uniform'"),
+        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "lognormal", "median": "0s"}),
+         "nodes.spa.leaks[0].replay_delay.median", "must be greater than zero"),
+        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay="3 fortnights"), "nodes.spa.leaks[0].replay_delay.value", "unknown time unit"),
+        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "exponential", "median": "1h"}),
+         "nodes.spa.leaks[0].replay_delay.median", "unknown field 'median'; allowed fields: distribution, mean"),
+        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "gamma"}), "nodes.spa.leaks[0].replay_delay", "unknown distribution 'gamma'"),
     ],
 )
 def test_wrong_values_name_the_field_and_what_is_allowed(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str) -> None:
@@ -413,6 +419,23 @@ def test_nodes_named_like_tags_keep_their_name_in_paths(tmp_path: Path) -> None:
     assert_problem(err, path, "nodes.lognormal.platform", "required field is missing")
     assert_problem(err, path, "nodes.fixed", "valid dictionary")
     assert_problem(err, path, "nodes.client.client", "unknown field 'client'", "platform")
+
+
+def test_errors_in_a_leak_replay_delay_are_one_per_problem(tmp_path: Path, spa: dict[str, Any]) -> None:
+    # a tagged union must report against the chosen distribution only, not every member
+    spa["nodes"]["spa"]["leaks"][0]["replay_delay"] = {"distribution": "lognormal", "median": "-1h"}
+    path = write(tmp_path, spa)
+    err = load_error(path)
+    assert [p.path for p in err.problems] == ["nodes.spa.leaks[0].replay_delay.median"]
+
+
+def test_leak_replay_delay_loads(tmp_path: Path, spa: dict[str, Any]) -> None:
+    spa["nodes"]["spa"]["leaks"][0]["replay_delay"] = "2d"
+    spa["nodes"]["spa"]["leaks"][1]["replay_delay"] = {"distribution": "exponential", "mean": "1w"}
+    arch = load_model(write(tmp_path, spa))
+    assert arch.node("spa").leaks[0].replay_delay == Fixed(value=48.0)
+    assert arch.node("spa").leaks[1].replay_delay == Exponential(distribution="exponential", mean=168.0)
+    assert arch.node("edge").leaks[0].replay_delay is None
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path, spa: dict[str, Any]) -> None:

@@ -123,7 +123,8 @@ class Leak(_Strict):
     vector: Vector
     rate: Rate
     dwell: Duration | None = None
-    replay_delay: Annotated[DelayDistribution | None, BeforeValidator(_plain_duration_is_fixed)] = None
+    replay_delay: Annotated[Union[Fixed, LogNormal, Exponential, Uniform, None], BeforeValidator(_plain_duration_is_fixed),
+                            Field(discriminator="distribution")] = None  # tagged here: Optional[DelayDistribution] loses the tag
 
 
 class _NodeBase(_Strict):
