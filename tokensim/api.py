@@ -81,8 +81,7 @@ def simulate(
     costs = costs or CostModel()
     sim = Simulation(arch, pol, seed=seed, replication=replication, horizon=hours, trace=trace)
     sim.run()
-    exposed = [b for b in sim.bundles if b.exposure > 0 and b.last_usable is not None]
-    containment = (sum(b.last_usable - b.leak_time for b in exposed) / len(exposed)) if exposed else math.nan
+    totals = sim.totals()
     record: dict[str, Any] = {
         "model": arch.name,
         "policy": pol.name,
@@ -91,19 +90,18 @@ def simulate(
         "replication": replication,
         "horizon_hours": hours,
         "leaks": sim.leaks,
-        "credentials_exposed": sum(b.credentials() for b in sim.bundles),
-        "credentials_usable": sum(len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.successes > 0)
-                                  for b in sim.bundles),
+        "credentials_exposed": totals["credentials_exposed"],
+        "credentials_usable": totals["credentials_usable"],
         "replay_attempts": sim.replay_attempts,
         "unauthorized_requests": sim.unauthorized,
         "privileged_requests": sim.privileged,
         "resources_reached": len(sim.resource_hits),
         "tenants_reached": len(sim.tenants_hit),
-        "exposure_hours": float(sum(b.exposure for b in sim.bundles)),
+        "exposure_hours": totals["exposure_hours"],
         "blast_radius": float(sim.blast_radius),
         "detections": sim.detections,
         "reuse_detections": sim.reuse_detections,
-        "time_to_containment_hours": float(containment),
+        "time_to_containment_hours": totals["time_to_containment_hours"],
         **integration_cost(arch, pol, sim.routes, costs),
         "tokensim_version": _version(),
         "config_hash": config_hash(arch, pol, hours, costs),

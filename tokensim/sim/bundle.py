@@ -99,6 +99,10 @@ class Bundle:
         n += self.forged
         return n
 
+    def tokens_only(self) -> bool:
+        """Holds nothing but captured access tokens (and proofs): resolvable in closed form."""
+        return self.rt_expiry is None and not self.secret and self.key is None and not self.forged
+
     def describe(self) -> str:
         """The exposed credentials in words, for the trace."""
         parts = []

@@ -30,3 +30,15 @@ def mean(dist: Fixed | LogNormal | Exponential | Uniform) -> float:
     if isinstance(dist, Exponential):
         return dist.mean
     return (dist.low + dist.high) / 2
+
+
+def sample_many(dist: Fixed | LogNormal | Exponential | Uniform, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws at once, in hours."""
+    if isinstance(dist, Fixed):
+        rng.random(n)
+        return np.full(n, dist.value)
+    if isinstance(dist, LogNormal):
+        return dist.median * np.exp(dist.sigma * rng.standard_normal(n))
+    if isinstance(dist, Exponential):
+        return rng.exponential(dist.mean, n)
+    return rng.uniform(dist.low, dist.high, n)

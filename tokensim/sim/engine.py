@@ -22,7 +22,8 @@ from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, analyse, choose_mechanism, effective_binding
 from tokensim.model.schema import Broker, Client, Issuer, Leak
 from tokensim.sim.bundle import INF, Bundle, Cell, CellState
-from tokensim.sim.distributions import sample
+from tokensim.sim import token_families
+from tokensim.sim.distributions import sample, sample_many
 from tokensim.sim.lifecycle import current_expiry, current_expiry_array, rotation_race
 from tokensim.sim.streams import Streams
 
@@ -81,6 +82,10 @@ class Simulation:
         self.blast_radius = 0.0
         self.resource_hits: dict[str, int] = {}
         self.tenants_hit: set[tuple[str, int]] = set()
+        self.credentials_exposed = 0
+        self.credentials_usable = 0  # of token-only families; process-path bundles are added in totals()
+        self.exposure_hours = 0.0
+        self.containment: list[float] = []
         self._waiting: dict[int, simpy.Process] = {}  # bundle uid -> its exploitation process, to interrupt on revocation
 
     # -- static plans ------------------------------------------------------------------------
@@ -118,6 +123,19 @@ class Simulation:
             rt_needs_key=rt_bound or mtls_auth, rt_needs_secret=spec.confidential, secret_needs_key=mtls_auth,
             own_key_rt=not rt_bound and not mtls_auth, own_key_secret=not mtls_auth, jit_tiers=jit,
         )
+
+    def totals(self) -> dict[str, float]:
+        """Credential, exposure and containment totals over both paths (after `run`)."""
+        usable = self.credentials_usable + sum(
+            len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.successes > 0) for b in self.bundles)
+        exposure = self.exposure_hours + sum(b.exposure for b in self.bundles)
+        spans = self.containment + [b.last_usable - b.leak_time for b in self.bundles if b.exposure > 0 and b.last_usable is not None]
+        return {
+            "credentials_exposed": self.credentials_exposed,
+            "credentials_usable": usable,
+            "exposure_hours": float(exposure),
+            "time_to_containment_hours": float(sum(spans) / len(spans)) if spans else math.nan,
+        }
 
     def phases(self, client: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-instance renewal phases of access tokens and grants (policy-independent draws)."""
@@ -175,6 +193,7 @@ class Simulation:
         start = t + delay
         dwell = leak.dwell if leak.dwell is not None else DEFAULT_DWELL.get(leak.vector, 0.0)
         bundles: list[Bundle] = []
+        families: list[tuple] = []  # (plan, instances, expiry, proof) of token-only families
         if isinstance(node, Issuer):
             bundles.append(self._forged_bundle(name, start))
         elif isinstance(node, Client):
@@ -189,10 +208,18 @@ class Simulation:
         elif isinstance(node, Broker) and leak.vector == "host_compromise":
             bundles.extend(self._broker_bundles(name, node, t, start, dwell, rng))
         else:  # a log on an intermediary, resource or broker
-            bundles.extend(self._log_bundles(name, node, t, start, rng))
+            families.extend(self._log_families(name, node, t, rng))
         bundles = [b for b in bundles if b.credentials() > 0]
-        self._note("leak", name, leak.vector, count=len(bundles),
-                   detail=f"{sum(b.credentials() for b in bundles)} credentials exposed; exploitation at {start:.3f} h")
+        token_only = [b for b in bundles if b.tokens_only()]
+        families.extend(self._as_families(token_only))
+        bundles = [b for b in bundles if not b.tokens_only()]
+        exposed = sum(b.credentials() for b in bundles)
+        exposed += sum(self._distinct_tokens(plan, expiry > t).sum() for plan, _, expiry, _ in families)
+        self.credentials_exposed += int(exposed)
+        self._note("leak", name, leak.vector, count=len(bundles) + sum(len(f[1]) for f in families),
+                   detail=f"{exposed} credentials exposed; exploitation at {start:.3f} h")
+        for plan, instances, expiry, proof in families:
+            self._resolve_families(plan, instances, expiry, proof, name, leak.vector, t, start, rng)
         for b in bundles:
             self.bundles.append(b)
             self._waiting[b.uid] = self.env.process(self._exploit(b, rng))
@@ -317,53 +344,124 @@ class Simulation:
                 out.append(b)
         return out
 
-    def _log_bundles(self, name: str, node: object, t: float, start: float, rng: np.random.Generator) -> list[Bundle]:
-        """Tokens that passed through this node within its log retention and are still valid."""
+    def _log_families(self, name: str, node: object, t: float, rng: np.random.Generator) -> list[tuple]:
+        """Tokens that passed through this node within its log retention and are still valid.
+
+        Returns, per client plan, the exposed instances and (instances x cells) arrays of
+        token expiries and captured-proof deadlines (-inf where nothing was captured).
+        """
         retention = node.log_retention  # type: ignore[attr-defined]
+        proofs_replay = not (self.policy.nonce or self.policy.jti_tracking)
         out = []
         for plan in self.plans.values():
-            share = {}
+            share = np.zeros(len(plan.cells))
             for c in plan.cells:
                 paths = self.arch.paths[(plan.name, c.resource)]
                 share[c.index] = sum(name in p for p in paths) / len(paths)
-            cells = [c for c in plan.cells if share[c.index] > 0 and plan.mechanism[c.tier] is not None]
-            if not cells:
+            seen_cells = [c for c in plan.cells if share[c.index] > 0 and plan.mechanism[c.tier] is not None]
+            if not seen_cells:
                 continue
             n = plan.spec.instances
             u = self.phases(plan.name)[0]
-            captured: dict[int, np.ndarray] = {}
-            tokens: dict[str, list[Cell]] = {}
-            for c in cells:
-                tokens.setdefault(self._token_id(plan, c), []).append(c)
-            for tok, tok_cells in tokens.items():
-                jit = tok_cells[0].tier in plan.jit_tiers
+            expiry = np.full((n, len(plan.cells)), -INF)
+            proof = np.full((n, len(plan.cells)), -INF)
+            by_token: dict[str, list[Cell]] = {}
+            for c in seen_cells:
+                by_token.setdefault(self._token_id(plan, c), []).append(c)
+            for tok, tok_cells in by_token.items():
                 rate = sum(plan.request_rate[c.index] * share[c.index] for c in tok_cells)
-                if jit:
-                    since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
+                since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
+                if tok_cells[0].tier in plan.jit_tiers:
                     hit = since < min(self.policy.jit_ttl, retention)
-                    expiry = t - since + self.policy.jit_ttl
+                    exp = t - since + self.policy.jit_ttl
                 else:
                     ttl = plan.ttl[tok_cells[0].tier]
-                    expiry = current_expiry_array(t, ttl, u)
-                    window = np.minimum(ttl - (expiry - t), retention)
-                    since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
-                    hit = since < window  # the last request through this node fell inside the window
+                    exp = current_expiry_array(t, ttl, u)
+                    hit = since < np.minimum(ttl - (exp - t), retention)  # last request through here, inside the window
+                captured = np.where(hit, exp, -INF)
+                for c in plan.cells:  # a token seen for one resource works wherever its audience reaches
+                    if self._token_id(plan, c) == tok and plan.mechanism[c.tier] is not None:
+                        expiry[:, c.index] = captured
                 for c in tok_cells:
-                    captured[c.index] = np.where(hit, expiry, -INF)
-                    captured[-1 - c.index] = since
-            any_hit = np.zeros(n, dtype=bool)
-            for c in cells:
-                any_hit |= captured[c.index] > t
-            for i in np.flatnonzero(any_hit):
-                b = self._new_bundle(plan, int(i), name, "log", t, start, plan.cells)
-                for c in cells:
-                    exp = captured[c.index][i]
-                    if exp > t:
-                        b.tokens[c.index] = (self._token_id(plan, c), float(exp))
-                        self._capture_proof(b, plan, c, t, rng, since=float(captured[-1 - c.index][i]))
-                self._widen_to_audience(b, plan)
-                out.append(b)
+                    if proofs_replay and plan.mechanism[c.tier] == "dpop":
+                        proof[:, c.index] = np.where(hit, t - since + self.policy.proof_window, -INF)
+            rows = np.flatnonzero((expiry > t).any(axis=1))
+            if rows.size:
+                out.append((plan, rows, expiry[rows], proof[rows]))
         return out
+
+    def _as_families(self, bundles: list[Bundle]) -> list[tuple]:
+        """Token-only bundles of client leaks as (plan, instances, expiry, proof) arrays."""
+        out = []
+        for b in bundles:
+            plan = self.plans[b.client]
+            k = len(plan.cells)
+            expiry = np.full((1, k), -INF)
+            proof = np.full((1, k), -INF)
+            for i, (_, exp) in b.tokens.items():
+                expiry[0, i] = exp
+            for i, until in b.proofs.items():
+                proof[0, i] = until
+            out.append((plan, np.array([b.instance]), expiry, proof))
+        return out
+
+    def _distinct_tokens(self, plan: ClientPlan, held: np.ndarray) -> np.ndarray:
+        """Per row, how many distinct tokens the held cells stand for."""
+        ids = [self._token_id(plan, c) for c in plan.cells]
+        groups = {tok: [i for i, t in enumerate(ids) if t == tok] for tok in dict.fromkeys(ids)}
+        return sum(held[:, idx].any(axis=1).astype(int) for idx in groups.values())
+
+    def _resolve_families(self, plan: ClientPlan, instances: np.ndarray, expiry: np.ndarray, proof: np.ndarray,
+                          node: str, vector: str, t: float, start: float, rng: np.random.Generator) -> None:
+        """Exploit many token-only families of one leak at once (see token_families.py)."""
+        cells = plan.cells
+        seen_delay = np.array([0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
+                               for c in cells])
+        response = sample_many(self.defender.response_time, rng, len(instances))
+        res = token_families.resolve(
+            leak_time=t, start=start, horizon=self.horizon, expiry=expiry, proof_until=proof,
+            bearer=np.array([c.effect == "bearer" for c in cells]), bound=np.array([c.effect == "bound" for c in cells]),
+            weight=np.array([c.weight for c in cells]), seen_delay=seen_delay,
+            rho=self.attacker.replay_rate, q=self.defender.detection_probability, response=response, rng=rng)
+        per_cell = res.successes.sum(axis=0)
+        self.unauthorized += int(per_cell.sum())
+        self.replay_attempts += int(res.attempts.sum())
+        self.detections += int(res.detections.sum())
+        for c, n in zip(cells, per_cell):
+            if n:
+                self.blast_radius += c.sensitivity * int(n)
+                self.resource_hits[c.resource] = self.resource_hits.get(c.resource, 0) + int(n)
+                if c.tier == "privileged":
+                    self.privileged += int(n)
+        hit_rows = res.successes.sum(axis=1) > 0
+        for i in instances[hit_rows]:
+            self.tenants_hit.add((plan.name, int(i) % plan.spec.tenants))
+        self.credentials_usable += int(self._distinct_tokens(plan, res.usable_end > start).sum())
+        self.exposure_hours += float(res.exposure.sum())
+        self.containment.extend(res.exposure[res.exposure > 0].tolist())
+        if self.trace is not None:
+            self._trace_families(plan, instances, expiry, proof, res, node, vector, start)
+
+    def _trace_families(self, plan: ClientPlan, instances: np.ndarray, expiry: np.ndarray, proof: np.ndarray,
+                        res: "token_families.FamilyOutcome", node: str, vector: str, start: float) -> None:
+        for row, i in enumerate(instances):
+            held = int(self._distinct_tokens(plan, expiry[row:row + 1] > -INF)[0])
+            proofs = int((proof[row] > -INF).sum())
+            what = f"{held} access token{'s' if held != 1 else ''}" + (f", {proofs} DPoP proof{'s' if proofs != 1 else ''}" if proofs else "")
+            rows = [(start, "exploit", int(res.attempts[row]), f"{int(res.attempts[row])} replay attempts")]
+            why = []
+            for c, n in zip(plan.cells, res.successes[row]):
+                if n:
+                    reason = "captured token, bearer route" if c.effect == "bearer" else "captured DPoP proof inside its window"
+                    why.append(f"{int(n)} at {c.resource} ({c.tier}): {reason}")
+            if why:
+                rows.append((start, "replay", int(res.successes[row].sum()), "; ".join(why)))
+            if not np.isnan(res.detected_at[row]):
+                rows.append((float(res.detected_at[row]), "detection", 0, "a replayed request was detected"))
+            if not np.isnan(res.revoked_at[row]):
+                rows.append((float(res.revoked_at[row]), "revocation", 0, "response to detection; the credential family is revoked"))
+            for time, event, count, detail in rows:
+                self.trace.append((time, event, node, vector, plan.name, int(i), what, count, detail))
 
     def _widen_to_audience(self, b: Bundle, plan: ClientPlan) -> None:
         """A token seen for one resource also works wherever its audience reaches (broad audience)."""

@@ -1,0 +1,122 @@
+"""Vectorized exploitation of stolen families that hold only captured access tokens.
+
+A log leak on a busy proxy exposes thousands of sessions at once; each such family
+holds nothing but access tokens (and DPoP proofs), whose usable windows all start
+at the same exploitation time. For them the whole story (replays, first detection,
+response, revocation as each resource sees it) has a closed form per family, so
+it is computed for all families of one leak at once with numpy, instead of one
+SimPy process each. The numbers follow the same rules as `Bundle.state` and the
+same Poisson thinning as the process path:
+
+* cell c is usable on ``[start, U_c)``, where ``U_c`` is the token's expiry for a
+  bearer route, the earlier of expiry and proof window for a bound route with a
+  captured proof, and nothing otherwise; revocation cuts ``U_c`` when the resource
+  sees it (at once, after CAEP propagation, or never for self-contained JWTs);
+* the first detection is the first event of a Poisson process of rate
+  ``rho * q * sum(w_c over usable cells)``: the inverse of its piecewise-linear
+  cumulative hazard at an Exp(1) draw;
+* successes before it are undetected (rate ``rho (1 - q) w_c``), after it all
+  successes count (rate ``rho w_c``), plus the detected one itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class FamilyOutcome:
+    """Per family (rows) and cell (columns) results of `resolve`."""
+
+    successes: np.ndarray  # int (M, K)
+    attempts: np.ndarray  # int (M,)
+    detections: np.ndarray  # int (M,): detected requests
+    detected_at: np.ndarray  # float (M,): time of the first detection, NaN if none
+    revoked_at: np.ndarray  # float (M,): revocation time, NaN if none before the horizon
+    usable_end: np.ndarray  # float (M, K): end of each cell's usable window after revocation (<= start: none)
+    exposure: np.ndarray  # float (M,): hours from the leak with at least one usable cell
+
+
+def resolve(
+    *,
+    leak_time: float,
+    start: float,
+    horizon: float,
+    expiry: np.ndarray,
+    proof_until: np.ndarray,
+    bearer: np.ndarray,
+    bound: np.ndarray,
+    weight: np.ndarray,
+    seen_delay: np.ndarray,
+    rho: float,
+    q: float,
+    response: np.ndarray,
+    rng: np.random.Generator,
+) -> FamilyOutcome:
+    """Resolve M token-only families over K cells.
+
+    ``expiry`` and ``proof_until`` are (M, K) times (-inf where absent); ``bearer``
+    and ``bound`` are (K,) masks of the cells' route effects (neither: fails);
+    ``weight`` (K,) the thief's aim; ``seen_delay`` (K,) how long after a revocation
+    the resource sees it (inf for JWTs); ``response`` (M,) response-time draws.
+    """
+    m, _ = expiry.shape
+    usable = np.where(bearer, expiry, np.where(bound, np.minimum(expiry, proof_until), -INF))
+    usable = np.minimum(usable, horizon)
+    length = np.clip(usable - start, 0.0, None)  # (M, K) usable time after exploitation starts
+
+    # first detection: invert the piecewise-linear cumulative hazard
+    detected_at = np.full(m, np.nan)
+    if q > 0 and rho > 0:
+        order = np.argsort(length, axis=1)
+        ls = np.take_along_axis(length, order, axis=1)
+        ws = weight[order]
+        active = np.cumsum(ws[:, ::-1], axis=1)[:, ::-1]  # weight still usable in segment j
+        seg = np.diff(np.concatenate([np.zeros((m, 1)), ls], axis=1), axis=1)
+        hazard = np.cumsum(rho * q * active * seg, axis=1)
+        draw = rng.exponential(1.0, m)
+        hit = draw < hazard[:, -1]
+        j = np.argmax(hazard > draw[:, None], axis=1)
+        before = np.where(j > 0, np.take_along_axis(hazard, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+        seg_start = np.where(j > 0, np.take_along_axis(ls, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+        slope = rho * q * np.take_along_axis(active, j[:, None], axis=1)[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            offset = seg_start + (draw - before) / slope
+        detected_at = np.where(hit, start + offset, np.nan)
+
+    detected = ~np.isnan(detected_at)
+    revoked_at = np.where(detected, detected_at + response, np.nan)
+    revoked_at = np.where(revoked_at < horizon, revoked_at, np.nan)
+    seen = np.where(np.isnan(revoked_at)[:, None], INF, revoked_at[:, None] + seen_delay[None, :])
+    final = np.minimum(usable, seen)  # (M, K)
+    final_len = np.clip(final - start, 0.0, None)
+
+    # successes: undetected before the first detection, all after it, plus the detected one
+    t_d = np.where(detected, detected_at, INF)[:, None]
+    pre = np.clip(np.minimum(final, t_d) - start, 0.0, None)
+    post = np.clip(final - np.minimum(t_d, INF), 0.0, None) * detected[:, None]
+    successes = rng.poisson(rho * (1 - q) * weight * pre) + (post_hits := rng.poisson(rho * weight * post))
+    extra_detected = rng.binomial(post_hits, q) if q > 0 else np.zeros_like(post_hits)
+    if detected.any():
+        # the detected request falls in a cell usable at that moment, chosen by weight
+        live = (final > t_d) & (usable > t_d) & detected[:, None]
+        probs = np.where(live, weight, 0.0)
+        totals = probs.sum(axis=1, keepdims=True)
+        rows = np.flatnonzero(detected & (totals[:, 0] > 0))
+        cum = np.cumsum(probs[rows] / totals[rows], axis=1)
+        pick = np.minimum((cum < rng.random(len(rows))[:, None]).sum(axis=1), cum.shape[1] - 1)
+        successes[rows, pick] += 1
+    detections = detected.astype(int) + extra_detected.sum(axis=1)
+
+    # attempts: while some token is unexpired and not seen revoked, usable or not
+    valid = np.where(expiry > -INF, np.minimum(np.minimum(expiry, seen), horizon), -INF)
+    holds = np.clip(valid.max(axis=1) - start, 0.0, None)
+    failing = np.clip(holds - (weight * final_len).sum(axis=1), 0.0, None)
+    attempts = rng.poisson(rho * failing) + successes.sum(axis=1)
+
+    exposure = np.clip(final.max(axis=1) - leak_time, 0.0, None)
+    return FamilyOutcome(successes, attempts, detections, detected_at, revoked_at, final, exposure)
