@@ -43,8 +43,8 @@ class FamilyOutcome:
 
 def resolve(
     *,
-    leak_time: float,
-    start: float,
+    leak_time: np.ndarray | float,
+    start: np.ndarray | float,
     horizon: float,
     expiry: np.ndarray,
     proof_until: np.ndarray,
@@ -59,48 +59,57 @@ def resolve(
 ) -> FamilyOutcome:
     """Resolve M token-only families over K cells.
 
-    ``expiry`` and ``proof_until`` are (M, K) times (-inf where absent); ``bearer``
+    ``leak_time`` and ``start`` (exploitation start) are per family (M,) or shared; ``expiry`` and ``proof_until`` are (M, K) times (-inf where absent); ``bearer``
     and ``bound`` are (K,) masks of the cells' route effects (neither: fails);
     ``weight`` (K,) the thief's aim; ``seen_delay`` (K,) how long after a revocation
     the resource sees it (inf for JWTs); ``response`` (M,) response-time draws.
     """
     m, _ = expiry.shape
+    leak_time = np.broadcast_to(np.asarray(leak_time, dtype=float), (m,))
+    start_col = np.broadcast_to(np.asarray(start, dtype=float), (m,))[:, None]
     usable = np.where(bearer, expiry, np.where(bound, np.minimum(expiry, proof_until), -INF))
     usable = np.minimum(usable, horizon)
-    length = np.clip(usable - start, 0.0, None)  # (M, K) usable time after exploitation starts
+    length = np.clip(usable - start_col, 0.0, None)  # (M, K) usable time after exploitation starts
 
-    # first detection: invert the piecewise-linear cumulative hazard
+    # first detection: invert the piecewise-linear cumulative hazard (only where it is reached)
     detected_at = np.full(m, np.nan)
     if q > 0 and rho > 0:
-        order = np.argsort(length, axis=1)
-        ls = np.take_along_axis(length, order, axis=1)
-        ws = weight[order]
-        active = np.cumsum(ws[:, ::-1], axis=1)[:, ::-1]  # weight still usable in segment j
-        seg = np.diff(np.concatenate([np.zeros((m, 1)), ls], axis=1), axis=1)
-        hazard = np.cumsum(rho * q * active * seg, axis=1)
         draw = rng.exponential(1.0, m)
-        hit = draw < hazard[:, -1]
-        j = np.argmax(hazard > draw[:, None], axis=1)
-        before = np.where(j > 0, np.take_along_axis(hazard, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
-        seg_start = np.where(j > 0, np.take_along_axis(ls, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
-        slope = rho * q * np.take_along_axis(active, j[:, None], axis=1)[:, 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            offset = seg_start + (draw - before) / slope
-        detected_at = np.where(hit, start + offset, np.nan)
+        rows = np.flatnonzero(draw < rho * q * (weight * length).sum(axis=1))
+        if rows.size:
+            sub = length[rows]
+            order = np.argsort(sub, axis=1)
+            ls = np.take_along_axis(sub, order, axis=1)
+            ws = weight[order]
+            active = np.cumsum(ws[:, ::-1], axis=1)[:, ::-1]  # weight still usable in segment j
+            seg = np.diff(ls, axis=1, prepend=0.0)
+            hazard = np.cumsum(rho * q * active * seg, axis=1)
+            x = draw[rows]
+            j = np.argmax(hazard > x[:, None], axis=1)
+            prev = np.maximum(j - 1, 0)[:, None]
+            before = np.where(j > 0, np.take_along_axis(hazard, prev, axis=1)[:, 0], 0.0)
+            seg_start = np.where(j > 0, np.take_along_axis(ls, prev, axis=1)[:, 0], 0.0)
+            slope = rho * q * np.take_along_axis(active, j[:, None], axis=1)[:, 0]
+            detected_at[rows] = start_col[rows, 0] + seg_start + (x - before) / slope
 
     detected = ~np.isnan(detected_at)
     revoked_at = np.where(detected, detected_at + response, np.nan)
     revoked_at = np.where(revoked_at < horizon, revoked_at, np.nan)
     seen = np.where(np.isnan(revoked_at)[:, None], INF, revoked_at[:, None] + seen_delay[None, :])
     final = np.minimum(usable, seen)  # (M, K)
-    final_len = np.clip(final - start, 0.0, None)
+    final_len = np.clip(final - start_col, 0.0, None)
 
     # successes: undetected before the first detection, all after it, plus the detected one
     t_d = np.where(detected, detected_at, INF)[:, None]
-    pre = np.clip(np.minimum(final, t_d) - start, 0.0, None)
+    pre = np.clip(np.minimum(final, t_d) - start_col, 0.0, None)
     post = np.clip(final - np.minimum(t_d, INF), 0.0, None) * detected[:, None]
-    successes = rng.poisson(rho * (1 - q) * weight * pre) + (post_hits := rng.poisson(rho * weight * post))
-    extra_detected = rng.binomial(post_hits, q) if q > 0 else np.zeros_like(post_hits)
+    successes = _poisson(rng, rho * (1 - q) * weight * pre)
+    post_hits = _poisson(rng, rho * weight * post)
+    successes += post_hits
+    extra_detected = np.zeros_like(post_hits)
+    if q > 0 and post_hits.any():
+        nz = post_hits > 0
+        extra_detected[nz] = rng.binomial(post_hits[nz], q)
     if detected.any():
         # the detected request falls in a cell usable at that moment, chosen by weight
         live = (final > t_d) & (usable > t_d) & detected[:, None]
@@ -114,9 +123,18 @@ def resolve(
 
     # attempts: while some token is unexpired and not seen revoked, usable or not
     valid = np.where(expiry > -INF, np.minimum(np.minimum(expiry, seen), horizon), -INF)
-    holds = np.clip(valid.max(axis=1) - start, 0.0, None)
+    holds = np.clip(valid.max(axis=1) - start_col[:, 0], 0.0, None)
     failing = np.clip(holds - (weight * final_len).sum(axis=1), 0.0, None)
-    attempts = rng.poisson(rho * failing) + successes.sum(axis=1)
+    attempts = _poisson(rng, rho * failing) + successes.sum(axis=1)
 
     exposure = np.clip(final.max(axis=1) - leak_time, 0.0, None)
     return FamilyOutcome(successes, attempts, detections, detected_at, revoked_at, final, exposure)
+
+
+def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Poisson draws, skipping the (many) zero means."""
+    out = np.zeros(lam.shape, dtype=np.int64)
+    nz = lam > 0
+    if nz.any():
+        out[nz] = rng.poisson(lam[nz])
+    return out
