@@ -56,7 +56,7 @@ class Simulation:
     """One run of one policy on one architecture for one (seed, replication)."""
 
     def __init__(self, arch: Architecture, policy: Policy, *, seed: int, replication: int,
-                 horizon: float, trace: bool = False) -> None:
+                 horizon: float, trace: bool = False, closed_form_families: bool = True) -> None:
         if not horizon > 0:
             raise ValueError("horizon must be positive")
         self.arch = arch
@@ -67,6 +67,7 @@ class Simulation:
         self.routes = analyse(arch, policy)
         self.binding = effective_binding(self.routes)
         self.trace: list[tuple] | None = [] if trace else None
+        self.closed_form_families = closed_form_families  # False: every family runs as a process (for cross-checks)
         self.attacker = arch.spec.attacker
         self.defender = arch.spec.defender
         self._phases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -214,9 +215,10 @@ class Simulation:
         else:  # a log on an intermediary, resource or broker
             families.extend(self._log_families(name, node, t, rng))
         bundles = [b for b in bundles if b.credentials() > 0]
-        token_only = [b for b in bundles if b.tokens_only()]
+        token_only = [b for b in bundles if b.tokens_only()] if self.closed_form_families else []
         families.extend(self._as_families(token_only))
-        bundles = [b for b in bundles if not b.tokens_only()]
+        queued = {id(b) for b in token_only}
+        bundles = [b for b in bundles if id(b) not in queued]
         exposed = sum(b.credentials() for b in bundles)
         exposed += sum(self._distinct_tokens(plan, expiry > t).sum() for plan, _, expiry, _ in families)
         self.credentials_exposed += int(exposed)
