@@ -88,6 +88,7 @@ class Simulation:
         self.exposure_hours = 0.0
         self.containment: list[float] = []
         self._pending: dict[str, list[tuple]] = {}  # client -> queued token-only families
+        self._token_groups: dict[str, list[list[int]]] = {}  # client -> cells sharing one token
         self._waiting: dict[int, simpy.Process] = {}  # bundle uid -> its exploitation process, to interrupt on revocation
 
     # -- static plans ------------------------------------------------------------------------
@@ -413,9 +414,13 @@ class Simulation:
 
     def _distinct_tokens(self, plan: ClientPlan, held: np.ndarray) -> np.ndarray:
         """Per row, how many distinct tokens the held cells stand for."""
-        ids = [self._token_id(plan, c) for c in plan.cells]
-        groups = {tok: [i for i, t in enumerate(ids) if t == tok] for tok in dict.fromkeys(ids)}
-        return sum(held[:, idx].any(axis=1).astype(int) for idx in groups.values())
+        groups = self._token_groups.get(plan.name)
+        if groups is None:
+            ids = [self._token_id(plan, c) for c in plan.cells]
+            groups = self._token_groups[plan.name] = [[i for i, t in enumerate(ids) if t == tok] for tok in dict.fromkeys(ids)]
+        if len(groups) == 1:
+            return held.any(axis=1).astype(int)
+        return sum(held[:, idx].any(axis=1).astype(int) for idx in groups)
 
     def _resolve_families(self, plan: ClientPlan, instances: np.ndarray, expiry: np.ndarray, proof: np.ndarray,
                           node: str, vector: str, t: float, start: float, rng: np.random.Generator) -> None:
@@ -440,24 +445,28 @@ class Simulation:
             seen_delay = np.array([0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
                                    for c in cells])
             response = sample_many(self.defender.response_time, rng, len(instances))
+            per_family = self.trace is not None or plan.spec.tenants > 1
             res = token_families.resolve(
                 leak_time=leak_time, start=start, horizon=self.horizon, expiry=expiry, proof_until=proof,
                 bearer=np.array([c.effect == "bearer" for c in cells]), bound=np.array([c.effect == "bound" for c in cells]),
                 weight=np.array([c.weight for c in cells]), seen_delay=seen_delay,
-                rho=self.attacker.replay_rate, q=self.defender.detection_probability, response=response, rng=rng)
-            per_cell = res.successes.sum(axis=0)
+                rho=self.attacker.replay_rate, q=self.defender.detection_probability, response=response, rng=rng,
+                per_family=per_family)
+            per_cell = res.cell_successes
             self.unauthorized += int(per_cell.sum())
-            self.replay_attempts += int(res.attempts.sum())
-            self.detections += int(res.detections.sum())
+            self.replay_attempts += res.attempts
+            self.detections += res.detections
             for c, n in zip(cells, per_cell):
                 if n:
                     self.blast_radius += c.sensitivity * int(n)
                     self.resource_hits[c.resource] = self.resource_hits.get(c.resource, 0) + int(n)
                     if c.tier == "privileged":
                         self.privileged += int(n)
-            hit_rows = res.successes.sum(axis=1) > 0
-            tenants = np.unique(instances[hit_rows] % plan.spec.tenants)
-            self.tenants_hit.update((plan.name, int(x)) for x in tenants)
+            if res.successes is not None:
+                tenants = np.unique(instances[res.successes.sum(axis=1) > 0] % plan.spec.tenants)
+                self.tenants_hit.update((plan.name, int(x)) for x in tenants)
+            elif per_cell.sum() > 0:  # one tenant: reached if any family succeeded
+                self.tenants_hit.add((plan.name, 0))
             self.credentials_usable += int(self._distinct_tokens(plan, res.usable_end > start[:, None]).sum())
             self.exposure_hours += float(res.exposure.sum())
             self.containment.extend(res.exposure[res.exposure > 0].tolist())
@@ -472,7 +481,8 @@ class Simulation:
             held = int(self._distinct_tokens(plan, expiry[row:row + 1] > -INF)[0])
             proofs = int((proof[row] > -INF).sum())
             what = f"{held} access token{'s' if held != 1 else ''}" + (f", {proofs} DPoP proof{'s' if proofs != 1 else ''}" if proofs else "")
-            rows = [(start, "exploit", int(res.attempts[row]), f"{int(res.attempts[row])} replay attempts")]
+            attempts = int(res.family_attempts[row])
+            rows = [(start, "exploit", attempts, f"{attempts} replay attempts")]
             why = []
             for c, n in zip(plan.cells, res.successes[row]):
                 if n:

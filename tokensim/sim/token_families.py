@@ -30,11 +30,13 @@ INF = np.inf
 
 @dataclass(frozen=True)
 class FamilyOutcome:
-    """Per family (rows) and cell (columns) results of `resolve`."""
+    """Results of `resolve`: totals, and per family (rows) and cell (columns) where asked."""
 
-    successes: np.ndarray  # int (M, K)
-    attempts: np.ndarray  # int (M,)
-    detections: np.ndarray  # int (M,): detected requests
+    cell_successes: np.ndarray  # int (K,): successful requests per cell, all families
+    attempts: int  # all families' replay attempts
+    detections: int  # detected requests
+    successes: np.ndarray | None  # int (M, K) per family, or None when not asked for
+    family_attempts: np.ndarray | None  # int (M,) per family, or None
     detected_at: np.ndarray  # float (M,): time of the first detection, NaN if none
     revoked_at: np.ndarray  # float (M,): revocation time, NaN if none before the horizon
     usable_end: np.ndarray  # float (M, K): end of each cell's usable window after revocation (<= start: none)
@@ -56,6 +58,7 @@ def resolve(
     q: float,
     response: np.ndarray,
     rng: np.random.Generator,
+    per_family: bool = True,
 ) -> FamilyOutcome:
     """Resolve M token-only families over K cells.
 
@@ -63,6 +66,9 @@ def resolve(
     and ``bound`` are (K,) masks of the cells' route effects (neither: fails);
     ``weight`` (K,) the thief's aim; ``seen_delay`` (K,) how long after a revocation
     the resource sees it (inf for JWTs); ``response`` (M,) response-time draws.
+    With ``per_family=False`` the undetected families' counts are drawn as totals
+    (a sum of independent Poisson counts is Poisson), which is exact for every
+    total but gives no per-family breakdown.
     """
     m, _ = expiry.shape
     leak_time = np.broadcast_to(np.asarray(leak_time, dtype=float), (m,))
@@ -102,33 +108,39 @@ def resolve(
     # successes: undetected before the first detection, all after it, plus the detected one
     t_d = np.where(detected, detected_at, INF)[:, None]
     pre = np.clip(np.minimum(final, t_d) - start_col, 0.0, None)
-    post = np.clip(final - np.minimum(t_d, INF), 0.0, None) * detected[:, None]
-    successes = _poisson(rng, rho * (1 - q) * weight * pre)
-    post_hits = _poisson(rng, rho * weight * post)
-    successes += post_hits
-    extra_detected = np.zeros_like(post_hits)
-    if q > 0 and post_hits.any():
-        nz = post_hits > 0
-        extra_detected[nz] = rng.binomial(post_hits[nz], q)
-    if detected.any():
-        # the detected request falls in a cell usable at that moment, chosen by weight
-        live = (final > t_d) & (usable > t_d) & detected[:, None]
-        probs = np.where(live, weight, 0.0)
-        totals = probs.sum(axis=1, keepdims=True)
-        rows = np.flatnonzero(detected & (totals[:, 0] > 0))
-        cum = np.cumsum(probs[rows] / totals[rows], axis=1)
-        pick = np.minimum((cum < rng.random(len(rows))[:, None]).sum(axis=1), cum.shape[1] - 1)
-        successes[rows, pick] += 1
-    detections = detected.astype(int) + extra_detected.sum(axis=1)
-
-    # attempts: while some token is unexpired and not seen revoked, usable or not
     valid = np.where(expiry > -INF, np.minimum(np.minimum(expiry, seen), horizon), -INF)
     holds = np.clip(valid.max(axis=1) - start_col[:, 0], 0.0, None)
-    failing = np.clip(holds - (weight * final_len).sum(axis=1), 0.0, None)
-    attempts = _poisson(rng, rho * failing) + successes.sum(axis=1)
+    failing = np.clip(holds - (weight * final_len).sum(axis=1), 0.0, None)  # attempts while holding, not usable
+
+    rows = np.flatnonzero(detected) if not per_family else np.arange(m)
+    successes = _poisson(rng, rho * (1 - q) * weight * pre[rows])
+    post = np.clip(final[rows] - t_d[rows], 0.0, None) * detected[rows, None]
+    post_hits = _poisson(rng, rho * weight * post)
+    successes += post_hits
+    extra_detected = int(rng.binomial(post_hits[post_hits > 0], q).sum()) if q > 0 and post_hits.any() else 0
+    picked = detected[rows]
+    if picked.any():
+        # the detected request falls in a cell usable at that moment, chosen by weight
+        live = (final[rows] > t_d[rows]) & (usable[rows] > t_d[rows]) & picked[:, None]
+        probs = np.where(live, weight, 0.0)
+        totals = probs.sum(axis=1, keepdims=True)
+        hit = np.flatnonzero(picked & (totals[:, 0] > 0))
+        cum = np.cumsum(probs[hit] / totals[hit], axis=1)
+        pick = np.minimum((cum < rng.random(len(hit))[:, None]).sum(axis=1), cum.shape[1] - 1)
+        successes[hit, pick] += 1
+    family_attempts = _poisson(rng, rho * failing[rows]) + successes.sum(axis=1)
+    cell_successes = successes.sum(axis=0)
+    attempts = int(family_attempts.sum())
+    if not per_family:  # the undetected families, as totals
+        quiet = ~detected
+        cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * pre[quiet].sum(axis=0))
+        attempts += int(_poisson(rng, np.array([rho * failing[quiet].sum()]))[0]) + int(cell_successes.sum() - successes.sum())
 
     exposure = np.clip(final.max(axis=1) - leak_time, 0.0, None)
-    return FamilyOutcome(successes, attempts, detections, detected_at, revoked_at, final, exposure)
+    return FamilyOutcome(
+        cell_successes=cell_successes, attempts=attempts, detections=int(detected.sum()) + extra_detected,
+        successes=successes if per_family else None, family_attempts=family_attempts if per_family else None,
+        detected_at=detected_at, revoked_at=revoked_at, usable_end=final, exposure=exposure)
 
 
 def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
