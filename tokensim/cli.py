@@ -117,6 +117,94 @@ def _fmt_ci(mean: float, low: float, high: float) -> str:
 
 
 @app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="An experiment file (YAML or JSON).")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: the file's `out`, else results/NAME).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("-j", "--jobs", help="Local worker processes (default: all cores; 1: serial).")] = None,
+    dask: Annotated[Optional[str], typer.Option("--dask", help="Address of a running Dask scheduler, e.g. tcp://host:8786.")] = None,
+    dask_local: Annotated[Optional[int], typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")] = False,
+) -> None:
+    """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
+    from tokensim.experiment import Experiment
+
+    if jobs is not None and jobs < 1:
+        raise InputError.single("-j", "jobs", f"must be at least 1, got {jobs}")
+    if dask is not None and dask_local is not None:
+        raise InputError.single("--dask", "", "give either --dask ADDRESS or --dask-local N, not both")
+    if dask_local is not None and dask_local < 1:
+        raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
+    exp = Experiment.from_yaml(experiment)
+    folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
+    client = cluster = None
+    try:
+        if dask is not None or dask_local is not None:
+            client, cluster = _dask_client(dask, dask_local)
+        frame = exp.run(folder, executor=client, workers=jobs, resume=resume)
+    except KeyboardInterrupt:
+        from tokensim.experiment.store import ResultStore
+
+        stored = len(ResultStore(folder).stored_ids())
+        typer.echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
+        raise typer.Exit(130)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
+    typer.echo(_results_summary(frame))
+
+
+def _dask_client(address: str | None, local: int | None):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError.single("--dask", "", "Dask is not installed; pip install 'tokensim[dask]'") from None
+    if address is not None:
+        try:
+            return Client(address, timeout="10s"), None
+        except OSError as err:
+            raise InputError.single("--dask", address, f"cannot reach the Dask scheduler: {err}") from None
+    cluster = LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _results_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "no runs stored"
+    counts = frame.groupby(["model", "policy"], sort=False).size().rename("runs")
+    return counts.to_frame().to_string()
+
+
+@app.command()
+def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")]) -> None:
+    """Show what a sweep folder holds: runs done and missing, per model and policy."""
+    from tokensim.experiment import Experiment, load_results
+    from tokensim.experiment.store import ResultStore
+
+    frame = load_results(folder)
+    manifest = ResultStore(folder).manifest() or {}
+    typer.echo(f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}")
+    try:
+        exp = Experiment.from_yaml(Path(folder) / "experiment.yaml")
+        planned = pd.DataFrame([{"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
+                                for r in exp.runs()])
+    except InputError:
+        planned = None
+    done = set(frame["run_id"]) if not frame.empty else set()
+    if planned is not None:
+        planned["done"] = planned["run_id"].isin(done)
+        table = planned.groupby(["model", "policy"], sort=False)["done"].agg(done="sum", missing=lambda d: int((~d).sum()))
+        extra = len(done - set(planned["run_id"]))
+        typer.echo(table.to_string())
+        if extra:
+            typer.echo(f"plus {extra} runs added by sequential stopping")
+    else:
+        typer.echo(_results_summary(frame))
+
+
+@app.command()
 def check(
     model: ModelArg,
     policy: Annotated[str, typer.Option("--policy", "-p", help="The policy whose mechanisms are checked.")] = "hybrid",

@@ -1,0 +1,87 @@
+"""Designs: full factorial grids, and Latin hypercube, Sobol (Saltelli) and Morris samples through SALib.
+
+A design is a list of points, each a mapping factor -> value, reproducible from the
+experiment's seed. Sampled designs need ranges (``{low, high}``) or lists (read as
+categories: the unit interval is cut into equal parts).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from tokensim.experiment.spec import ExperimentFile, Range
+from tokensim.model.units import parse_duration, parse_rate
+
+
+def numeric(value: float | str) -> float:
+    """A range end as a number: durations in hours, rates per hour, plain numbers as they are."""
+    if isinstance(value, str):
+        return parse_rate(value) if "/" in value else parse_duration(value)
+    return float(value)
+
+
+def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:
+    """The values a grid takes for one factor."""
+    if isinstance(values, tuple):
+        return list(values)
+    low, high = numeric(values.low), numeric(values.high)
+    steps = values.steps or 2
+    if values.log:
+        return list(np.geomspace(low, high, steps))
+    return list(np.linspace(low, high, steps))
+
+
+def problem(spec: ExperimentFile) -> dict[str, Any]:
+    """The SALib problem: every factor on its numeric range (categories on [0, 1))."""
+    names = list(spec.factors)
+    bounds = []
+    for values in spec.factors.values():
+        if isinstance(values, Range):
+            low, high = numeric(values.low), numeric(values.high)
+            bounds.append([math.log(low), math.log(high)] if values.log else [low, high])
+        else:
+            bounds.append([0.0, 1.0])
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, Any]:
+    point = {}
+    for x, (name, values) in zip(row, spec.factors.items()):
+        if isinstance(values, Range):
+            point[name] = float(math.exp(x)) if values.log else float(x)
+        else:
+            point[name] = values[min(int(x * len(values)), len(values) - 1)]
+    return point
+
+
+def design_matrix(spec: ExperimentFile) -> np.ndarray | None:
+    """The raw sample (rows in SALib's order) for sampled designs; None for grids."""
+    if spec.design == "grid":
+        return None
+    prob = problem(spec)
+    n = spec.design_options.samples
+    if spec.design == "lhs":
+        from SALib.sample import latin
+
+        return latin.sample(prob, n, seed=spec.seed)
+    if spec.design == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(prob, n, calc_second_order=False, seed=spec.seed)
+    from SALib.sample import morris
+
+    return morris.sample(prob, n, num_levels=spec.design_options.levels, seed=spec.seed)
+
+
+def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
+    """Every design point of the experiment, in a fixed order."""
+    if not spec.factors:
+        return [{}]
+    if spec.design == "grid":
+        names = list(spec.factors)
+        return [dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))]
+    return [_decode(spec, row) for row in design_matrix(spec)]

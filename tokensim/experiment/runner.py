@@ -1,0 +1,363 @@
+"""Running an experiment: expand it into runs, execute them on any executor, store them safely.
+
+The runner knows nothing of tokens: it builds run descriptions (model data, policy,
+seed, replication), hands batches of them to a `concurrent.futures.Executor` (a
+process pool by default, a Dask client's executor for clusters, or nothing for
+serial runs) and appends the rows to a `ResultStore` in atomic chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tokensim.errors import InputError, Problem
+from tokensim.experiment.designs import design_points
+from tokensim.experiment.factors import parse_path, path_problem, set_path
+from tokensim.experiment.spec import ExperimentFile
+from tokensim.experiment.store import ResultStore
+from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.loading import read_document, validate_as
+from tokensim.model.policy import Policy, resolve_policy
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: which variant of which model, which policy, which replication."""
+
+    index: int  # orders the rows: (model, point, replication, policy)
+    run_id: str
+    variant: int  # index into Plan.variants
+    policy: Policy
+    replication: int
+
+
+@dataclass
+class Variant:
+    """A model with one design point's model factors applied."""
+
+    model: str
+    point: int
+    factors: dict[str, Any]
+    data: dict[str, Any]
+    source: str
+    arch: Architecture
+
+
+@dataclass
+class Plan:
+    """Everything an experiment expands into before anything runs."""
+
+    spec: ExperimentFile
+    source: str
+    variants: list[Variant] = field(default_factory=list)
+    policies: list[list[Policy]] = field(default_factory=list)  # per variant: the paired policies
+    costs: Any = None
+    experiment_hash: str = ""
+
+
+def experiment_hash(spec: ExperimentFile) -> str:
+    """A stable hash of what the experiment computes (the output folder excluded)."""
+    payload = json.dumps(spec.model_dump(mode="json", exclude={"out"}), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _run_id(config: str, seed: int, replication: int) -> str:
+    return hashlib.sha256(f"{config}:{seed}:{replication}".encode()).hexdigest()[:20]
+
+
+def run_task(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """Execute a batch of runs of one model variant (this is what workers run)."""
+    from tokensim.api import simulate
+    from tokensim.sim.cost import CostModel
+
+    arch = Architecture.from_dict(task["model"], task["source"])
+    costs = CostModel.model_validate(task["costs"])
+    rows = []
+    for item in task["runs"]:
+        policy = Policy.model_validate(item["policy"])
+        record = simulate(arch, policy, seed=task["seed"], horizon=task["horizon"], replication=item["replication"],
+                          costs=costs).record
+        rows.append({**item["columns"], **record})
+    return rows
+
+
+class Experiment:
+    """An experiment file, validated and expanded, ready to run.
+
+    >>> exp = Experiment.from_yaml("experiments/ttl_by_policy.yaml")   # doctest: +SKIP
+    >>> frame = exp.run(out="results/ttl", workers=2)                   # doctest: +SKIP
+    """
+
+    def __init__(self, spec: ExperimentFile, source: str = "<python>", text: str | None = None) -> None:
+        self.spec = spec
+        self.source = source
+        self.text = text if text is not None else json.dumps(spec.model_dump(mode="json"), indent=2)
+        self.plan = self._expand()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "Experiment":
+        """Load and validate an experiment file (YAML or JSON)."""
+        data, source = read_document(path)
+        spec = validate_as(ExperimentFile, data, source)
+        return cls(spec, source, Path(path).read_text(encoding="utf-8"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Experiment":
+        return cls(validate_as(ExperimentFile, data, source), source)
+
+    # -- expansion ---------------------------------------------------------------------------
+
+    def _expand(self) -> Plan:
+        from tokensim.sim.cost import CostModel
+
+        spec, source = self.spec, self.source
+        problems: list[Problem] = []
+        models: list[Architecture] = []
+        for i, name in enumerate(spec.models):
+            try:
+                models.append(load_model(name))
+            except InputError as err:
+                problems.append(Problem(f"models[{i}]", str(err)))
+        base_policies: list[Policy] = []
+        for i, entry in enumerate(spec.policies):
+            try:
+                pol = resolve_policy(entry.base)
+                if entry.set:
+                    pol = pol.with_overrides(entry.set, source=f"{source}: policies[{i}].set")
+                if entry.name:
+                    pol = pol.model_copy(update={"name": entry.name})
+                base_policies.append(pol)
+            except InputError as err:
+                problems.append(Problem(f"policies[{i}]", "; ".join(p.message for p in err.problems) or str(err)))
+        names = [p.name for p in base_policies]
+        if len(set(names)) != len(names):
+            problems.append(Problem("policies", f"two policies share a name ({', '.join(names)}); give each a `name`"))
+        for path in spec.factors:
+            for arch in models:
+                why = path_problem(path, arch.spec.model_dump(mode="python"))
+                if why:
+                    problems.append(Problem(f"factors.{path}", f"{why} (model {arch.name})"))
+                    break
+        try:
+            costs = CostModel().with_overrides(spec.costs, source=f"{source}: costs")
+        except InputError as err:
+            problems.extend(Problem(f"costs.{p.path}", p.message) for p in err.problems)
+            costs = CostModel()
+        if problems:
+            raise InputError(source, problems)
+
+        plan = Plan(spec=spec, source=source, costs=costs, experiment_hash=experiment_hash(spec))
+        points = design_points(spec)
+        for m, arch in enumerate(models):
+            base = arch.spec.model_dump(mode="python")
+            for p, point in enumerate(points):
+                data = base
+                overrides: dict[str, Any] = {}
+                for path, value in point.items():
+                    parts = parse_path(path)
+                    if parts[0] == "policy":
+                        overrides[str(parts[1])] = value
+                    else:
+                        data = set_path(data, parts, value)
+                label = f"{source}: models[{m}] at design point {p}"
+                variant_arch = Architecture.from_dict(data, label) if data is not base else arch
+                pols = [pol.with_overrides(overrides, source=f"{source}: factors") if overrides else pol for pol in base_policies]
+                plan.variants.append(Variant(arch.name, p, point, data, label, variant_arch))
+                plan.policies.append(pols)
+        return plan
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def runs(self, replications: Iterable[int] | None = None, variants: Iterable[int] | None = None) -> list[Run]:
+        """The runs of the given replications (default: the first `replications`) and variants, in row order."""
+        from tokensim.api import config_hash
+
+        spec, plan = self.spec, self.plan
+        reps = list(range(spec.replications)) if replications is None else list(replications)
+        cap = self._cap()
+        n_pol = len(spec.policies)
+        out = []
+        for v in (range(len(plan.variants)) if variants is None else variants):
+            variant = plan.variants[v]
+            for r in reps:
+                for k, pol in enumerate(plan.policies[v]):
+                    config = config_hash(variant.arch, pol, spec.horizon, plan.costs)
+                    out.append(Run((v * cap + r) * n_pol + k, _run_id(config, spec.seed, r), v, pol, r))
+        return out
+
+    def _tasks(self, runs: list[Run], workers: int) -> list[dict[str, Any]]:
+        by_variant: dict[int, list[Run]] = {}
+        for run in runs:
+            by_variant.setdefault(run.variant, []).append(run)
+        size = max(1, min(64, math.ceil(len(runs) / max(1, workers * 4))))
+        tasks = []
+        for v, group in by_variant.items():
+            variant = self.plan.variants[v]
+            for i in range(0, len(group), size):
+                tasks.append({
+                    "model": variant.data, "source": variant.source, "costs": self.plan.costs.model_dump(mode="json"),
+                    "seed": self.spec.seed, "horizon": self.spec.horizon,
+                    "runs": [{"policy": run.policy.model_dump(mode="json"), "replication": run.replication,
+                              "columns": self._columns(run)} for run in group[i:i + size]],
+                })
+        return tasks
+
+    def _columns(self, run: Run) -> dict[str, Any]:
+        variant = self.plan.variants[run.variant]
+        return {
+            "experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash, "run_id": run.run_id,
+            "run_index": run.index, "design_point": variant.point, **{path: _plain(v) for path, v in variant.factors.items()},
+        }
+
+    def run(
+        self,
+        out: str | Path | None = None,
+        *,
+        executor: Executor | Any | None = None,
+        workers: int | None = None,
+        resume: bool = False,
+        progress: bool = True,
+    ) -> pd.DataFrame:
+        """Run every run not yet stored and return all rows (stored and new) in run order.
+
+        ``executor``: any `concurrent.futures.Executor` or a Dask `distributed.Client`;
+        by default a process pool over ``workers`` processes (all cores), serial when
+        ``workers == 1``. Results go to ``out`` (default: the file's ``out``) in atomic
+        chunks; with ``resume`` the runs already there are skipped.
+        """
+        folder = out if out is not None else self.spec.out
+        store = ResultStore(folder) if folder is not None else None
+        stored: set[str] = set()
+        rows: list[dict[str, Any]] = []
+        if store is not None:
+            manifest = {"experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash,
+                        "source": self.source, "tokensim_version": _version()}
+            store.initialise(manifest, self.text, resume=resume)
+            stored = store.stored_ids()
+            if stored:
+                rows = store.load().to_dict("records")
+        workers = workers or os.cpu_count() or 1
+        own_pool = None
+        if executor is None and workers > 1:
+            executor = own_pool = ProcessPoolExecutor(max_workers=workers)
+        elif executor is not None and hasattr(executor, "get_executor"):  # a distributed.Client
+            executor = executor.get_executor()
+        try:
+            todo = [r for r in self.runs() if r.run_id not in stored]
+            rows.extend(self._execute(todo, executor, workers, store, progress))
+            if self.spec.until is not None:
+                rows = self._until(rows, stored, executor, workers, store, progress)
+        finally:
+            if own_pool is not None:
+                own_pool.shutdown(wait=False, cancel_futures=True)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return frame
+        return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+
+    def _until(self, rows, stored, executor, workers, store, progress) -> list[dict[str, Any]]:
+        """Sequential stopping: add replications to design points whose interval is still too wide."""
+        from tokensim.analysis import mean_ci
+
+        until = self.spec.until
+        batch = until.batch or self.spec.replications
+        done = {v: self.spec.replications for v in range(len(self.plan.variants))}
+        while True:
+            frame = pd.DataFrame(rows)
+            if until.metric not in frame.columns:
+                raise InputError.single(self.source, "until.metric", f"unknown metric {until.metric!r}")
+            wide = set()
+            frame["_variant"] = frame["run_index"] // (self._cap() * len(self.spec.policies))
+            for (v, _), group in frame.groupby(["_variant", "policy"]):
+                mean, low, high = mean_ci(group[until.metric])
+                if done.get(int(v), 0) < until.max_replications and not (
+                        (high - low) / 2 <= until.rel_ci * abs(mean) or (high - low) == 0):
+                    wide.add(int(v))
+            if not wide:
+                return rows
+            new_runs = []
+            for v in sorted(wide):
+                reps = range(done[v], min(done[v] + batch, until.max_replications))
+                done[v] = reps.stop
+                new_runs.extend(r for r in self.runs(reps, [v]) if r.run_id not in stored)
+            if not new_runs:
+                return rows
+            rows.extend(self._execute(new_runs, executor, workers, store, progress))
+
+    def _cap(self) -> int:
+        spec = self.spec
+        return max(spec.until.max_replications if spec.until else 0, spec.replications)
+
+    def _execute(self, runs: list[Run], executor, workers: int, store: ResultStore | None, progress: bool) -> Iterator[dict[str, Any]]:
+        """Run and store; on Ctrl-C, store what finished and stop."""
+        if not runs:
+            return []
+        from tqdm.auto import tqdm
+
+        tasks = self._tasks(runs, workers)
+        bar = tqdm(total=len(runs), unit="run", desc=self.spec.name, disable=not progress, smoothing=0.1)
+        buffer: list[dict[str, Any]] = []
+        done: list[dict[str, Any]] = []
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal buffer, last_flush
+            if store is not None:
+                store.append(buffer)
+            done.extend(buffer)
+            buffer = []
+            last_flush = time.monotonic()
+
+        futures = []
+        try:
+            if executor is None:
+                results: Iterable[list[dict[str, Any]]] = (run_task(t) for t in tasks)
+            else:
+                futures = [executor.submit(run_task, t) for t in tasks]
+                results = (f.result() for f in as_completed(futures))
+            for chunk in results:
+                buffer.extend(chunk)
+                bar.update(len(chunk))
+                if len(buffer) >= 500 or time.monotonic() - last_flush > 2.0:
+                    flush()
+            flush()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            flush()
+            raise
+        finally:
+            bar.close()
+        return done
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _version() -> str:
+    from tokensim import __version__
+
+    return __version__
+
+
+def load_results(folder: str | Path) -> pd.DataFrame:
+    """Every row stored in a sweep's output folder, in run order."""
+    store = ResultStore(folder)
+    if store.manifest() is None:
+        raise InputError.single(str(folder), "", "is not a tokensim results folder (no manifest.json)")
+    return store.load()

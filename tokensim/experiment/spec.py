@@ -1,0 +1,103 @@
+"""Experiment files: which models, policies and factors to sweep, how, and how often.
+
+    name: ttl-vs-policy
+    models: [spa_behind_proxy, saas_broker]
+    policies: [bearer, hybrid, dpop]
+    factors:
+      policy.access_ttl: [5m, 15m, 1h, 8h]
+      policy.rotation: [false, true]
+    design: grid
+    replications: 50
+    seed: 20261125
+    horizon: 90d
+
+Validated with pydantic like model files; every problem names the file and field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from tokensim.model.schema import Duration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A numeric range: ``{low, high}`` (durations and rates accepted), optional ``steps`` for grids, ``log`` spacing."""
+
+    low: Union[float, str]
+    high: Union[float, str]
+    steps: Annotated[int, Field(ge=2)] | None = None
+    log: bool = False
+
+
+def _factor_values(value: object) -> object:
+    if isinstance(value, dict) and "low" in value:
+        return Range.model_validate(value)
+    if isinstance(value, list) and not value:
+        raise ValueError("empty list of values; give at least one value or a range {low, high}")
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+FactorValues = Annotated[Union[Range, tuple[Any, ...]], BeforeValidator(_factor_values)]
+
+
+class PolicyEntry(_Strict):
+    """A policy: a preset or policy file (``base``) with parameter overrides and an optional name."""
+
+    base: str
+    name: str | None = None
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+def _policy_entry(value: object) -> object:
+    if isinstance(value, str):
+        return {"base": value}
+    return value
+
+
+class Until(_Strict):
+    """Sequential stopping: add replications until the interval of ``metric`` is tight enough."""
+
+    metric: str = "blast_radius"
+    rel_ci: Annotated[float, Field(gt=0)] = 0.05
+    max_replications: Annotated[int, Field(ge=1)] = 1000
+    batch: Annotated[int, Field(ge=1)] | None = None
+
+
+class DesignOptions(_Strict):
+    """Sizes of sampled designs: ``samples`` (LHS points, Sobol base N, Morris trajectories), Morris ``levels``."""
+
+    samples: Annotated[int, Field(ge=1)] = 16
+    levels: Annotated[int, Field(ge=2)] = 4
+
+
+class ExperimentFile(_Strict):
+    """A whole experiment file."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    models: Annotated[list[str], Field(min_length=1)]
+    policies: Annotated[list[Annotated[PolicyEntry, BeforeValidator(_policy_entry)]], Field(min_length=1)]
+    factors: dict[str, FactorValues] = Field(default_factory=dict)
+    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    design_options: DesignOptions = Field(default_factory=DesignOptions)
+    replications: Annotated[int, Field(ge=1)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    horizon: Duration = 90 * 24.0
+    out: str | None = None
+    until: Until | None = None
+    costs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sampled_designs_need_factors(self) -> "ExperimentFile":
+        if self.design != "grid" and not self.factors:
+            raise ValueError(f"design {self.design!r} samples factors, but none are given")
+        return self
