@@ -65,3 +65,17 @@ def test_race_after_the_grant_ends_does_not_happen():
     r = rotation_race(legit_first=5.0, thief_first=6.0, thief_last=math.inf, grace=0.0, reuse_detection=True,
                       period=1.0, end=4.0)
     assert r.reuse_at is None and r.thief_until == 4.0
+
+
+def test_a_thief_that_starts_many_refreshes_late_is_still_the_reuse():
+    # the client refreshes 8+ times before the thief's first refresh: that refresh is the reuse
+    for thief_first in (7.0, 9.0, 40.0):
+        r = rotation_race(legit_first=0.5, thief_first=thief_first, thief_last=math.inf, grace=0.0,
+                          reuse_detection=True, period=1.0, end=1000.0)
+        assert r.reuse_at == pytest.approx(thief_first) and r.thief_until == pytest.approx(thief_first)
+
+
+def test_a_thief_first_by_far_is_detected_at_the_clients_next_refresh():
+    r = rotation_race(legit_first=30.0, thief_first=0.2, thief_last=math.inf, grace=0.0, reuse_detection=True,
+                      period=50.0, end=1000.0)
+    assert r.reuse_at == pytest.approx(30.0)

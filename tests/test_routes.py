@@ -282,3 +282,24 @@ def test_spa_example_routes() -> None:
     # the browser SPA cannot do mTLS: the mtls preset falls back to bearer for it
     mtls = {r.tier: r for r in analyse(arch, preset("mtls"))}
     assert (mtls["privileged"].mechanism, mtls["privileged"].effect) == ("bearer", "bearer")
+
+
+def test_a_failing_exchange_beyond_a_verifying_gateway_still_breaks_the_route():
+    from tokensim import Architecture, preset
+    from tokensim.model.routes import route_table
+
+    arch = Architecture.from_dict({
+        "name": "verify-then-fail",
+        "nodes": {
+            "app": {"kind": "client", "platform": "workload", "supports": ["bearer", "dpop"]},
+            "gw": {"kind": "gateway", "verifies_binding": True},
+            "broker": {"kind": "broker", "exchange": "fail"},
+            "api": {"kind": "resource"},
+            "idp": {"kind": "issuer"},
+        },
+        "edges": [["app", "gw"], ["gw", "broker"], ["broker", "api"]],
+    })
+    table = route_table(arch, preset("dpop", on_binding_loss="fail"))
+    assert set(table["status"]) == {"broken"} and set(table["hop"]) == {"broker"}
+    table = route_table(arch, preset("dpop"))
+    assert set(table["effect"]) == {"bearer"}

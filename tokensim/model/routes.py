@@ -38,12 +38,18 @@ def classify_path(arch: Architecture, path: tuple[str, ...], mechanism: str) -> 
     if mechanism == "bearer":
         return Verdict("bearer", None, "bearer token: possession is enough")
     lost: tuple[str, str] | None = None  # (hop, why) once the binding can no longer be verified
+    verified: str | None = None  # the first hop that verified it (the thief must pass there)
     for hop in path[1:-1]:
         node = arch.node(hop)
+        if verified is not None:  # beyond a verifier only a failing exchange still matters
+            if isinstance(node, Broker) and node.exchange == "fail":
+                return Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens")
+            continue
         if isinstance(node, (Intermediary, Mesh)):
             if node.verifies_binding:
                 if lost is None:
-                    return Verdict("bound", hop, f"{hop} verifies the {mechanism} binding itself")
+                    verified = hop
+                    continue
                 return Verdict("broken", lost[0], f"{lost[1]}; {hop} cannot verify the binding")
             if lost is None and mechanism == "mtls" and node.terminates_tls and not node.forwards_client_cert:
                 what = "re-encrypts with workload identity" if isinstance(node, Mesh) else "terminates TLS"
@@ -57,6 +63,8 @@ def classify_path(arch: Architecture, path: tuple[str, ...], mechanism: str) -> 
                 return Verdict("downgraded", hop, f"{hop}'s token exchange strips the binding: bearer beyond it")
             if node.exchange == "fail":
                 return Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens")
+    if verified is not None:
+        return Verdict("bound", verified, f"{verified} verifies the {mechanism} binding itself")
     resource = arch.node(path[-1])
     assert isinstance(resource, Resource)
     if resource.accepts == "any":

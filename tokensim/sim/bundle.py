@@ -81,6 +81,7 @@ class Bundle:
     usable_tokens: set[str] = field(default_factory=set)
     rt_usable: bool = False
     secret_usable: bool = False
+    usable_after_start: bool = False  # some request would have succeeded once exploitation began
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -138,37 +139,54 @@ class Bundle:
             return t >= self.revoked_at + cell.propagation_delay
         return False  # self-contained JWTs stay valid until they expire
 
-    def _mint_paths(self, t: float, tier: str) -> tuple[bool, bool]:
-        """Can the thief mint a token for this tier at t, via the refresh token, via the secret?"""
-        if self.forged:
-            return True, False
-        jit_blocked = tier in self.jit_tiers and not self.key_ok(t)
-        via_rt = (
-            self.rt_expiry is not None and t < self.rt_expiry and t < self.thief_until
-            and (not self.rt_needs_secret or self.secret)
-            and (not self.rt_needs_key or self.key_ok(t))
-            and not jit_blocked
-        )
-        via_secret = self.secret and (not self.secret_needs_key or self.key_ok(t)) and not jit_blocked
-        return via_rt, via_secret
+    def _key_end(self) -> float:
+        """Until when the thief can sign with the victim's key."""
+        if self.key == "exported":
+            return INF
+        return self.dwell_end if self.key == "oracle" else -INF
+
+    def capability_end(self, path: str, tier: str) -> float:
+        """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
+
+        Every condition (refresh token unexpired and still the thief's, secret held,
+        key or oracle, no revocation) can only end, never start, so the capability is
+        an interval ending here (-inf: never had it).
+        """
+        if path == "rt":
+            if self.rt_expiry is None or (self.rt_needs_secret and not self.secret):
+                return -INF
+            end, needs_key = min(self.rt_expiry, self.thief_until), self.rt_needs_key
+        else:
+            if not self.secret:
+                return -INF
+            end, needs_key = INF, self.secret_needs_key
+        if needs_key or tier in self.jit_tiers:
+            end = min(end, self._key_end())
+        if self.revoked_at is not None:
+            end = min(end, self.revoked_at)
+        return end
+
+    def last_minted_expiry(self, path: str, tier: str) -> float:
+        """Expiry of the last token minted before the capability ended (mints at start + k * ttl)."""
+        end = self.capability_end(path, tier)
+        ttl = self.mint_ttl.get(tier, 0.0)
+        if end == INF:
+            return INF
+        if end <= self.start or ttl <= 0:
+            return -INF
+        return self.start + math.ceil((end - self.start) / ttl) * ttl
 
     def _minted_alive(self, cell: Cell, t: float) -> tuple[bool, bool]:
         """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
-        if self.revoked_at is None or t < self.revoked_at:
-            return self._mint_paths(t, cell.tier)
-        if self.forged or cell.revocation == "introspection":
-            return False, False
-        before = self._mint_paths(self.revoked_at - 1e-9, cell.tier)
-        if cell.revocation == "caep":
-            alive = t < self.revoked_at + cell.propagation_delay
-        else:  # jwt: the last token minted before revocation lives out its lifetime
-            ttl = self.mint_ttl.get(cell.tier, 0.0)
-            if self.revoked_at < self.start or ttl <= 0:
-                alive = False
-            else:
-                last_mint = self.start + math.floor((self.revoked_at - self.start) / ttl) * ttl
-                alive = t < last_mint + ttl
-        return (before[0] and alive, before[1] and alive)
+        if self.forged:
+            return self.revoked_at is None or t < self.revoked_at, False
+        alive = []
+        for path in ("rt", "secret"):
+            if t < self.capability_end(path, cell.tier):
+                alive.append(True)  # it can mint a fresh one
+            else:  # the last one it minted lives out its lifetime unless the resource sees the revocation
+                alive.append(t < self.last_minted_expiry(path, cell.tier) and not self._seen_revoked(cell, t))
+        return alive[0], alive[1]
 
     def state(self, t: float) -> CellState:
         """Per cell: would a replay at t succeed, and why."""
@@ -211,7 +229,7 @@ class Bundle:
             reasons.append(why or "no valid token whose binding the thief can satisfy")
         holds = self.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
-            holds = any(t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items())
+            holds = any(t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items())  # cells[i].index == i
         if not holds:
             holds = any(any(self._minted_alive(c, t)) for c in self.cells)
         return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
@@ -225,14 +243,12 @@ class Bundle:
             times.append(self.reuse_at)
         times.extend(exp for _, exp in self.tokens.values())
         times.extend(self.proofs.values())
+        for tier in self.mint_ttl:
+            for path in ("rt", "secret"):
+                times.append(self.capability_end(path, tier))
+                times.append(self.last_minted_expiry(path, tier))
         if self.revoked_at is not None:
-            r = self.revoked_at
-            times.append(r)
-            for cell in self.cells:
-                if cell.revocation == "caep":
-                    times.append(r + cell.propagation_delay)
-            for ttl in self.mint_ttl.values():
-                if ttl > 0 and r >= self.start:
-                    times.append(self.start + (math.floor((r - self.start) / ttl) + 1) * ttl)
+            times.append(self.revoked_at)
+            times.extend(self.revoked_at + c.propagation_delay for c in self.cells if c.revocation == "caep")
         later = [x for x in times if x > t]
         return min(later) if later else INF

@@ -11,7 +11,7 @@ points are drawn as exact Poisson bursts; routine renewals are arithmetic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -130,9 +130,11 @@ class Simulation:
     def totals(self) -> dict[str, float]:
         """Credential, exposure and containment totals over both paths (after `run`)."""
         usable = self.credentials_usable + sum(
-            len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.successes > 0) for b in self.bundles)
-        exposure = self.exposure_hours + sum(b.exposure for b in self.bundles)
-        spans = self.containment + [b.last_usable - b.leak_time for b in self.bundles if b.exposure > 0 and b.last_usable is not None]
+            len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.usable_after_start) for b in self.bundles)
+        # exposure counts from the leak, for families the thief could use once it began
+        used = [b for b in self.bundles if b.usable_after_start and b.last_usable is not None]
+        exposure = self.exposure_hours + sum(b.exposure for b in used)
+        spans = self.containment + [b.last_usable - b.leak_time for b in used]
         return {
             "credentials_exposed": self.credentials_exposed,
             "credentials_usable": usable,
@@ -258,25 +260,29 @@ class Simulation:
         request used it within ``min(token age, retention)``.
         """
         u = self.phases(plan.name)[0][i]
+        groups: dict[str, list[Cell]] = {}
         for cell in cells:
-            if plan.mechanism[cell.tier] is None:
-                continue  # unsupported and failing: no token exists for this tier
-            since = None
-            if cell.tier in plan.jit_tiers or retention is not None:
-                rate = plan.request_rate[cell.index]
+            if plan.mechanism[cell.tier] is not None:  # unsupported and failing: no token exists for this tier
+                groups.setdefault(self._token_id(plan, cell), []).append(cell)
+        for tok, tok_cells in groups.items():
+            jit = tok_cells[0].tier in plan.jit_tiers
+            since = INF
+            if jit or retention is not None:  # when was this token last used?
+                rate = sum(plan.request_rate[c.index] for c in tok_cells)
                 since = rng.exponential(1.0 / rate) if rate > 0 else INF
-            if cell.tier in plan.jit_tiers:
+            if jit:
                 if since >= min(self.policy.jit_ttl, INF if retention is None else retention):
                     continue
                 expiry = t - since + self.policy.jit_ttl
             else:
-                ttl = plan.ttl[cell.tier]
+                ttl = plan.ttl[tok_cells[0].tier]
                 expiry = current_expiry(t, ttl, u)
                 if retention is not None and since >= min(ttl - (expiry - t), retention):
                     continue
-            b.tokens[cell.index] = (self._token_id(plan, cell), expiry)
-            if with_proofs:
-                self._capture_proof(b, plan, cell, t, rng, since=since)
+            for cell in tok_cells:
+                b.tokens[cell.index] = (tok, expiry)
+                if with_proofs:
+                    self._capture_proof(b, plan, cell, t, rng)
 
     def _capture_proof(self, b: Bundle, plan: ClientPlan, cell: Cell, t: float, rng: np.random.Generator,
                        since: float | None = None) -> None:
@@ -298,10 +304,10 @@ class Simulation:
         if vector in ("xss", "malware", "host_compromise"):
             self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=False)
             self._take_key(b, spec.key_storage, vector, t + dwell)
+        if vector in ("host_compromise", "secret_sprawl") and spec.confidential:
+            b.secret = True  # before the refresh-token race: refreshing may need the secret
         if vector in _STEAL_RT and spec.holds_refresh_token:
             self._steal_refresh_token(b, plan, i, t)
-        if vector in ("host_compromise", "secret_sprawl") and spec.confidential:
-            b.secret = True
         if vector == "secret_sprawl" and b.rt_expiry is None and not b.secret:
             self._capture_current_tokens(b, plan, i, t, rng, plan.cells, with_proofs=False)
         return b
@@ -340,14 +346,17 @@ class Simulation:
             through = tuple(r for r in plan.resources if any(name in p for p in self.arch.paths[(plan.name, r)]))
             if not through:
                 continue
-            cells = tuple(c for c in plan.cells if c.resource in through)
+            # the thief aims only at what lies beyond the broker; cells keep their indices
+            total = sum(c.weight for c in plan.cells if c.resource in through)
+            cells = tuple(replace(c, weight=c.weight / total if c.resource in through else 0.0) for c in plan.cells)
+            seen = tuple(c for c in cells if c.resource in through)
             for i in range(plan.spec.instances):
                 b = self._new_bundle(plan, i, name, "host_compromise", t, start, cells)
-                self._capture_current_tokens(b, plan, i, t, rng, cells, with_proofs=False)
+                self._capture_current_tokens(b, plan, i, t, rng, seen, with_proofs=False)
                 self._take_key(b, broker.key_storage, "host_compromise", t + dwell)
+                b.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
                 if plan.spec.holds_refresh_token:
                     self._steal_refresh_token(b, plan, i, t)
-                b.secret = plan.spec.confidential
                 out.append(b)
         return out
 
@@ -389,9 +398,11 @@ class Simulation:
                 for c in plan.cells:  # a token seen for one resource works wherever its audience reaches
                     if self._token_id(plan, c) == tok and plan.mechanism[c.tier] is not None:
                         expiry[:, c.index] = captured
-                for c in tok_cells:
+                for c in tok_cells:  # each logged request carries its own proof (htm, htu): one per cell
                     if proofs_replay and plan.mechanism[c.tier] == "dpop":
-                        proof[:, c.index] = np.where(hit, t - since + self.policy.proof_window, -INF)
+                        rate_c = plan.request_rate[c.index] * share[c.index]
+                        since_c = rng.exponential(1.0 / rate_c, n) if rate_c > 0 else np.full(n, INF)
+                        proof[:, c.index] = np.where(hit, t - since_c + self.policy.proof_window, -INF)
             rows = np.flatnonzero((expiry > t).any(axis=1))
             if rows.size:
                 out.append((plan, rows, expiry[rows], proof[rows]))
@@ -468,8 +479,9 @@ class Simulation:
             elif per_cell.sum() > 0:  # one tenant: reached if any family succeeded
                 self.tenants_hit.add((plan.name, 0))
             self.credentials_usable += int(self._distinct_tokens(plan, res.usable_end > start[:, None]).sum())
-            self.exposure_hours += float(res.exposure.sum())
-            self.containment.extend(res.exposure[res.exposure > 0].tolist())
+            used = (res.usable_end > start[:, None]).any(axis=1)  # usable once exploitation began
+            self.exposure_hours += float(res.exposure[used].sum())
+            self.containment.extend(res.exposure[used].tolist())
             if self.trace is not None:
                 self._trace_families(plan, instances, expiry, proof, res, nodes, vectors, start)
         self._pending.clear()
@@ -558,6 +570,7 @@ class Simulation:
             p = sum(w for w, ok in zip(weights, st.success) if ok)
             attacking = t >= b.start
             if attacking:
+                b.usable_after_start |= p > 0
                 b.usable_tokens |= st.usable_tokens
                 b.rt_usable |= st.rt_usable
                 b.secret_usable |= st.secret_usable

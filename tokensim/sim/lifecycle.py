@@ -68,8 +68,16 @@ def rotation_race(
     holder = None  # who holds the newest token; None: both still hold the stolen one
     superseded_at = 0.0  # when the stale party's token was rotated
     legit_t, thief_t = legit_first, thief_first
-    for _ in range(8):  # the gaps repeat with the period: eight steps settle any pattern
-        if thief_t <= thief_last and thief_t < legit_t:
+    for _ in range(16):  # after the skips below, events alternate; their gaps repeat with the period
+        thief_active = thief_t <= thief_last
+        if holder == "legit":  # the client's own refreshes change nothing until the thief shows up
+            if not thief_active or thief_t >= end:
+                break
+            legit_t = _first_at_or_after(legit_t, thief_t, period)
+        elif holder == "thief":  # likewise the thief's until the client's next refresh
+            thief_t = _first_at_or_after(thief_t, legit_t, period)
+            thief_active = thief_t <= thief_last
+        if thief_active and thief_t < legit_t:
             party, t = "thief", thief_t
             thief_t += period
         else:
@@ -91,3 +99,10 @@ def rotation_race(
             return RaceResult(thief_until=t, reuse_at=None)
         return RaceResult(thief_until=end, reuse_at=None)  # the legit client re-authenticates elsewhere
     return RaceResult(thief_until=end, reuse_at=None)
+
+
+def _first_at_or_after(t: float, target: float, period: float) -> float:
+    """The first time t + k * period (k >= 0) that is not before ``target``."""
+    if t >= target:
+        return t
+    return t + math.ceil((target - t) / period) * period
