@@ -141,7 +141,7 @@ def test_policy_file_with_base(tmp_path: Path) -> None:
     path = tmp_path / "short_dpop.yaml"
     path.write_text("base: dpop\naccess_ttl: 5m\nrotation: true\nreuse_detection: true\nnonce: true\n", encoding="utf-8")
     policy = load_policy(path)
-    assert policy.name == "dpop"
+    assert policy.name == "short_dpop"  # named after its file, not its base: it is not the preset
     assert policy.low_risk == ("dpop",) and policy.privileged == ("dpop",)
     assert policy.access_ttl == pytest.approx(5 / 60)
     assert policy.rotation and policy.reuse_detection and policy.nonce

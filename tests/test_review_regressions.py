@@ -71,3 +71,30 @@ def test_tokens_that_expire_before_exploitation_are_not_exposure():
     assert frame["unauthorized_requests"].sum() == 0
     assert frame["exposure_hours"].sum() == 0 and frame["credentials_usable"].sum() == 0
     assert frame["time_to_containment_hours"].isna().all()
+
+
+def test_files_must_write_units_but_python_may_pass_hours(tmp_path):
+    import pytest
+
+    from tokensim import InputError, load_model
+
+    text = (tmp_path / "m.yaml")
+    text.write_text("name: x\nnodes:\n  a: {kind: client, platform: workload, leaks: [{vector: log, rate: 3}]}\n"
+                    "  api: {kind: resource}\nedges: [[a, api]]\n")
+    with pytest.raises(InputError) as err:
+        load_model(text)
+    assert "nodes.a.leaks[0].rate: 3 has no unit" in str(err.value) and "3/year" in str(err.value)
+    arch = tokensim.Architecture.from_dict({"name": "x", "nodes": {
+        "a": {"kind": "client", "platform": "workload", "leaks": [{"vector": "log", "rate": 0.001}]},
+        "api": {"kind": "resource"}}, "edges": [["a", "api"]]})
+    assert arch.node("a").leaks[0].rate == 0.001
+
+
+def test_bad_values_are_quoted_as_written():
+    import pytest
+
+    from tokensim import InputError
+
+    with pytest.raises(InputError) as err:
+        tokensim.preset("bearer").with_overrides({"access_ttl": "-5m"})
+    assert "got '-5m'" in str(err.value)

@@ -91,7 +91,8 @@ def run(
             traces.append(t.assign(policy=pol.name))
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 
-    typer.echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}")
+    overrides = f", with {' '.join(set_)}" if set_ else ""
+    typer.echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
     summary = summarise(frame, MAIN_METRICS)
     typer.echo("")
     typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
@@ -104,16 +105,31 @@ def run(
 
 
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
-    cells = table.assign(value=[_fmt_ci(m, lo, hi) for m, lo, hi in zip(table[column], table["ci_low"], table["ci_high"])])
+    # means of non-negative metrics cannot go below zero: their intervals are shown clipped at 0
+    clip = column == "mean"
+    cells = table.assign(value=[_fmt_ci(m, lo, hi, n, clip) for m, lo, hi, n in
+                                zip(table[column], table["ci_low"], table["ci_high"], table["n"])])
     wide = cells.pivot(index="policy", columns="metric", values="value")
     wide = wide.loc[list(dict.fromkeys(cells["policy"])), list(dict.fromkeys(cells["metric"]))]
     return title + "\n" + wide.to_string()
 
 
-def _fmt_ci(mean: float, low: float, high: float) -> str:
+def _fmt_ci(mean: float, low: float, high: float, n: int, clip: bool) -> str:
     if pd.isna(mean):
         return "n/a"
-    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+    if n < 2:
+        return f"{_num(mean)} [n/a]"
+    if clip:
+        low = max(low, 0.0)
+    return f"{_num(mean)} [{_num(low)}, {_num(high)}]"
+
+
+def _num(x: float) -> str:
+    """Fixed-point with up to four significant digits, no scientific notation for everyday sizes."""
+    if x != 0 and (abs(x) >= 1e9 or abs(x) < 1e-4):
+        return f"{x:.3g}"
+    digits = max(0, 3 - int(f"{abs(x):e}".split("e")[1])) if x else 0
+    return f"{x:,.{min(digits, 4)}f}"
 
 
 @app.command()
@@ -238,7 +254,10 @@ def policies() -> None:
     """List the policy presets and every parameter with its default."""
     from tokensim.model.policy import PRESETS, preset
 
-    rows = [preset(name).parameters() for name in PRESETS]
+    from tokensim.model.units import format_duration
+
+    durations = {"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl"}
+    rows = [{k: (format_duration(v) if k in durations else v) for k, v in preset(name).parameters().items()} for name in PRESETS]
     typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
 
 
@@ -248,6 +267,19 @@ def schema() -> None:
     from tokensim.model.schema import ModelFile
 
     typer.echo(json.dumps(ModelFile.model_json_schema(), indent=2))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tokensim import __version__
+
+        typer.echo(f"tokensim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+    """Simulate token theft across architectures: bearer, hybrid and sender-constrained (DPoP, mTLS) policies."""
 
 
 def main() -> None:

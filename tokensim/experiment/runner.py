@@ -110,7 +110,7 @@ class Experiment:
     def from_yaml(cls, path: str | Path) -> "Experiment":
         """Load and validate an experiment file (YAML or JSON)."""
         data, source = read_document(path)
-        spec = validate_as(ExperimentFile, data, source)
+        spec = validate_as(ExperimentFile, data, source, units_required=True)
         return cls(spec, source, Path(path).read_text(encoding="utf-8"))
 
     @classmethod

@@ -101,4 +101,4 @@ def load_model(path: str | Path) -> Architecture:
 
     resolved = resolve_model_path(path)
     data, source = read_document(resolved)
-    return Architecture(validate_as(ModelFile, data, source), source)
+    return Architecture(validate_as(ModelFile, data, source, units_required=True), source)

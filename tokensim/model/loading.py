@@ -185,11 +185,15 @@ def validation_problems(err: ValidationError, model: type[BaseModel], data: Any)
     return problems
 
 
-def validate_as(model: type[BaseModel], data: Any, source: str) -> Any:
-    """Validate ``data`` as ``model`` or raise `InputError` naming ``source`` and each field."""
+def validate_as(model: type[BaseModel], data: Any, source: str, *, units_required: bool = False) -> Any:
+    """Validate ``data`` as ``model`` or raise `InputError` naming ``source`` and each field.
+
+    ``units_required`` (for files) rejects bare numbers where a duration or rate is
+    expected: `rate: 3` is ambiguous, `rate: 3/year` is not.
+    """
     if not isinstance(data, dict):
         raise InputError.single(source, "", f"expected a mapping of fields at the top, got {type(data).__name__}")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"units_required": units_required})
     except ValidationError as err:
         raise InputError(source, validation_problems(err, model, data)) from None

@@ -95,10 +95,10 @@ def load_policy(path: str | Path) -> Policy:
     if base is not None:
         if not isinstance(base, str) or base not in _PRESETS:
             raise InputError.single(source, "base", f"unknown preset {base!r}; presets: {', '.join(PRESETS)}")
-        merged = {**_PRESETS[base], "name": data.get("name", base), **data}
+        merged = {**_PRESETS[base], "name": Path(path).stem, **data}
     else:
         merged = {"name": Path(path).stem, **data}
-    return validate_as(Policy, merged, source)
+    return validate_as(Policy, merged, source, units_required=True)
 
 
 def resolve_policy(spec: "str | Policy | Path") -> Policy:

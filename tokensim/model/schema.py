@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from tokensim.model.units import parse_duration, parse_rate
 
@@ -42,12 +42,37 @@ def _fraction(value: float) -> float:
     return value
 
 
+def _units_required(info: ValidationInfo) -> bool:
+    """Files must say their units; Python callers may pass hours and per-hour numbers."""
+    return bool(info.context and info.context.get("units_required"))
+
+
+def _reading(parse, example: str, *, positive: bool):
+    """A validator that parses a duration or rate and checks its sign, quoting what the user wrote."""
+
+    def read(value: object, info: ValidationInfo) -> float:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value!r}")
+        if _units_required(info) and isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+            raise ValueError(f"{value!r} has no unit; write it with one, e.g. {value}{example}")
+        number = parse(value)
+        if not math.isfinite(number):
+            raise ValueError(f"must be a finite number, got {value!r}")
+        if positive and not number > 0:
+            raise ValueError(f"must be greater than zero, got {value!r}")
+        if number < 0:
+            raise ValueError(f"must not be negative, got {value!r}")
+        return number
+
+    return read
+
+
 #: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y`.
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", positive=True))]
 #: A duration that may be zero (grace windows, delays).
-DurationOrZero = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_non_negative)]
+DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", positive=False))]
 #: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off.
-Rate = Annotated[float, BeforeValidator(parse_rate), AfterValidator(_non_negative)]
+Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", positive=False))]
 Fraction = Annotated[float, AfterValidator(_fraction)]
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
