@@ -21,17 +21,6 @@ def sample(dist: Fixed | LogNormal | Exponential | Uniform, rng: np.random.Gener
     return float(rng.uniform(dist.low, dist.high))
 
 
-def mean(dist: Fixed | LogNormal | Exponential | Uniform) -> float:
-    """The distribution's mean in hours (for documentation and closed forms)."""
-    if isinstance(dist, Fixed):
-        return dist.value
-    if isinstance(dist, LogNormal):
-        return dist.median * math.exp(dist.sigma**2 / 2)
-    if isinstance(dist, Exponential):
-        return dist.mean
-    return (dist.low + dist.high) / 2
-
-
 def sample_many(dist: Fixed | LogNormal | Exponential | Uniform, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` draws at once, in hours."""
     if isinstance(dist, Fixed):

@@ -212,7 +212,7 @@ class Simulation:
             else:
                 victims = [victim]
             for i in victims:
-                bundles.append(self._client_bundle(plan, i, name, leak.vector, t, start, dwell, rng, key_holder=node))
+                bundles.append(self._client_bundle(plan, i, name, leak.vector, t, start, dwell, rng))
         elif isinstance(node, Broker) and leak.vector == "host_compromise":
             bundles.extend(self._broker_bundles(name, node, t, start, dwell, rng))
         else:  # a log on an intermediary, resource or broker
@@ -295,7 +295,7 @@ class Simulation:
         b.proofs[cell.index] = t - since + self.policy.proof_window
 
     def _client_bundle(self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float, dwell: float,
-                       rng: np.random.Generator, key_holder: object) -> Bundle:
+                       rng: np.random.Generator) -> Bundle:
         spec = plan.spec
         b = self._new_bundle(plan, i, name, vector, t, start, plan.cells)
         if vector == "log":
@@ -508,15 +508,6 @@ class Simulation:
                 rows.append((float(res.revoked_at[row]), "revocation", 0, "response to detection; the credential family is revoked"))
             for time, event, count, detail in rows:
                 self.trace.append((time, event, node, vector, plan.name, int(i), what, count, detail))
-
-    def _widen_to_audience(self, b: Bundle, plan: ClientPlan) -> None:
-        """A token seen for one resource also works wherever its audience reaches (broad audience)."""
-        by_id = {tok: exp for tok, exp in b.tokens.values()}
-        for cell in b.cells:
-            if cell.index not in b.tokens:
-                tok = self._token_id(plan, cell)
-                if tok in by_id:
-                    b.tokens[cell.index] = (tok, by_id[tok])
 
     def _forged_bundle(self, issuer: str, start: float) -> Bundle:
         """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts it."""

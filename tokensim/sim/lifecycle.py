@@ -24,11 +24,6 @@ def current_expiry_array(t: float, ttl: float, phases: np.ndarray) -> np.ndarray
     return (np.floor(t / ttl + phases) + 1 - phases) * ttl
 
 
-def next_renewal_after(t: float, ttl: float, phase: float) -> float:
-    """The first routine renewal strictly after t (equals the current token's expiry)."""
-    return current_expiry(t, ttl, phase)
-
-
 @dataclass(frozen=True)
 class RaceResult:
     """Outcome of a refresh-token race between the legitimate client and the thief.
