@@ -81,7 +81,7 @@ def resolve(
     detected_at = np.full(m, np.nan)
     if q > 0 and rho > 0:
         draw = rng.exponential(1.0, m)
-        rows = np.flatnonzero(draw < rho * q * (weight * length).sum(axis=1))
+        rows = np.flatnonzero(draw < rho * q * (length @ weight))
         if rows.size:
             sub = length[rows]
             order = np.argsort(sub, axis=1)
@@ -101,16 +101,25 @@ def resolve(
     detected = ~np.isnan(detected_at)
     revoked_at = np.where(detected, detected_at + response, np.nan)
     revoked_at = np.where(revoked_at < horizon, revoked_at, np.nan)
-    seen = np.where(np.isnan(revoked_at)[:, None], INF, revoked_at[:, None] + seen_delay[None, :])
-    final = np.minimum(usable, seen)  # (M, K)
-    final_len = np.clip(final - start_col, 0.0, None)
+    # only revoked families change: the rest keep their usable windows (fewer passes over big arrays)
+    expiry_h = np.minimum(expiry, horizon)
+    final, valid, final_len = usable, expiry_h, length
+    hit = np.flatnonzero(~np.isnan(revoked_at))
+    if hit.size:
+        seen = revoked_at[hit, None] + seen_delay[None, :]
+        final, valid, final_len = usable.copy(), expiry_h.copy(), length.copy()
+        final[hit] = np.minimum(usable[hit], seen)
+        valid[hit] = np.minimum(expiry_h[hit], seen)
+        final_len[hit] = np.clip(final[hit] - start_col[hit], 0.0, None)
 
     # successes: undetected before the first detection, all after it, plus the detected one
     t_d = np.where(detected, detected_at, INF)[:, None]
-    pre = np.clip(np.minimum(final, t_d) - start_col, 0.0, None)
-    valid = np.where(expiry > -INF, np.minimum(np.minimum(expiry, seen), horizon), -INF)
-    holds = np.clip(valid.max(axis=1) - start_col[:, 0], 0.0, None)
-    failing = np.clip(holds - (weight * final_len).sum(axis=1), 0.0, None)  # attempts while holding, not usable
+    pre = final_len.copy()
+    det = np.flatnonzero(detected)
+    if det.size:
+        pre[det] = np.clip(np.minimum(final[det], t_d[det]) - start_col[det], 0.0, None)
+    holds = np.clip(_row_max(valid) - start_col[:, 0], 0.0, None)  # -inf where no token: clipped to 0
+    failing = np.clip(holds - final_len @ weight, 0.0, None)  # attempts while holding, not usable
 
     rows = np.flatnonzero(detected) if not per_family else np.arange(m)
     successes = _poisson(rng, rho * (1 - q) * weight * pre[rows])
@@ -133,10 +142,10 @@ def resolve(
     attempts = int(family_attempts.sum())
     if not per_family:  # the undetected families, as totals
         quiet = ~detected
-        cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * pre[quiet].sum(axis=0))
-        attempts += int(_poisson(rng, np.array([rho * failing[quiet].sum()]))[0]) + int(cell_successes.sum() - successes.sum())
+        cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * (quiet.astype(float) @ pre))
+        attempts += int(_poisson(rng, np.array([rho * (quiet.astype(float) @ failing)]))[0]) + int(cell_successes.sum() - successes.sum())
 
-    exposure = np.clip(final.max(axis=1) - leak_time, 0.0, None)
+    exposure = np.clip(_row_max(final) - leak_time, 0.0, None)
     return FamilyOutcome(
         cell_successes=cell_successes, attempts=attempts, detections=int(detected.sum()) + extra_detected,
         successes=successes if per_family else None, family_attempts=family_attempts if per_family else None,
@@ -149,4 +158,12 @@ def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     nz = lam > 0
     if nz.any():
         out[nz] = rng.poisson(lam[nz])
+    return out
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """Row maxima of a tall, narrow array (column by column: much faster than max(axis=1) there)."""
+    out = a[:, 0].copy()
+    for k in range(1, a.shape[1]):
+        np.maximum(out, a[:, k], out=out)
     return out
