@@ -13,15 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from tokensim.experiment.spec import ExperimentFile, Range
-from tokensim.model.units import parse_duration, parse_rate
+from tokensim.experiment.spec import ExperimentFile, Range, range_end
 
 
 def numeric(value: float | str) -> float:
     """A range end as a number: durations in hours, rates per hour, plain numbers as they are."""
-    if isinstance(value, str):
-        return parse_rate(value) if "/" in value else parse_duration(value)
-    return float(value)
+    return range_end(value)
 
 
 def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:

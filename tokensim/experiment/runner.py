@@ -25,7 +25,7 @@ import pandas as pd
 from tokensim.errors import InputError, Problem
 from tokensim.experiment.designs import design_points
 from tokensim.experiment.factors import parse_path, path_problem, set_path
-from tokensim.experiment.spec import ExperimentFile
+from tokensim.experiment.spec import ExperimentFile, Range
 from tokensim.experiment.store import ResultStore
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.loading import read_document, validate_as
@@ -73,8 +73,10 @@ def experiment_hash(spec: ExperimentFile) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _run_id(config: str, seed: int, replication: int) -> str:
-    return hashlib.sha256(f"{config}:{seed}:{replication}".encode()).hexdigest()[:20]
+def _run_id(config: str, seed: int, replication: int, variant: int) -> str:
+    # The variant (model x design point) is part of the id: Morris and Sobol samples repeat points,
+    # and two runs with one id would let --resume skip a run that was never stored.
+    return hashlib.sha256(f"{config}:{seed}:{replication}:{variant}".encode()).hexdigest()[:20]
 
 
 def run_task(task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,9 +102,11 @@ class Experiment:
     >>> frame = exp.run(out="results/ttl", workers=2)                   # doctest: +SKIP
     """
 
-    def __init__(self, spec: ExperimentFile, source: str = "<python>", text: str | None = None) -> None:
+    def __init__(self, spec: ExperimentFile, source: str = "<python>", text: str | None = None, *,
+                 units_required: bool = False) -> None:
         self.spec = spec
         self.source = source
+        self.units_required = units_required  # files: factor values must carry their units, like model files
         self.text = text if text is not None else json.dumps(spec.model_dump(mode="json"), indent=2)
         self.plan = self._expand()
 
@@ -111,7 +115,7 @@ class Experiment:
         """Load and validate an experiment file (YAML or JSON)."""
         data, source = read_document(path)
         spec = validate_as(ExperimentFile, data, source, units_required=True)
-        return cls(spec, source, Path(path).read_text(encoding="utf-8"))
+        return cls(spec, source, Path(path).read_text(encoding="utf-8"), units_required=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Experiment":
@@ -121,6 +125,7 @@ class Experiment:
 
     def _expand(self) -> Plan:
         from tokensim.sim.cost import CostModel
+        from tokensim.sim.outcome import METRIC_FIELDS
 
         spec, source = self.spec, self.source
         problems: list[Problem] = []
@@ -150,6 +155,12 @@ class Experiment:
                 if why:
                     problems.append(Problem(f"factors.{path}", f"{why} (model {arch.name})"))
                     break
+            else:
+                if models and base_policies:
+                    problems.extend(Problem(f"factors.{path}", why) for why in
+                                    _written_problems(path, spec.factors[path], models[0], base_policies[0], self.units_required))
+        if spec.until is not None and spec.until.metric not in METRIC_FIELDS:
+            problems.append(Problem("until.metric", f"unknown metric {spec.until.metric!r}; metrics: {', '.join(METRIC_FIELDS)}"))
         try:
             costs = CostModel().with_overrides(spec.costs, source=f"{source}: costs")
         except InputError as err:
@@ -194,7 +205,7 @@ class Experiment:
             for r in reps:
                 for k, pol in enumerate(plan.policies[v]):
                     config = config_hash(variant.arch, pol, spec.horizon, plan.costs)
-                    out.append(Run((v * cap + r) * n_pol + k, _run_id(config, spec.seed, r), v, pol, r))
+                    out.append(Run((v * cap + r) * n_pol + k, _run_id(config, spec.seed, r, v), v, pol, r))
         return out
 
     def _tasks(self, runs: list[Run], workers: int) -> list[dict[str, Any]]:
@@ -280,6 +291,9 @@ class Experiment:
                 raise InputError.single(self.source, "until.metric", f"unknown metric {until.metric!r}")
             wide = set()
             frame["_variant"] = frame["run_index"] // (self._cap() * len(self.spec.policies))
+            # Judge only the replications counted so far: a resumed sweep may hold later batches
+            # already, and must take the same decisions as an uninterrupted one.
+            frame = frame[frame["replication"] < frame["_variant"].map(done)]
             for (v, _), group in frame.groupby(["_variant", "policy"]):
                 mean, low, high = mean_ci(group[until.metric])
                 if done.get(int(v), 0) < until.max_replications and not (
@@ -292,9 +306,8 @@ class Experiment:
                 reps = range(done[v], min(done[v] + batch, until.max_replications))
                 done[v] = reps.stop
                 new_runs.extend(r for r in self.runs(reps, [v]) if r.run_id not in stored)
-            if not new_runs:
-                return rows
-            rows.extend(self._execute(new_runs, executor, workers, store, progress))
+            if new_runs:  # none when a resumed sweep already holds this batch: go on deciding
+                rows.extend(self._execute(new_runs, executor, workers, store, progress))
 
     def _cap(self) -> int:
         spec = self.spec
@@ -314,10 +327,12 @@ class Experiment:
 
         def flush() -> None:
             nonlocal buffer, last_flush
+            # Take the rows out of the buffer first: a Ctrl-C after the chunk is renamed into
+            # place must not make the handler below write the same rows a second time.
+            chunk, buffer = buffer, []
             if store is not None:
-                store.append(buffer)
-            done.extend(buffer)
-            buffer = []
+                store.append(chunk)
+            done.extend(chunk)
             last_flush = time.monotonic()
 
         futures = []
@@ -341,6 +356,33 @@ class Experiment:
         finally:
             bar.close()
         return done
+
+
+def _written_problems(path: str, values: Any, arch: Architecture, policy: Policy, units_required: bool) -> list[str]:
+    """What is wrong with the values a factor's file writes (list items, range ends), checked like a model file.
+
+    Validates the model or policy with each value in place and keeps only the problems at
+    the factor's own path (the rest of the data is already-read numbers).
+    """
+    from pydantic import ValidationError
+
+    from tokensim.errors import format_loc
+    from tokensim.model.loading import validation_problems
+    from tokensim.model.schema import ModelFile
+
+    parts = parse_path(path)
+    written = [values.low, values.high] if isinstance(values, Range) else list(values)
+    out: list[str] = []
+    for value in written:
+        if parts[0] == "policy":
+            model, data, target = Policy, {**policy.model_dump(), str(parts[1]): value}, str(parts[1])
+        else:
+            model, data, target = ModelFile, set_path(arch.spec.model_dump(mode="python"), parts, value), format_loc(parts)
+        try:
+            model.model_validate(data, context={"units_required": units_required})
+        except ValidationError as err:
+            out.extend(p.message for p in validation_problems(err, model, data) if p.path == target and p.message not in out)
+    return out
 
 
 def _plain(value: Any) -> Any:

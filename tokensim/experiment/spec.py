@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from tokensim.model.schema import Duration
+from tokensim.model.units import parse_duration, parse_rate
 
 
 class _Strict(BaseModel):
@@ -34,6 +35,22 @@ class Range(_Strict):
     high: Union[float, str]
     steps: Annotated[int, Field(ge=2)] | None = None
     log: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Range":
+        low, high = range_end(self.low), range_end(self.high)
+        if not low < high:
+            raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
+        if self.log and not low > 0:
+            raise ValueError(f"a log range needs low above zero, got {self.low}")
+        return self
+
+
+def range_end(value: float | str) -> float:
+    """A range end as a number (durations in hours, rates per hour); UnitError (a ValueError) if unreadable."""
+    if isinstance(value, str):
+        return parse_rate(value) if "/" in value else parse_duration(value)
+    return float(value)
 
 
 def _factor_values(value: object) -> object:
