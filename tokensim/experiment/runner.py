@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -87,12 +88,21 @@ def run_task(task: dict[str, Any]) -> list[dict[str, Any]]:
     arch = Architecture.from_dict(task["model"], task["source"])
     costs = CostModel.model_validate(task["costs"])
     rows = []
+    policies: dict[int, Policy] = {}  # runs of one policy share one dumped dict (see _tasks): validate it once
     for item in task["runs"]:
-        policy = Policy.model_validate(item["policy"])
+        policy = policies.get(id(item["policy"]))
+        if policy is None:
+            policy = policies[id(item["policy"])] = Policy.model_validate(item["policy"])
         record = simulate(arch, policy, seed=task["seed"], horizon=task["horizon"], replication=item["replication"],
                           costs=costs).record
         rows.append({**item["columns"], **record})
     return rows
+
+
+def run_packed_task(blob: bytes) -> list[dict[str, Any]]:
+    """`run_task` on a pickled task. Executors then see one opaque bytes argument: a Dask client
+    neither hashes nor walks the nested task (which cost more than the transfer itself)."""
+    return run_task(pickle.loads(blob))
 
 
 class Experiment:
@@ -202,10 +212,11 @@ class Experiment:
         out = []
         for v in (range(len(plan.variants)) if variants is None else variants):
             variant = plan.variants[v]
+            # One configuration hash per (variant, policy): it does not depend on the replication.
+            configs = [config_hash(variant.arch, pol, spec.horizon, plan.costs) for pol in plan.policies[v]]
             for r in reps:
                 for k, pol in enumerate(plan.policies[v]):
-                    config = config_hash(variant.arch, pol, spec.horizon, plan.costs)
-                    out.append(Run((v * cap + r) * n_pol + k, _run_id(config, spec.seed, r, v), v, pol, r))
+                    out.append(Run((v * cap + r) * n_pol + k, _run_id(configs[k], spec.seed, r, v), v, pol, r))
         return out
 
     def _tasks(self, runs: list[Run], workers: int) -> list[dict[str, Any]]:
@@ -213,14 +224,22 @@ class Experiment:
         for run in runs:
             by_variant.setdefault(run.variant, []).append(run)
         size = max(1, min(64, math.ceil(len(runs) / max(1, workers * 4))))
+        costs = self.plan.costs.model_dump(mode="json")
+        dumped: dict[int, dict[str, Any]] = {}  # one dump per policy object, shared by its runs
+
+        def policy(run: Run) -> dict[str, Any]:
+            if id(run.policy) not in dumped:
+                dumped[id(run.policy)] = run.policy.model_dump(mode="json")
+            return dumped[id(run.policy)]
+
         tasks = []
         for v, group in by_variant.items():
             variant = self.plan.variants[v]
             for i in range(0, len(group), size):
                 tasks.append({
-                    "model": variant.data, "source": variant.source, "costs": self.plan.costs.model_dump(mode="json"),
+                    "model": variant.data, "source": variant.source, "costs": costs,
                     "seed": self.spec.seed, "horizon": self.spec.horizon,
-                    "runs": [{"policy": run.policy.model_dump(mode="json"), "replication": run.replication,
+                    "runs": [{"policy": policy(run), "replication": run.replication,
                               "columns": self._columns(run)} for run in group[i:i + size]],
                 })
         return tasks
@@ -340,7 +359,7 @@ class Experiment:
             if executor is None:
                 results: Iterable[list[dict[str, Any]]] = (run_task(t) for t in tasks)
             else:
-                futures = [executor.submit(run_task, t) for t in tasks]
+                futures = [executor.submit(run_packed_task, pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in tasks]
                 results = (f.result() for f in as_completed(futures))
             for chunk in results:
                 buffer.extend(chunk)
