@@ -687,7 +687,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {ct:6.1%} cum  {tt:6.1%} own  {n:>9,}  {w}")
     if args.write:
         DOC.parent.mkdir(parents=True, exist_ok=True)
-        DOC.write_text(markdown(res))
+        # keep the sections other benchmarks add (benchmarks/sweep.py writes "## Sweeps")
+        old = DOC.read_text() if DOC.exists() else ""
+        kept = old[old.index("\n## Sweeps"):] if "\n## Sweeps" in old else ""
+        DOC.write_text(markdown(res).rstrip("\n") + "\n" + kept)
         log(f"wrote {DOC}")
     return 0
 
