@@ -1,5 +1,8 @@
 """Means with Student-t confidence intervals, and paired differences between policies.
 
+Each replication is one independent draw of a metric, so the interval of a mean over
+n replications is the Student t interval ``mean +- t(level, n-1) * sd / sqrt(n)``.
+
 Replication r of every policy sees the same leaks (common random numbers), so the
 difference between two policies is taken replication by replication: its interval
 is much tighter than comparing two independent means.
@@ -12,6 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
+from tokensim.errors import InputError
 
 
 def mean_ci(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
@@ -28,30 +34,128 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.9
     return mean, mean - half, mean + half
 
 
-def summarise(frame: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = ("policy",), level: float = 0.95) -> pd.DataFrame:
-    """One row per group and metric: n, mean, ci_low, ci_high (groups in order of appearance)."""
-    rows = []
-    for key, group in frame.groupby(list(by), sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        for metric in metrics:
-            mean, low, high = mean_ci(group[metric], level)
-            rows.append({**dict(zip(by, key)), "metric": metric, "n": int(group[metric].notna().sum()),
-                         "mean": mean, "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows)
+def _half_widths(n: pd.Series | np.ndarray, sd: pd.Series | np.ndarray, level: float) -> np.ndarray:
+    """Half-widths of t-intervals, vectorised; zero for one value (as `mean_ci`), NaN for none."""
+    n = np.asarray(n, dtype=float)
+    sd = np.nan_to_num(np.asarray(sd, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = stats.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, 1))
+        half = np.where(n > 1, t * sd / np.sqrt(n), 0.0)
+    return np.where(n > 0, half, np.nan)
 
 
-def paired_differences(frame: pd.DataFrame, metrics: Sequence[str], baseline: str, *, pair_on: Sequence[str] = ("replication",),
-                       by: str = "policy", level: float = 0.95) -> pd.DataFrame:
-    """Per policy and metric: mean of (policy - baseline) over paired replications, with its interval."""
-    base = frame[frame[by] == baseline].set_index(list(pair_on))
+def _metric_columns(frame: pd.DataFrame, metrics: str | Sequence[str] | None) -> list[str]:
+    """The metrics to analyse: the named ones (checked), or every outcome metric the frame has."""
+    from tokensim.sim.outcome import METRIC_FIELDS
+
+    if metrics is None:
+        found = [m for m in METRIC_FIELDS if m in frame.columns]
+        if not found:
+            raise InputError.single(SOURCE, "", "no metric columns in the results; expected some of: " + ", ".join(METRIC_FIELDS))
+        return found
+    names = as_list(metrics)
+    require_columns(frame, names, "metric column")
+    text = [m for m in names if not pd.api.types.is_numeric_dtype(frame[m]) or pd.api.types.is_bool_dtype(frame[m])]
+    if text:
+        raise InputError.single(SOURCE, ", ".join(text), "is not a numeric metric column")
+    return names
+
+
+def _grouping(frame: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
+    from tokensim.analysis.configurations import configuration_columns
+
+    columns = configuration_columns(frame) if by is None else as_list(by)
+    if not columns:
+        raise InputError.single(SOURCE, "by", "nothing to group by: the results have no model or policy column; name the columns")
+    require_columns(frame, columns, "grouping column")
+    return columns
+
+
+def interval_table(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = None,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Wide summary: one row per group, columns ``n`` then ``{metric}_mean``, ``_low``, ``_high`` per metric.
+
+    ``by`` defaults to the configuration columns (`configuration_columns`), ``metrics`` to
+    every outcome metric present. ``n`` counts rows in the group; a metric's interval ignores
+    its NaN values (e.g. ``time_to_containment_hours`` of runs without a detection).
+    Groups keep their order of first appearance.
+    """
+    frame = require_frame(frame)
+    level = require_level(level)
+    names = _metric_columns(frame, metrics)
+    columns = _grouping(frame, by)
+    grouped = frame.groupby(columns, sort=False, dropna=False)
+    stats_ = grouped[names].agg(["count", "mean", "std"])
+    out = grouped.size().rename("n").to_frame()
+    for metric in names:
+        mean = stats_[(metric, "mean")]
+        half = _half_widths(stats_[(metric, "count")], stats_[(metric, "std")], level)
+        out[f"{metric}_mean"] = mean.to_numpy()
+        out[f"{metric}_low"] = mean.to_numpy() - half
+        out[f"{metric}_high"] = mean.to_numpy() + half
+    return out.reset_index()
+
+
+def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = ("policy",),
+              level: float = 0.95) -> pd.DataFrame:
+    """Long summary: one row per group and metric with ``n``, ``mean``, ``ci_low``, ``ci_high``.
+
+    ``metrics=None`` summarises every outcome metric present; ``by=None`` groups by the
+    configuration columns (model, policy and whatever a sweep varied). Groups keep their
+    order of first appearance; ``n`` counts the metric's non-missing values.
+    """
+    frame = require_frame(frame)
+    level = require_level(level)
+    names = _metric_columns(frame, metrics)
+    columns = _grouping(frame, by)
+    stats_ = frame.groupby(columns, sort=False, dropna=False)[names].agg(["count", "mean", "std"])
+    keys = stats_.index.to_frame(index=False)
+    parts = []
+    for metric in names:
+        n = stats_[(metric, "count")].to_numpy()
+        mean = stats_[(metric, "mean")].to_numpy()
+        half = _half_widths(n, stats_[(metric, "std")], level)
+        parts.append(keys.assign(metric=metric, n=n.astype(int), mean=mean, ci_low=mean - half, ci_high=mean + half,
+                                 _order=np.arange(len(keys))))
+    out = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None, baseline: str, *,
+                       pair_on: str | Sequence[str] = ("replication",), by: str = "policy",
+                       within: str | Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+    """Per policy (``by``) and metric: mean of (policy - baseline) over paired replications, with its interval.
+
+    Rows pair when they agree on ``pair_on`` (the replication: common random numbers) and on
+    ``within``, the columns held fixed in the comparison (e.g. ``["model", "access_ttl"]``
+    gives one difference per model and TTL). A pair key must name one baseline row: if the
+    baseline repeats a key (a sweep), add the swept columns (or ``design_point``) to ``within``.
+    """
+    frame = require_frame(frame)
+    level = require_level(level)
+    names = _metric_columns(frame, metrics)
+    pairs, held = as_list(pair_on), as_list(within)
+    require_columns(frame, [by, *pairs, *held], "column")
+    keys = held + pairs
+    if baseline not in set(frame[by]):
+        known = ", ".join(map(str, pd.unique(frame[by])))
+        raise InputError.single(SOURCE, "baseline", f"unknown baseline {by} {baseline!r}; the results hold: {known}")
+    base = frame[frame[by] == baseline]
+    if base.duplicated(keys).any():
+        raise InputError.single(SOURCE, "pair_on", f"the baseline {baseline!r} has several rows per ({', '.join(keys)}): "
+                                "add the columns a sweep varied (or design_point) to `within`")
+    base = base.set_index(keys)[names].add_suffix("__base")
     rows = []
     for name, group in frame.groupby(by, sort=False):
         if name == baseline:
             continue
-        joined = group.set_index(list(pair_on)).join(base[list(metrics)], rsuffix="__base", how="inner")
-        for metric in metrics:
-            diff = joined[metric] - joined[f"{metric}__base"]
-            mean, low, high = mean_ci(diff, level)
-            rows.append({by: name, "baseline": baseline, "metric": metric, "n": int(diff.notna().sum()),
-                         "mean_difference": mean, "ci_low": low, "ci_high": high})
+        joined = group.set_index(keys)[names].join(base, how="inner")
+        subgroups = joined.groupby(level=held, sort=False, dropna=False) if held else [((), joined)]
+        for fixed, part in subgroups:
+            fixed = fixed if isinstance(fixed, tuple) else (fixed,)
+            for metric in names:
+                diff = part[metric] - part[f"{metric}__base"]
+                mean, low, high = mean_ci(diff, level)
+                rows.append({**dict(zip(held, fixed)), by: name, "baseline": baseline, "metric": metric,
+                             "n": int(diff.notna().sum()), "mean_difference": mean, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)

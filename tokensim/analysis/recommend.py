@@ -1,0 +1,121 @@
+"""A recommendation: the cheapest configuration whose blast radius stays under a target, with its evidence.
+
+"Stays under" is judged on the upper end of the confidence interval, not on the mean:
+a configuration is recommended only when the data are confident its mean blast radius
+is at most the target (so it needs at least two replications). Among those, the one with the lowest mean integration cost wins
+(ties: the lower blast radius); the next one is the runner-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tokensim.analysis.checks import require_columns, require_frame, require_level, require_positive
+from tokensim.analysis.pareto import tradeoff_table
+
+
+@dataclass
+class Recommendation:
+    """The answer to "what is the cheapest configuration that keeps blast radius under the target?".
+
+    ``choice`` maps the configuration columns to their values; ``metric_*`` are the mean and
+    interval of the metric (blast radius by default), ``cost_*`` those of the cost. ``runner_up``
+    is the next cheapest configuration meeting the target (a row of ``table`` as a dict, with
+    ``label`` and the ``{metric}_*`` / ``{cost}_*`` columns) or None; ``margin`` is how much more
+    it costs (None without a runner-up). When no configuration meets the target, ``met`` is False
+    and ``choice`` is the configuration with the lowest mean metric. ``table`` is the tradeoff table.
+    """
+
+    choice: dict[str, Any]
+    label: str
+    metric_mean: float
+    metric_low: float
+    metric_high: float
+    cost_mean: float
+    runner_up: dict[str, Any] | None
+    margin: float | None
+    met: bool
+    text: str
+    table: pd.DataFrame = field(repr=False)
+    target: float = math.nan
+    metric: str = "blast_radius"
+    cost: str = "integration_cost"
+    level: float = 0.95
+    n: int = 0
+    cost_low: float = math.nan
+    cost_high: float = math.nan
+
+
+def _number(value: float) -> str:
+    """A number for a sentence: thousands separators, one decimal above 10, three below, exponents only at the extremes."""
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) >= 1e6 or (value != 0 and abs(value) < 1e-3):
+        return f"{value:.3g}"
+    return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}".removesuffix(".0")
+
+
+def _words(column: str) -> str:
+    return column.replace("_", " ")
+
+
+def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius", cost: str = "integration_cost",
+              by: str | Sequence[str] | None = None, level: float = 0.95) -> Recommendation:
+    """The cheapest configuration whose ``metric`` interval upper bound is at most ``target``.
+
+    ``by`` names the configuration columns (default: `configuration_columns`). The evidence is
+    the chosen configuration's interval (Student t over its replications at ``level``), its cost,
+    and the runner-up. When nothing meets the target, the safest configuration is returned
+    with ``met=False``.
+    """
+    results = require_frame(results)
+    target = require_positive(target, "target")
+    level = require_level(level)
+    require_columns(results, [metric, cost], "metric column")
+    table = tradeoff_table(results, by=by, x=cost, y=metric, level=level)
+    config_cols = list(table.columns[: table.columns.get_loc("label")])
+    mean, high, cost_mean = f"{metric}_mean", f"{metric}_high", f"{cost}_mean"
+    # One replication has no interval: it cannot show with confidence that a target is met.
+    meets = table[(table[high] <= target) & (table["n"] >= 2)].sort_values([cost_mean, mean], kind="stable")
+    pct = f"{level * 100:g}%"
+    floor = 0.0 if (results[metric].dropna() >= 0).all() else -math.inf  # a non-negative metric: CI shown from 0
+
+    def ci(row: Any) -> str:
+        if row["n"] < 2:
+            return "one replication, no interval"
+        return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['n'])}"
+    if meets.empty:
+        row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
+        runner_up, margin, met = None, None, False
+        text = (f"No configuration keeps {_words(metric)} under {_number(target)} with {pct} confidence; "
+                f"the lowest is {row['label']} at {_number(row[mean])} ({ci(row)}), "
+                f"{_words(cost)} {_number(row[cost_mean])}.")
+    else:
+        row = meets.iloc[0]
+        met = True
+        runner_up = {k: _plain(v) for k, v in meets.iloc[1].items()} if len(meets) > 1 else None
+        margin = float(runner_up[cost_mean] - row[cost_mean]) if runner_up is not None else None
+        text = (f"{row['label']} is the cheapest configuration that keeps {_words(metric)} under {_number(target)}: "
+                f"{_number(row[mean])} ({ci(row)}) at {_words(cost)} {_number(row[cost_mean])}")
+        if runner_up is None:
+            text += "; no other configuration meets the target."
+        else:
+            text += (f"; the runner-up, {runner_up['label']}, costs {_number(margin)} more "
+                     f"({_words(metric)} {_number(runner_up[mean])}, CI up to {_number(runner_up[high])}).")
+    return Recommendation(
+        choice={c: _plain(row[c]) for c in config_cols}, label=str(row["label"]),
+        metric_mean=float(row[mean]), metric_low=float(row[f"{metric}_low"]), metric_high=float(row[high]),
+        cost_mean=float(row[cost_mean]), runner_up=runner_up, margin=margin, met=met, text=text, table=table,
+        target=target, metric=metric, cost=cost, level=level, n=int(row["n"]),
+        cost_low=float(row[f"{cost}_low"]), cost_high=float(row[f"{cost}_high"]),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values (a choice prints and serialises cleanly)."""
+    return value.item() if hasattr(value, "item") else value
