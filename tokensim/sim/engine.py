@@ -441,16 +441,21 @@ class Simulation:
         revocation, is its own), so resolving it in closed form later gives the same
         distribution as a process now, at the cost of one numpy pass per client plan.
         """
-        m = len(instances)
-        self._pending.setdefault(plan.name, []).append(
-            (instances, expiry, proof, np.full(m, t), np.full(m, start), [node] * m, [vector] * m))
+        if self.trace is None:
+            # a family whose tokens all expire before exploitation starts adds nothing but
+            # its exposure count (already taken): drop it (only the trace tells its story)
+            alive = np.flatnonzero(token_families.row_max(expiry) > start) if start < self.horizon else np.arange(0)
+            if alive.size < len(instances):
+                instances, expiry, proof = instances[alive], expiry[alive], proof[alive]
+        if len(instances):
+            self._pending.setdefault(plan.name, []).append((instances, expiry, proof, t, start, node, vector))
 
     def _resolve_pending(self) -> None:
         for name, parts in self._pending.items():
             plan = self.plans[name]
-            instances, expiry, proof, leak_time, start = (np.concatenate([p[i] for p in parts]) for i in range(5))
-            nodes = [n for p in parts for n in p[5]]
-            vectors = [v for p in parts for v in p[6]]
+            instances, expiry, proof = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            sizes = [len(p[0]) for p in parts]
+            leak_time, start = (np.repeat([p[i] for p in parts], sizes) for i in (3, 4))
             rng = self.streams.rng("families", name)
             cells = plan.cells
             seen_delay = np.array([0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
@@ -483,6 +488,8 @@ class Simulation:
             self.exposure_hours += float(res.exposure[used].sum())
             self.containment.extend(res.exposure[used].tolist())
             if self.trace is not None:
+                nodes = [p[5] for p in parts for _ in range(len(p[0]))]
+                vectors = [p[6] for p in parts for _ in range(len(p[0]))]
                 self._trace_families(plan, instances, expiry, proof, res, nodes, vectors, start)
         self._pending.clear()
 

@@ -118,7 +118,7 @@ def resolve(
     det = np.flatnonzero(detected)
     if det.size:
         pre[det] = np.clip(np.minimum(final[det], t_d[det]) - start_col[det], 0.0, None)
-    holds = np.clip(_row_max(valid) - start_col[:, 0], 0.0, None)  # -inf where no token: clipped to 0
+    holds = np.clip(row_max(valid) - start_col[:, 0], 0.0, None)  # -inf where no token: clipped to 0
     failing = np.clip(holds - final_len @ weight, 0.0, None)  # attempts while holding, not usable
 
     rows = np.flatnonzero(detected) if not per_family else np.arange(m)
@@ -145,7 +145,7 @@ def resolve(
         cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * (quiet.astype(float) @ pre))
         attempts += int(_poisson(rng, np.array([rho * (quiet.astype(float) @ failing)]))[0]) + int(cell_successes.sum() - successes.sum())
 
-    exposure = np.clip(_row_max(final) - leak_time, 0.0, None)
+    exposure = np.clip(row_max(final) - leak_time, 0.0, None)
     return FamilyOutcome(
         cell_successes=cell_successes, attempts=attempts, detections=int(detected.sum()) + extra_detected,
         successes=successes if per_family else None, family_attempts=family_attempts if per_family else None,
@@ -161,7 +161,7 @@ def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row_max(a: np.ndarray) -> np.ndarray:
+def row_max(a: np.ndarray) -> np.ndarray:
     """Row maxima of a tall, narrow array (column by column: much faster than max(axis=1) there)."""
     out = a[:, 0].copy()
     for k in range(1, a.shape[1]):
