@@ -1,0 +1,67 @@
+"""Checks and small conversions shared by the figures (DataFrames in, clear errors out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tokensim.errors import InputError, Problem
+from tokensim.model.policy import PARAMETERS
+from tokensim.model.units import UnitError, parse_duration
+
+#: Columns that define a configuration besides the factor columns (those with a dot).
+_CONFIG = ("model", "policy", "horizon_hours", *(p for p in PARAMETERS if p != "name"))
+
+
+def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """Raise an InputError naming every missing column."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError.single(source, "", f"expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns[:12])) + (", ..." if len(frame.columns) > 12 else "")
+        raise InputError(source, [Problem(c, f"column missing (the frame has: {have or 'no columns'})") for c in missing])
+    if frame.empty:
+        raise InputError.single(source, "", "no rows to plot")
+
+
+def configuration_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that identify a configuration: model, policy, policy parameters and factor columns."""
+    return [c for c in frame.columns if c in _CONFIG or "." in str(c)]
+
+
+def check_not_pooled(frame: pd.DataFrame, keys: Sequence[str], source: str, hint: str) -> None:
+    """Refuse to average over configurations: every configuration column must be constant per ``keys`` cell."""
+    others = [c for c in configuration_columns(frame) if c not in keys]
+    if not others:
+        return
+    counts = frame.groupby(list(keys), dropna=False)[others].nunique(dropna=False).max()
+    varying = [c for c in others if counts[c] > 1]
+    if varying:
+        raise InputError.single(source, varying[0], f"{', '.join(varying)} varies within one plotted point, so it would be "
+                                                    f"averaged over; filter the rows or {hint}")
+
+
+def hours(values: pd.Series, source: str) -> pd.Series:
+    """A duration column in hours: numbers are hours, strings such as `15m` are parsed."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    try:
+        return values.map(parse_duration).astype(float)
+    except UnitError as err:
+        raise InputError.single(source, str(values.name), str(err)) from None
+
+
+def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Asymmetric error-bar lengths (2 x n) from a mean and its interval (NaN ends give no bar)."""
+    below = np.nan_to_num(np.asarray(mean, float) - np.asarray(low, float), nan=0.0)
+    above = np.nan_to_num(np.asarray(high, float) - np.asarray(mean, float), nan=0.0)
+    return np.vstack([below, above])
+
+
+def group_label(keys: Sequence[str], values: Sequence[object]) -> str:
+    """`dpop` for one key; `dpop, rotation=True` for more."""
+    parts = [str(values[0])] + [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(keys[1:], values[1:])]
+    return ", ".join(parts)

@@ -1,0 +1,121 @@
+"""The tradeoff figure: integration cost against blast radius, one curve per policy across TTLs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from tokensim.errors import InputError
+from tokensim.viz._frames import ci_errors, group_label, require
+from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, value_axis
+
+_LINESTYLES = ("-", "--", ":", "-.")
+#: Columns a tradeoff table derives; the others identify the configuration.
+_DERIVED = ("label", "n", "pareto", "knee")
+
+
+def _is_table(frame: pd.DataFrame, x: str, y: str) -> bool:
+    return {f"{y}_mean", f"{x}_mean", "pareto"} <= set(frame.columns)
+
+
+def _tables(frame: pd.DataFrame, x: str, y: str, level: float) -> list[tuple[str | None, pd.DataFrame]]:
+    """One tradeoff table per model (a Pareto front across models would compare apples and oranges)."""
+    if _is_table(frame, x, y):
+        require(frame, [f"{x}_mean", f"{y}_mean"], "tradeoff figure")
+        if "model" in frame.columns and frame["model"].nunique() > 1:
+            return [(str(m), frame[frame["model"] == m]) for m in dict.fromkeys(frame["model"])]
+        return [(str(frame["model"].iloc[0]) if "model" in frame.columns else None, frame)]
+    require(frame, [x, y], "tradeoff figure")
+    from tokensim import analysis  # at call time: analysis and figures are separate layers
+
+    models = list(dict.fromkeys(frame["model"])) if "model" in frame.columns else [None]
+    out = []
+    for model in models:
+        rows = frame if model is None else frame[frame["model"] == model]
+        out.append((model, analysis.tradeoff_table(rows, x=x, y=y, level=level)))
+    return out
+
+
+def _config_columns(table: pd.DataFrame, x: str, y: str) -> list[str]:
+    derived = {*_DERIVED, *(f"{m}_{s}" for m in (x, y) for s in ("mean", "low", "high"))}
+    return [c for c in table.columns if c not in derived]
+
+
+def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str) -> None:
+    config = _config_columns(table, x, y)
+    curve_keys = [c for c in config if c not in (ttl, "model", "policy.access_ttl", "access_ttl")]
+    if "policy" in curve_keys:  # the policy first: it picks the colour
+        curve_keys.remove("policy")
+        curve_keys.insert(0, "policy")
+    order = ttl if ttl in table.columns else f"{x}_mean"
+    seen: dict[str, int] = {}
+    groups = table.groupby(curve_keys, sort=False) if curve_keys else [((table["label"].iloc[0],), table)]
+    for key, curve in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        curve = curve.sort_values(order, kind="stable")
+        colour, marker = policy_style(str(key[0]))
+        style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
+        seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
+        label = group_label(curve_keys, key) if curve_keys else str(key[0])
+        xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
+        bars = ax.errorbar(xm, ym, xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"]),
+                           yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"]),
+                           color=colour, marker=marker, linestyle=style, label=label)
+        bars.lines[0].set_gid(f"curve|{label}")
+        if ttl in curve.columns and curve[ttl].nunique() > 1:
+            for xv, yv, t in zip(xm, ym, curve[ttl]):
+                ax.annotate(duration_text(float(t)), (xv, yv), xytext=(4, 4), textcoords="offset points",
+                            fontsize=7, color=colour, gid="ttl-label")
+    front = table[table["pareto"].astype(bool)].sort_values(f"{x}_mean", kind="stable")
+    if not front.empty:
+        ax.plot(front[f"{x}_mean"].to_numpy(float), front[f"{y}_mean"].to_numpy(float), linestyle=":", color=OKABE_ITO["black"],
+                marker="o", markersize=13, markerfacecolor="none", markeredgewidth=1.2, zorder=4,
+                label="Pareto front (nothing cheaper and safer)", gid="pareto")
+    if "knee" in table.columns and table["knee"].astype(bool).any():
+        knee = table[table["knee"].astype(bool)].iloc[0]
+        ax.plot([knee[f"{x}_mean"]], [knee[f"{y}_mean"]], linestyle="none", marker="*", markersize=17,
+                markerfacecolor=OKABE_ITO["yellow"], markeredgecolor=OKABE_ITO["black"], zorder=5,
+                label=f"knee: {knee['label']}" if "label" in table.columns else "knee", gid="knee")
+
+
+def tradeoff_figure(
+    results_or_table: pd.DataFrame,
+    *,
+    x: str = "integration_cost",
+    y: str = "blast_radius",
+    ttl: str = "access_ttl",
+    level: float = 0.95,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> Figure:
+    """Plot blast radius (y) against integration cost (x): one curve per policy across TTLs.
+
+    Pass result rows (``tokensim.analysis.tradeoff_table`` is computed per model) or
+    a tradeoff table. Each point is a configuration's mean with its ``level`` interval
+    on both axes, labelled with its TTL; the Pareto front (configurations nothing
+    beats on both cost and blast radius) is ringed and joined, the knee starred.
+    Curves are the table's configurations without the TTL: one per policy, or per
+    policy and setting (e.g. rotation) when those vary.
+    """
+    if not isinstance(results_or_table, pd.DataFrame):
+        raise InputError.single("tradeoff figure", "", f"expected a pandas DataFrame, got {type(results_or_table).__name__}")
+    tables = _tables(results_or_table, x, y, level)
+    with context():
+        cols = min(len(tables), 2)
+        fig = new_figure(7.0 * cols, 5.0 * ((len(tables) + 1) // 2))
+        axes = fig.subplots((len(tables) + 1) // 2, cols, squeeze=False).ravel()
+        for ax in axes[len(tables):]:
+            ax.set_visible(False)
+        for ax, (model, table) in zip(axes, tables):
+            _draw(ax, table, x, y, ttl)
+            ax.set_xscale("log" if log_x else "linear")
+            ax.set_yscale("symlog" if log_y else "linear")
+            value_axis(ax.yaxis)
+            ax.set_xlabel(metric_label(x))
+            ax.set_ylabel(metric_label(y))
+            ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{metric_label(y).split(' (')[0].capitalize()} against {metric_label(x).split(' (')[0]}")
+    return fig
