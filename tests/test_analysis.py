@@ -104,6 +104,17 @@ def test_tradeoff_table_columns_front_knee_and_labels():
     assert rows.loc["bearer", "blast_radius_mean"] == 1000.0 and rows.loc["bearer", "n"] == 2
 
 
+def test_each_model_gets_its_own_front_and_knee():
+    a = _results({"bearer": (0.0, [900.0, 1100.0]), "dpop": (10.0, [40.0, 60.0]), "mtls": (30.0, [20.0, 30.0])})
+    b = _results({"bearer": (0.0, [9.0, 11.0]), "dpop": (100.0, [4.0, 6.0]), "mtls": (300.0, [2.0, 3.0])}).assign(model="n")
+    table = tradeoff_table(pd.concat([a, b], ignore_index=True))
+    # Across models, model n's bearer (cost 0, blast 10) would dominate all of model m but bearer.
+    assert table["pareto"].all() and table.groupby("model")["knee"].sum().to_dict() == {"m": 1, "n": 1}
+    assert table["label"].tolist()[:2] == ["m, bearer", "m, dpop"]
+    with pytest.raises(InputError, match=r"several models \(m, n\): a recommendation is for one architecture"):
+        recommend(pd.concat([a, b]), target=100)
+
+
 def test_recommendation_picks_the_cheapest_under_target_on_the_interval_with_runner_up():
     frame = _results({
         "bearer": (0.0, [900.0, 1100.0, 1000.0]),

@@ -67,7 +67,8 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
 def tradeoff_table(results: pd.DataFrame, by: str | Sequence[str] | None = None, x: str = "integration_cost",
                    y: str = "blast_radius", level: float = 0.95) -> pd.DataFrame:
     """One row per configuration: its label, replication count, means and intervals of x and y, and
-    whether it is on the Pareto front (``pareto``) and the front's knee (``knee``, exactly one row).
+    whether it is on the Pareto front (``pareto``) and the front's knee (``knee``, exactly one row;
+    with several models, one front and one knee per model).
 
     Columns: the ``by`` columns (default: `configuration_columns`), ``label``, ``n``,
     ``{y}_mean``, ``{y}_low``, ``{y}_high``, ``{x}_mean``, ``{x}_low``, ``{x}_high``, ``pareto``, ``knee``.
@@ -78,10 +79,14 @@ def tradeoff_table(results: pd.DataFrame, by: str | Sequence[str] | None = None,
     columns = configuration_columns(results) if by is None else as_list(by)
     table = interval_table(results, [y, x], by=columns, level=level)
     table.insert(len(columns), "label", config_labels(table, columns))
-    front = pareto_front(table, f"{x}_mean", f"{y}_mean")
-    table["pareto"] = table.index.isin(front.index)
+    table["pareto"] = False
     table["knee"] = False
-    if not front.empty:
-        table.loc[knee_point(front, f"{x}_mean", f"{y}_mean"), "knee"] = True
+    # Architectures are not alternatives to each other: with several models, one front (and knee) per model.
+    per_model = "model" in columns and table["model"].nunique(dropna=False) > 1
+    for _, part in (table.groupby("model", sort=False, dropna=False) if per_model else [(None, table)]):
+        front = pareto_front(part, f"{x}_mean", f"{y}_mean")
+        table.loc[front.index, "pareto"] = True
+        if not front.empty:
+            table.loc[knee_point(front, f"{x}_mean", f"{y}_mean"), "knee"] = True
     return table
 

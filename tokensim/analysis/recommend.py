@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from tokensim.analysis.checks import require_columns, require_frame, require_level, require_positive
+from tokensim.analysis.checks import SOURCE, require_columns, require_frame, require_level, require_positive
 from tokensim.analysis.pareto import tradeoff_table
+from tokensim.errors import InputError
 
 
 @dataclass
@@ -77,6 +78,10 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
     target = require_positive(target, "target")
     level = require_level(level)
     require_columns(results, [metric, cost], "metric column")
+    if "model" in results.columns and results["model"].nunique() > 1:
+        models = ", ".join(map(str, pd.unique(results["model"])))
+        raise InputError.single(SOURCE, "model", f"the results hold several models ({models}): a recommendation is for one "
+                                "architecture; pass the rows of one model (results[results['model'] == name])")
     table = tradeoff_table(results, by=by, x=cost, y=metric, level=level)
     config_cols = list(table.columns[: table.columns.get_loc("label")])
     mean, high, cost_mean = f"{metric}_mean", f"{metric}_high", f"{cost}_mean"
