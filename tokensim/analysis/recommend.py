@@ -94,6 +94,7 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
         if row["n"] < 2:
             return "one replication, no interval"
         return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['n'])}"
+
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
         runner_up, margin, met = None, None, False
