@@ -62,6 +62,7 @@ def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
 
 
 def group_label(keys: Sequence[str], values: Sequence[object]) -> str:
-    """`dpop` for one key; `dpop, rotation=True` for more."""
-    parts = [str(values[0])] + [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(keys[1:], values[1:])]
-    return ", ".join(parts)
+    """A group's label as the analysis layer writes it: `dpop`, `dpop, rotation`, `bearer, access_ttl=15m`."""
+    from tokensim.analysis.configurations import config_label
+
+    return config_label(dict(zip(keys, values)), list(keys))

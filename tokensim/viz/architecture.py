@@ -1,7 +1,9 @@
 """The architecture diagram: nodes by kind, each route coloured by what happens to the binding.
 
 Layout: layers from clients (left) to resources (right), computed with networkx
-(topological generations: every edge points right; a cycle falls back to the distance from the clients), issuers in a last column with
+(topological generations: every edge points right; a cycle falls back to the distance from the clients)
+and scaled with `networkx.rescale_layout`; drawing is plain matplotlib (networkx's
+drawing helpers import pyplot), issuers in a last column with
 dotted "trusts" lines from the resources that trust them. Within a layer nodes
 follow the mean height of their predecessors (fewer crossings), ties in model
 order, so the same model always gives the same picture.
@@ -58,13 +60,19 @@ def layers(arch: Architecture) -> dict[int, list[str]]:
     for i in issuers:
         depth[i] = last + 1
     order = {n: k for k, n in enumerate(arch.spec.nodes)}
+    trusted_by: dict[str, list[str]] = {}
+    for r in arch.resources:
+        issuer = _issuer_of(arch, r)
+        if issuer is not None:
+            trusted_by.setdefault(issuer, []).append(r)
     out: dict[int, list[str]] = {}
     height: dict[str, float] = {}
     for level in sorted(set(depth.values())):
         nodes = [n for n in arch.spec.nodes if depth[n] == level]
 
         def barycentre(n: str) -> float:
-            preds = [height[p] for p in graph.predecessors(n) if p in height]
+            sources = trusted_by.get(n) or list(graph.predecessors(n))  # an issuer sits by the resources trusting it
+            preds = [height[p] for p in sources if p in height]
             return float(np.mean(preds)) if preds else float(order[n])
 
         nodes.sort(key=lambda n: (barycentre(n), order[n]))
@@ -173,8 +181,9 @@ def architecture_figure(
     with context():
         fig = new_figure(max(6.5, 2.3 * len(levels) + 2.5), max(3.8, 1.1 * max(len(v) for v in levels.values()) + 2.4))
         ax = fig.add_subplot()
-        nx.draw_networkx_edges(graph, pos, ax=ax, edge_color="#BBBBBB", width=0.8, arrows=True, arrowstyle="-|>",
-                               arrowsize=10, node_size=700)
+        for u, v in graph.edges:  # the topology underneath: thin grey arrows
+            ax.annotate("", xy=pos[v], xytext=pos[u], zorder=1, gid=f"edge|{u}|{v}",
+                        arrowprops={"arrowstyle": "-|>", "color": "#BBBBBB", "linewidth": 0.8, "shrinkA": 14, "shrinkB": 14})
         for resource in arch.resources:
             issuer = _issuer_of(arch, resource)
             if issuer is not None:
@@ -184,16 +193,12 @@ def architecture_figure(
         for kind, (marker, colour) in KIND_STYLES.items():
             nodes = [n for n, d in graph.nodes(data=True) if d["kind"] == kind]
             if nodes:
-                drawn = nx.draw_networkx_nodes(graph, pos, nodelist=nodes, ax=ax, node_shape=marker, node_color=colour,
-                                               node_size=900 if marker == "*" else 650, edgecolors="black", linewidths=1.0,
-                                               label=kind)
-                drawn.set_zorder(3)
-                drawn.set_gid(f"nodes|{kind}")
-        below = {n: (x, y) for n, (x, y) in pos.items()}
-        labels = nx.draw_networkx_labels(graph, below, ax=ax, font_size=9, verticalalignment="top")
-        for name, text in labels.items():
-            text.set_transform(offset_copy(ax.transData, fig=fig, x=0, y=-16, units="points"))
-            text.set_zorder(6)
+                xy = np.array([pos[n] for n in nodes])
+                ax.scatter(xy[:, 0], xy[:, 1], s=900 if marker == "*" else 650, marker=marker, color=colour,
+                           edgecolors="black", linewidths=1.0, zorder=3, label=kind, gid=f"nodes|{kind}")
+        below = offset_copy(ax.transData, fig=fig, x=0, y=-16, units="points")
+        for name, (x, y) in pos.items():
+            ax.text(x, y, name, transform=below, ha="center", va="top", fontsize=9, zorder=6, gid=f"label|{name}")
         hops = _draw_hops(ax, table, pos)
         xs, ys = zip(*pos.values())
         ax.set_xlim(min(xs) - 0.25, max(xs) + 0.25)

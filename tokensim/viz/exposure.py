@@ -63,7 +63,9 @@ def exposure_figure(
     present = set(frame["_revocation"])
     modes = [m for m in REVOCATION_ORDER if m in present] + sorted(str(m) for m in present - set(REVOCATION_ORDER))
     rotations = [r for r in ROTATION_MODES if r in set(frame["_rotation"])]
-    policies = list(dict.fromkeys(frame["policy"].astype(str)))
+    # policies in order of protection (their least protective rotation mode), then as they appear
+    first = frame.assign(_rank=frame["_rotation"].map(list(ROTATION_MODES).index)).groupby("policy", sort=False)["_rank"].min()
+    policies = [str(p) for p in sorted(first.index, key=lambda p: (first[p], list(first.index).index(p)))]
     styles = policy_styles(policies)
     # One bar per (policy, rotation mode) that was run, a policy's bars side by side, a gap between policies.
     combos = [(p, r) for p in policies for r in rotations if ((frame["policy"] == p) & (frame["_rotation"] == r)).any()]

@@ -65,6 +65,9 @@ def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Fi
             if "sigma" in frame.columns and series is _MORRIS:
                 ax.plot(frame["sigma"].to_numpy(float), y, linestyle="none", marker="D", color=OKABE_ITO["black"],
                         markersize=5, label="\u03c3: spread of the elementary effects", gid="sigma")
+            if frame[series[0][0]].isna().all():  # SALib gives NaN when the metric never varied in this group
+                ax.text(0.5, 0.5, "the metric did not vary here:\nno indices", transform=ax.transAxes, ha="center",
+                        va="center", gid="no-variation")
             ax.set_yticks(y, order)
             ax.grid(axis="y", visible=False)
             ax.axvline(0, color="black", linewidth=0.8)

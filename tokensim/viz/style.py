@@ -183,7 +183,7 @@ def duration_text(hours: float) -> str:
     """A duration in hours as people write it: 0.25 -> 15m, 24 -> 1d, 0 -> 0."""
     if hours == 0 or not math.isfinite(hours):
         return "0" if hours == 0 else str(hours)
-    return format_duration(hours)
+    return f"-{format_duration(-hours)}" if hours < 0 else format_duration(hours)
 
 
 def duration_formatter() -> FuncFormatter:
@@ -207,10 +207,14 @@ def value_axis(axis: Axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"))
 
 
-def dodge(ax: Axes, artists: list[Artist], index: int, count: int, step: float = 5.0) -> None:
-    """Shift one of ``count`` overlapping series sideways by a few points (the data stay as they are)."""
+def dodge(ax: Axes, artists: list[Artist], index: int, count: int, step: float = 5.0, spread: float = 24.0) -> None:
+    """Shift one of ``count`` overlapping series sideways by a few points (the data stay as they are).
+
+    Neighbours sit ``step`` points apart, all of them within ``spread`` points.
+    """
     if count < 2:
         return
+    step = min(step, spread / (count - 1))
     shift = offset_copy(ax.transData, fig=ax.figure, x=(index - (count - 1) / 2) * step, y=0.0, units="points")
     for artist in artists:
         artist.set_transform(shift)

@@ -36,12 +36,13 @@ def exposure_windows(trace: pd.DataFrame) -> list[tuple[float, float]]:
     zero length, drawn as a thin band).
     """
     rows = trace[trace["event"].isin(["exploit", "replay", "detection", "revocation"])]
-    spans: list[tuple[float, float]] = []
-    for _, family in rows.groupby(_FAMILY, sort=False):
-        family = family.assign(_nth=(family["event"] == "exploit").cumsum())
-        for _, one in family.groupby("_nth", sort=False):
-            if ((one["event"] == "replay") & (one["count"] > 0)).any():
-                spans.append((float(one["time_hours"].min()), float(one["time_hours"].max())))
+    rows = rows.assign(_exploit=(rows["event"] == "exploit").astype(int),
+                       _success=((rows["event"] == "replay") & (rows["count"] > 0)).astype(int))
+    rows = rows.assign(_nth=rows.groupby(_FAMILY, sort=False)["_exploit"].cumsum())  # the trace is in time order
+    families = rows.groupby([*_FAMILY, "_nth"], sort=False).agg(start=("time_hours", "min"), end=("time_hours", "max"),
+                                                                  usable=("_success", "max"))
+    used = families[families["usable"] > 0]
+    spans = list(zip(used["start"].astype(float), used["end"].astype(float)))
     merged: list[tuple[float, float]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

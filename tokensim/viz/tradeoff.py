@@ -77,7 +77,11 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str) -> None:
         knee = table[table["knee"].astype(bool)].iloc[0]
         ax.plot([knee[f"{x}_mean"]], [knee[f"{y}_mean"]], linestyle="none", marker="*", markersize=17,
                 markerfacecolor=OKABE_ITO["yellow"], markeredgecolor=OKABE_ITO["black"], zorder=5,
-                label=f"knee: {knee['label']}" if "label" in table.columns else "knee", gid="knee")
+                label="knee of the front", gid="knee")
+        if "label" in table.columns:
+            ax.annotate(f"knee: {knee['label']}", (knee[f"{x}_mean"], knee[f"{y}_mean"]), xytext=(12, -16),
+                        textcoords="offset points", fontsize=8, zorder=6, gid="knee-label",
+                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "#999999", "alpha": 0.9})
 
 
 def tradeoff_figure(
@@ -116,6 +120,10 @@ def tradeoff_figure(
             ax.set_xlabel(metric_label(x))
             ax.set_ylabel(metric_label(y))
             ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
-            ax.legend(fontsize=8)
+        legend: dict[str, object] = {}
+        for ax in axes[:len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(label, handle)
+        fig.legend(list(legend.values()), list(legend), loc="outside right center", fontsize=8)
         fig.suptitle(f"{metric_label(y).split(' (')[0].capitalize()} against {metric_label(x).split(' (')[0]}")
     return fig

@@ -41,7 +41,7 @@ def ttl_figure(
                      ["model", *by, ttl], source, f"add it to by (by={by})")
     models = list(dict.fromkeys(frame["model"]))
     with context():
-        fig = new_figure(6.5 * min(len(models), 2), 4.5 * ((len(models) + 1) // 2))
+        fig = new_figure(6.5 * min(len(models), 2) + 2.0, 4.5 * ((len(models) + 1) // 2))
         axes = fig.subplots((len(models) + 1) // 2, min(len(models), 2), squeeze=False).ravel()
         for ax in axes[len(models):]:
             ax.set_visible(False)
@@ -67,6 +67,12 @@ def ttl_figure(
             ax.set_ylabel(metric_label(metric))
             value_axis(ax.yaxis)
             ax.set_title(f"{model}: mean and {level:.0%} interval")
-            ax.legend(title=by[0] if len(by) == 1 else ", ".join(b.rsplit(".", 1)[-1] for b in by))
+            ax.margins(x=0.08)
+        legend: dict[str, object] = {}
+        for ax in axes[:len(models)]:  # one legend for all panels
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(label, handle)
+        fig.legend(list(legend.values()), list(legend), loc="outside right center",
+                   title=", ".join(b.rsplit(".", 1)[-1] for b in by))
         fig.suptitle(f"{metric_label(metric).split(' (')[0].capitalize()} against {metric_label(ttl).split(' (')[0]}")
     return fig
