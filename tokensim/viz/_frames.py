@@ -54,9 +54,23 @@ def hours(values: pd.Series, source: str) -> pd.Series:
         raise InputError.single(source, str(values.name), str(err)) from None
 
 
-def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Asymmetric error-bar lengths (2 x n) from a mean and its interval (NaN ends give no bar)."""
-    below = np.nan_to_num(np.asarray(mean, float) - np.asarray(low, float), nan=0.0)
+def floor_of(metric: str) -> float | None:
+    """0 for tokensim's outcome metrics (none can be negative), else no floor."""
+    from tokensim.sim.outcome import METRIC_FIELDS
+
+    return 0.0 if metric in METRIC_FIELDS else None
+
+
+def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float | None = None) -> np.ndarray:
+    """Asymmetric error-bar lengths (2 x n) from a mean and its interval (NaN ends give no bar).
+
+    With a ``floor`` the lower end is clipped there, as the command line prints it: the
+    t interval of a heavy-tailed non-negative metric can reach below zero, its mean cannot.
+    """
+    low = np.asarray(low, float)
+    if floor is not None:
+        low = np.maximum(low, floor)
+    below = np.nan_to_num(np.asarray(mean, float) - low, nan=0.0)
     above = np.nan_to_num(np.asarray(high, float) - np.asarray(mean, float), nan=0.0)
     return np.vstack([below, above])
 

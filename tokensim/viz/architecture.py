@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import offset_copy
 
+from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.routes import TIERS, route_table
@@ -171,8 +172,6 @@ def architecture_figure(
     arch = model if isinstance(model, Architecture) else load_model(model)
     pol = resolve_policy(policy)
     if tier is not None and tier not in TIERS:
-        from tokensim.errors import InputError
-
         raise InputError.single("architecture figure", "tier", f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
     table = _routes(arch, pol, tier)
     pos = layout(arch)

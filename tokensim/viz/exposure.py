@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from tokensim.analysis import mean_ci
 from tokensim.errors import InputError
-from tokensim.viz._frames import check_not_pooled, require
+from tokensim.viz._frames import check_not_pooled, ci_errors, floor_of, require
 from tokensim.viz.style import GREY, context, metric_label, new_figure, policy_styles, value_axis
 
 #: Rotation modes in order of protection, with the hatch that draws each.
@@ -91,7 +91,8 @@ def exposure_figure(
                                   edgecolor="white", linewidth=0.5)
                     bars.patches[0].set_gid(f"bar|{gid}")
                     if np.isfinite(low) and np.isfinite(high):
-                        err = ax.errorbar([where], [mean], yerr=[[mean - low], [high - mean]], color="black", linewidth=1)
+                        err = ax.errorbar([where], [mean], yerr=ci_errors([mean], [low], [high], floor_of(metric)),
+                                          color="black", linewidth=1)
                         err.lines[2][0].set_gid(f"ci|{gid}")
                 ax.set_xticks(list(centres.values()), list(centres), rotation=30 if len(policies) > 3 else 0,
                               ha="right" if len(policies) > 3 else "center")

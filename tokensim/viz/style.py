@@ -116,6 +116,7 @@ RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 200,
     "svg.fonttype": "none",  # text stays text in SVG: searchable, small
+    "svg.hashsalt": "tokensim",  # fixed ids in SVG: the same figure gives the same file
     "pdf.fonttype": 42,  # TrueType in PDF: editable text
 }
 

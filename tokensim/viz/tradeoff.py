@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from tokensim.errors import InputError
-from tokensim.viz._frames import ci_errors, group_label, require
+from tokensim.viz._frames import ci_errors, floor_of, group_label, require
 from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, value_axis
 
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -60,8 +59,8 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str) -> None:
         seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
         label = group_label(curve_keys, key) if curve_keys else str(key[0])
         xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
-        bars = ax.errorbar(xm, ym, xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"]),
-                           yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"]),
+        bars = ax.errorbar(xm, ym, xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"], floor_of(x)),
+                           yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
                            color=colour, marker=marker, linestyle=style, label=label)
         bars.lines[0].set_gid(f"curve|{label}")
         if ttl in curve.columns and curve[ttl].nunique() > 1:

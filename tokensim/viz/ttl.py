@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tokensim.analysis import summarise
-from tokensim.viz._frames import check_not_pooled, ci_errors, group_label, hours, require
+from tokensim.viz._frames import check_not_pooled, ci_errors, floor_of, group_label, hours, require
 from tokensim.viz.style import context, dodge, duration_axis, metric_label, new_figure, policy_style, value_axis
 
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -56,7 +56,7 @@ def ttl_figure(
                 style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
                 seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
                 x, mean = curve["_ttl"].to_numpy(), curve["mean"].to_numpy()
-                bars = ax.errorbar(x, mean, yerr=ci_errors(mean, curve["ci_low"], curve["ci_high"]), color=colour,
+                bars = ax.errorbar(x, mean, yerr=ci_errors(mean, curve["ci_low"], curve["ci_high"], floor_of(metric)), color=colour,
                                    marker=marker, linestyle=style, label=group_label(by, key))
                 bars.lines[0].set_gid(f"curve|{group_label(by, key)}")
                 dodge(ax, [bars.lines[0], *bars.lines[1], *bars.lines[2]], index, len(curves))  # intervals side by side
