@@ -7,8 +7,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from tokensim.errors import InputError
-from tokensim.viz._frames import ci_errors, floor_of, group_label, require
-from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, value_axis
+from tokensim.viz._frames import ci_errors, floor_of, group_label, hours, require
+from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, policy_styles, value_axis
 
 _LINESTYLES = ("-", "--", ":", "-.")
 #: Columns a tradeoff table derives; the others identify the configuration.
@@ -42,19 +42,21 @@ def _config_columns(table: pd.DataFrame, x: str, y: str) -> list[str]:
     return [c for c in table.columns if c not in derived]
 
 
-def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str) -> None:
+def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[str, tuple[str, str]]) -> None:
     config = _config_columns(table, x, y)
     curve_keys = [c for c in config if c not in (ttl, "model", "policy.access_ttl", "access_ttl")]
     if "policy" in curve_keys:  # the policy first: it picks the colour
         curve_keys.remove("policy")
         curve_keys.insert(0, "policy")
-    order = ttl if ttl in table.columns else f"{x}_mean"
+    if ttl in table.columns:
+        table = table.assign(_ttl=hours(table[ttl], "tradeoff figure"))
+    order = "_ttl" if ttl in table.columns else f"{x}_mean"
     seen: dict[str, int] = {}
-    groups = table.groupby(curve_keys, sort=False) if curve_keys else [((table["label"].iloc[0],), table)]
+    groups = table.groupby(curve_keys, sort=False) if curve_keys else [(("all configurations",), table)]
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values(order, kind="stable")
-        colour, marker = policy_style(str(key[0]))
+        colour, marker = styles.get(str(key[0])) or policy_style(str(key[0]))
         style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
         seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
         label = group_label(curve_keys, key) if curve_keys else str(key[0])
@@ -63,8 +65,8 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str) -> None:
                            yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
                            color=colour, marker=marker, linestyle=style, label=label)
         bars.lines[0].set_gid(f"curve|{label}")
-        if ttl in curve.columns and curve[ttl].nunique() > 1:
-            for xv, yv, t in zip(xm, ym, curve[ttl]):
+        if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
+            for xv, yv, t in zip(xm, ym, curve["_ttl"]):
                 ax.annotate(duration_text(float(t)), (xv, yv), xytext=(4, 4), textcoords="offset points",
                             fontsize=7, color=colour, gid="ttl-label")
     front = table[table["pareto"].astype(bool)].sort_values(f"{x}_mean", kind="stable")
@@ -105,6 +107,7 @@ def tradeoff_figure(
     if not isinstance(results_or_table, pd.DataFrame):
         raise InputError.single("tradeoff figure", "", f"expected a pandas DataFrame, got {type(results_or_table).__name__}")
     tables = _tables(results_or_table, x, y, level)
+    styles = policy_styles(str(p) for _, t in tables if "policy" in t.columns for p in t["policy"])
     with context():
         cols = min(len(tables), 2)
         fig = new_figure(7.0 * cols, 5.0 * ((len(tables) + 1) // 2))
@@ -112,7 +115,7 @@ def tradeoff_figure(
         for ax in axes[len(tables):]:
             ax.set_visible(False)
         for ax, (model, table) in zip(axes, tables):
-            _draw(ax, table, x, y, ttl)
+            _draw(ax, table, x, y, ttl, styles)
             ax.set_xscale("log" if log_x else "linear")
             ax.set_yscale("symlog" if log_y else "linear")
             value_axis(ax.yaxis)

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from tokensim.analysis import summarise
 from tokensim.viz._frames import check_not_pooled, ci_errors, floor_of, group_label, hours, require
-from tokensim.viz.style import context, dodge, duration_axis, metric_label, new_figure, policy_style, value_axis
+from tokensim.viz.style import context, dodge, duration_axis, metric_label, new_figure, policy_styles, value_axis
 
 _LINESTYLES = ("-", "--", ":", "-.")
 
@@ -40,6 +40,7 @@ def ttl_figure(
     check_not_pooled(frame.drop(columns=[c for c in ("access_ttl", "policy.access_ttl") if c != ttl and c in frame]),
                      ["model", *by, ttl], source, f"add it to by (by={by})")
     models = list(dict.fromkeys(frame["model"]))
+    styles = policy_styles(frame[by[0]].astype(str))
     with context():
         fig = new_figure(6.5 * min(len(models), 2) + 2.0, 4.5 * ((len(models) + 1) // 2))
         axes = fig.subplots((len(models) + 1) // 2, min(len(models), 2), squeeze=False).ravel()
@@ -52,7 +53,7 @@ def ttl_figure(
             curves = list(table.groupby(by, sort=False))
             for index, (key, curve) in enumerate(curves):
                 key = key if isinstance(key, tuple) else (key,)
-                colour, marker = policy_style(str(key[0]))
+                colour, marker = styles[str(key[0])]
                 style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
                 seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
                 x, mean = curve["_ttl"].to_numpy(), curve["mean"].to_numpy()
