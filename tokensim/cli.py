@@ -239,6 +239,110 @@ def check(
         typer.echo(table[cols].fillna("-").to_string(index=False))
 
 
+ResultsArg = Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out` "
+                                            "(for --kind timeline: a trace file from `tokensim run --trace`).")]
+
+
+def _as_file_error(err: InputError, source: Path) -> InputError:
+    """Analysis errors name "results": name the user's file instead."""
+    return InputError(str(source), err.problems) if err.source == "results" else err
+
+
+def _require_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:
+    if path.suffix.lower() not in allowed:
+        raise InputError.single(str(path), "--out", f"unsupported suffix {path.suffix or '(none)'!r} for {what}; use {', '.join(allowed)}")
+
+
+@app.command()
+def plot(
+    results: ResultsArg,
+    kind: Annotated[str, typer.Option("--kind", help="tradeoff, ttl, exposure, sensitivity or timeline.")],
+    out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
+    metric: Annotated[Optional[str], typer.Option("--metric", help="The metric on the y axis (default blast_radius; exposure: exposure_hours).")] = None,
+    where: Annotated[Optional[list[str]], typer.Option("--where", help="Keep rows with COLUMN=VALUE, e.g. access_ttl=1h (repeatable).")] = None,
+    policy: Annotated[Optional[str], typer.Option("--policy", "-p", help="timeline: the policy whose trace to draw.")] = None,
+    horizon: Annotated[Optional[str], typer.Option("--horizon", help="timeline: the run's horizon, e.g. 90d (the time axis ends there).")] = None,
+) -> None:
+    """Draw one figure from results (or, for --kind timeline, from a trace file)."""
+    from tokensim.report import KINDS, apply_where, read_results, read_trace, results_figure
+    from tokensim.viz import save_figure, timeline_figure
+    from tokensim.viz.io import FORMATS
+
+    if kind not in KINDS:
+        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join(KINDS)}")
+    _require_suffix(out, tuple(FORMATS), "a figure")
+    if kind == "timeline":
+        if metric is not None or where:
+            raise InputError.single("--kind timeline", "--metric" if metric is not None else "--where",
+                                    "does not apply: a timeline draws every event of one run")
+        from tokensim.model.units import UnitError, parse_duration
+
+        try:
+            hours = parse_duration(horizon) if horizon is not None else None
+        except UnitError as err:
+            raise InputError.single("--horizon", "", str(err)) from None
+        trace = read_trace(results, policy)
+        title = f"Event trace of one run ({results.name}" + (f", policy {policy})" if policy else ")")
+        fig = timeline_figure(trace, horizon=hours, title=title)
+    else:
+        if policy is not None or horizon is not None:
+            raise InputError.single("--policy" if policy is not None else "--horizon", "",
+                                    "applies to --kind timeline only" + (" (filter results with --where policy=NAME)" if policy else ""))
+        loaded = read_results(results)
+        try:
+            frame = apply_where(loaded.frame, where) if where else loaded.frame
+            fig = results_figure(frame, kind, metric=metric, experiment=loaded.experiment, source=str(results))
+        except InputError as err:
+            raise _as_file_error(err, results) from None
+    save_figure(fig, out)
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def diagram(
+    model: ModelArg,
+    out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
+    policy: Annotated[str, typer.Option("--policy", "-p", help="The policy whose routes are coloured.")] = "hybrid",
+    set_: SetOpt = None,
+    tier: Annotated[Optional[str], typer.Option("--tier", help="Draw only one tier: low_risk or privileged.")] = None,
+) -> None:
+    """Draw a model's architecture with each route coloured bound, downgraded or broken under a policy."""
+    from tokensim.model.architecture import load_model
+    from tokensim.viz import architecture_figure, save_figure
+    from tokensim.viz.io import FORMATS
+
+    _require_suffix(out, tuple(FORMATS), "a figure")
+    arch = load_model(model)
+    pol = _policies([policy], set_)[0]
+    save_figure(architecture_figure(arch, pol, tier=tier), out)
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out`.")],
+    out: Annotated[Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")] = Path("report.html"),
+    target: Annotated[Optional[float], typer.Option("--target", help="The blast radius the recommendation must stay under "
+                                                    "(default: the upper end of the interval of the Pareto front's knee).")] = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="The policy paired differences are taken against (default: bearer).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="A model file the results were run on, for its diagram (repeatable; "
+                                                       "default: the sweep's own models, else the built-in ones).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="The report's title.")] = None,
+) -> None:
+    """Write a design-review report: question, models and routes, tradeoffs, recommendation, provenance."""
+    import shlex
+
+    from tokensim.report import build_report
+
+    _require_suffix(out, (".html", ".htm"), "the report")
+    try:
+        path = build_report(results, out=out, models=model, target=target, baseline=baseline, title=title,
+                            command=shlex.join(["tokensim", *sys.argv[1:]]))
+    except InputError as err:
+        raise _as_file_error(err, results) from None
+    typer.echo(f"wrote {path}")
+
+
 @app.command()
 def models() -> None:
     """List the built-in models with their descriptions."""

@@ -1,0 +1,129 @@
+"""The report's architecture sections: each model's diagram and route table under each policy it ran.
+
+The model drawn is the one the results were run on when that can be known: the
+experiment's own model (a sweep folder), a model the caller passes, or else the
+built-in model of the same name. The policy is rebuilt from the parameter columns
+of the result rows. Each (model, policy) pair is checked against the rows'
+``config_hash`` (model, policy, horizon and cost model), so the report says when a
+diagram may not show what was run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tokensim.errors import InputError
+from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.policy import PARAMETERS, Policy
+from tokensim.report.figures import figure_data_uri
+
+#: Policy fields the route analysis reads (docs/model.md section 3): policies equal on these share a diagram.
+ROUTE_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
+#: Route table columns shown, in order.
+ROUTE_COLUMNS: tuple[str, ...] = ("client", "resource", "tier", "mechanism", "status", "effect", "hop", "path", "reason")
+
+ModelsArg = Mapping[str, Architecture | str | Path] | Iterable[Architecture | str | Path] | None
+
+
+def given_models(models: ModelsArg, held: Iterable[str]) -> dict[str, Architecture]:
+    """The caller's models keyed by their name; each must be a model the results hold."""
+    if models is None:
+        return {}
+    items = list(models.values()) if isinstance(models, Mapping) else list(models)
+    held = list(held)
+    out: dict[str, Architecture] = {}
+    for item in items:
+        arch = item if isinstance(item, Architecture) else load_model(item)
+        if arch.name not in held:
+            raise InputError.single(str(item if not isinstance(item, Architecture) else arch.name), "name",
+                                    f"model {arch.name!r} is not in the results (they hold: {', '.join(held)})")
+        out[arch.name] = arch
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def policy_from_row(row: Mapping[str, Any]) -> Policy | None:
+    """The policy a result row ran, rebuilt from its parameter columns (None if they are missing)."""
+    data = {k: _plain(row[k]) for k in PARAMETERS if k != "name" and k in row and not pd.isna(row[k])}
+    if len(data) < len(PARAMETERS) - 1:
+        return None
+    try:
+        return Policy.model_validate({"name": str(row["policy"]), **data})
+    except ValueError:
+        return None
+
+
+def _model_for(name: str, given: Mapping[str, Architecture], experiment: Any) -> tuple[Architecture | None, str, Any]:
+    """(architecture, where it came from, cost model) for a model name of the results."""
+    from tokensim.sim.cost import CostModel
+
+    if name in given:
+        return given[name], "the model passed to the report", CostModel()
+    if experiment is not None:
+        for variant in experiment.plan.variants:
+            if variant.arch.name == name:
+                where = "the experiment's model"
+                if variant.factors and any(not str(path).startswith("policy.") for path in variant.factors):
+                    where += " as run at design point 0 (the sweep varies model factors)"
+                return variant.arch, where, experiment.plan.costs
+    try:
+        return load_model(name), "the built-in model of that name", CostModel()
+    except InputError:
+        return None, "", None
+
+
+def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Any = None) -> dict[str, dict[str, Any]]:
+    """Per model name: its description, source note, and one diagram and route table per distinct routing policy."""
+    from tokensim.api import config_hash
+    from tokensim.model.routes import route_table
+    from tokensim.viz import architecture_figure
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, rows in results.groupby("model", sort=False):
+        arch, where, costs = _model_for(str(name), given, experiment)
+        section: dict[str, Any] = {"name": str(name), "description": "", "source": where, "groups": [], "notes": []}
+        out[str(name)] = section
+        if arch is None:
+            section["notes"].append(f"No model file for {name!r} is at hand (not a built-in model): pass it to the report "
+                                    "(tokensim report --model FILE, or build_report(models=[...])) to draw its diagram and routes.")
+            continue
+        section["description"] = arch.description
+        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+        mismatched: list[str] = []
+        for policy_name, prows in rows.groupby("policy", sort=False):
+            for _, setting in prows.drop_duplicates([c for c in ROUTE_FIELDS if c in prows.columns]).iterrows():
+                policy = policy_from_row(setting)
+                if policy is None:
+                    section["notes"].append(f"The rows of policy {policy_name!r} lack policy parameter columns: no routes drawn.")
+                    continue
+                if "config_hash" in setting and "horizon_hours" in setting and costs is not None:
+                    if config_hash(arch, policy, float(setting["horizon_hours"]), costs) != setting["config_hash"]:
+                        mismatched.append(str(policy_name))
+                key = tuple(str(getattr(policy, f)) for f in ROUTE_FIELDS)
+                label = str(policy_name)
+                extra = [f"{f}={getattr(policy, f)}" for f in ("on_binding_loss", "on_unsupported")
+                         if prows[f].nunique() > 1] if all(f in prows for f in ROUTE_FIELDS) else []
+                if extra:
+                    label += f" ({', '.join(extra)})"
+                if key in groups:
+                    groups[key]["policies"].append(label)
+                    continue
+                table = route_table(arch, policy)
+                shown = table.reindex(columns=list(ROUTE_COLUMNS)).astype(object).where(table.reindex(columns=list(ROUTE_COLUMNS)).notna(), "-")
+                groups[key] = {"policies": [label], "image": figure_data_uri(architecture_figure(arch, policy)),
+                               "routes": shown.to_dict("records"),
+                               "counts": table["status"].value_counts().to_dict() if not table.empty else {}}
+        section["groups"] = list(groups.values())
+        if mismatched:
+            section["notes"].append(
+                f"The configuration hashes of the runs of {', '.join(dict.fromkeys(mismatched))} do not match {where} with "
+                "the results' policies and horizon: the runs used another model file or a custom cost model, so the diagram "
+                "may not show what was run; pass the model that was run to the report.")
+    return out

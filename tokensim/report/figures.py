@@ -1,0 +1,223 @@
+"""Choosing and drawing the figures of a results set (for the report and `tokensim plot`).
+
+The figures themselves are `tokensim.viz`; this module decides what to plot from
+what the results hold: which settings vary (a TTL, rotation, a revocation mode),
+which configuration columns group the runs (sampled designs average over their
+factors), and which rows a figure that cannot pool settings is drawn from.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from tokensim.errors import InputError
+
+#: Kinds of figure `results_figure` draws from result rows (a timeline needs a trace instead).
+KINDS: tuple[str, ...] = ("tradeoff", "ttl", "exposure", "sensitivity", "timeline")
+#: Designs whose factors are sampled uncertainties, averaged over rather than compared setting by setting.
+SAMPLED_DESIGNS: frozenset[str] = frozenset({"lhs", "sobol", "morris"})
+#: Sensitivity indices are taken on log(1 + metric): blast radius is heavy-tailed (a few big leaks dominate).
+SENSITIVITY_TRANSFORM = "log1p"
+_MAX_TTLS = 12  # more distinct TTLs than this: a sampled TTL, not a setting to draw a curve through
+
+
+def figure_data_uri(fig: Figure) -> str:
+    """The figure as an SVG `data:` URI, text drawn as paths (no font needed to view it), ids stable."""
+    from tokensim.viz.style import context
+
+    buffer = io.BytesIO()
+    with context(), matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "tokensim-report"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def design_of(experiment: Any) -> str | None:
+    """The experiment's design (grid, lhs, sobol, morris), or None without an experiment."""
+    return None if experiment is None else str(experiment.spec.design)
+
+
+def config_by(results: pd.DataFrame, experiment: Any = None) -> list[str]:
+    """The columns that name a configuration in these results.
+
+    For a grid (or plain `tokensim run` rows): `tokensim.analysis.configuration_columns`.
+    For a sampled design (lhs, sobol, morris) the factors are uncertainties drawn from
+    their ranges, not choices: a configuration is the model and the policy, averaged
+    over the design's sample.
+    """
+    from tokensim.analysis import configuration_columns
+
+    if design_of(experiment) in SAMPLED_DESIGNS:
+        return [c for c in ("model", "policy") if c in results.columns]
+    return configuration_columns(results)
+
+
+def varying(results: pd.DataFrame, experiment: Any = None, exclude: Sequence[str] = ()) -> list[str]:
+    """Configuration columns besides model and policy that take several values (per model and policy)."""
+    skip = {"model", "policy", *exclude}
+    return [c for c in config_by(results, experiment) if c not in skip]
+
+
+def anchored(results: pd.DataFrame, columns: Sequence[str], choice: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """The rows where each of ``columns`` equals its value in ``choice``, and `name=value` texts saying so."""
+    from tokensim.analysis.configurations import format_value
+
+    rows, said = results, []
+    for column in columns:
+        if column in choice:
+            value = choice[column]
+            rows = rows[rows[column].isna()] if pd.isna(value) else rows[rows[column] == value]
+            said.append(f"{column}={format_value(column, value)}")
+    return rows, said
+
+
+def ttl_column(results: pd.DataFrame) -> str | None:
+    """The access-token TTL column when it varies over a few settings (else None)."""
+    if "access_ttl" not in results.columns:
+        return None
+    counts = results.groupby(["model", "policy"], sort=False)["access_ttl"].nunique() if "model" in results else None
+    distinct = results["access_ttl"].nunique()
+    if distinct < 2 or distinct > _MAX_TTLS or (counts is not None and counts.max() < 2):
+        return None
+    return "access_ttl"
+
+
+def revocation_column(results: pd.DataFrame) -> str | None:
+    """A sweep factor column of the issuer's revocation mode (``nodes.X.revocation``), if any varies."""
+    found = [c for c in results.columns if str(c).endswith(".revocation") and results[c].nunique() > 1]
+    return found[0] if len(found) == 1 else None
+
+
+def exposure_varies(results: pd.DataFrame) -> bool:
+    """Whether rotation, reuse detection or the revocation mode takes several values."""
+    flags = [c for c in ("rotation", "reuse_detection") if c in results.columns]
+    by_policy = results.groupby("policy", sort=False)[flags].nunique().max() if flags else pd.Series(dtype=int)
+    return bool((by_policy > 1).any()) or revocation_column(results) is not None
+
+
+def _require_metric(results: pd.DataFrame, metric: str, source: str) -> None:
+    from tokensim.sim.outcome import METRIC_FIELDS
+
+    if metric not in results.columns:
+        present = [m for m in METRIC_FIELDS if m in results.columns]
+        raise InputError.single(source, "--metric", f"no column {metric!r} in the results; metrics present: {', '.join(present)}")
+    if not pd.api.types.is_numeric_dtype(results[metric]) or pd.api.types.is_bool_dtype(results[metric]):
+        raise InputError.single(source, "--metric", f"column {metric!r} is not a numeric metric")
+
+
+def tradeoff_tables(results: pd.DataFrame, experiment: Any = None, metric: str = "blast_radius",
+                    cost: str = "integration_cost") -> pd.DataFrame:
+    """`tokensim.analysis.tradeoff_table` per model (one Pareto front each), configurations as `config_by` says."""
+    from tokensim.analysis import tradeoff_table
+
+    parts = [tradeoff_table(rows, by=config_by(rows, experiment), x=cost, y=metric)
+             for _, rows in results.groupby("model", sort=False)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def ttl_figure_for(results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None) -> Figure:
+    """Metric against access-token TTL, one curve per policy and per other setting that varies."""
+    from tokensim.viz import ttl_figure
+
+    others = varying(results, experiment, exclude=("access_ttl",))
+    return ttl_figure(results, metric, by=["policy", *others])
+
+
+def exposure_figure_for(results: pd.DataFrame, metric: str = "exposure_hours", experiment: Any = None,
+                        source: str = "results") -> Figure:
+    """Metric by rotation mode and revocation mode; every other varying setting must be fixed first."""
+    from tokensim.analysis.configurations import format_value
+    from tokensim.viz import exposure_figure
+
+    column = revocation_column(results)
+    others = varying(results, experiment, exclude=("rotation", "reuse_detection", *([column] if column else [])))
+    if others:
+        values = {c: ", ".join(format_value(c, v) for v in pd.unique(results[c].dropna())) for c in others}
+        choices = "; ".join(f"{c}: {v}" for c, v in values.items())
+        raise InputError.single(source, others[0], f"{', '.join(others)} also varies, and the exposure figure shows one "
+                                f"value at a time: pick one with --where, e.g. --where {others[0]}=VALUE ({choices})")
+    return exposure_figure(results, metric, revocation=column)
+
+
+def sensitivity_table(results: pd.DataFrame, experiment: Any, metric: str = "blast_radius", source: str = "results") -> pd.DataFrame:
+    """Sobol indices or Morris screening of ``metric`` (on log(1 + metric)) from a sobol or morris sweep."""
+    from tokensim.analysis import sensitivity
+
+    if experiment is None:
+        raise InputError.single(source, "", "sensitivity needs a sweep folder whose experiment file can be read "
+                                "(design: sobol or morris); a results file has no design")
+    return sensitivity(experiment, results, metric=metric, transform=SENSITIVITY_TRANSFORM)
+
+
+def results_figure(results: pd.DataFrame, kind: str, *, metric: str | None = None, experiment: Any = None,
+                   source: str = "results") -> Figure:
+    """Draw one kind of figure (tradeoff, ttl, exposure, sensitivity) from result rows.
+
+    ``metric`` is the y axis (tradeoff, ttl: default ``blast_radius``; exposure: default
+    ``exposure_hours``) or the analysed output (sensitivity: default ``blast_radius``).
+    ``experiment`` is needed for sensitivity; it also tells a sampled design, whose
+    factors are averaged over. ``source`` names the input in error messages.
+    """
+    from tokensim.viz import sensitivity_figure, tradeoff_figure
+
+    if kind not in KINDS or kind == "timeline":
+        raise InputError.single(source, "--kind", f"unknown kind {kind!r} for result rows; use one of "
+                                f"{', '.join(k for k in KINDS if k != 'timeline')} (timeline plots a trace file)")
+    metric = metric or ("exposure_hours" if kind == "exposure" else "blast_radius")
+    _require_metric(results, metric, source)
+    if kind == "tradeoff":
+        return tradeoff_figure(tradeoff_tables(results, experiment, metric=metric), y=metric)
+    if kind == "ttl":
+        if ttl_column(results) is None:
+            held = ", ".join(sorted({f"{v:g}h" for v in results["access_ttl"].dropna()})) if "access_ttl" in results else "none"
+            raise InputError.single(source, "access_ttl", f"the access-token TTL does not vary over a few settings here "
+                                    f"(values: {held}); run several TTLs (a sweep over policy.access_ttl, or --set access_ttl=...)")
+        return ttl_figure_for(results, metric, experiment)
+    if kind == "exposure":
+        if not exposure_varies(results):
+            raise InputError.single(source, "rotation", "neither rotation, reuse detection nor a revocation mode varies in "
+                                    "these results; sweep policy.rotation or nodes.ISSUER.revocation to compare them")
+        return exposure_figure_for(results, metric, experiment, source)
+    indices = sensitivity_table(results, experiment, metric, source)
+    return sensitivity_figure(indices, title=f"Sensitivity of log(1 + {metric}): which factor drives it")
+
+
+def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str = "--where") -> pd.DataFrame:
+    """Keep the rows matching every ``COLUMN=VALUE`` (durations such as ``15m`` for TTL columns, true/false for flags)."""
+    from tokensim.analysis.configurations import DURATION_PARAMETERS, format_value
+    from tokensim.model.units import UnitError, parse_duration
+
+    rows = results
+    for item in assignments:
+        column, sep, text = item.partition("=")
+        column, text = column.strip(), text.strip()
+        if not sep or not column:
+            raise InputError.single(source, item, "expected COLUMN=VALUE, e.g. access_ttl=1h")
+        if column not in rows.columns:
+            raise InputError.single(source, column, "no such column in the results")
+        values = rows[column]
+        if pd.api.types.is_bool_dtype(values):
+            if text.lower() not in ("true", "false"):
+                raise InputError.single(source, column, f"expected true or false, got {text!r}")
+            mask = values == (text.lower() == "true")
+        elif pd.api.types.is_numeric_dtype(values):
+            try:
+                number = parse_duration(text) if column in DURATION_PARAMETERS or column == "horizon_hours" else float(text)
+            except (UnitError, ValueError):
+                raise InputError.single(source, column, f"cannot read {text!r} as a "
+                                        f"{'duration (e.g. 15m)' if column in DURATION_PARAMETERS else 'number'}") from None
+            mask = pd.Series(np.isclose(values.to_numpy(float), number, rtol=1e-9, atol=0), index=values.index)
+        else:
+            mask = values.astype(str) == text
+        if not mask.any():
+            held = ", ".join(format_value(column, v) for v in pd.unique(values.dropna())[:12])
+            raise InputError.single(source, column, f"no rows with {column}={text}; the results hold: {held}")
+        rows = rows[mask]
+    return rows

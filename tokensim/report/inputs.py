@@ -1,0 +1,139 @@
+"""Reading what the report and the plot command work from: result rows, their experiment, event traces.
+
+Result rows come from a sweep folder (`tokensim sweep`, read with `tokensim.load_results`;
+its experiment file is read back too) or from a file written by `tokensim run --out`
+(.csv or .parquet). Event traces come from `tokensim run --trace FILE.csv`.
+Anything else is an `InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tokensim.errors import InputError
+
+#: Columns every result row has (docs/model.md section 8).
+RESULT_COLUMNS: tuple[str, ...] = ("model", "policy", "seed", "replication", "blast_radius", "integration_cost")
+
+
+@dataclass
+class LoadedResults:
+    """Result rows and where they came from.
+
+    ``experiment`` is the `tokensim.Experiment` of a sweep folder (None for a results
+    file, or when the folder's experiment file can no longer be read: ``note`` says why);
+    ``manifest`` the folder's manifest.json.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    experiment: Any = None
+    manifest: dict[str, Any] | None = None
+    note: str | None = None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            # round_trip: the durations (hours) read back bit for bit, so configuration hashes can be checked
+            return pd.read_csv(path, float_precision="round_trip")
+        return pd.read_parquet(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError.single(str(path), "", f"cannot read it as a {suffix[1:]} table: {err}") from None
+
+
+def _folder_experiment(path: Path) -> tuple[Any, str | None]:
+    """The experiment a sweep folder stored, and a note when it cannot be read back.
+
+    A sweep started from Python (`Experiment.from_dict`) stores its validated spec, whose
+    durations are plain hours; `from_yaml` wants units, so such a file is read as a dict.
+    The caller still checks the result against the manifest's experiment hash.
+    """
+    from tokensim.experiment import Experiment
+    from tokensim.model.loading import read_document
+
+    try:
+        return Experiment.from_yaml(path), None
+    except (InputError, OSError) as err:
+        first = str(err).splitlines()[0]
+    try:
+        data, source = read_document(path)
+        return Experiment.from_dict(data, source), None
+    except (InputError, OSError, TypeError):
+        return None, f"the folder's experiment file cannot be read back ({first})"
+
+
+def read_results(path: str | Path) -> LoadedResults:
+    """Result rows from a sweep folder or a `.csv` / `.parquet` results file, checked."""
+    from tokensim.experiment import load_results
+    from tokensim.experiment.store import ResultStore
+    from tokensim.sim.outcome import TRACE_COLUMNS
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError.single(str(p), "", "no such file or folder (expected a sweep folder, or a .csv or .parquet file "
+                                "written by tokensim run --out)")
+    experiment = manifest = note = None
+    if p.is_dir():
+        frame = load_results(p)
+        manifest = ResultStore(p).manifest()
+        if frame.empty:
+            raise InputError.single(str(p), "", "holds no runs yet; run (or resume) the sweep first")
+        experiment, note = _folder_experiment(p / "experiment.yaml")
+        if experiment is not None and manifest and manifest.get("experiment_hash") != experiment.plan.experiment_hash:
+            experiment, note = None, "the folder's experiment file no longer matches the hash its results were run with"
+    elif p.suffix.lower() in (".csv", ".parquet"):
+        frame = _read_table(p)
+    else:
+        raise InputError.single(str(p), "", f"unsupported results file {p.suffix or '(no suffix)'!r}: expected a sweep "
+                                "folder, or a .csv or .parquet file written by tokensim run --out")
+    if {"time_hours", "event"} <= set(frame.columns) and all(c in frame.columns for c in TRACE_COLUMNS):
+        raise InputError.single(str(p), "", "is an event trace (tokensim run --trace), not result rows; "
+                                "plot it with --kind timeline")
+    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError.single(str(p), ", ".join(missing), "column missing: not a tokensim results file "
+                                "(write one with tokensim run --out FILE.csv)")
+    if frame.empty:
+        raise InputError.single(str(p), "", "holds no result rows")
+    return LoadedResults(frame, str(p), experiment, manifest, note)
+
+
+def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
+    """The event trace of one run from a file written by `tokensim run --trace` (one policy's rows).
+
+    That file holds replication 0 of every policy it ran, with a ``policy`` column:
+    ``policy`` picks one, and may be left out only when the file holds one policy.
+    """
+    from tokensim.sim.outcome import TRACE_COLUMNS
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError.single(str(p), "", "no such trace file (write one with tokensim run MODEL --trace FILE.csv)")
+    if p.is_dir() or p.suffix.lower() != ".csv":
+        raise InputError.single(str(p), "", "--kind timeline plots an event trace: a .csv file written by "
+                                "tokensim run MODEL --trace FILE.csv (result rows hold no events)")
+    trace = _read_table(p)
+    missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
+    if missing and all(c in trace.columns for c in RESULT_COLUMNS):
+        raise InputError.single(str(p), "", "holds result rows, which record no events; --kind timeline draws a trace "
+                                "file: write one with tokensim run MODEL --trace FILE.csv")
+    if missing:
+        raise InputError.single(str(p), ", ".join(missing), "column missing: not an event trace; write one with "
+                                "tokensim run MODEL --trace FILE.csv")
+    if "policy" in trace.columns:
+        held = list(dict.fromkeys(trace["policy"].astype(str)))
+        if policy is None and len(held) > 1:
+            raise InputError.single(str(p), "policy", f"the trace holds several policies ({', '.join(held)}); pick one with --policy")
+        if policy is not None:
+            if policy not in held:
+                raise InputError.single(str(p), "policy", f"no trace of policy {policy!r}; the file holds: {', '.join(held) or 'none'}")
+            trace = trace[trace["policy"].astype(str) == policy]
+    elif policy is not None:
+        raise InputError.single(str(p), "policy", "the trace has no policy column: it holds one run, drop --policy")
+    return trace.reset_index(drop=True)
