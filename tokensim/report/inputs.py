@@ -40,8 +40,10 @@ def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            # round_trip: the durations (hours) read back bit for bit, so configuration hashes can be checked
-            return pd.read_csv(path, float_precision="round_trip")
+            # Durations (hours) must read back bit for bit, so configuration hashes can be checked:
+            # pandas 3 parses floats exactly by default; earlier versions need float_precision="round_trip".
+            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+            return pd.read_csv(path, **exact)
         return pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError.single(str(path), "", f"cannot read it as a {suffix[1:]} table: {err}") from None
