@@ -132,3 +132,19 @@ def test_software_key_on_a_compromised_host_defeats_binding_but_hardware_does_no
     h = hard.groupby("policy")["unauthorized_requests"].mean()
     assert s["mtls"] > 0.8 * s["bearer"] > 0
     assert h["mtls"] == 0 < h["bearer"]  # the oracle ends with the dwell, before exploitation starts
+
+
+def test_trace_marks_the_end_of_each_exposure_after_its_exploitation():
+    """Every `exposure_end` row closes a family the trace opened earlier, inside the horizon."""
+    horizon = 365 * 24.0
+    out = tokensim.simulate("spa_behind_proxy", "bearer", seed=3, horizon=horizon, trace=True)
+    trace = out.trace
+    ends = trace[trace["event"] == "exposure_end"]
+    key = ["node", "vector", "client", "instance"]
+    first_exploit = trace[trace["event"] == "exploit"].groupby(key)["time_hours"].min()
+    assert len(ends) > 10
+    assert {"log", "xss"} <= set(ends["vector"])  # closed-form families and SimPy processes both close
+    for _, row in ends.iterrows():
+        opened = first_exploit.get(tuple(row[k] for k in key))
+        assert opened is not None and opened <= row["time_hours"] < horizon
+    assert ends["detail"].str.contains("expired").any() and ends["detail"].str.contains("revocation").any()

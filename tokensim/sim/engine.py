@@ -513,6 +513,10 @@ class Simulation:
                 rows.append((float(res.detected_at[row]), "detection", 0, "a replayed request was detected"))
             if not np.isnan(res.revoked_at[row]):
                 rows.append((float(res.revoked_at[row]), "revocation", 0, "response to detection; the credential family is revoked"))
+            if (res.usable_end[row] > start).any():
+                end = float(res.usable_end[row].max())
+                why = "revoked" if not np.isnan(res.revoked_at[row]) and end < float(np.minimum(expiry[row], self.horizon).max()) else "expired"
+                rows.append((end, "exposure_end", 0, f"no stolen credential of this family is usable any more ({why})"))
             for time, event, count, detail in rows:
                 self.trace.append((time, event, node, vector, plan.name, int(i), what, count, detail))
 
@@ -596,6 +600,11 @@ class Simulation:
             if not detected_before and t1 >= detect_at:
                 self._detect(b, st, weights, p, rng)
             t = t1
+        if self.trace is not None and b.usable_after_start and b.last_usable is not None and b.last_usable < self.horizon:
+            self.trace.append((b.last_usable, "exposure_end", b.node, b.vector, b.client or "",
+                               -1 if b.instance is None else b.instance, b.describe(), 0,
+                               "no stolen credential of this family is usable any more"
+                               + (" (after revocation)" if b.revoked_at is not None and b.revoked_at <= b.last_usable else " (expired)")))
         self._waiting.pop(b.uid, None)
 
     def _count_segment(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, span: float,

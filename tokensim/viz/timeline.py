@@ -29,13 +29,12 @@ def exposure_windows(trace: pd.DataFrame) -> list[tuple[float, float]]:
 
     A family (node, vector, client, instance; a new ``exploit`` row starts the next
     family of the same key) contributes the span from its exploitation start to its
-    last recorded event (a successful replay, a detection or its revocation), if
-    any of its replays succeeded. The trace records no expiry, so a window that ends
-    by expiry is drawn up to the last replay seen (a family whose replays are all
-    recorded at one moment, as the closed-form token families are, gives a window of
-    zero length, drawn as a thin band).
+    ``exposure_end`` event (when none of its stolen credentials is usable any more:
+    expiry or revocation), if any of its replays succeeded. A trace without
+    ``exposure_end`` rows (older versions) ends each window at the family's last
+    recorded event (a replay, a detection or its revocation).
     """
-    rows = trace[trace["event"].isin(["exploit", "replay", "detection", "revocation"])]
+    rows = trace[trace["event"].isin(["exploit", "replay", "detection", "revocation", "exposure_end"])]
     rows = rows.assign(_exploit=(rows["event"] == "exploit").astype(int),
                        _success=((rows["event"] == "replay") & (rows["count"] > 0)).astype(int))
     rows = rows.assign(_nth=rows.groupby(_FAMILY, sort=False)["_exploit"].cumsum())  # the trace is in time order
