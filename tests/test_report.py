@@ -154,6 +154,11 @@ def test_report_prints_to_pdf_with_whole_figures_and_a_page_per_section(grid_rep
     printable = (297 - 2 * 14) / 25.4 * 96
     heights = page.eval_on_selector_all("figure", "els => els.map(e => e.getBoundingClientRect().height)")
     assert max(heights) < printable
+    # Nothing is wider than an A4 page's printable width (210 mm less margins): no table or figure cut at the edge.
+    page.set_viewport_size({"width": int((210 - 2 * 12) / 25.4 * 96), "height": 1000})
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('table, figure, pre, dl')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(e => e.className)""")
+    assert overflowing == []
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
@@ -192,7 +197,7 @@ def test_report_provenance_names_version_seeds_and_hashes(grid_report, grid):
         assert config in text
     assert f"tokensim {tokensim.__version__}" in text
     assert "Seeds 5" in " ".join(text.split())
-    assert "3 replications" in text or "3 per configuration" in text
+    assert "3 replications of each configuration" in text
     assert "policy.access_ttl: [5m, 1h]" in text  # the experiment file itself
 
 
@@ -228,7 +233,7 @@ def test_sobol_sweep_gets_sensitivity_and_design_averaged_configurations(sobol_r
     text = _text(sobol_report)
     assert "Sensitivity" in text and "log(1 + blast radius)" in text
     assert "attacker.replay_rate" in text and "nodes.edge.leaks[0].rate" in text and "ST" in text
-    assert "sampled factors are averaged over" in text
+    assert "sampled factors are averaged over" in text and "1 replication of each configuration at each of 32 design points" in text
     assert "paired on design point and replication" in text
     assert "Blast radius against access-token TTL" not in text
 

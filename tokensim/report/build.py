@@ -30,6 +30,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = fmt.number
     env.filters["hours"] = fmt.hours
+    env.filters["breakable"] = fmt.breakable
     return env
 
 

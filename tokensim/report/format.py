@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from tokensim.analysis.configurations import duration_text
 
@@ -47,3 +50,8 @@ def hours(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return "n/a" if math.isnan(x) else duration_text(x)
+
+
+def breakable(text: Any) -> Markup:
+    """Escaped text with line-break opportunities after `_`, `.` and `,` (long identifiers wrap, not overflow)."""
+    return Markup(re.sub(r"([_.,])", r"\1<wbr>", str(escape(str(text)))))

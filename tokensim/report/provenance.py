@@ -29,7 +29,11 @@ def provenance(results: pd.DataFrame, tables: dict[str, pd.DataFrame], *, source
     """
     from tokensim import __version__
 
-    reps = results.groupby([c for c in ("model", "policy", "config_hash") if c in results.columns], sort=False, dropna=False).size()
+    keys = [c for c in ("model", "policy", "config_hash", "design_point") if c in results.columns]
+    reps = results.groupby(keys, sort=False, dropna=False)["replication"].nunique() if "replication" in results else \
+        results.groupby(keys, sort=False, dropna=False).size()
+    sampled = experiment is not None and experiment.spec.design in ("lhs", "sobol", "morris")
+    points = int(results["design_point"].nunique()) if sampled and "design_point" in results.columns else None
     info: dict[str, Any] = {
         "built": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "builder_version": __version__,
@@ -40,8 +44,8 @@ def provenance(results: pd.DataFrame, tables: dict[str, pd.DataFrame], *, source
         "policies": _values(results, "policy"),
         "versions": _values(results, "tokensim_version"),
         "seeds": _values(results, "seed"),
-        "replications": (f"{reps.min()} to {reps.max()} per configuration" if reps.min() != reps.max()
-                         else f"{reps.min()} per configuration"),
+        "replications": (f"{reps.min()} to {reps.max()}" if reps.min() != reps.max() else f"{reps.min()}")
+                        + (" replication" if reps.max() == 1 else " replications") + " of each configuration" + (f" at each of {points} design points" if points and points > 1 else ""),
         "replication_range": (f"{int(results['replication'].min())} to {int(results['replication'].max())}"
                               if "replication" in results.columns else "n/a"),
         "horizons": ", ".join(hours(h) for h in pd.unique(results["horizon_hours"])) if "horizon_hours" in results else "n/a",
