@@ -21,7 +21,8 @@ from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import PARAMETERS, Policy
 from tokensim.report.figures import figure_data_uri
 
-#: Policy fields the route analysis reads (docs/model.md section 3): policies equal on these share a diagram.
+#: Policy fields the route analysis reads (docs/model.md section 3): one diagram per distinct setting of them
+#: (and policies whose route tables come out the same share it).
 ROUTE_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
 #: Route table columns shown, in order.
 ROUTE_COLUMNS: tuple[str, ...] = ("client", "resource", "tier", "mechanism", "status", "effect", "hop", "path", "reason")
@@ -79,6 +80,16 @@ def _model_for(name: str, given: Mapping[str, Architecture], experiment: Any) ->
         return None, "", None
 
 
+def _variant(experiment: Any, name: str, row: Mapping[str, Any]) -> Architecture | None:
+    """The model exactly as a sweep ran a row (its design point's model factors applied), if known."""
+    if experiment is None or "design_point" not in row or pd.isna(row["design_point"]):
+        return None
+    for variant in experiment.plan.variants:
+        if variant.arch.name == name and variant.point == int(row["design_point"]):
+            return variant.arch
+    return None
+
+
 def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Any = None) -> dict[str, dict[str, Any]]:
     """Per model name: its description, source note, and one diagram and route table per distinct routing policy."""
     from tokensim.api import config_hash
@@ -95,7 +106,7 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
                                     "(tokensim report --model FILE, or build_report(models=[...])) to draw its diagram and routes.")
             continue
         section["description"] = arch.description
-        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+        groups: dict[str, dict[str, Any]] = {}
         mismatched: list[str] = []
         for policy_name, prows in rows.groupby("policy", sort=False):
             for _, setting in prows.drop_duplicates([c for c in ROUTE_FIELDS if c in prows.columns]).iterrows():
@@ -104,9 +115,11 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
                     section["notes"].append(f"The rows of policy {policy_name!r} lack policy parameter columns: no routes drawn.")
                     continue
                 if "config_hash" in setting and "horizon_hours" in setting and costs is not None:
-                    if config_hash(arch, policy, float(setting["horizon_hours"]), costs) != setting["config_hash"]:
+                    ran = _variant(experiment, str(name), setting) if name not in given else None
+                    if config_hash(ran or arch, policy, float(setting["horizon_hours"]), costs) != setting["config_hash"]:
                         mismatched.append(str(policy_name))
-                key = tuple(str(getattr(policy, f)) for f in ROUTE_FIELDS)
+                table = route_table(arch, policy)
+                key = table.to_csv(index=False)  # policies that route alike share one diagram and table
                 label = str(policy_name)
                 extra = [f"{f}={getattr(policy, f)}" for f in ("on_binding_loss", "on_unsupported")
                          if prows[f].nunique() > 1] if all(f in prows for f in ROUTE_FIELDS) else []
@@ -115,8 +128,8 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
                 if key in groups:
                     groups[key]["policies"].append(label)
                     continue
-                table = route_table(arch, policy)
-                shown = table.reindex(columns=list(ROUTE_COLUMNS)).astype(object).where(table.reindex(columns=list(ROUTE_COLUMNS)).notna(), "-")
+                columns = table.reindex(columns=list(ROUTE_COLUMNS))
+                shown = columns.astype(object).where(columns.notna(), "-")
                 groups[key] = {"policies": [label], "image": figure_data_uri(architecture_figure(arch, policy)),
                                "routes": shown.to_dict("records"),
                                "counts": table["status"].value_counts().to_dict() if not table.empty else {}}

@@ -9,7 +9,6 @@ configuration confidently as safe as the knee: usually the knee itself.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -146,5 +145,4 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
     section["single_replication"] = bool(table["n"].max() < 2)
     section["replications"] = (int(table["n"].min()), int(table["n"].max()))
     section["level"] = LEVEL
-    section["target_is_finite"] = math.isfinite(rec["target"])
     return section
