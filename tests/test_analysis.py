@@ -58,8 +58,10 @@ def test_knee_is_farthest_below_the_chord_on_normalised_axes():
 def test_knee_falls_back_to_the_point_closest_to_utopia():
     line = pareto_front(_points([(0, 2), (1, 1), (2, 0)]), "cost", "blast")  # straight: nothing below the chord
     assert knee_point(line, "cost", "blast") == "p1"
-    two = pareto_front(_points([(5, 9), (7, 1)]), "cost", "blast")  # equidistant ends: the cheaper one
-    assert knee_point(two, "cost", "blast") == "p0"
+    two = pareto_front(_points([(5, 9), (7, 1)]), "cost", "blast")  # equidistant ends: the safer one
+    assert knee_point(two, "cost", "blast") == "p1"
+    ell = pareto_front(_points([(0, 100), (12, 99.9), (12.1, 3)]), "cost", "blast")  # L-shaped: above the chord
+    assert knee_point(ell, "cost", "blast") == "p2"
     ties = pareto_front(_points([(2, 2), (2, 2)]), "cost", "blast")
     assert list(ties.index) == ["p0", "p1"] and knee_point(ties, "cost", "blast") == "p0"
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import tokensim
+
 from tokensim.errors import InputError
 from tokensim.model.policy import PARAMETERS, PRESETS, Policy, load_policy, parse_assignments, preset, resolve_policy
 
@@ -242,3 +244,11 @@ def test_parse_assignments() -> None:
     assert str(info.value) == "--set: access_ttl: expected key=value, e.g. access_ttl=5m"
     with pytest.raises(InputError):
         parse_assignments(["=5m"])
+
+
+def test_preset_can_rename_its_variant():
+    variant = tokensim.preset("dpop", name="dpop_5m", access_ttl="5m")
+    assert variant.name == "dpop_5m" and variant.access_ttl == pytest.approx(5 / 60)
+    assert variant.low_risk == tokensim.preset("dpop").low_risk
+    frame = tokensim.replicate("workload_direct", [tokensim.preset("dpop"), variant], replications=1, horizon="1d")
+    assert list(frame["policy"]) == ["dpop", "dpop_5m"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
+
+import tokensim
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import preset
@@ -303,3 +306,13 @@ def test_a_failing_exchange_beyond_a_verifying_gateway_still_breaks_the_route():
     assert set(table["status"]) == {"broken"} and set(table["hop"]) == {"broker"}
     table = route_table(arch, preset("dpop"))
     assert set(table["effect"]) == {"bearer"}
+
+
+def test_route_table_takes_model_and_policy_names():
+    by_name = tokensim.route_table("spa_behind_proxy", "mtls")
+    by_object = tokensim.route_table(tokensim.load_model("spa_behind_proxy"), tokensim.preset("mtls"))
+    pd.testing.assert_frame_equal(by_name, by_object)
+    with pytest.raises(tokensim.InputError, match="no such file or built-in model"):
+        tokensim.route_table("no_such_model", "mtls")
+    with pytest.raises(tokensim.InputError, match="unknown policy"):
+        tokensim.route_table("spa_behind_proxy", "no_such_policy")

@@ -44,7 +44,9 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
     is the point farthest from the chord between the two ends, on the side of the utopia point
     (lowest x and lowest y); when no point lies on that side (a straight or concave front) or
     the front has fewer than three distinct points, it is the point closest to the utopia point.
-    Ties go to the first row in the front's order (the cheaper one).
+    Ties there go to the safer point (lower y): on an L-shaped front (cheap and exposed, or
+    dearer and safe) the knee is the point that removes the exposure, the choice a security
+    review asks about; identical points keep the front's order.
     """
     require_columns(front, [x, y], "column")
     points = front[[x, y]].astype(float).dropna()
@@ -61,7 +63,8 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
         if below.max() > 1e-12:
             return points.index[int(np.argmax(below))]
     utopia = np.hypot(scaled[:, 0], scaled[:, 1])
-    return points.index[int(np.argmin(utopia))]
+    closest = np.flatnonzero(utopia <= utopia.min() + 1e-12)
+    return points.index[int(closest[np.argmin(scaled[closest, 1])])]
 
 
 def tradeoff_table(results: pd.DataFrame, by: str | Sequence[str] | None = None, x: str = "integration_cost",

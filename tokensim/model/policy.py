@@ -78,11 +78,16 @@ _PRESETS: dict[str, dict[str, Any]] = {
 PRESETS: tuple[str, ...] = tuple(_PRESETS)
 
 
-def preset(name: str, **overrides: Any) -> Policy:
-    """Return a preset policy (`bearer`, `dpop`, `mtls`, `hybrid`, `hybrid_jit`) with overrides."""
-    if name not in _PRESETS:
-        raise InputError.single("--policy", "policy", f"unknown policy {name!r}; presets: {', '.join(PRESETS)} (or a policy file)")
-    return Policy(name=name, **_PRESETS[name]).with_overrides(overrides, source=f"policy {name}") if overrides else Policy(name=name, **_PRESETS[name])
+def preset(preset_name: str, /, **overrides: Any) -> Policy:
+    """Return a preset policy (`bearer`, `dpop`, `mtls`, `hybrid`, `hybrid_jit`) with overrides.
+
+    ``name=`` among the overrides renames the result (e.g. ``preset("dpop", name="dpop_5m",
+    access_ttl="5m")``), so variants of one preset stay apart in result tables.
+    """
+    if preset_name not in _PRESETS:
+        raise InputError.single("--policy", "policy", f"unknown policy {preset_name!r}; presets: {', '.join(PRESETS)} (or a policy file)")
+    base = Policy(name=preset_name, **_PRESETS[preset_name])
+    return base.with_overrides(overrides, source=f"policy {preset_name}") if overrides else base
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -14,11 +14,12 @@ Every (client, resource, path, tier) is classified before any event runs:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from tokensim.model.architecture import Architecture
-from tokensim.model.policy import Policy
+from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Broker, Client, Intermediary, Mesh, Resource
 
 TIERS: tuple[str, ...] = ("low_risk", "privileged")
@@ -127,9 +128,15 @@ def analyse(arch: Architecture, policy: Policy) -> list[Route]:
     return rows
 
 
-def route_table(arch: Architecture, policy: Policy) -> pd.DataFrame:
-    """The route table as a DataFrame (one row per client, resource, path and tier)."""
-    rows = analyse(arch, policy)
+def route_table(arch: "Architecture | str | Path", policy: "Policy | str | Path") -> pd.DataFrame:
+    """The route table as a DataFrame (one row per client, resource, path and tier).
+
+    ``arch`` is an `Architecture`, a model file or a built-in model name; ``policy`` a
+    `Policy`, a preset name or a policy file.
+    """
+    if not isinstance(arch, Architecture):
+        arch = load_model(arch)
+    rows = analyse(arch, resolve_policy(policy))
     frame = pd.DataFrame([r.__dict__ for r in rows])
     if not frame.empty:
         frame["path"] = frame["path"].map(" > ".join)
