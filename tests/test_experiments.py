@@ -523,3 +523,27 @@ def test_unknown_until_metric_is_refused_before_running():
     with pytest.raises(InputError, match="until.metric: unknown metric 'blast'"):
         Experiment.from_dict({**UNTIL, "until": {"metric": "blast"}})
     assert math.isfinite(Experiment.from_dict(UNTIL).spec.until.rel_ci)
+
+
+def test_a_sweep_started_from_python_reads_back_from_its_folder(tmp_path, monkeypatch, capsys):
+    """Experiment.from_dict stores its spec in hours; the folder still reads back (results, report)."""
+    data = {"name": "from-python", "models": ["workload_direct"], "policies": ["bearer", "dpop"],
+            "factors": {"policy.access_ttl": ["5m", 2.0]}, "replications": 2, "seed": 3, "horizon": "2d"}
+    exp = tokensim.Experiment.from_dict(data)
+    exp.run(out=tmp_path / "out", workers=1, progress=False)
+    back = tokensim.Experiment.from_folder(tmp_path / "out")
+    assert back.plan.experiment_hash == exp.plan.experiment_hash
+    assert [r.run_id for r in back.runs()] == [r.run_id for r in exp.runs()]
+    code, stdout, stderr = cli(monkeypatch, capsys, "results", tmp_path / "out")
+    assert code == 0, stderr
+    assert set(_summary(stdout).values()) == {(4, 0)}  # 2 TTLs x 2 replications per model and policy
+
+
+def test_from_folder_refuses_an_edited_experiment_file(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: e\nmodels: [workload_direct]\npolicies: [bearer]\nreplications: 1\nhorizon: 1d\n")
+    tokensim.Experiment.from_yaml(path).run(out=tmp_path / "out", workers=1, progress=False)
+    stored = tmp_path / "out" / "experiment.yaml"
+    stored.write_text(stored.read_text().replace("replications: 1", "replications: 2"))
+    with pytest.raises(tokensim.InputError, match="no longer matches"):
+        tokensim.Experiment.from_folder(tmp_path / "out")

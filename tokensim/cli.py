@@ -203,7 +203,7 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
     manifest = ResultStore(folder).manifest() or {}
     typer.echo(f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}")
     try:
-        exp = Experiment.from_yaml(Path(folder) / "experiment.yaml")
+        exp = Experiment.from_folder(folder)
         planned = pd.DataFrame([{"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
                                 for r in exp.runs()])
     except InputError:

@@ -129,7 +129,33 @@ class Experiment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Experiment":
+        """Validate an experiment given as a dict (numbers without units are hours, rates per hour)."""
         return cls(validate_as(ExperimentFile, data, source), source)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> "Experiment":
+        """The experiment a sweep folder was run with (its ``experiment.yaml``), checked against its manifest.
+
+        A sweep started from a file keeps that file (units required, as written); one started
+        from Python (`from_dict`) keeps its validated spec, whose numbers are hours, and is
+        read back the same way. Raises `InputError` when the file is missing, unreadable or no
+        longer matches the hash the folder's results were run with.
+        """
+        from tokensim.experiment.store import ResultStore
+        from tokensim.model.loading import read_document
+
+        store = ResultStore(folder)
+        path = store.root / "experiment.yaml"
+        manifest = store.manifest() or {}
+        if manifest.get("units_required", True):
+            exp = cls.from_yaml(path)
+        else:
+            data, source = read_document(path)
+            exp = cls.from_dict(data, source)
+        if manifest.get("experiment_hash") not in (None, exp.plan.experiment_hash):
+            raise InputError.single(str(path), "", "no longer matches the experiment hash its results were run with "
+                                    f"({manifest['experiment_hash']}); restore the original file")
+        return exp
 
     # -- expansion ---------------------------------------------------------------------------
 
@@ -248,8 +274,19 @@ class Experiment:
         variant = self.plan.variants[run.variant]
         return {
             "experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash, "run_id": run.run_id,
-            "run_index": run.index, "design_point": variant.point, **{path: _plain(v) for path, v in variant.factors.items()},
+            "run_index": run.index, "design_point": variant.point,
+            **{path: str(v) if path in self._mixed_factors else _plain(v) for path, v in variant.factors.items()},
         }
+
+    @property
+    def _mixed_factors(self) -> set[str]:
+        """Factors whose listed values mix kinds (e.g. "5m" and 2.0): stored as text, so a column has one type."""
+        def kind(value: Any) -> str:
+            value = _plain(value)
+            return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+
+        return {path for path, values in self.spec.factors.items()
+                if isinstance(values, tuple) and len({kind(v) for v in values}) > 1}
 
     def run(
         self,
@@ -273,7 +310,8 @@ class Experiment:
         rows: list[dict[str, Any]] = []
         if store is not None:
             manifest = {"experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash,
-                        "source": self.source, "tokensim_version": _version()}
+                        "source": self.source, "tokensim_version": _version(),
+                        "units_required": self.units_required}  # how `from_folder` reads experiment.yaml back
             store.initialise(manifest, self.text, resume=resume)
             stored = store.stored_ids()
             if stored:
