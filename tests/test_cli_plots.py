@@ -103,6 +103,10 @@ def test_plot_exposure_needs_one_ttl_then_writes_a_pdf(data, monkeypatch, capsys
     code, _, err = cli(monkeypatch, capsys, "plot", data["grid"], "--kind", "exposure", "--where", "access_ttl=1h", "--out", out)
     assert code == 0, err
     assert _kind(out) == "pdf" and out.stat().st_size > 2000
+    hours = data["out"] / "exposure_hours.pdf"  # the table shows TTLs in hours: a bare number reads as hours
+    code, _, err = cli(monkeypatch, capsys, "plot", data["grid"], "--kind", "exposure", "--where", "access_ttl=1.0", "--out", hours)
+    assert code == 0, err
+    assert _kind(hours) == "pdf"
 
 
 def test_plot_sensitivity_from_a_sobol_sweep(data, monkeypatch, capsys):

@@ -203,7 +203,7 @@ def test_exposure_figure_bars_by_rotation_and_revocation_mode(rotation_sweep):
             assert bars[f"bar|{key}"].get_height() == pytest.approx(mean)
             (segment,) = whiskers[f"ci|{key}"].get_segments()
             assert sorted(np.asarray(segment)[:, 1]) == pytest.approx([max(low, 0.0), high])
-        assert tick_texts(ax.xaxis) == list(expected_modes)
+        assert [t.replace("\n", "") for t in tick_texts(ax.xaxis)] == list(expected_modes)  # long names wrap at '_'
     assert {"no rotation", "rotation", "rotation + reuse detection", "95% interval", *expected_modes} <= set(legend_texts(fig))
     no_mode = exposure_figure(rotation_sweep[rotation_sweep["nodes.idp.revocation"] == "jwt"].drop(columns=["nodes.idp.revocation"]))
     assert [ax.get_title() for ax in no_mode.axes] == ["revocation: as in the model"]
@@ -456,3 +456,21 @@ def test_a_fresh_process_draws_the_same_layout_without_pyplot():
     drawn, pyplot = out.stdout.strip().splitlines()
     assert drawn == str(sorted(layout(tokensim.load_model("service_mesh")).items()))
     assert pyplot == "False"
+
+
+def test_crowded_tradeoff_legend_names_policies_and_notes_the_settings():
+    """Many curves (policies x settings) keep a readable legend: one entry per policy and a note."""
+    from tokensim.viz import tradeoff
+
+    rows = []
+    for policy, cost in (("bearer", 0.0), ("dpop", 10.0)):
+        for grace in range(6):
+            for r in range(2):
+                rows.append({"model": "m", "policy": policy, "reuse_grace": float(grace), "replication": r,
+                             "integration_cost": cost + 0.1 * r, "blast_radius": 100.0 - cost * 9 + grace + r})
+    fig = tradeoff.tradeoff_figure(pd.DataFrame(rows))
+    assert len(pd.DataFrame(rows).groupby(["policy", "reuse_grace"])) > tradeoff.MAX_LEGEND_CURVES
+    entries = legend_texts(fig)
+    assert {"bearer", "dpop"} <= set(entries) and not any("reuse_grace" in e for e in entries)
+    ax = fig.axes[0]
+    assert any(t.get_gid() == "curves-note" and "12 curves" in t.get_text() and "reuse_grace" in t.get_text() for t in ax.texts)

@@ -209,10 +209,11 @@ def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str =
             mask = values == (text.lower() == "true")
         elif pd.api.types.is_numeric_dtype(values):
             try:
-                number = parse_duration(text) if column in DURATION_PARAMETERS or column == "horizon_hours" else float(text)
+                duration = column in DURATION_PARAMETERS or column == "horizon_hours"
+                number = parse_duration(text) if duration and not _is_number(text) else float(text)  # bare numbers: hours
             except (UnitError, ValueError):
                 raise InputError.single(source, column, f"cannot read {text!r} as a "
-                                        f"{'duration (e.g. 15m)' if column in DURATION_PARAMETERS else 'number'}") from None
+                                        f"{'duration (e.g. 15m, or hours as a number)' if column in DURATION_PARAMETERS else 'number'}") from None
             mask = pd.Series(np.isclose(values.to_numpy(float), number, rtol=1e-9, atol=0), index=values.index)
         else:
             mask = values.astype(str) == text
@@ -221,3 +222,11 @@ def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str =
             raise InputError.single(source, column, f"no rows with {column}={text}; the results hold: {held}")
         rows = rows[mask]
     return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -94,8 +94,7 @@ def exposure_figure(
                         err = ax.errorbar([where], [mean], yerr=ci_errors([mean], [low], [high], floor_of(metric)),
                                           color="black", linewidth=1)
                         err.lines[2][0].set_gid(f"ci|{gid}")
-                ax.set_xticks(list(centres.values()), list(centres), rotation=30 if len(policies) > 3 else 0,
-                              ha="right" if len(policies) > 3 else "center")
+                ax.set_xticks(list(centres.values()), [_wrapped(str(p)) for p in centres])
                 ax.grid(axis="x", visible=False)
                 value_axis(ax.yaxis)
                 ax.set_title(f"revocation: {mode}" + (f" ({model})" if len(models) > 1 else ""))
@@ -108,3 +107,14 @@ def exposure_figure(
         fig.suptitle(f"{metric_label(metric).split(' (')[0].capitalize()} by rotation and revocation mode"
                      + (f": {models[0]}" if len(models) == 1 else ""))
     return fig
+
+
+def _wrapped(name: str, width: int = 10) -> str:
+    """A long policy name over several lines, broken after underscores, so tick labels never overlap."""
+    lines: list[str] = []
+    for part in name.replace("_", "_\0").split("\0"):
+        if lines and len(lines[-1]) + len(part) <= width:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    return "\n".join(lines)

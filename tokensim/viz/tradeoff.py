@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
+from matplotlib.lines import Line2D
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -11,6 +14,8 @@ from tokensim.viz._frames import ci_errors, floor_of, group_label, hours, requir
 from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, policy_styles, value_axis
 
 _LINESTYLES = ("-", "--", ":", "-.")
+#: Above this many curves in a panel the legend names policies only, and a note names the other settings.
+MAX_LEGEND_CURVES = 10
 #: Columns a tradeoff table derives; the others identify the configuration.
 _DERIVED = ("label", "n", "pareto", "knee")
 
@@ -52,7 +57,16 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
         table = table.assign(_ttl=hours(table[ttl], "tradeoff figure"))
     order = "_ttl" if ttl in table.columns else f"{x}_mean"
     seen: dict[str, int] = {}
-    groups = table.groupby(curve_keys, sort=False) if curve_keys else [(("all configurations",), table)]
+    groups = list(table.groupby(curve_keys, sort=False)) if curve_keys else [(("all configurations",), table)]
+    crowded = len(groups) > MAX_LEGEND_CURVES and bool(curve_keys)
+    if crowded:  # one legend entry per policy; the settings that split its curves go in a note
+        for policy in dict.fromkeys(str(k if not isinstance(k, tuple) else k[0]) for k, _ in groups):
+            colour, marker = styles.get(policy) or policy_style(policy)
+            ax.add_line(Line2D([], [], color=colour, marker=marker, label=policy, gid=f"policy|{policy}"))
+        others = [c for c in curve_keys if c != "policy"]
+        ax.text(0.01, 0.99, textwrap.fill(f"{len(groups)} curves: each policy once per setting of {', '.join(others)} "
+                                          "(line style cycles; the tradeoff table lists them)", 60),
+                transform=ax.transAxes, va="top", fontsize=7, color="#555555", gid="curves-note")
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values(order, kind="stable")
@@ -63,7 +77,7 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
         xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
         bars = ax.errorbar(xm, ym, xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"], floor_of(x)),
                            yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
-                           color=colour, marker=marker, linestyle=style, label=label)
+                           color=colour, marker=marker, linestyle=style, label=f"_{label}" if crowded else label)
         bars.lines[0].set_gid(f"curve|{label}")
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
             for xv, yv, t in zip(xm, ym, curve["_ttl"]):
@@ -80,7 +94,7 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
                 markerfacecolor=OKABE_ITO["yellow"], markeredgecolor=OKABE_ITO["black"], zorder=5,
                 label="knee of the front", gid="knee")
         if "label" in table.columns:
-            ax.annotate(f"knee: {knee['label']}", (knee[f"{x}_mean"], knee[f"{y}_mean"]), xytext=(12, -16),
+            ax.annotate(textwrap.fill(f"knee: {knee['label']}", 40), (knee[f"{x}_mean"], knee[f"{y}_mean"]), xytext=(12, -16),
                         textcoords="offset points", fontsize=8, zorder=6, gid="knee-label",
                         bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "#999999", "alpha": 0.9})
 
