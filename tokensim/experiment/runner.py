@@ -249,7 +249,6 @@ class Experiment:
         by_variant: dict[int, list[Run]] = {}
         for run in runs:
             by_variant.setdefault(run.variant, []).append(run)
-        size = max(1, min(64, math.ceil(len(runs) / max(1, workers * 4))))
         costs = self.plan.costs.model_dump(mode="json")
         dumped: dict[int, dict[str, Any]] = {}  # one dump per policy object, shared by its runs
 
@@ -258,15 +257,25 @@ class Experiment:
                 dumped[id(run.policy)] = run.policy.model_dump(mode="json")
             return dumped[id(run.policy)]
 
+        # Guided self-scheduling: a task takes a quarter of the remaining runs per worker (at most
+        # 64), so tasks shrink towards the end and no worker is left alone with a big last one;
+        # the variants (models, design points) take turns, so cheap and expensive runs mix.
         tasks = []
-        for v, group in by_variant.items():
-            variant = self.plan.variants[v]
-            for i in range(0, len(group), size):
+        remaining, start = len(runs), dict.fromkeys(by_variant, 0)
+        while remaining:
+            for v, group in by_variant.items():
+                if start[v] >= len(group):
+                    continue
+                size = max(1, min(64, math.ceil(remaining / max(1, workers * 4))))
+                chunk = group[start[v]:start[v] + size]
+                start[v] += len(chunk)
+                remaining -= len(chunk)
+                variant = self.plan.variants[v]
                 tasks.append({
                     "model": variant.data, "source": variant.source, "costs": costs,
                     "seed": self.spec.seed, "horizon": self.spec.horizon,
                     "runs": [{"policy": policy(run), "replication": run.replication,
-                              "columns": self._columns(run)} for run in group[i:i + size]],
+                              "columns": self._columns(run)} for run in chunk],
                 })
         return tasks
 
