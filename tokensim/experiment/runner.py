@@ -257,7 +257,7 @@ class Experiment:
                 dumped[id(run.policy)] = run.policy.model_dump(mode="json")
             return dumped[id(run.policy)]
 
-        # Guided self-scheduling: a task takes a quarter of the remaining runs per worker (at most
+        # Guided self-scheduling: a task takes a quarter of the remaining runs per worker (4 to
         # 64), so tasks shrink towards the end and no worker is left alone with a big last one;
         # the variants (models, design points) take turns, so cheap and expensive runs mix.
         tasks = []
@@ -266,7 +266,7 @@ class Experiment:
             for v, group in by_variant.items():
                 if start[v] >= len(group):
                     continue
-                size = max(1, min(64, math.ceil(remaining / max(1, workers * 4))))
+                size = max(4, min(64, math.ceil(remaining / max(1, workers * 4))))  # >= 4: per-task overhead (Dask)
                 chunk = group[start[v]:start[v] + size]
                 start[v] += len(chunk)
                 remaining -= len(chunk)
