@@ -312,3 +312,35 @@ def test_a_small_morris_sweep_runs_end_to_end_through_sensitivity():
     screening = sensitivity(exp, frame)
     assert screening["factor"].tolist() == ["attacker.replay_rate", "policy.access_ttl"]
     assert (screening["mu_star"] >= 0).all() and screening["mu_star"].notna().all()
+
+
+def _runs(policy: str, cost: float, blast: list[float], leaks: list[int]) -> list[dict]:
+    return [{"model": "m", "policy": policy, "replication": r, "integration_cost": cost, "blast_radius": b, "leaks": k}
+            for r, (b, k) in enumerate(zip(blast, leaks))]
+
+
+def test_a_zero_width_interval_is_evidence_only_when_runs_saw_leaks():
+    """All-equal replications prove nothing if nothing leaked; they do if the thief was tested."""
+    untested = pd.DataFrame(_runs("bearer", 0.0, [0, 0, 0], [0, 0, 0]) + _runs("dpop", 10.0, [0, 0, 0], [0, 0, 0]))
+    verdict = recommend(untested, target=1)
+    assert not verdict.met and "saw a leak" in verdict.text and "more replications" in verdict.text
+    tested = pd.DataFrame(_runs("bearer", 0.0, [50, 0, 80], [2, 0, 3]) + _runs("dpop", 10.0, [0, 0, 0], [2, 0, 3]))
+    verdict = recommend(tested, target=1)
+    assert verdict.met and verdict.label.startswith("dpop") and verdict.n == 3
+    assert "all 3 replications gave 0; 2 of them saw a leak" in verdict.text
+    once = pd.DataFrame(_runs("bearer", 0.0, [50, 0, 0], [2, 0, 0]) + _runs("dpop", 10.0, [0, 0, 0], [2, 0, 0]))
+    assert not recommend(once, target=1).met  # one leaky replication is not enough
+
+
+def test_recommendation_counts_the_metric_values_not_the_rows():
+    rows = _runs("bearer", 0.0, [5.0, math.nan, math.nan], [1, 1, 1]) + _runs("dpop", 10.0, [1.0, 2.0, 1.5], [1, 1, 1])
+    verdict = recommend(pd.DataFrame(rows), target=100)
+    assert verdict.met and verdict.label.startswith("dpop")  # bearer has one value: no interval
+
+
+def test_paired_differences_refuse_to_pool_settings_of_the_compared_policy():
+    rows = [{"policy": "bearer", "replication": r, "access_ttl": 1.0, "blast_radius": 100.0} for r in range(5)]
+    rows += [{"policy": "dpop", "replication": r, "access_ttl": ttl, "blast_radius": b}
+             for r in range(5) for ttl, b in ((1.0, 10.0), (8.0, 90.0))]
+    with pytest.raises(InputError, match="'dpop' has several rows"):
+        paired_differences(pd.DataFrame(rows), ["blast_radius"], baseline="bearer")

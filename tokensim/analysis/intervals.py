@@ -128,8 +128,8 @@ def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None,
 
     Rows pair when they agree on ``pair_on`` (the replication: common random numbers) and on
     ``within``, the columns held fixed in the comparison (e.g. ``["model", "access_ttl"]``
-    gives one difference per model and TTL). A pair key must name one baseline row: if the
-    baseline repeats a key (a sweep), add the swept columns (or ``design_point``) to ``within``.
+    gives one difference per model and TTL). A pair key must name one row of each policy: if a
+    policy repeats a key (a sweep), add the swept columns (or ``design_point``) to ``within``.
     """
     frame = require_frame(frame)
     level = require_level(level)
@@ -149,6 +149,9 @@ def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None,
     for name, group in frame.groupby(by, sort=False):
         if name == baseline:
             continue
+        if group.duplicated(keys).any():  # two settings of one policy would be pooled into one mean
+            raise InputError.single(SOURCE, "pair_on", f"{by} {name!r} has several rows per ({', '.join(keys)}): "
+                                    "add the columns a sweep varied (or design_point) to `within`")
         joined = group.set_index(keys)[names].join(base, how="inner")
         subgroups = joined.groupby(level=held, sort=False, dropna=False) if held else [((), joined)]
         for fixed, part in subgroups:

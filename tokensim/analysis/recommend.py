@@ -2,7 +2,8 @@
 
 "Stays under" is judged on the upper end of the confidence interval, not on the mean:
 a configuration is recommended only when the data are confident its mean blast radius
-is at most the target (so it needs at least two replications). Among those, the one with the lowest mean integration cost wins
+is at most the target (so it needs at least two replications with a value, and, when every
+replication gave the same value, at least two that saw a leak). Among those, the one with the lowest mean integration cost wins
 (ties: the lower blast radius); the next one is the runner-up.
 """
 
@@ -85,15 +86,29 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
     table = tradeoff_table(results, by=by, x=cost, y=metric, level=level)
     config_cols = list(table.columns[: table.columns.get_loc("label")])
     mean, high, cost_mean = f"{metric}_mean", f"{metric}_high", f"{cost}_mean"
-    # One replication has no interval: it cannot show with confidence that a target is met.
-    meets = table[(table[high] <= target) & (table["n"] >= 2)].sort_values([cost_mean, mean], kind="stable")
+    # Evidence per configuration: replications with a value of the metric, and those that saw a leak.
+    groups = results.groupby(config_cols, sort=False, dropna=False)
+    evidence = pd.DataFrame({
+        "_values": groups[metric].count(),
+        "_leaky": groups["leaks"].agg(lambda x: int((x > 0).sum())) if "leaks" in results.columns else groups[metric].count(),
+    }).reset_index()
+    table = table.merge(evidence, on=config_cols, how="left", sort=False)
+    # One value has no interval; a zero-width interval (every replication gave the same value) is
+    # evidence only if the runs were tested: at least two of them saw a leak. Otherwise, say a
+    # bound policy's 0 in runs where nothing leaked would "meet" any target.
+    degenerate = table[high] <= table[f"{metric}_low"]
+    tested = ~degenerate | (table["_leaky"] >= 2)
+    meets = table[(table[high] <= target) & (table["_values"] >= 2) & tested].sort_values([cost_mean, mean], kind="stable")
     pct = f"{level * 100:g}%"
     floor = 0.0 if (results[metric].dropna() >= 0).all() else -math.inf  # a non-negative metric: CI shown from 0
 
     def ci(row: Any) -> str:
-        if row["n"] < 2:
+        if row["_values"] < 2:
             return "one replication, no interval"
-        return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['n'])}"
+        if row[high] <= row[f"{metric}_low"]:
+            return (f"all {int(row['_values'])} replications gave {_number(row[mean])}; "
+                    f"{int(row['_leaky'])} of them saw a leak")
+        return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['_values'])}"
 
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
@@ -101,10 +116,12 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
         text = (f"No configuration keeps {_words(metric)} under {_number(target)} with {pct} confidence; "
                 f"the lowest is {row['label']} at {_number(row[mean])} ({ci(row)}), "
                 f"{_words(cost)} {_number(row[cost_mean])}.")
+        if not tested.any() or (table[high] <= target).any():
+            text += " Too few replications saw a leak to tell; run more replications or a longer horizon."
     else:
         row = meets.iloc[0]
         met = True
-        runner_up = {k: _plain(v) for k, v in meets.iloc[1].items()} if len(meets) > 1 else None
+        runner_up = {k: _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()} if len(meets) > 1 else None
         margin = float(runner_up[cost_mean] - row[cost_mean]) if runner_up is not None else None
         text = (f"{row['label']} is the cheapest configuration that keeps {_words(metric)} under {_number(target)}: "
                 f"{_number(row[mean])} ({ci(row)}) at {_words(cost)} {_number(row[cost_mean])}")
@@ -116,8 +133,8 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
     return Recommendation(
         choice={c: _plain(row[c]) for c in config_cols}, label=str(row["label"]),
         metric_mean=float(row[mean]), metric_low=float(row[f"{metric}_low"]), metric_high=float(row[high]),
-        cost_mean=float(row[cost_mean]), runner_up=runner_up, margin=margin, met=met, text=text, table=table,
-        target=target, metric=metric, cost=cost, level=level, n=int(row["n"]),
+        cost_mean=float(row[cost_mean]), runner_up=runner_up, margin=margin, met=met, text=text,
+        table=table.drop(columns=["_values", "_leaky"]), target=target, metric=metric, cost=cost, level=level, n=int(row["_values"]),
         cost_low=float(row[f"{cost}_low"]), cost_high=float(row[f"{cost}_high"]),
     )
 
