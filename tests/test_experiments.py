@@ -547,3 +547,25 @@ def test_from_folder_refuses_an_edited_experiment_file(tmp_path):
     stored.write_text(stored.read_text().replace("replications: 1", "replications: 2"))
     with pytest.raises(tokensim.InputError, match="no longer matches"):
         tokensim.Experiment.from_folder(tmp_path / "out")
+
+
+@pytest.mark.parametrize("command, target, words", [
+    ("run", "adir.parquet", "is a folder"),
+    ("run", "afile.parquet/sub.parquet", "cannot create its folder"),
+    ("run-trace", "adir.csv", "is a folder"),
+    ("sweep", "afile.parquet", "is a file"),
+    ("sweep", "afile.parquet/sub", "cannot create the folder"),
+])
+def test_unwritable_outputs_are_refused_before_any_run(tmp_path, monkeypatch, capsys, command, target, words):
+    (tmp_path / "adir.parquet").mkdir()
+    (tmp_path / "adir.csv").mkdir()
+    (tmp_path / "afile.parquet").write_text("not a folder")
+    dest = tmp_path / target
+    if command == "sweep":
+        args = ("sweep", write(tmp_path, TWO_MODELS), "--out", dest, "-j", "1")
+    else:
+        flag = "--trace" if command == "run-trace" else "--out"
+        args = ("run", "workload_direct", "-n", "1", "--horizon", "1d", flag, dest)
+    code, stdout, stderr = cli(monkeypatch, capsys, *args)
+    assert code == 2 and words in stderr and str(dest) in stderr and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and "runs" not in stdout  # one line, nothing ran

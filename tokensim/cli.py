@@ -7,6 +7,7 @@ message naming the file and the field and exits with status 2, never a traceback
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -70,6 +71,9 @@ def run(
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None and path.suffix.lower() not in ((".csv", ".parquet") if flag == "--out" else (".csv",)):
             raise InputError.single(flag, str(path), "expected a .csv" + (" or .parquet" if flag == "--out" else "") + " file name")
+    for path, flag in ((out, "--out"), (trace, "--trace")):
+        if path is not None:
+            _writable_file(path, flag)  # before the runs: a bad path must not cost the results
     arch = load_model(model)
     pols = _policies(policy, set_)
     cost_model = load_costs(costs) if costs is not None else None
@@ -79,7 +83,6 @@ def run(
 
     frame = replicate(arch, pols, replications=replications, seed=seed, horizon=horizon, costs=cost_model, progress=progress)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".parquet":
             frame.to_parquet(out, index=False)
         else:
@@ -152,6 +155,7 @@ def sweep(
         raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
     exp = Experiment.from_yaml(experiment)
     folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
+    _writable_folder(folder)
     client = cluster = None
     try:
         if dask is not None or dask_local is not None:
@@ -170,6 +174,36 @@ def sweep(
             cluster.close()
     typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
     typer.echo(_results_summary(frame))
+
+
+def _writable_file(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output file that cannot be written; create its folder."""
+    if path.is_dir():
+        raise InputError.single(flag, str(path), "is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError.single(flag, str(path), f"cannot create its folder: {err.strerror or err}") from None
+    existed = path.exists()
+    try:  # the one reliable test: open it for writing (and leave no file behind)
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise InputError.single(flag, str(path), f"cannot be written: {err.strerror or err}") from None
+    if not existed:
+        path.unlink()
+
+
+def _writable_folder(folder: Path) -> None:
+    """Refuse, before any work, a sweep folder that is a file or cannot be created."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError.single("--out", str(folder), "is a file; a sweep writes to a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError.single("--out", str(folder), f"cannot create the folder: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK):
+        raise InputError.single("--out", str(folder), "is not writable")
 
 
 def _dask_client(address: str | None, local: int | None):
@@ -244,8 +278,8 @@ ResultsArg = Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.par
 
 
 def _as_file_error(err: InputError, source: Path) -> InputError:
-    """Analysis errors name "results": name the user's file instead."""
-    return InputError(str(source), err.problems) if err.source == "results" else err
+    """Analysis and figure errors name "results" or "ttl figure": name the user's file instead."""
+    return InputError(str(source), err.problems) if err.source == "results" or err.source.endswith(" figure") else err
 
 
 def _require_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:
@@ -281,6 +315,8 @@ def plot(
             hours = parse_duration(horizon) if horizon is not None else None
         except UnitError as err:
             raise InputError.single("--horizon", "", str(err)) from None
+        if hours is not None and not hours > 0:
+            raise InputError.single("--horizon", "", f"must be a positive duration (the run's horizon, e.g. 90d), got {horizon!r}")
         trace = read_trace(results, policy)
         title = f"Event trace of one run ({results.name}" + (f", policy {policy})" if policy else ")")
         fig = timeline_figure(trace, horizon=hours, title=title)
@@ -309,9 +345,12 @@ def diagram(
     """Draw a model's architecture with each route coloured bound, downgraded or broken under a policy."""
     from tokensim.model.architecture import load_model
     from tokensim.viz import architecture_figure, save_figure
+    from tokensim.viz.architecture import TIERS
     from tokensim.viz.io import FORMATS
 
     _require_suffix(out, tuple(FORMATS), "a figure")
+    if tier is not None and tier not in TIERS:
+        raise InputError.single("--tier", tier, f"unknown tier; use one of {', '.join(TIERS)}")
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     save_figure(architecture_figure(arch, pol, tier=tier), out)
