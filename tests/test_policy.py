@@ -252,3 +252,8 @@ def test_preset_can_rename_its_variant():
     assert variant.low_risk == tokensim.preset("dpop").low_risk
     frame = tokensim.replicate("workload_direct", [tokensim.preset("dpop"), variant], replications=1, horizon="1d")
     assert list(frame["policy"]) == ["dpop", "dpop_5m"]
+
+
+def test_replicate_refuses_two_policies_with_one_name():
+    with pytest.raises(InputError, match="two policies are named 'dpop'"):
+        tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop", access_ttl="5m")], replications=1, horizon="1d")

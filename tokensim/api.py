@@ -128,6 +128,11 @@ def replicate(
         raise InputError.single("replications", "replications", f"must be at least 1, got {replications}")
     arch = _architecture(model)
     pols = [resolve_policy(p) for p in policies]
+    names = [p.name for p in pols]
+    if len(set(names)) != len(names):  # rows would be indistinguishable by their policy column
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise InputError.single("policies", "name", f"two policies are named {', '.join(map(repr, twice))}; "
+                                "name variants apart, e.g. tokensim.preset('dpop', name='dpop_5m', access_ttl='5m')")
     hours = _hours(horizon)
     jobs = [(pol, r) for r in range(replications) for pol in pols]
     iterator: Iterable[tuple[Policy, int]] = progress(jobs) if progress else jobs
