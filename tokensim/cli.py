@@ -268,9 +268,15 @@ def check(
     pol = _policies([policy], set_)[0]
     table = route_table(arch, pol)
     typer.echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
-    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "path", "reason"]
-    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
-        typer.echo(table[cols].fillna("-").to_string(index=False))
+    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"]
+    if table.empty:
+        return
+    shown = table[cols].fillna("-").astype(str)
+    widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
+    typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+    for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
+        typer.echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
+        typer.echo(f"    {full['path']}: {full['reason']}")
 
 
 ResultsArg = Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out` "
