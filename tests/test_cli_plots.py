@@ -3,9 +3,11 @@ non-empty file of the right type; bad input exits 2 with one message naming the 
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import tokensim
@@ -41,6 +43,21 @@ horizon: 20d
 """
 
 
+LHS = """\
+name: cli-lhs
+models: [spa_behind_proxy]
+policies: [bearer, dpop]
+factors:
+  policy.access_ttl: [5m, 1h]
+  attacker.replay_rate: {low: 1/h, high: 120/h, log: true}
+design: lhs
+design_options: {samples: 4}
+replications: 1
+seed: 2
+horizon: 5d
+"""
+
+
 def cli(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:
     """Run the console entry point in this process (as `tokensim ARGS`): exit code, stdout, stderr."""
     monkeypatch.setattr(sys, "argv", ["tokensim", *map(str, args)])
@@ -64,8 +81,31 @@ def data(tmp_path_factory) -> dict[str, Path]:
     run = CliRunner().invoke(app, ["run", "spa_behind_proxy", "-p", "bearer", "-p", "dpop", "-p", "hybrid", "-n", "3",
                                    "--seed", "1", "--horizon", "30d", "--out", str(rows), "--trace", str(trace)])
     assert run.exit_code == 0, run.output
-    return {"grid": _sweep(tmp_path_factory.mktemp("grid"), GRID), "sobol": _sweep(tmp_path_factory.mktemp("sobol"), SOBOL),
-            "rows": rows, "trace": trace, "out": root}
+    grid = _sweep(tmp_path_factory.mktemp("grid"), GRID)
+    corrupt = root / "corrupt"  # a copy of the grid folder whose manifest was cut short
+    shutil.copytree(grid, corrupt)
+    (corrupt / "manifest.json").write_text('{"experiment": "cli-grid", "experiment_ha')
+    return {"grid": grid, "sobol": _sweep(tmp_path_factory.mktemp("sobol"), SOBOL),
+            "lhs": _sweep(tmp_path_factory.mktemp("lhs"), LHS), "corrupt": corrupt,
+            "rows": rows, "trace": trace, "out": root, **_damaged(root, rows, trace)}
+
+
+def _damaged(root: Path, rows: Path, trace: Path) -> dict[str, Path]:
+    """Copies of the results and trace files with one column spoiled: text in a number column, or no values at all."""
+    frame, events = pd.read_csv(rows), pd.read_csv(trace)
+    out = {}
+    for name, table, column, value in (("badrep", frame, "replication", "x"), ("badhor", frame, "horizon_hours", "ten"),
+                                       ("badttl", frame, "access_ttl", "15 minutes"), ("nan", frame, "blast_radius", None),
+                                       ("badcount", events, "count", "many"), ("badtime", events, "time_hours", "soon")):
+        spoiled = table.copy()
+        if value is None:
+            spoiled[column] = float("nan")
+        else:
+            spoiled[column] = spoiled[column].astype(object)
+            spoiled.loc[len(spoiled) - 1, column] = value  # the last row: the check reads the whole column
+        out[name] = root / f"{name}.csv"
+        spoiled.to_csv(out[name], index=False)
+    return out
 
 
 def _kind(path: Path) -> str:
@@ -161,6 +201,26 @@ def test_report_from_a_results_file_records_its_command(data, monkeypatch, capsy
     (["report", "{rows}", "--out", "{out}/r.pdf"], "r.pdf: --out: unsupported suffix '.pdf'"),
     (["report", "{rows}", "--out", "{out}/r.html", "--baseline", "nope"], "--baseline: unknown baseline policy 'nope'"),
     (["report", "{rows}", "--out", "{out}/r.html", "--target", "0"], "--target: must be a positive number"),
+    # Bad columns are caught once, where the file is read, naming the file and the column.
+    (["report", "{badrep}", "--out", "{out}/r.html"], "badrep.csv: replication: expected numbers, found 'x'"),
+    (["report", "{badhor}", "--out", "{out}/r.html"], "badhor.csv: horizon_hours: expected numbers, found 'ten'"),
+    (["report", "{badttl}", "--out", "{out}/r.html"], "badttl.csv: access_ttl: expected numbers, found '15 minutes'"),
+    (["plot", "{badrep}", "--kind", "tradeoff", "--out", "{out}/x.png"], "badrep.csv: replication: expected numbers"),
+    (["plot", "{badcount}", "--kind", "timeline", "-p", "dpop", "--out", "{out}/x.png"], "badcount.csv: count: expected numbers, found 'many'"),
+    (["plot", "{badtime}", "--kind", "timeline", "-p", "dpop", "--out", "{out}/x.png"], "badtime.csv: time_hours: expected numbers, found 'soon'"),
+    (["report", "{corrupt}", "--out", "{out}/r.html"], "corrupt/manifest.json: corrupt manifest, not JSON"),
+    (["plot", "{corrupt}", "--kind", "tradeoff", "--out", "{out}/x.png"], "corrupt/manifest.json: corrupt manifest, not JSON"),
+    # A metric with no values is refused, not drawn as an empty figure or recommended "at n/a".
+    (["report", "{nan}", "--out", "{out}/r.html"], "nan.csv: blast_radius: has no values"),
+    (["plot", "{nan}", "--kind", "tradeoff", "--out", "{out}/x.png"], "nan.csv: blast_radius: has no values"),
+    (["plot", "{nan}", "--kind", "ttl", "--metric", "blast_radius", "--out", "{out}/x.png"], "nan.csv: blast_radius: has no values"),
+    (["plot", "{trace}", "--kind", "timeline", "-p", "dpop", "--horizon", "-5d", "--out", "{out}/x.png"],
+     "--horizon: must be a positive duration"),
+    (["plot", "{trace}", "--kind", "timeline", "-p", "dpop", "--horizon", "0h", "--out", "{out}/x.png"],
+     "--horizon: must be a positive duration"),
+    (["diagram", "service_mesh", "--tier", "bogus", "--out", "{out}/x.png"], "--tier: bogus: unknown tier; use one of low_risk, privileged"),
+    # A figure that would pool a sampled factor names the results and the --where that fixes it.
+    (["plot", "{lhs}", "--kind", "ttl", "--out", "{out}/x.png"], "results: attacker.replay_rate: attacker.replay_rate also varies"),
 ])
 def test_bad_input_exits_2_with_one_message(data, monkeypatch, capsys, args, expected):
     args = [a.format(**{k: str(v) for k, v in data.items()}) for a in args]
@@ -168,4 +228,15 @@ def test_bad_input_exits_2_with_one_message(data, monkeypatch, capsys, args, exp
     assert code == 2
     assert err.startswith("error: ") and expected in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not (data["out"] / "x.png").exists()
+    assert not (data["out"] / "x.png").exists() and not (data["out"] / "r.html").exists()
+
+
+def test_pooling_error_gives_advice_the_command_line_can_follow(data, monkeypatch, capsys):
+    code, _, err = cli(monkeypatch, capsys, "plot", data["lhs"], "--kind", "ttl", "--out", data["out"] / "x.png")
+    assert code == 2 and err.startswith(f"error: {data['lhs']}: attacker.replay_rate:")
+    assert "--where attacker.replay_rate=VALUE" in err and "by=" not in err
+    shown = err.split("VALUE (")[1].split(",")[0]  # a value as the message prints it (3 digits) ...
+    out = data["out"] / "lhs-ttl.png"
+    code, _, err = cli(monkeypatch, capsys, "plot", data["lhs"], "--kind", "ttl", "--where", f"attacker.replay_rate={shown}",
+                       "--out", out)
+    assert "no rows with" not in err and "cannot read" not in err  # ... is a value --where finds

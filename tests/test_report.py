@@ -238,6 +238,39 @@ def test_sobol_sweep_gets_sensitivity_and_design_averaged_configurations(sobol_r
     assert "Blast radius against access-token TTL" not in text
 
 
+def test_rows_with_a_spoiled_column_are_refused_naming_file_and_column(tmp_path):
+    from tokensim.report import read_results
+
+    rows = tokensim.replicate("service_mesh", ["bearer", "mtls"], replications=2, seed=1, horizon="5d")
+    out = tmp_path / "r.html"
+    with pytest.raises(InputError, match=r"^results: replication: expected numbers, found 'r1'"):
+        build_report(rows.assign(replication="r1"), out=out)
+    with pytest.raises(InputError, match=r"^results: blast_radius: has no values: every one of the 4 rows is empty"):
+        build_report(rows.assign(blast_radius=float("nan")), out=out)
+    spoiled = rows.astype({"horizon_hours": object, "seed": object})
+    spoiled.loc[3, "horizon_hours"] = "5 days"
+    spoiled.to_csv(tmp_path / "horizon.csv", index=False)
+    with pytest.raises(InputError, match=r"horizon\.csv: horizon_hours: expected numbers, found '5 days' \(data row 4\)"):
+        read_results(tmp_path / "horizon.csv")
+    spoiled = rows.astype({"seed": float})
+    spoiled.loc[0, "seed"] = 1.5
+    spoiled.to_csv(tmp_path / "seed.csv", index=False)
+    with pytest.raises(InputError, match=r"seed\.csv: seed: expected whole numbers, found 1\.5"):
+        build_report(tmp_path / "seed.csv", out=out)
+    assert not out.exists()
+
+
+def test_corrupt_manifest_is_an_input_error_naming_it(grid, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(grid, folder)
+    for text in ("{not json", "[1, 2]"):
+        (folder / "manifest.json").write_text(text)
+        with pytest.raises(InputError, match=r"copy/manifest\.json: corrupt manifest"):
+            build_report(folder, out=tmp_path / "r.html")
+
+
 def test_bad_input_is_an_input_error(grid, tmp_path):
     with pytest.raises(InputError, match="HTML"):
         build_report(grid, out=tmp_path / "report.pdf")

@@ -301,6 +301,10 @@ def test_timeline_of_an_untraced_or_empty_run():
     assert any(t.get_text() == "no leaks in this run" for t in fig.axes[0].texts)
     with pytest.raises(InputError, match="time_hours"):
         timeline_figure(pd.DataFrame({"event": ["leak"]}))
+    for horizon in (-120.0, 0, float("nan"), "90d"):  # the time axis must end after it starts
+        with pytest.raises(InputError, match="horizon: must be a positive number of hours"):
+            timeline_figure(empty, horizon=horizon)
+    assert timeline_figure(empty, horizon=np.int64(2)).axes[0].get_xlim() == (0.0, 2.0)
 
 
 # -- architecture --------------------------------------------------------------------------------------
@@ -416,6 +420,8 @@ def test_save_figure_refuses_other_suffixes_and_missing_folders(tmp_path, diagra
         save_figure(fig, tmp_path / "diagram")
     with pytest.raises(InputError, match="does not exist"):
         save_figure(fig, tmp_path / "missing" / "diagram.png")
+    with pytest.raises(InputError, match=r"x\.png: expected a matplotlib Figure .* got str"):
+        save_figure("x", tmp_path / "x.png")
     assert not list(tmp_path.iterdir())
 
 

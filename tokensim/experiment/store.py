@@ -37,10 +37,23 @@ class ResultStore:
         return self.root / "manifest.json"
 
     def manifest(self) -> dict[str, Any] | None:
-        """The stored manifest, or None for a new folder."""
+        """The stored manifest, or None for a new folder.
+
+        A manifest that cannot be read as a JSON object (cut short, edited by hand) is an
+        `InputError` naming the file, not a traceback.
+        """
         if not self.manifest_path.exists():
             return None
-        return json.loads(self.manifest_path.read_text())
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InputError.single(str(self.manifest_path), "", f"corrupt manifest, not JSON ({err}); the folder's results "
+                                    "cannot be checked against their experiment (re-run the sweep into a new --out folder)") from None
+        except OSError as err:
+            raise InputError.single(str(self.manifest_path), "", f"cannot read it: {err.strerror or err}") from None
+        if not isinstance(data, dict):
+            raise InputError.single(str(self.manifest_path), "", f"corrupt manifest: expected a JSON object, found {type(data).__name__}")
+        return data
 
     def initialise(self, manifest: dict[str, Any], experiment_text: str, *, resume: bool) -> None:
         """Prepare the folder for a sweep; refuse to mix two different experiments."""

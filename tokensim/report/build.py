@@ -17,8 +17,8 @@ import pandas as pd
 from tokensim.errors import InputError
 from tokensim.report import format as fmt
 from tokensim.report.architecture import ModelsArg, given_models, model_sections
-from tokensim.report.figures import SENSITIVITY_TRANSFORM, design_of, figure_data_uri
-from tokensim.report.inputs import LoadedResults, read_results
+from tokensim.report.figures import SENSITIVITY_TRANSFORM, design_of, figure_data_uri, require_values
+from tokensim.report.inputs import LoadedResults, check_columns, read_results
 from tokensim.report.provenance import provenance
 from tokensim.report.sections import COST, METRIC, model_analysis
 
@@ -49,7 +49,7 @@ def _load(results: pd.DataFrame | str | Path, experiment: Any) -> LoadedResults:
         missing = [c for c in ("model", "policy", METRIC, COST) if c not in results.columns]
         if missing:
             raise InputError.single("results", ", ".join(missing), "column missing: not tokensim result rows")
-        loaded = LoadedResults(results, None)
+        loaded = LoadedResults(check_columns(results, "results"), None)
     else:
         raise InputError.single("results", "", f"expected result rows (a DataFrame) or a results path, got {type(results).__name__}")
     if experiment is not None:
@@ -126,6 +126,10 @@ def build_report(
     target = _target(target)
     base = _baseline(frame, baseline)
     model_names = list(dict.fromkeys(frame["model"].astype(str)))
+    for name in model_names:  # nothing to recommend from a column with no values
+        for column in (METRIC, COST):
+            require_values(frame[frame["model"].astype(str) == name], column, loaded.source or "results",
+                           f"model {name}" if len(model_names) > 1 else "")
     architectures = model_sections(frame, given_models(models, model_names), exp)
     sections = []
     for name in model_names:

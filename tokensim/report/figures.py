@@ -110,6 +110,18 @@ def _require_metric(results: pd.DataFrame, metric: str, source: str) -> None:
         raise InputError.single(source, "--metric", f"no column {metric!r} in the results; metrics present: {', '.join(present)}")
     if not pd.api.types.is_numeric_dtype(results[metric]) or pd.api.types.is_bool_dtype(results[metric]):
         raise InputError.single(source, "--metric", f"column {metric!r} is not a numeric metric")
+    require_values(results, metric, source)
+
+
+def require_values(results: pd.DataFrame, column: str, source: str, within: str = "") -> None:
+    """Refuse a metric column with no value at all (every row empty): there is nothing to plot or compare.
+
+    ``within`` names the subset checked (e.g. ``model spa``) in the message.
+    """
+    if not results[column].notna().any():
+        rows = f"{len(results)} rows" + (f" of {within}" if within else "")
+        raise InputError.single(source, column, f"has no values: every one of the {rows} is empty, so "
+                                "there is nothing to plot or compare")
 
 
 def tradeoff_tables(results: pd.DataFrame, experiment: Any = None, metric: str = "blast_radius",
@@ -122,12 +134,36 @@ def tradeoff_tables(results: pd.DataFrame, experiment: Any = None, metric: str =
     return pd.concat(parts, ignore_index=True)
 
 
-def ttl_figure_for(results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None) -> Figure:
-    """Metric against access-token TTL, one curve per policy and per other setting that varies."""
+def ttl_figure_for(results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None,
+                   source: str = "results") -> Figure:
+    """Metric against access-token TTL, one curve per policy and per other setting that varies.
+
+    A column the figure would average over (a sampled factor of an lhs/sobol/morris design)
+    is refused, naming ``source`` and the ``--where`` that fixes it.
+    """
     from tokensim.viz import ttl_figure
+    from tokensim.viz._frames import configuration_columns as figure_columns
 
     others = varying(results, experiment, exclude=("access_ttl",))
-    return ttl_figure(results, metric, by=["policy", *others])
+    by = ["policy", *others]
+    keys = [c for c in ("model", *by, "access_ttl") if c in results.columns]
+    rest = [c for c in figure_columns(results) if c not in keys and c != "policy.access_ttl"]
+    if rest and keys:
+        spread = results.groupby(keys, sort=False, dropna=False)[rest].nunique(dropna=False).max()
+        pooled = [c for c in rest if spread[c] > 1]
+        if pooled:
+            raise InputError.single(source, pooled[0], f"{', '.join(pooled)} also varies within one point of the TTL figure, "
+                                    f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
+                                    f"({_some_values(results, pooled[0])})")
+    return ttl_figure(results, metric, by=by)
+
+
+def _some_values(results: pd.DataFrame, column: str, limit: int = 6) -> str:
+    """A few of a column's values as --where reads them: `5m, 1h` or `0.1, 0.5, ... (40 values)`."""
+    from tokensim.analysis.configurations import format_value
+
+    values = [format_value(column, v) for v in pd.unique(results[column].dropna())]
+    return ", ".join(values[:limit]) + (f", ... ({len(values)} values)" if len(values) > limit else "")
 
 
 def exposure_figure_for(results: pd.DataFrame, metric: str = "exposure_hours", experiment: Any = None,
@@ -179,7 +215,7 @@ def results_figure(results: pd.DataFrame, kind: str, *, metric: str | None = Non
             held = ", ".join(sorted({f"{v:g}h" for v in results["access_ttl"].dropna()})) if "access_ttl" in results else "none"
             raise InputError.single(source, "access_ttl", f"the access-token TTL does not vary over a few settings here "
                                     f"(values: {held}); run several TTLs (a sweep over policy.access_ttl, or --set access_ttl=...)")
-        return ttl_figure_for(results, metric, experiment)
+        return ttl_figure_for(results, metric, experiment, source)
     if kind == "exposure":
         if not exposure_varies(results):
             raise InputError.single(source, "rotation", "neither rotation, reuse detection nor a revocation mode varies in "
@@ -215,6 +251,8 @@ def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str =
                 raise InputError.single(source, column, f"cannot read {text!r} as a "
                                         f"{'duration (e.g. 15m, or hours as a number)' if column in DURATION_PARAMETERS else 'number'}") from None
             mask = pd.Series(np.isclose(values.to_numpy(float), number, rtol=1e-9, atol=0), index=values.index)
+            if not mask.any():  # a value as the error messages and labels print it (3 digits: 38.7)
+                mask = values.map(lambda v: format_value(column, v)) == text
         else:
             mask = values.astype(str) == text
         if not mask.any():

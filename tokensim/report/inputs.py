@@ -18,6 +18,62 @@ from tokensim.errors import InputError
 
 #: Columns every result row has (docs/model.md section 8).
 RESULT_COLUMNS: tuple[str, ...] = ("model", "policy", "seed", "replication", "blast_radius", "integration_cost")
+#: Columns that must hold whole numbers, in every row (provenance reads them as integers).
+INTEGER_COLUMNS: tuple[str, ...] = ("seed", "replication")
+#: Trace columns the timeline reads as numbers.
+TRACE_NUMBERS: tuple[str, ...] = ("time_hours", "count")
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of result rows the report and the plots read as numbers, that ``frame`` has.
+
+    Every metric, the seed and replication, the horizon and the policy's durations (hours).
+    """
+    from tokensim.analysis.configurations import DURATION_PARAMETERS
+    from tokensim.sim.outcome import METRIC_FIELDS
+
+    wanted = [*METRIC_FIELDS, *INTEGER_COLUMNS, "horizon_hours", *sorted(DURATION_PARAMETERS), "design_point"]
+    return [c for c in dict.fromkeys(wanted) if c in frame.columns]
+
+
+def _not_number(values: pd.Series) -> str | None:
+    """Why ``values`` is not a numeric column (None when it is): the first offending value and its row."""
+    if pd.api.types.is_bool_dtype(values):
+        return "holds true/false, expected numbers"
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = (parsed.isna() & values.notna()).to_numpy()
+    if not bad.any():
+        return None
+    first = int(bad.argmax())
+    return f"expected numbers, found {str(values.iloc[first])!r} (data row {first + 1})"
+
+
+def check_columns(frame: pd.DataFrame, source: str, columns: list[str] | tuple[str, ...] | None = None,
+                  integers: tuple[str, ...] = INTEGER_COLUMNS) -> pd.DataFrame:
+    """Refuse, naming the file and the column, a column that should hold numbers but does not.
+
+    ``columns`` defaults to `numeric_columns`. Columns in ``integers`` must also have a whole
+    number in every row. Numbers read as text (a column with a stray quote) are converted, so
+    the caller gets numeric columns back.
+    """
+    columns = numeric_columns(frame) if columns is None else [c for c in columns if c in frame.columns]
+    out = frame
+    for column in columns:
+        why = _not_number(frame[column])
+        if why:
+            raise InputError.single(source, column, why)
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            out = out.assign(**{column: pd.to_numeric(frame[column])})
+        if column in integers:
+            values = out[column]
+            if values.isna().any():
+                raise InputError.single(source, column, f"missing in data row {int(values.isna().to_numpy().argmax()) + 1}: "
+                                        "every result row has one")
+            if not (values == values.round()).all():
+                raise InputError.single(source, column, f"expected whole numbers, found {float(values[values != values.round()].iloc[0]):g}")
+    return out
 
 
 @dataclass
@@ -103,6 +159,7 @@ def read_results(path: str | Path) -> LoadedResults:
                                 "(write one with tokensim run --out FILE.csv)")
     if frame.empty:
         raise InputError.single(str(p), "", "holds no result rows")
+    frame = check_columns(frame, str(p))
     return LoadedResults(frame, str(p), experiment, manifest, note)
 
 
@@ -128,6 +185,10 @@ def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
     if missing:
         raise InputError.single(str(p), ", ".join(missing), "column missing: not an event trace; write one with "
                                 "tokensim run MODEL --trace FILE.csv")
+    trace = check_columns(trace, str(p), TRACE_NUMBERS, integers=())
+    if trace["time_hours"].isna().any():
+        raise InputError.single(str(p), "time_hours", f"missing in data row {int(trace['time_hours'].isna().to_numpy().argmax()) + 1}: "
+                                "every event has a time")
     if "policy" in trace.columns:
         held = list(dict.fromkeys(trace["policy"].astype(str)))
         if policy is None and len(held) > 1:

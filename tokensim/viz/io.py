@@ -17,9 +17,12 @@ _METADATA: dict[str, dict[str, None]] = {"png": {}, "svg": {"Date": None}, "pdf"
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` as PNG, SVG or PDF (by suffix) and return the path.
 
-    Another suffix, or a folder that does not exist, is an `InputError` naming the
-    file, so the command line reports it in one line rather than a traceback.
+    Another suffix, a folder that does not exist, or something other than a Figure is an
+    `InputError` naming the file, so the command line reports it in one line rather than a traceback.
     """
+    if not isinstance(fig, Figure):
+        raise InputError.single(str(path), "", f"expected a matplotlib Figure to save (as the tokensim.viz functions return), "
+                                              f"got {type(fig).__name__}")
     out = Path(path)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -74,6 +77,10 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
     missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
     if missing:
         require(trace, list(TRACE_COLUMNS), source)
+    if horizon is not None:  # hours; the time axis ends there
+        if isinstance(horizon, (bool, str)) or not isinstance(horizon, numbers.Real) or not 0 < horizon < math.inf:
+            raise InputError.single(source, "horizon", f"must be a positive number of hours, got {horizon!r}")
+        horizon = float(horizon)
     if horizon is None and record is not None:
         horizon = float(record["horizon_hours"])
     end = horizon if horizon is not None else (float(trace["time_hours"].max()) * 1.02 if len(trace) else 1.0)
