@@ -16,6 +16,7 @@ import tokensim
 from tokensim import InputError
 from tokensim.analysis import recommend, tradeoff_table
 from tokensim.report import build_report
+from tokensim.report.format import number
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -95,10 +96,21 @@ def _text(path: Path) -> str:
 
 
 def _default_recommendation(rows: pd.DataFrame):
-    """The documented default: the target is the upper end of the knee's interval."""
+    """The documented default without a target: the knee of the front, and the next point along the front.
+
+    The runner-up is worked out here from the tradeoff table (the next safer front point, else the
+    next cheaper one); the sentence is the one the report's code writes.
+    """
+    from tokensim.report.sections import knee_summary
+
     table = tradeoff_table(rows)
     knee = table[table["knee"]].iloc[0]
-    return knee, recommend(rows, float(knee["blast_radius_high"]))
+    front = table[table["pareto"]].sort_values(["integration_cost_mean", "blast_radius_mean"])
+    differs = (front["integration_cost_mean"] != knee["integration_cost_mean"]) | (front["blast_radius_mean"] != knee["blast_radius_mean"])
+    safer = front[differs & (front["integration_cost_mean"] >= knee["integration_cost_mean"])]
+    cheaper = front[differs & (front["integration_cost_mean"] < knee["integration_cost_mean"])]
+    runner = safer.iloc[0] if len(safer) else (cheaper.iloc[-1] if len(cheaper) else None)
+    return knee, runner, knee_summary(table)["text"]
 
 
 # -- in a real browser ------------------------------------------------------------------------------------
@@ -128,10 +140,11 @@ def test_report_renders_in_headless_chromium_without_network_or_errors(grid_repo
         box = page.locator("svg").nth(i).bounding_box()
         assert box is not None and box["width"] > 0 and box["height"] > 0
 
-    _, rec = _default_recommendation(tokensim.load_results(grid))
+    knee, _, expected = _default_recommendation(tokensim.load_results(grid))
     shown = page.locator(".recommendation-text").first
     assert shown.is_visible()
-    assert shown.inner_text().strip() == rec.text
+    assert shown.inner_text().strip() == expected
+    assert shown.inner_text().startswith(f"{knee['label']} is the knee of the Pareto front")
 
     from PIL import Image
 
@@ -172,17 +185,22 @@ def test_report_prints_to_pdf_with_whole_figures_and_a_page_per_section(grid_rep
 def test_report_states_question_models_routes_tradeoff_and_default_recommendation(grid_report, grid):
     text = _text(grid_report)
     rows = tokensim.load_results(grid)
-    knee, rec = _default_recommendation(rows)
+    knee, runner, expected = _default_recommendation(rows)
     assert "Which token policy buys the most blast-radius reduction per unit of integration cost?" in text
     assert "Browser single-page app behind a TLS-terminating reverse proxy" in text
-    assert rec.text in text
-    assert f"knee of the Pareto front, {knee['label']}" in text  # says how the target was chosen
+    assert expected in text and f"{knee['label']} is the knee of the Pareto front, the best compromise" in text
+    assert runner is not None and f"The runner-up along the front, {runner['label']}, costs" in text
+    assert "Best compromise (knee)" in " ".join(text.split()) and f"{knee['label']} (knee, best compromise)" in text
+    # No target was given: the report says so, claims none, and shows how to give one.
+    assert "No target was given, so no configuration is claimed to meet one." in text
+    assert "tokensim report RESULTS --target X" in text
+    assert "keeps blast radius under" not in text and "Recommended" not in text and "Safest (target not met)" not in text
     for label in tradeoff_table(rows)["label"]:
         assert label in text  # every configuration in the tradeoff table
     assert "orders verifies the dpop binding" in text  # the route analysis under dpop and hybrid
     assert "Blast radius against access-token TTL" in text  # TTL varies
     assert "Exposure by rotation and revocation" in text  # rotation varies
-    assert f"access_ttl={rec.label.split('access_ttl=')[1].split(',')[0]}" in text  # exposure drawn at the chosen TTL
+    assert f"access_ttl={knee['label'].split('access_ttl=')[1].split(',')[0]}" in text  # exposure drawn at the knee's TTL
     assert "Paired differences against bearer" in text and "Sensitivity" not in text
     html_text = grid_report.read_text()
     assert "<script" not in html_text and "<link" not in html_text and not re.search(r"(src|href)=\"https?:", html_text)
@@ -207,6 +225,7 @@ def test_explicit_target_and_baseline_on_rows_from_python(tmp_path):
     out = build_report(rows, out=tmp_path / "mesh.html", target=target, baseline="mtls", title="Mesh review")
     text = _text(out)
     assert recommend(rows, target).text in text
+    assert f"the target {number(target)} was given" in text and "No target was given" not in text
     assert "Mesh review" in text and "Paired differences against mtls" in text
     assert "does not forward the client certificate" in text  # the hop that breaks mTLS, from the route table
     assert "broken" in text and "downgraded" in text

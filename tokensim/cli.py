@@ -368,7 +368,7 @@ def report(
     results: Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out`.")],
     out: Annotated[Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")] = Path("report.html"),
     target: Annotated[Optional[float], typer.Option("--target", help="The blast radius the recommendation must stay under "
-                                                    "(default: the upper end of the interval of the Pareto front's knee).")] = None,
+                                                    "(default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).")] = None,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="The policy paired differences are taken against (default: bearer).")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", help="A model file the results were run on, for its diagram (repeatable; "
                                                        "default: the sweep's own models, else the built-in ones).")] = None,

@@ -110,8 +110,8 @@ def build_report(
     the path of a sweep folder or a `.csv`/`.parquet` file from `tokensim run --out`.
     ``models``: the model files or `Architecture` objects run (default: a sweep's own models, else the
     built-in models of the same names), for the diagrams and route tables. ``target``: the blast
-    radius the recommendation must stay under (default: the upper end of the interval of the Pareto
-    front's knee; the report says which). ``baseline``: the policy paired differences are taken
+    radius the recommendation must stay under (with 95% confidence); without one, the report presents
+    the knee of the Pareto front as the best compromise and claims no target. ``baseline``: the policy paired differences are taken
     against (default: bearer, else the first policy). ``experiment``: the `tokensim.Experiment` (or its
     file) the rows come from, for the design, the sensitivity indices and provenance (read from a sweep
     folder by itself). ``command``: the command line to record (the CLI passes its own).
@@ -136,7 +136,7 @@ def build_report(
         rows = frame[frame["model"].astype(str) == name]
         analysis = model_analysis(rows, experiment=exp, target=target, baseline=base)
         sections.append({"name": name, "slug": _slug(name), "architecture": architectures[name], **analysis})
-    tables = {s["name"]: s["recommendation"]["rec"].table for s in sections}
+    tables = {s["name"]: s["recommendation"]["table"] for s in sections}
     context = {
         "title": title or f"Token policy design review: {', '.join(model_names)}",
         "question": QUESTION, "models": sections, "baseline": base, "target": target,

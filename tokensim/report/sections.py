@@ -1,10 +1,10 @@
 """The analysis sections of the report, per model: tradeoff, recommendation, TTL and exposure, paired differences.
 
 How the recommendation is chosen (docs/report.md): with a target, `tokensim.analysis.recommend`
-picks the cheapest configuration whose blast-radius interval lies under it. Without one,
-the target is the upper end of the interval of the Pareto front's knee (the point where
-paying more stops buying much less blast radius), so the recommendation is the cheapest
-configuration confidently as safe as the knee: usually the knee itself.
+picks the cheapest configuration whose blast-radius interval lies under it. Without one, there is
+nothing to meet: the report presents the knee of the Pareto front (the point where paying more
+stops buying much less blast radius) as the best compromise, with the runner-up along the front
+and what moving to it costs or buys, and claims no target.
 """
 
 from __future__ import annotations
@@ -20,43 +20,112 @@ from tokensim.report.format import interval, number
 METRIC = "blast_radius"
 COST = "integration_cost"
 LEVEL = 0.95
+#: How to ask for a target, as the report prints it.
+TARGET_HINT = "tokensim report RESULTS --target X (from Python: build_report(..., target=X))"
 
 
-def default_target(table: pd.DataFrame) -> tuple[float, str]:
-    """The target used when none is given: the upper end of the knee's interval (1 when that is 0), and why."""
-    knee = table[table["knee"].astype(bool)]
-    if knee.empty:  # no point with both means: recommend refuses below, nothing else to aim at
-        return 1.0, "no knee (no configuration has both means)"
-    row = knee.iloc[0]
-    high = float(row[f"{METRIC}_high"])
-    if not high > 0:
-        return 1.0, (f"no target was given; the knee of the Pareto front, {row['label']}, had no blast radius in any "
-                     "replication, so the target is 1 (any blast radius at all)")
-    return high, (f"no target was given, so the target is the upper end of the {LEVEL:.0%} interval of the knee of the "
-                  f"Pareto front, {row['label']} ({number(high)}); the knee is the front's best compromise between "
-                  "integration cost and blast radius (docs/analysis.md)")
+def _ci(row: pd.Series, level: float) -> str:
+    """`95% CI 1.2 to 3.4, n=5` (the lower end clipped at 0: blast radius cannot be negative)."""
+    if row["n"] < 2:
+        return "one replication, no interval"
+    return f"{level:.0%} CI {number(max(float(row[f'{METRIC}_low']), 0.0))} to {number(row[f'{METRIC}_high'])}, n={int(row['n'])}"
+
+
+def front_runner_up(table: pd.DataFrame) -> pd.Series | None:
+    """The knee's runner-up along the Pareto front: the next safer front point, else the next cheaper one.
+
+    Points identical to the knee on both means are skipped (they are the same trade); None when
+    the front has no other point.
+    """
+    mean, cost = f"{METRIC}_mean", f"{COST}_mean"
+    knee = table[table["knee"].astype(bool)].iloc[0]
+    front = table[table["pareto"].astype(bool)].sort_values([cost, mean], kind="stable")
+    other = front[(front[cost] != knee[cost]) | (front[mean] != knee[mean])]
+    safer = other[other[cost] >= knee[cost]]
+    cheaper = other[other[cost] < knee[cost]]
+    if not safer.empty:
+        return safer.iloc[0]
+    return cheaper.iloc[-1] if not cheaper.empty else None
+
+
+def _trade(knee: pd.Series, runner: pd.Series) -> str:
+    """What moving from the knee to ``runner`` costs and buys, in words."""
+    mean, cost = f"{METRIC}_mean", f"{COST}_mean"
+    extra, lower = float(runner[cost] - knee[cost]), float(knee[mean] - runner[mean])
+    spend = f"costs {number(extra)} more" if extra > 0 else (f"costs {number(-extra)} less" if extra < 0 else "costs the same")
+    buys = (f"lowers blast radius by {number(lower)}" if lower > 0 else
+            f"raises blast radius by {number(-lower)}" if lower < 0 else "leaves blast radius the same")
+    return f"{spend} and {buys}"
+
+
+def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
+    """The recommendation without a target: the knee of the front as the best compromise, and its runner-up.
+
+    ``table`` is one model's `tokensim.analysis.tradeoff_table`. ``text`` is the sentence the
+    report shows; it makes no claim about a target, since none was given.
+    """
+    mean, cost = f"{METRIC}_mean", f"{COST}_mean"
+    knees = table[table["knee"].astype(bool)]
+    if knees.empty:
+        raise InputError.single("results", METRIC, "no configuration has both a mean blast radius and a mean integration "
+                                "cost: there is no Pareto front to report on")
+    knee = knees.iloc[0]
+    runner = front_runner_up(table)
+    text = (f"{knee['label']} is the knee of the Pareto front, the best compromise between integration cost and blast "
+            f"radius: blast radius {number(knee[mean])} ({_ci(knee, level)}) at integration cost {number(knee[cost])}.")
+    if runner is None:
+        text += " It is the only point of the front: every other configuration costs more for no less blast radius."
+    else:
+        text += (f" The runner-up along the front, {runner['label']}, {_trade(knee, runner)} "
+                 f"(blast radius {number(runner[mean])}, {_ci(runner, level)}).")
+    text += " No target was given, so no configuration is claimed to meet one."
+    return {"row": knee, "runner": runner, "text": text}
+
+
+def _facts(row: pd.Series | dict[str, Any]) -> dict[str, str]:
+    return {"metric": interval(row[f"{METRIC}_mean"], row[f"{METRIC}_low"], row[f"{METRIC}_high"], row["n"], clip=True),
+            "cost": interval(row[f"{COST}_mean"], row[f"{COST}_low"], row[f"{COST}_high"], row["n"], clip=True)}
 
 
 def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> dict[str, Any]:
-    """The recommendation for one model's rows, with how its target was chosen."""
+    """The recommendation for one model's rows: against the target when one is given, else the knee of the front.
+
+    ``mode`` is ``target`` or ``knee``; ``table`` the tradeoff table; ``choice`` the chosen
+    configuration's columns (the exposure figure is drawn at it); ``chosen_as`` how the
+    tradeoff table marks its row.
+    """
     from tokensim.analysis import recommend, tradeoff_table
 
     if target is None:
-        target, how = default_target(tradeoff_table(rows, by=by, x=COST, y=METRIC, level=LEVEL))
-    else:
-        how = f"the target {number(target)} was given"
+        table = tradeoff_table(rows, by=by, x=COST, y=METRIC, level=LEVEL)
+        summary = knee_summary(table, LEVEL)
+        knee, runner = summary["row"], summary["runner"]
+        config_cols = list(table.columns[: table.columns.get_loc("label")])
+        return {
+            "mode": "knee", "table": table, "choice": {c: _plain(knee[c]) for c in config_cols},
+            "label": str(knee["label"]), "text": summary["text"], "met": None, "target": None, "n": int(knee["n"]),
+            "chosen_as": "knee, best compromise", **_facts(knee),
+            "runner_up": None if runner is None else {"label": runner["label"], **_facts(runner), "margin": _trade(knee, runner)},
+            "no_runner_up": "none: the knee is the only point of the Pareto front",
+            "how": f"none given, so none is claimed to be met. To ask for the cheapest configuration "
+                   f"whose {LEVEL:.0%} interval of blast radius lies under X: {TARGET_HINT}",
+        }
     rec = recommend(rows, target, metric=METRIC, cost=COST, by=by, level=LEVEL)
     runner = rec.runner_up
     return {
-        "rec": rec, "how": how, "target": target, "label": rec.label, "text": rec.text, "met": rec.met,
+        "mode": "target", "table": rec.table, "choice": rec.choice, "label": rec.label, "text": rec.text, "met": rec.met,
+        "target": target, "n": rec.n, "chosen_as": "recommended" if rec.met else "safest; target not met",
         "metric": interval(rec.metric_mean, rec.metric_low, rec.metric_high, rec.n, clip=True),
-        "cost": interval(rec.cost_mean, rec.cost_low, rec.cost_high, rec.n, clip=True), "n": rec.n,
-        "runner_up": None if runner is None else {
-            "label": runner["label"],
-            "metric": interval(runner[f"{METRIC}_mean"], runner[f"{METRIC}_low"], runner[f"{METRIC}_high"], runner["n"], clip=True),
-            "cost": interval(runner[f"{COST}_mean"], runner[f"{COST}_low"], runner[f"{COST}_high"], runner["n"], clip=True),
-            "margin": number(rec.margin)},
+        "cost": interval(rec.cost_mean, rec.cost_low, rec.cost_high, rec.n, clip=True),
+        "runner_up": None if runner is None else {"label": runner["label"], **_facts(runner),
+                                                  "margin": f"costs {number(rec.margin)} more"},
+        "no_runner_up": "none meets the target",
+        "how": f"the target {number(target)} was given",
     }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
 
 
 def tradeoff_rows(table: pd.DataFrame, chosen: str) -> list[dict[str, Any]]:
@@ -124,7 +193,7 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
     by = figures.config_by(rows, experiment)
     sampled = figures.design_of(experiment) in figures.SAMPLED_DESIGNS
     rec = recommendation(rows, by, target)
-    table = rec["rec"].table
+    table = rec["table"]
     section: dict[str, Any] = {
         "recommendation": rec, "by": by, "sampled": sampled,
         "tradeoff": {"image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
@@ -132,7 +201,7 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
         "ttl": None, "exposure": None,
         "differences": differences(rows, baseline, by, sampled),
     }
-    choice = rec["rec"].choice
+    choice = rec["choice"]
     if figures.ttl_column(rows) is not None:
         section["ttl"] = optional_figure(lambda: figures.ttl_figure_for(rows, METRIC, experiment), "TTL")
     if figures.exposure_varies(rows):
