@@ -150,6 +150,26 @@ def test_tradeoff_figure_accepts_a_table_and_draws_one_panel_per_model(ttl_sweep
         tradeoff_figure(ttl_sweep.drop(columns=["blast_radius"]))
 
 
+def test_tradeoff_points_that_coincide_share_one_ttl_label():
+    """A TTL that changes nothing puts a curve's points on one spot: one label `5m, 15m, 1h`, not `5m15m1h` stacked."""
+    ttls = {"5m": 5 / 60, "15m": 0.25, "1h": 1.0}
+    rows = []
+    for r in range(3):
+        for name, hours in ttls.items():
+            rows.append({"model": "m", "policy": "mtls", "access_ttl": hours, "replication": r,
+                         "blast_radius": 10.0 + r, "integration_cost": 8.0 + 0.01 * r})  # the same for every TTL
+            rows.append({"model": "m", "policy": "bearer", "access_ttl": hours, "replication": r,
+                         "blast_radius": 1000.0 * hours + r, "integration_cost": 1.0 / hours + r})  # well apart
+    fig = tradeoff_figure(pd.DataFrame(rows))
+    labels = [t for t in fig.axes[0].texts if t.get_gid() == "ttl-label"]
+    mtls = [t.get_text() for t in labels if matplotlib.colors.same_color(t.get_color(), PRESET_STYLES["mtls"][0])]
+    bearer = sorted(t.get_text() for t in labels if matplotlib.colors.same_color(t.get_color(), PRESET_STYLES["bearer"][0]))
+    assert mtls == ["5m, 15m, 1h"]  # one label, the TTLs in order
+    assert bearer == ["15m", "1h", "5m"]  # distinct points keep their own labels
+    (point,) = [t.xy for t in labels if t.get_text() == "5m, 15m, 1h"]
+    np.testing.assert_allclose(point, (8.01, 11.0))
+
+
 # -- TTL -----------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.axes import Axes
@@ -18,6 +19,8 @@ _LINESTYLES = ("-", "--", ":", "-.")
 MAX_LEGEND_CURVES = 10
 #: Columns a tradeoff table derives; the others identify the configuration.
 _DERIVED = ("label", "n", "pareto", "knee")
+#: Points of a curve closer than this share of the panel's span (on both axes) share one TTL label.
+LABEL_CLOSE = 0.01
 
 
 def _is_table(frame: pd.DataFrame, x: str, y: str) -> bool:
@@ -47,6 +50,32 @@ def _config_columns(table: pd.DataFrame, x: str, y: str) -> list[str]:
     return [c for c in table.columns if c not in derived]
 
 
+def _span(values: pd.Series) -> float:
+    finite = values.to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max() - finite.min()) if finite.size else 0.0
+
+
+def ttl_labels(xs: np.ndarray, ys: np.ndarray, ttls: np.ndarray, spans: tuple[float, float],
+               close: float = LABEL_CLOSE) -> list[tuple[tuple[float, float], list[float]]]:
+    """The TTL labels of one curve: points that (nearly) coincide share one label, `5m, 15m, 1h`.
+
+    A point joins the label of an earlier point of the curve when it lies within ``close`` of the
+    panel's span on both axes (about a marker's width on screen), so labels never stack into
+    `5m15m1h`. Returns ((x, y) of the label's first point, its TTLs in curve order) per label.
+    """
+    tol = [close * s for s in spans]
+    labels: list[tuple[tuple[float, float], list[float]]] = []
+    for xv, yv, t in zip(xs, ys, ttls):
+        for (lx, ly), joined in labels:
+            if abs(xv - lx) <= tol[0] and abs(yv - ly) <= tol[1]:
+                joined.append(float(t))
+                break
+        else:
+            labels.append(((float(xv), float(yv)), [float(t)]))
+    return labels
+
+
 def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[str, tuple[str, str]]) -> None:
     config = _config_columns(table, x, y)
     curve_keys = [c for c in config if c not in (ttl, "model", "policy.access_ttl", "access_ttl")]
@@ -57,6 +86,7 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
         table = table.assign(_ttl=hours(table[ttl], "tradeoff figure"))
     order = "_ttl" if ttl in table.columns else f"{x}_mean"
     seen: dict[str, int] = {}
+    spans = (_span(table[f"{x}_mean"]), _span(table[f"{y}_mean"]))
     groups = list(table.groupby(curve_keys, sort=False)) if curve_keys else [(("all configurations",), table)]
     crowded = len(groups) > MAX_LEGEND_CURVES and bool(curve_keys)
     if crowded:  # one legend entry per policy; the settings that split its curves go in a note
@@ -80,8 +110,8 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
                            color=colour, marker=marker, linestyle=style, label=f"_{label}" if crowded else label)
         bars.lines[0].set_gid(f"curve|{label}")
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
-            for xv, yv, t in zip(xm, ym, curve["_ttl"]):
-                ax.annotate(duration_text(float(t)), (xv, yv), xytext=(4, 4), textcoords="offset points",
+            for (xv, yv), ttls in ttl_labels(xm, ym, curve["_ttl"].to_numpy(float), spans):
+                ax.annotate(", ".join(duration_text(t) for t in ttls), (xv, yv), xytext=(4, 4), textcoords="offset points",
                             fontsize=7, color=colour, gid="ttl-label")
     front = table[table["pareto"].astype(bool)].sort_values(f"{x}_mean", kind="stable")
     if not front.empty:
