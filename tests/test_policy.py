@@ -254,6 +254,9 @@ def test_preset_can_rename_its_variant():
     assert list(frame["policy"]) == ["dpop", "dpop_5m"]
 
 
-def test_replicate_refuses_two_policies_with_one_name():
-    with pytest.raises(InputError, match="two policies are named 'dpop'"):
-        tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop", access_ttl="5m")], replications=1, horizon="1d")
+def test_replicate_refuses_the_same_policy_twice_but_keeps_same_named_variants():
+    with pytest.raises(InputError, match="the same policy is given twice: 'dpop'"):
+        tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop")], replications=1, horizon="1d")
+    # variants that share a name stay apart by their parameter columns (analysis.configuration_columns)
+    frame = tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop", access_ttl="5m")], replications=1, horizon="1d")
+    assert sorted(frame["access_ttl"]) == pytest.approx([5 / 60, 1.0])

@@ -128,11 +128,10 @@ def replicate(
         raise InputError.single("replications", "replications", f"must be at least 1, got {replications}")
     arch = _architecture(model)
     pols = [resolve_policy(p) for p in policies]
-    names = [p.name for p in pols]
-    if len(set(names)) != len(names):  # rows would be indistinguishable by their policy column
-        twice = sorted({n for n in names if names.count(n) > 1})
-        raise InputError.single("policies", "name", f"two policies are named {', '.join(map(repr, twice))}; "
-                                "name variants apart, e.g. tokensim.preset('dpop', name='dpop_5m', access_ttl='5m')")
+    dumps = [p.model_dump_json() for p in pols]
+    if len(set(dumps)) != len(dumps):  # the same policy twice: its rows could not be told apart
+        twice = sorted({p.name for p, d in zip(pols, dumps) if dumps.count(d) > 1})
+        raise InputError.single("policies", "", f"the same policy is given twice: {', '.join(map(repr, twice))}")
     hours = _hours(horizon)
     jobs = [(pol, r) for r in range(replications) for pol in pols]
     iterator: Iterable[tuple[Policy, int]] = progress(jobs) if progress else jobs
