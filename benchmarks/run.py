@@ -38,11 +38,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import cProfile
 import dataclasses
-import datetime
 import gc
-import importlib.metadata
 import json
-import platform
 import pstats
 import resource
 import statistics
@@ -58,6 +55,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import tokensim
 from tokensim.sim.engine import Simulation
 
@@ -270,40 +268,7 @@ def measure_memory(seeds: tuple[int, ...], trace_seeds: tuple[int, ...]) -> dict
 # -- machine ------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("tokensim", "simpy", "numpy", "pandas", "pydantic", "networkx", "PyYAML"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-
-    dirty = git("status", "--porcelain", "--", "tokensim")
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "os": f"{platform.system()} {platform.release()}",
-        "versions": versions,
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "tokensim_dirty": bool(dirty),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_start": os.getloadavg(),
-    }
+    return machine_info.machine(("tokensim", "simpy", "numpy", "pandas", "pydantic", "networkx", "PyYAML"))
 
 
 # -- the benchmark ------------------------------------------------------------------------------

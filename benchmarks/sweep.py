@@ -37,16 +37,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import cProfile
-import datetime
 import gc
-import importlib.metadata
 import io
 import logging
-import platform
 import pstats
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +55,7 @@ from typing import Any
 
 import pandas as pd
 
+import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import tokensim
 from tokensim.experiment import Experiment
 from tokensim.experiment.store import ResultStore
@@ -161,40 +158,7 @@ def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
 # -- machine ------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "os": f"{platform.system()} {platform.release()}",
-        "versions": versions,
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "tokensim_dirty": bool(git("status", "--porcelain", "--", "tokensim")),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_start": os.getloadavg(),
-        "start_method": _start_method(),
-    }
+    return {**machine_info.machine(("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")), "start_method": _start_method()}
 
 
 def _start_method() -> str:
