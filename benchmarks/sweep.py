@@ -15,9 +15,9 @@ S1. Overhead per run of the sweep machinery: `Experiment.run(out=TMP, workers=1)
     time is reported beside it.
 S2. Two worker processes (`workers=2`) against one (`workers=1`) on the same sweep of
     200+ runs, so that starting the pool is amortised. Target: at least 1.8x. Wall time.
-S3. A local Dask cluster (2 worker processes, one thread each: `LocalCluster(n_workers=2,
-    threads_per_worker=1, processes=True, dashboard_address=None)`) passed as
-    `executor=client`, against the process pool of S2. Target: at least 0.85x its speed.
+S3. A local Dask cluster (`tokensim.experiment.local_dask_cluster(2)`, what `tokensim sweep
+    --dask-local 2` starts: 2 single-threaded worker processes, Dask's worker profiler off)
+    passed as `executor=client`, against the process pool of S2. Target: at least 0.85x its speed.
     Wall time; the cluster is started (and warmed up by one small sweep) before the timed
     rounds, as a running cluster is what `--dask ADDRESS` uses; its start-up and first
     sweep are reported apart.
@@ -310,13 +310,63 @@ def wait_for_quiet(limit: float) -> tuple[float, float]:
 
 
 def start_dask() -> tuple[Any, Any, float]:
-    from dask.distributed import Client, LocalCluster
+    from tokensim.experiment import local_dask_cluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     w0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
+    client, cluster = local_dask_cluster(2)
     return cluster, client, time.perf_counter() - w0
+
+
+def task_cpu(blob: bytes) -> float:
+    """CPU seconds of the whole worker process (all its threads) while it runs one task."""
+    from tokensim.experiment.runner import run_packed_task
+
+    c0 = time.process_time()
+    run_packed_task(blob)
+    return time.process_time() - c0
+
+
+def worker_cpu(cfg: Config) -> dict[str, Any]:
+    """What a run costs a Dask worker against a pool worker: the same tasks, one worker each, paired.
+
+    Each task goes to a 1-process pool, to tokensim's 1-worker Dask cluster and to a 1-worker
+    Dask cluster with Dask's default settings, one executor at a time, in rotating order; the
+    worker's process CPU time during the task is summed. Pairing task by task cancels the
+    drift of the shared machine's speed, which is larger than the effect over whole sweeps.
+    """
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dask.distributed import Client, LocalCluster
+
+    from tokensim.experiment import local_dask_cluster
+
+    exp = experiment("worker-cpu", PARALLEL_MODELS, cfg.parallel_replications // 2 or 1)
+    tasks = [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
+    log(f"S3 detail: worker CPU per task, {len(tasks)} tasks ({len(exp.runs())} runs), paired")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tuned_client, tuned = local_dask_cluster(1)
+        default = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+        default_client = Client(default)
+    pool = ProcessPoolExecutor(1)
+    executors = {"pool": pool, "tokensim": tuned_client.get_executor(), "default": default_client.get_executor()}
+    try:
+        for ex in executors.values():  # warm-up: imports and first-use caches
+            for blob in tasks[:8]:
+                ex.submit(task_cpu, blob).result()
+        sums = dict.fromkeys(executors, 0.0)
+        names = list(executors)
+        for i, blob in enumerate(tasks):
+            for name in names[i % 3:] + names[:i % 3]:
+                sums[name] += executors[name].submit(task_cpu, blob).result()
+    finally:
+        pool.shutdown()
+        for c in (tuned_client, tuned, default_client, default):
+            c.close()
+    return {"runs": len(exp.runs()), "tasks": len(tasks), **sums,
+            "tokensim_extra": sums["tokensim"] / sums["pool"] - 1, "default_extra": sums["default"] / sums["pool"] - 1}
 
 
 def parallel(cfg: Config) -> dict[str, Any]:
@@ -419,7 +469,7 @@ def pct(x: float) -> str:
 
 
 def markdown(res: dict[str, Any]) -> str:
-    m, cfg, ov, par = res["machine"], res["config"], res["overhead"], res["parallel"]
+    m, cfg, ov, par, wc = res["machine"], res["config"], res["overhead"], res["parallel"], res["worker_cpu"]
     load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     lines = [
@@ -461,8 +511,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"- S2, S3: one experiment over {', '.join(PARALLEL_MODELS)} x the same policies and TTLs x "
         f"{cfg.parallel_replications} replications ({par['runs']} runs, horizon {HORIZON}): a mix of cheap and "
         "expensive runs, like the shipped experiment files. `workers=1` (serial), `workers=2` (a fresh "
-        "`ProcessPoolExecutor` per sweep, its start-up included) and `executor=client` for a Dask `LocalCluster("
-        "n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)` started once before the "
+        "`ProcessPoolExecutor` per sweep, its start-up included) and `executor=client` for the local Dask cluster "
+        "that `tokensim sweep --dask-local 2` starts (`tokensim.experiment.local_dask_cluster(2)`: 2 worker processes "
+        "of one thread each, no dashboard, Dask's stack-sampling worker profiler off) started once before the "
         "rounds and warmed up by one small sweep (its start-up and that first sweep are shown apart). Wall time "
         f"(`time.perf_counter`) of the whole `Experiment.run`, output folder included; {cfg.parallel_rounds} "
         "round(s) in rotating order; medians. Speed ratios are ratios of median wall times. The script checks that "
@@ -515,6 +566,12 @@ def markdown(res: dict[str, Any]) -> str:
         f"the workers importing tokensim) {par['dask_first']:.2f} s, against {par['pool_first']:.2f} s for the same "
         "sweep on a fresh process pool (forked workers inherit the imports). `tokensim sweep --dask-local N` pays "
         "both once per sweep; on the shipped experiments (minutes each) that is a few per cent.",
+        f"- A Dask worker's CPU per run against a pool worker's ({wc['runs']} runs in {wc['tasks']} tasks, one worker "
+        "each, every task sent to each executor in turn, the worker process's CPU time during the task summed): "
+        f"pool {wc['pool']:.2f} s, tokensim's cluster {wc['tokensim']:.2f} s ({pct(wc['tokensim_extra'])}), Dask's "
+        f"default worker settings {wc['default']:.2f} s ({pct(wc['default_extra'])}). The difference between the two "
+        "Dask figures is Dask's statistical profiler, which samples the running task's stack every 10 ms; "
+        "`local_dask_cluster` turns it off.",
         "- The machine has 2 cores shared with other work: a parallel sweep's wall time counts any time its "
         "workers wait for a core, and the parent process (submitting tasks, collecting rows, writing Parquet "
         "chunks) shares the same 2 cores with the 2 workers.",
@@ -550,6 +607,7 @@ def run(cfg: Config) -> dict[str, Any]:
     res: dict[str, Any] = {"config": cfg, "machine": machine()}
     res["overhead"] = overhead(cfg)
     res["parallel"] = parallel(cfg)
+    res["worker_cpu"] = worker_cpu(cfg)
     res["load_end"] = os.getloadavg()
     res["profiles"] = profiles(cfg, res) if cfg.profile else []
     return res

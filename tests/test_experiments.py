@@ -305,16 +305,29 @@ def serial_frame(paired_experiment):
     return paired_experiment.run(workers=1, progress=False)
 
 
+def _profiler_enabled() -> bool:
+    import dask
+    import distributed  # noqa: F401  (loads its configuration defaults)
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
 def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experiment, serial_frame):
-    from distributed import Client, LocalCluster
+    from tokensim.experiment import local_dask_cluster
 
     assert len(serial_frame) == 2 * 3 * 6
     assert list(serial_frame["run_index"]) == list(range(36))
     equal_frames(serial_frame, paired_experiment.run(workers=2, progress=False))
     with ThreadPoolExecutor(2) as pool:
         equal_frames(serial_frame, paired_experiment.run(executor=pool, progress=False))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    caller_setting = _profiler_enabled()
+    client, cluster = local_dask_cluster(2)
+    with cluster, client:
+        # tokensim's cluster: two single-threaded workers without Dask's stack-sampling profiler
+        # (it costs pure-Python runs about 8 % CPU); the caller's own configuration is untouched.
+        assert set(client.run(_profiler_enabled).values()) == {False}
+        assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
+        assert _profiler_enabled() == caller_setting
         equal_frames(serial_frame, paired_experiment.run(executor=client, progress=False))
 
 

@@ -207,17 +207,17 @@ def _writable_folder(folder: Path) -> None:
 
 
 def _dask_client(address: str | None, local: int | None):
+    from tokensim.experiment.cluster import connect_dask, local_dask_cluster
+
     try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError.single("--dask", "", "Dask is not installed; pip install 'tokensim[dask]'") from None
-    if address is not None:
-        try:
-            return Client(address, timeout="10s"), None
-        except OSError as err:
-            raise InputError.single("--dask", address, f"cannot reach the Dask scheduler: {err}") from None
-    cluster = LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address=None)
-    return Client(cluster), cluster
+        if address is not None:
+            try:
+                return connect_dask(address), None
+            except OSError as err:
+                raise InputError.single("--dask", address, f"cannot reach the Dask scheduler: {err}") from None
+        return local_dask_cluster(local)
+    except ImportError as err:
+        raise InputError.single("--dask" if address is not None else "--dask-local", "", str(err)) from None
 
 
 def _results_summary(frame: pd.DataFrame) -> str:
