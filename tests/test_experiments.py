@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from tokensim.cli import main
 from tokensim.errors import InputError
 from tokensim.experiment import Experiment, load_results
 from tokensim.experiment.designs import design_points
+from tokensim.experiment.runner import _parallelism
 from tokensim.experiment.store import ResultStore
 
 ISSUE_EXAMPLE = """\
@@ -328,7 +330,21 @@ def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experimen
         assert set(client.run(_profiler_enabled).values()) == {False}
         assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
         assert _profiler_enabled() == caller_setting
+        assert _parallelism(client) == 2  # tasks are sized for the cluster's threads, not this machine's cores
         equal_frames(serial_frame, paired_experiment.run(executor=client, progress=False))
+
+
+def test_tasks_are_sized_for_the_executors_parallelism(paired_experiment):
+    # A big cluster needs many small tasks to keep every worker busy; a sweep sized for this
+    # machine's cores would leave most of a 64-worker cluster idle.
+    with ThreadPoolExecutor(5) as pool:
+        assert _parallelism(pool) == 5
+    assert _parallelism(None) == (os.cpu_count() or 1)
+    runs = paired_experiment.runs(range(100))  # 600 runs: enough for task sizes above the minimum
+    few, many = paired_experiment._tasks(runs, 2), paired_experiment._tasks(runs, 16)
+    assert len(many) > len(few)
+    for tasks in (few, many):  # every run once, whatever the sizes
+        assert sorted(run["columns"]["run_index"] for task in tasks for run in task["runs"]) == sorted(r.index for r in runs)
 
 
 def test_policies_are_paired_within_each_design_point(serial_frame):

@@ -325,7 +325,7 @@ class Experiment:
             stored = store.stored_ids()
             if stored:
                 rows = store.load().to_dict("records")
-        workers = workers or os.cpu_count() or 1
+        workers = workers or _parallelism(executor)
         own_pool = None
         if executor is None and workers > 1:
             executor = own_pool = ProcessPoolExecutor(max_workers=workers)
@@ -422,6 +422,18 @@ class Experiment:
         finally:
             bar.close()
         return done
+
+
+def _parallelism(executor: Any) -> int:
+    """How many runs an executor works on at once, which sizes the tasks (see `Experiment._tasks`).
+
+    A Dask client: its workers' threads, so that a large cluster gets enough tasks to keep
+    every worker busy. A standard pool: its ``max_workers``. Otherwise, and without an
+    executor: this machine's cores.
+    """
+    if executor is not None and hasattr(executor, "nthreads"):  # a distributed.Client
+        return max(1, sum(executor.nthreads().values()))
+    return getattr(executor, "_max_workers", None) or os.cpu_count() or 1
 
 
 def _written_problems(path: str, values: Any, arch: Architecture, policy: Policy, units_required: bool) -> list[str]:
