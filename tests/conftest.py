@@ -1,7 +1,8 @@
-"""Shared helpers: small models built in Python for closed-form checks."""
+"""Shared helpers: small models built in Python for closed-form checks, and sweep folders from experiment text."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,15 @@ def one_client_model(*, instances: int = 1000, leaks: list[dict[str, Any]], dela
         "attacker": {"replay_delay": delay, "replay_rate": replay_rate},
         "defender": {"detection_probability": detection, "response_time": response},
     })
+
+
+def sweep_folder(folder: Path, text: str) -> Path:
+    """Write experiment ``text`` to ``folder``/experiment.yaml, run it serially, return its results folder."""
+    import tokensim
+
+    (folder / "experiment.yaml").write_text(text)
+    tokensim.Experiment.from_yaml(folder / "experiment.yaml").run(folder / "results", workers=1, progress=False)
+    return folder / "results"
 
 
 @pytest.fixture

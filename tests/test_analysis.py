@@ -91,6 +91,15 @@ def test_summarise_covers_every_metric_by_configuration_and_skips_missing_values
     assert ttc.loc["a", "n"] == 1 and ttc.loc["a", "mean"] == 2.0 and ttc.loc["b", "n"] == 0 and math.isnan(ttc.loc["b", "mean"])
 
 
+def test_summarise_never_pools_models_or_settings_by_default():
+    frame = pd.concat([_results({"dpop": (1.0, [1.0, 3.0])}).assign(model="m"),
+                       _results({"dpop": (1.0, [100.0, 300.0])}).assign(model="n")], ignore_index=True)
+    long = summarise(frame, "blast_radius")
+    assert list(long["model"]) == ["m", "n"] and list(long["mean"]) == [2.0, 200.0]
+    pooled = summarise(frame, "blast_radius", by="policy")  # asked for: one mean over both models
+    assert list(pooled["mean"]) == [101.0]
+
+
 def test_tradeoff_table_columns_front_knee_and_labels():
     frame = _results({
         "bearer": (0.0, [900.0, 1100.0]), "hybrid": (4.0, [150.0, 250.0]), "hybrid2": (6.0, [300.0, 300.0]),
@@ -162,6 +171,15 @@ def test_missing_metric_column_is_an_input_error():
             call()
     with pytest.raises(InputError, match="no result rows"):
         tradeoff_table(frame.iloc[:0])
+
+
+def test_bad_level_and_text_axes_are_input_errors():
+    with pytest.raises(InputError, match="level: confidence level must be a number between 0 and 1, got 2"):
+        mean_ci([1.0, 2.0], level=2)
+    table = pd.DataFrame({"cost": ["cheap", "dear"], "risk": [1.0, 0.0]})
+    for call in (lambda: pareto_front(table, "cost", "risk"), lambda: knee_point(table, "cost", "risk")):
+        with pytest.raises(InputError, match="cost: is not a numeric column"):
+            call()
 
 
 def test_unknown_baseline_is_an_input_error():

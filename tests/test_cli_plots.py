@@ -14,6 +14,7 @@ import tokensim
 from typer.testing import CliRunner
 
 from tokensim.cli import app, main
+from conftest import sweep_folder
 
 GRID = """\
 name: cli-grid
@@ -67,12 +68,6 @@ def cli(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:
     return done.value.code or 0, captured.out, captured.err
 
 
-def _sweep(folder: Path, text: str) -> Path:
-    (folder / "experiment.yaml").write_text(text)
-    tokensim.Experiment.from_yaml(folder / "experiment.yaml").run(folder / "results", workers=1, progress=False)
-    return folder / "results"
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> dict[str, Path]:
     """A grid sweep folder, a sobol sweep folder, and a results file and trace file written by `tokensim run`."""
@@ -81,12 +76,12 @@ def data(tmp_path_factory) -> dict[str, Path]:
     run = CliRunner().invoke(app, ["run", "spa_behind_proxy", "-p", "bearer", "-p", "dpop", "-p", "hybrid", "-n", "3",
                                    "--seed", "1", "--horizon", "30d", "--out", str(rows), "--trace", str(trace)])
     assert run.exit_code == 0, run.output
-    grid = _sweep(tmp_path_factory.mktemp("grid"), GRID)
+    grid = sweep_folder(tmp_path_factory.mktemp("grid"), GRID)
     corrupt = root / "corrupt"  # a copy of the grid folder whose manifest was cut short
     shutil.copytree(grid, corrupt)
     (corrupt / "manifest.json").write_text('{"experiment": "cli-grid", "experiment_ha')
-    return {"grid": grid, "sobol": _sweep(tmp_path_factory.mktemp("sobol"), SOBOL),
-            "lhs": _sweep(tmp_path_factory.mktemp("lhs"), LHS), "corrupt": corrupt,
+    return {"grid": grid, "sobol": sweep_folder(tmp_path_factory.mktemp("sobol"), SOBOL),
+            "lhs": sweep_folder(tmp_path_factory.mktemp("lhs"), LHS), "corrupt": corrupt,
             "rows": rows, "trace": trace, "out": root, **_damaged(root, rows, trace)}
 
 
@@ -149,7 +144,7 @@ def test_plot_exposure_needs_one_ttl_then_writes_a_pdf(data, monkeypatch, capsys
     assert _kind(hours) == "pdf"
 
 
-def test_plot_sensitivity_from_a_sobol_sweep(data, monkeypatch, capsys):
+def test_plot_sensitivity_from_a_sobolsweep_folder(data, monkeypatch, capsys):
     out = data["out"] / "sobol.svg"
     code, _, err = cli(monkeypatch, capsys, "plot", data["sobol"], "--kind", "sensitivity", "--out", out)
     assert code == 0, err

@@ -17,6 +17,7 @@ from tokensim import InputError
 from tokensim.analysis import recommend, tradeoff_table
 from tokensim.report import build_report
 from tokensim.report.format import number
+from conftest import sweep_folder
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,22 +46,15 @@ factors:
   nodes.edge.leaks[0].rate: {low: 0.05/year, high: 5/year, log: true}
 design: sobol
 design_options: {samples: 8}
-replications: 1
+replications: 3
 seed: 3
 horizon: 30d
 """
 
 
-def _sweep(folder: Path, text: str) -> Path:
-    spec = folder / "experiment.yaml"
-    spec.write_text(text)
-    tokensim.Experiment.from_yaml(spec).run(folder / "results", workers=1, progress=False)
-    return folder / "results"
-
-
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory) -> Path:
-    return _sweep(tmp_path_factory.mktemp("grid"), GRID)
+    return sweep_folder(tmp_path_factory.mktemp("grid"), GRID)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +63,13 @@ def grid_report(grid, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sobol_report(tmp_path_factory) -> Path:
-    folder = _sweep(tmp_path_factory.mktemp("sobol"), SOBOL)
-    return build_report(folder, out=folder.parent / "sobol.html")
+def sobol(tmp_path_factory) -> Path:
+    return sweep_folder(tmp_path_factory.mktemp("sobol"), SOBOL)
+
+
+@pytest.fixture(scope="module")
+def sobol_report(sobol) -> Path:
+    return build_report(sobol, out=sobol.parent / "sobol.html")
 
 
 @pytest.fixture(scope="module")
@@ -252,9 +250,30 @@ def test_sobol_sweep_gets_sensitivity_and_design_averaged_configurations(sobol_r
     text = _text(sobol_report)
     assert "Sensitivity" in text and "log(1 + blast radius)" in text
     assert "attacker.replay_rate" in text and "nodes.edge.leaks[0].rate" in text and "ST" in text
-    assert "sampled factors are averaged over" in text and "1 replication of each configuration at each of 32 design points" in text
-    assert "paired on design point and replication" in text
+    assert "sampled factors are averaged over" in text and "3 replications of each configuration at each of 32 design points" in text
+    assert "each replication averaged over the design's points first" in text
     assert "Blast radius against access-token TTL" not in text
+
+
+def test_sampled_design_intervals_are_over_replications_not_design_points(sobol):
+    # A sampled design's points run replication r on the same random streams: 32 points x 3
+    # replications are 3 independent values per policy, not 96.
+    from tokensim.analysis import design_average, mean_ci
+    from tokensim.report.figures import tradeoff_tables
+
+    exp = tokensim.Experiment.from_folder(sobol)
+    rows = tokensim.load_results(sobol)
+    table = tradeoff_tables(rows, exp)
+    assert set(table["n"]) == {3}
+    averaged = design_average(rows, ["blast_radius"])
+    assert set(averaged["design_points"]) == {32} and len(averaged) == 2 * 3
+    for policy, part in rows.groupby("policy"):
+        per_rep = part.groupby("replication")["blast_radius"].mean()
+        mean, low, high = mean_ci(per_rep)
+        got = table[table["policy"] == policy].iloc[0]
+        assert got["blast_radius_mean"] == pytest.approx(part["blast_radius"].mean())
+        assert (got["blast_radius_low"], got["blast_radius_high"]) == pytest.approx((low, high))
+        assert high > low  # the replications differ: a real interval, not a single value
 
 
 def test_rows_with_a_spoiled_column_are_refused_naming_file_and_column(tmp_path):

@@ -96,7 +96,7 @@ def run(
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
     typer.echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
-    summary = summarise(frame, MAIN_METRICS)
+    summary = summarise(frame, MAIN_METRICS, by="policy")  # one model, one setting per policy
     typer.echo("")
     typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
     if len(pols) > 1:

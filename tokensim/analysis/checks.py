@@ -56,3 +56,11 @@ def require_positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or not float(value) > 0:
         raise InputError.single(SOURCE, name, f"must be a positive number, got {value!r}")
     return float(value)
+
+
+def require_numeric(results: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Each named column must hold numbers (booleans and text refused), for the axes of a front."""
+    text = [c for c in columns
+            if not pd.api.types.is_numeric_dtype(results[c]) or pd.api.types.is_bool_dtype(results[c])]
+    if text:
+        raise InputError.single(SOURCE, ", ".join(map(str, text)), "is not a numeric column: a Pareto front needs numbers on both axes")

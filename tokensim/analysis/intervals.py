@@ -22,6 +22,7 @@ from tokensim.errors import InputError
 
 def mean_ci(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and the two ends of its t-interval (NaN values are ignored; one value gives a zero-width interval)."""
+    level = require_level(level)
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -96,13 +97,14 @@ def interval_table(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
     return out.reset_index()
 
 
-def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = ("policy",),
+def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = None,
               level: float = 0.95) -> pd.DataFrame:
     """Long summary: one row per group and metric with ``n``, ``mean``, ``ci_low``, ``ci_high``.
 
-    ``metrics=None`` summarises every outcome metric present; ``by=None`` groups by the
-    configuration columns (model, policy and whatever a sweep varied). Groups keep their
-    order of first appearance; ``n`` counts the metric's non-missing values.
+    ``metrics=None`` summarises every outcome metric present; ``by=None`` (the default) groups
+    by the configuration columns (model, policy and whatever a sweep varied), so that different
+    models and settings are never pooled into one mean unless ``by`` asks for it. Groups keep
+    their order of first appearance; ``n`` counts the metric's non-missing values.
     """
     frame = require_frame(frame)
     level = require_level(level)
@@ -119,6 +121,31 @@ def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, b
                                  _order=np.arange(len(keys))))
     out = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     return out.drop(columns="_order").reset_index(drop=True)
+
+
+def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None,
+                   by: str | Sequence[str] = ("model", "policy"), *, over: str = "design_point",
+                   replication: str = "replication") -> pd.DataFrame:
+    """One row per configuration (``by``) and replication: each metric averaged over the design points.
+
+    For sampled designs (Latin hypercube, Sobol, Morris), whose factors are uncertainties
+    drawn from ranges. Every design point runs replication r on the same random streams
+    (common random numbers), so the rows of one replication are not independent draws, and
+    an interval over design points x replications would be too narrow. Averaged over the
+    design, each replication gives one independent value; intervals over them (n =
+    replications) are conditional on the design's sample. Replications that do not cover
+    every design point of their configuration (sequential stopping adds some to a few points
+    only) are left out, so each average is over the same points. ``design_points`` counts them.
+    """
+    frame = require_frame(frame)
+    names = _metric_columns(frame, metrics)
+    keys = as_list(by)
+    require_columns(frame, [*keys, over, replication], "column")
+    grouped = frame.groupby([*keys, replication], sort=False, dropna=False)
+    out = grouped[names].mean()
+    out.insert(0, "design_points", grouped[over].nunique())
+    full = out["design_points"] == out.groupby(level=keys, sort=False, dropna=False)["design_points"].transform("max")
+    return out[full].reset_index()
 
 
 def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None, baseline: str, *,

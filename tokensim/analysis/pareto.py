@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame
+from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_numeric
 from tokensim.analysis.configurations import config_labels, configuration_columns
 from tokensim.analysis.intervals import interval_table
 from tokensim.errors import InputError
@@ -27,6 +27,7 @@ def pareto_front(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     The index labels of ``table`` are kept, so ``table.loc[front.index]`` finds them.
     """
     require_columns(table, [x, y], "column")
+    require_numeric(table, [x, y])
     points = table[[x, y]].astype(float).dropna()
     values = points.to_numpy()
     # j dominates i when j <= i on both axes and j < i on one of them.
@@ -49,6 +50,7 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
     review asks about; identical points keep the front's order.
     """
     require_columns(front, [x, y], "column")
+    require_numeric(front, [x, y])
     points = front[[x, y]].astype(float).dropna()
     if points.empty:
         raise InputError.single(SOURCE, "", f"no points with both {x} and {y}: the front is empty")

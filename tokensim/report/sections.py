@@ -142,8 +142,8 @@ def tradeoff_rows(table: pd.DataFrame, chosen: str) -> list[dict[str, Any]]:
 def differences(rows: pd.DataFrame, baseline: str, by: list[str], sampled: bool) -> dict[str, Any]:
     """Paired differences of the main metrics against ``baseline`` (replication r against replication r).
 
-    Rows pair within every other setting that varies (TTL, rotation...); for a sampled
-    design, on (design point, replication), averaged over the design.
+    Rows pair within every other setting that varies (TTL, rotation...). For a sampled
+    design, ``rows`` are already averaged over the design per replication (`design_rows`).
     """
     from tokensim.analysis import paired_differences
     from tokensim.sim.outcome import MAIN_METRICS
@@ -154,9 +154,8 @@ def differences(rows: pd.DataFrame, baseline: str, by: list[str], sampled: bool)
     if rows["policy"].nunique() < 2:
         return {"note": "only one policy was run on this model: nothing to compare", "rows": [], "metrics": metrics, "within": []}
     within = [] if sampled else [c for c in by if c not in ("model", "policy")]
-    pair_on = ("design_point", "replication") if sampled else ("replication",)
     try:
-        frame = paired_differences(rows, metrics, baseline=baseline, pair_on=pair_on, within=within, level=LEVEL)
+        frame = paired_differences(rows, metrics, baseline=baseline, pair_on="replication", within=within, level=LEVEL)
     except InputError as err:
         return {"note": f"no paired differences: {err}", "rows": [], "metrics": metrics, "within": within}
     out = []
@@ -192,14 +191,15 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
 
     by = figures.config_by(rows, experiment)
     sampled = figures.design_of(experiment) in figures.SAMPLED_DESIGNS
-    rec = recommendation(rows, by, target)
+    compared = figures.design_rows(rows, experiment)  # what the intervals are over: replications
+    rec = recommendation(compared, by, target)
     table = rec["table"]
     section: dict[str, Any] = {
         "recommendation": rec, "by": by, "sampled": sampled,
         "tradeoff": {"image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
                      "rows": tradeoff_rows(table, rec["label"])},
         "ttl": None, "exposure": None,
-        "differences": differences(rows, baseline, by, sampled),
+        "differences": differences(compared, baseline, by, sampled),
     }
     choice = rec["choice"]
     if figures.ttl_column(rows) is not None:
