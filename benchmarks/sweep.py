@@ -18,9 +18,10 @@ S2. Two worker processes (`workers=2`) against one (`workers=1`) on the same swe
 S3. A local Dask cluster (`tokensim.experiment.local_dask_cluster(2)`, what `tokensim sweep
     --dask-local 2` starts: 2 single-threaded worker processes, Dask's worker profiler off)
     passed as `executor=client`, against the process pool of S2. Target: at least 0.85x its speed.
-    Wall time; the cluster is started (and warmed up by one small sweep) before the timed
-    rounds, as a running cluster is what `--dask ADDRESS` uses; its start-up and first
-    sweep are reported apart.
+    Wall time; in each Dask round the cluster is started (and warmed up by one small sweep)
+    before the timed sweep, as a running cluster is what `--dask ADDRESS` uses, and closed
+    after it, so that its idle processes do not slow the other rounds; its start-up and
+    first sweep are reported apart.
 
 Each round times every variant once, in rotating order, so all figures share the
 machine's conditions; figures are medians over the rounds. When a target is missed the
@@ -371,44 +372,50 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
 
 def parallel(cfg: Config) -> dict[str, Any]:
     exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
+    warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
     n = len(exp.runs())
     out: dict[str, Any] = {"runs": n, "serial": [], "pool": [], "dask": [], "available": [], "available_after": [],
-                           "waited": []}
-    log(f"S2/S3: {n} runs per sweep; starting the Dask cluster")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster, client, out["dask_start"] = start_dask()
-    try:
-        warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
-        _, t = sweep(warm, executor=client)
-        out["dask_first"] = t.wall  # workers import tokensim on their first task
-        out["warmup_runs"] = len(warm.runs())
-        _, t = sweep(warm, workers=2)
-        out["pool_first"] = t.wall
-        frames = {}
-        kinds = ("serial", "pool", "dask")
-        for rnd in range(cfg.parallel_rounds):
-            for kind in kinds[rnd % 3:] + kinds[:rnd % 3]:
-                # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
-                # and the machine is probed again after it: load that arrived meanwhile shows.
-                available, waited = wait_for_quiet(cfg.wait_quiet)
-                log(f"S2/S3 round {rnd + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
-                if kind == "serial":
-                    frame, t = sweep(exp, workers=1)
-                elif kind == "pool":
-                    frame, t = sweep(exp, workers=2)
-                else:
+                           "waited": [], "dask_start": [], "dask_first": [], "warmup_runs": len(warm.runs())}
+    log(f"S2/S3: {n} runs per sweep")
+    _, t = sweep(warm, workers=2)
+    out["pool_first"] = t.wall
+    frames = {}
+    kinds = ("serial", "pool", "dask")
+    for rnd in range(cfg.parallel_rounds):
+        for kind in kinds[rnd % 3:] + kinds[:rnd % 3]:
+            # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
+            # and the machine is probed again after it: load that arrived meanwhile shows.
+            available, waited = wait_for_quiet(cfg.wait_quiet)
+            log(f"S2/S3 round {rnd + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
+            if kind == "serial":
+                frame, t = sweep(exp, workers=1)
+            elif kind == "pool":
+                frame, t = sweep(exp, workers=2)
+            else:
+                # The cluster lives only for its own round: an idle Dask scheduler (in this process)
+                # and idle workers tick every few milliseconds, which slowed the other executors'
+                # rounds by about 10 %. Its start and a warm-up sweep (the workers import tokensim)
+                # are untimed, as for a running cluster that `--dask ADDRESS` uses.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cluster, client, started = start_dask()
+                try:
+                    _, first = sweep(warm, executor=client)
+                    out["dask_start"].append(started)
+                    out["dask_first"].append(first.wall)
                     frame, t = sweep(exp, executor=client)
-                out[kind].append(t)
-                out["available"].append(available)
-                out["waited"].append(waited)
-                out["available_after"].append(available_speedup())
-                out[f"{kind}_available"] = out.get(f"{kind}_available", []) + [(available, out["available_after"][-1])]
-                frames.setdefault(kind, frame)
-        out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
-    finally:
-        client.close()
-        cluster.close()
+                finally:
+                    client.close()
+                    cluster.close()
+            out[kind].append(t)
+            out["available"].append(available)
+            out["waited"].append(waited)
+            out["available_after"].append(available_speedup())
+            out[f"{kind}_available"] = out.get(f"{kind}_available", []) + [(available, out["available_after"][-1])]
+            frames.setdefault(kind, frame)
+    out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
+    out["dask_start"] = median(out["dask_start"])
+    out["dask_first"] = median(out["dask_first"])
     for kind in ("serial", "pool", "dask"):
         out[f"{kind}_wall"] = median([t.wall for t in out[kind]])
         out[f"{kind}_cpu"] = median([t.cpu for t in out[kind]])
@@ -513,8 +520,10 @@ def markdown(res: dict[str, Any]) -> str:
         "expensive runs, like the shipped experiment files. `workers=1` (serial), `workers=2` (a fresh "
         "`ProcessPoolExecutor` per sweep, its start-up included) and `executor=client` for the local Dask cluster "
         "that `tokensim sweep --dask-local 2` starts (`tokensim.experiment.local_dask_cluster(2)`: 2 worker processes "
-        "of one thread each, no dashboard, Dask's stack-sampling worker profiler off) started once before the "
-        "rounds and warmed up by one small sweep (its start-up and that first sweep are shown apart). Wall time "
+        "of one thread each, no dashboard, Dask's stack-sampling worker profiler off), started in each Dask round and "
+        "warmed up by one small sweep before the timed sweep, closed after it (an idle cluster's scheduler, in this "
+        "process, and workers tick every few milliseconds, and slowed the other rounds by about 10 %; its start-up and "
+        "first sweep are shown apart). Wall time "
         f"(`time.perf_counter`) of the whole `Experiment.run`, output folder included; {cfg.parallel_rounds} "
         "round(s) in rotating order; medians. Speed ratios are ratios of median wall times. The script checks that "
         "the three give equal DataFrames.", "",
@@ -562,7 +571,8 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         f"- A serial run costs {par['serial_ms_per_run']:.1f} ms of wall time on average in this sweep; results "
         f"equal across the three executors: {'yes' if par['equal'] else '**no**'}.",
-        f"- Dask: starting the cluster took {par['dask_start']:.2f} s and its first sweep ({par['warmup_runs']} runs, "
+        f"- Dask (medians over its rounds, untimed in the table): starting the cluster took {par['dask_start']:.2f} s "
+        f"and its first sweep ({par['warmup_runs']} runs, "
         f"the workers importing tokensim) {par['dask_first']:.2f} s, against {par['pool_first']:.2f} s for the same "
         "sweep on a fresh process pool (forked workers inherit the imports). `tokensim sweep --dask-local N` pays "
         "both once per sweep; on the shipped experiments (minutes each) that is a few per cent.",
