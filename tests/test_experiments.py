@@ -326,7 +326,7 @@ def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experimen
     client, cluster = local_dask_cluster(2)
     with cluster, client:
         # tokensim's cluster: two single-threaded workers without Dask's stack-sampling profiler
-        # (it costs pure-Python runs about 8 % CPU); the caller's own configuration is untouched.
+        # (it costs pure-Python runs 5-10 % CPU); the caller's own configuration is untouched.
         assert set(client.run(_profiler_enabled).values()) == {False}
         assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
         assert _profiler_enabled() == caller_setting

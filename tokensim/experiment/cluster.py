@@ -10,7 +10,7 @@ from typing import Any
 
 #: Worker settings for tokensim's runs. Dask's statistical profiler samples every running
 #: task's stack every 10 ms; a tokensim run is pure Python (SimPy generators), so the
-#: sampling costs the workers about 8 % more CPU per run (measured against a process pool
+#: sampling costs the workers 5-10 % more CPU per run (measured against a process pool
 #: on the same tasks, docs/benchmarks.md). The profile feeds only the dashboard's profile
 #: page, which a sweep's cluster does not serve.
 WORKER_CONFIG: dict[str, Any] = {"distributed.worker.profile.enabled": False}
