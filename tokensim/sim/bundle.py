@@ -168,7 +168,10 @@ class Bundle:
 
     def last_minted_expiry(self, path: str, tier: str) -> float:
         """Expiry of the last token minted before the capability ended (mints at start + k * ttl)."""
-        end = self.capability_end(path, tier)
+        return self._expiry_after(self.capability_end(path, tier), tier)
+
+    def _expiry_after(self, end: float, tier: str) -> float:
+        """`last_minted_expiry` for a capability that ends at ``end``."""
         ttl = self.mint_ttl.get(tier, 0.0)
         if end == INF:
             return INF
@@ -176,16 +179,39 @@ class Bundle:
             return -INF
         return self.start + math.ceil((end - self.start) / ttl) * ttl
 
-    def _minted_alive(self, cell: Cell, t: float) -> tuple[bool, bool]:
+    def _windows(self, tier: str, memo: dict[str, tuple[float, float, float, float]] | None) -> tuple[float, float, float, float]:
+        """(capability end, last minted expiry) via refresh token, then via secret, for a tier.
+
+        They depend on the tier and the bundle, not on the cell or the time: `state` computes
+        them once per tier (``memo``) rather than once per cell.
+        """
+        found = memo.get(tier) if memo is not None else None
+        if found is None:
+            rt_end, secret_end = self.capability_end("rt", tier), self.capability_end("secret", tier)
+            found = (rt_end, self._expiry_after(rt_end, tier), secret_end, self._expiry_after(secret_end, tier))
+            if memo is not None:
+                memo[tier] = found
+        return found
+
+    def _minted_alive(self, cell: Cell, t: float,
+                      memo: dict[str, tuple[float, float, float, float]] | None = None) -> tuple[bool, bool]:
         """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
         if self.forged:
             return self.revoked_at is None or t < self.revoked_at, False
+        rt_end, rt_last, secret_end, secret_last = self._windows(cell.tier, memo)
+        # It can mint a fresh one while the capability lasts; after, the last one it minted
+        # lives out its lifetime unless the resource sees the revocation.
+        seen = None
         alive = []
-        for path in ("rt", "secret"):
-            if t < self.capability_end(path, cell.tier):
-                alive.append(True)  # it can mint a fresh one
-            else:  # the last one it minted lives out its lifetime unless the resource sees the revocation
-                alive.append(t < self.last_minted_expiry(path, cell.tier) and not self._seen_revoked(cell, t))
+        for end, last in ((rt_end, rt_last), (secret_end, secret_last)):
+            if t < end:
+                alive.append(True)
+            elif t >= last:
+                alive.append(False)
+            else:
+                if seen is None:
+                    seen = self._seen_revoked(cell, t)
+                alive.append(not seen)
         return alive[0], alive[1]
 
     def state(self, t: float) -> CellState:
@@ -196,6 +222,8 @@ class Bundle:
         rt_usable = secret_usable = False
         key_ok = self.key_ok(t)
         key_why = "exported key" if self.key == "exported" else "signing oracle during dwell"
+        memo: dict[str, tuple[float, float, float, float]] = {}  # per tier: see _windows
+        minted: dict[int, tuple[bool, bool]] = {}  # per cell, reused for `holds` below
         for cell in self.cells:
             if cell.effect == "fails":
                 success.append(False)
@@ -217,7 +245,7 @@ class Bundle:
                     why = "captured DPoP proof inside its window"
                     usable.add(captured[0])
             if not why:
-                via_rt, via_secret = self._minted_alive(cell, t)
+                via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
                 jit = cell.tier in self.jit_tiers
                 if via_rt and (bearer or key_ok or (self.own_key_rt and not jit)):
                     why = "minted from refresh token" + ("" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key"))
@@ -231,7 +259,7 @@ class Bundle:
         if not holds:
             holds = any(t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items())  # cells[i].index == i
         if not holds:
-            holds = any(any(self._minted_alive(c, t)) for c in self.cells)
+            holds = any(any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells)
         return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
 
     def change_points(self, t: float) -> float:
@@ -244,9 +272,7 @@ class Bundle:
         times.extend(exp for _, exp in self.tokens.values())
         times.extend(self.proofs.values())
         for tier in self.mint_ttl:
-            for path in ("rt", "secret"):
-                times.append(self.capability_end(path, tier))
-                times.append(self.last_minted_expiry(path, tier))
+            times.extend(self._windows(tier, None))
         if self.revoked_at is not None:
             times.append(self.revoked_at)
             times.extend(self.revoked_at + c.propagation_delay for c in self.cells if c.revocation == "caep")
