@@ -173,6 +173,31 @@ def test_missing_metric_column_is_an_input_error():
         tradeoff_table(frame.iloc[:0])
 
 
+def _design_rows(skip: set[tuple[str, int, int]] = frozenset()) -> pd.DataFrame:
+    """Rows of a sampled design: 2 policies x 3 points x 3 replications (minus ``skip``: policy, point, replication)."""
+    rows = [{"model": "m", "policy": pol, "design_point": pt, "replication": r, "blast_radius": 10.0 * pt + r,
+             "time_to_containment_hours": np.nan if pt == 0 else float(pt)}
+            for pol in ("a", "b") for pt in range(3) for r in range(3) if (pol, pt, r) not in skip]
+    return pd.DataFrame(rows)
+
+
+def test_design_average_keeps_replications_that_cover_the_design():
+    from tokensim.analysis import design_average
+
+    full = design_average(_design_rows(), ["blast_radius", "time_to_containment_hours"])
+    assert list(full.columns) == ["model", "policy", "replication", "design_points", "blast_radius", "time_to_containment_hours"]
+    assert list(full["blast_radius"]) == [10.0, 11.0, 12.0] * 2 and full.attrs["left_out_rows"] == 0
+    assert set(full["time_to_containment_hours"]) == {1.5}, "a missing value is averaged over the points that have one"
+    # b's replication 2 misses point 2 (sequential stopping, an interrupted sweep): left out, counted
+    part = design_average(_design_rows({("b", 2, 2)}), "blast_radius")
+    assert list(part[part["policy"] == "b"]["replication"]) == [0, 1] and part.attrs["left_out_rows"] == 2
+    # b never reached point 2: there is no average over the design to compare
+    with pytest.raises(InputError, match="policy 'b': no replication covers every design point"):
+        design_average(_design_rows({("b", 2, r) for r in range(3)}), "blast_radius")
+    with pytest.raises(InputError, match="by: name the configuration columns"):
+        design_average(_design_rows(), "blast_radius", by=())
+
+
 def test_bad_level_and_text_axes_are_input_errors():
     with pytest.raises(InputError, match="level: confidence level must be a number between 0 and 1, got 2"):
         mean_ci([1.0, 2.0], level=2)

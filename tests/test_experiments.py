@@ -191,10 +191,13 @@ def test_bad_file_as_a_real_process_exits_2_with_one_line(tmp_path):
     (["-j", "0"], "at least 1"),
     (["--dask", "tcp://127.0.0.1:1", "--dask-local", "2"], "not both"),
     (["--dask-local", "0"], "at least 1"),
+    (["--dask", "foo"], "--dask: foo: not a Dask scheduler address"),
+    (["--dask", "http://127.0.0.1:8786"], "give one like tcp://HOST:8786"),
 ])
 def test_bad_sweep_options_exit_2(tmp_path, monkeypatch, capsys, args, words):
     code, _, stderr = cli(monkeypatch, capsys, "sweep", write(tmp_path, SMALL), "--out", tmp_path / "o", *args)
     assert code == 2 and words in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "o").exists(), "a refused sweep leaves no output folder behind"
 
 
 def test_missing_experiment_file_exits_2(tmp_path, monkeypatch, capsys):
@@ -334,12 +337,24 @@ def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experimen
         equal_frames(serial_frame, paired_experiment.run(executor=client, progress=False))
 
 
+class _FakeClient:
+    """What `_parallelism` asks of a distributed.Client: its workers' threads."""
+
+    def __init__(self, nthreads: dict[str, int]) -> None:
+        self._nthreads = nthreads
+
+    def nthreads(self) -> dict[str, int]:
+        return self._nthreads
+
+
 def test_tasks_are_sized_for_the_executors_parallelism(paired_experiment):
     # A big cluster needs many small tasks to keep every worker busy; a sweep sized for this
     # machine's cores would leave most of a 64-worker cluster idle.
+    assert _parallelism(_FakeClient({"tcp://a": 3, "tcp://b": 5})) == 8
+    assert _parallelism(_FakeClient({"tcp://w": 1} | {f"tcp://w{i}": 1 for i in range(63)})) == 64
+    assert _parallelism(_FakeClient({})) == (os.cpu_count() or 1), "no worker joined yet: this machine's cores"
     with ThreadPoolExecutor(5) as pool:
         assert _parallelism(pool) == 5
-    assert _parallelism(None) == (os.cpu_count() or 1)
     runs = paired_experiment.runs(range(100))  # 600 runs: enough for task sizes above the minimum
     few, many = paired_experiment._tasks(runs, 2), paired_experiment._tasks(runs, 16)
     assert len(many) > len(few)
@@ -546,6 +561,32 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
         stored = load_results(out)
         assert stored["run_id"].is_unique
         equal_frames(stored, reference)
+
+
+def test_sequential_stopping_of_a_sampled_design_extends_every_point_together():
+    # A sampled design is judged as the report reads it: per model and policy, each replication
+    # averaged over the design's points; a model's points get their replications together, so
+    # no run is left outside the design average.
+    from tokensim.analysis import design_average
+
+    data = {"name": "until-lhs", "models": ["mobile_gateway", "workload_direct"], "policies": ["bearer", "dpop"],
+            "factors": {"attacker.replay_rate": {"low": "1/h", "high": "60/h"}}, "design": "lhs",
+            "design_options": {"samples": 3}, "replications": 2, "seed": 5, "horizon": "60d",
+            "until": {"metric": "leaks", "rel_ci": 0.2, "max_replications": 8, "batch": 2}}
+    exp = Experiment.from_dict(data)
+    frame = exp.run(workers=1, progress=False)
+    reps = frame.groupby(["model", "design_point", "policy"])["replication"].nunique()
+    per_model = reps.groupby(level="model").agg(["min", "max"])
+    assert (per_model["min"] == per_model["max"]).all(), "every point of a model has the same replications"
+    averaged = design_average(frame, "leaks")
+    assert averaged.attrs["left_out_rows"] == 0 and set(averaged["design_points"]) == {3}
+    counts = per_model["max"].to_dict()
+    for (model, _), group in averaged.groupby(["model", "policy"]):
+        mean, low, high = mean_ci(group["leaks"])
+        assert len(group) == counts[model]
+        if counts[model] < 8:  # stopped early: the design-averaged interval is as tight as asked
+            assert (high - low) / 2 <= 0.2 * abs(mean) or high == low
+    assert counts == {"mobile-gateway": 6, "workload-direct": 8}, "one model stops part-way, one runs to the cap"
 
 
 def test_unknown_until_metric_is_refused_before_running():

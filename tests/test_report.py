@@ -252,6 +252,9 @@ def test_sobol_sweep_gets_sensitivity_and_design_averaged_configurations(sobol_r
     assert "attacker.replay_rate" in text and "nodes.edge.leaks[0].rate" in text and "ST" in text
     assert "sampled factors are averaged over" in text and "3 replications of each configuration at each of 32 design points" in text
     assert "each replication averaged over the design's points first" in text
+    flat = " ".join(text.split())
+    assert "average over its 32 design points" in flat and "leaves out the error of sampling the factors" in flat
+    assert "are left out" not in text  # a complete sweep: no replication left out
     assert "Blast radius against access-token TTL" not in text
 
 

@@ -155,11 +155,11 @@ def sweep(
         raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
     exp = Experiment.from_yaml(experiment)
     folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
-    _writable_folder(folder)
     client = cluster = None
     try:
-        if dask is not None or dask_local is not None:
+        if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
             client, cluster = _dask_client(dask, dask_local)
+        _writable_folder(folder)
         frame = exp.run(folder, executor=client, workers=jobs, resume=resume)
     except KeyboardInterrupt:
         from tokensim.experiment.store import ResultStore
@@ -213,6 +213,9 @@ def _dask_client(address: str | None, local: int | None):
         if address is not None:
             try:
                 return connect_dask(address), None
+            except ValueError as err:  # Dask's own address parsing: no port, unknown scheme...
+                raise InputError.single("--dask", address, f"not a Dask scheduler address ({err}); "
+                                        "give one like tcp://HOST:8786") from None
             except OSError as err:
                 raise InputError.single("--dask", address, f"cannot reach the Dask scheduler: {err}") from None
         return local_dask_cluster(local)

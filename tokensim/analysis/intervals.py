@@ -130,22 +130,46 @@ def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
 
     For sampled designs (Latin hypercube, Sobol, Morris), whose factors are uncertainties
     drawn from ranges. Every design point runs replication r on the same random streams
-    (common random numbers), so the rows of one replication are not independent draws, and
-    an interval over design points x replications would be too narrow. Averaged over the
-    design, each replication gives one independent value; intervals over them (n =
-    replications) are conditional on the design's sample. Replications that do not cover
-    every design point of their configuration (sequential stopping adds some to a few points
-    only) are left out, so each average is over the same points. ``design_points`` counts them.
+    (common random numbers), so the rows of one replication are not independent draws and a
+    t-interval over design points x replications has no valid meaning (it can be too narrow
+    or too wide). Averaged over the design, each replication gives one independent value; a
+    t-interval over these (n = replications) is an interval for the mean over *this design's
+    points*. It leaves out the error of sampling the factors: another sample of points would
+    move the mean.
+
+    Only replications that cover every design point of their model (as many as the frame
+    holds for that model) are kept, so each average is over the same points; the number of
+    rows left out is in ``result.attrs["left_out_rows"]``. A group with no complete
+    replication (an interrupted sweep) is an `InputError`. A metric missing at some points
+    (``time_to_containment_hours`` of runs without a detection) is averaged over the points
+    where it has a value. ``design_points`` counts the points of each average.
     """
     frame = require_frame(frame)
     names = _metric_columns(frame, metrics)
     keys = as_list(by)
+    if not keys:
+        raise InputError.single(SOURCE, "by", "name the configuration columns to average within, e.g. ('model', 'policy')")
     require_columns(frame, [*keys, over, replication], "column")
     grouped = frame.groupby([*keys, replication], sort=False, dropna=False)
     out = grouped[names].mean()
     out.insert(0, "design_points", grouped[over].nunique())
-    full = out["design_points"] == out.groupby(level=keys, sort=False, dropna=False)["design_points"].transform("max")
-    return out[full].reset_index()
+    out["_rows"] = grouped.size()
+    # The design's points: per model (every model runs the same design), else over the frame.
+    if "model" in keys:
+        total = out.index.get_level_values("model").map(frame.groupby("model", sort=False, dropna=False)[over].nunique())
+    else:
+        total = frame[over].nunique()
+    full = out["design_points"].to_numpy() == np.asarray(total)
+    for key in out.index.droplevel(replication).unique():
+        if not full[out.index.droplevel(replication) == key].any():
+            key = key if isinstance(key, tuple) else (key,)
+            named = ", ".join(f"{c} {v!r}" for c, v in zip(keys, key))
+            raise InputError.single(SOURCE, over, f"{named}: no replication covers every design point of its model "
+                                    "(an interrupted sweep? resume it), so there is no average over the design to compare")
+    kept = out[full]
+    result = kept.drop(columns="_rows").reset_index()
+    result.attrs["left_out_rows"] = int(out.loc[~full, "_rows"].sum())
+    return result
 
 
 def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None, baseline: str, *,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 #: Worker settings for tokensim's runs. Dask's statistical profiler samples every running
-#: task's stack every 10 ms; a tokensim run is pure Python (SimPy generators), so the
-#: sampling costs the workers 5-10 % more CPU per run (measured against a process pool
-#: on the same tasks, docs/benchmarks.md). The profile feeds only the dashboard's profile
-#: page, which a sweep's cluster does not serve.
+#: task's stack every 10 ms; a tokensim run is pure Python (SimPy generators), so with it
+#: a worker spent 3-10 % more CPU on the same tasks than without it (paired measurements,
+#: docs/benchmarks.md, "Sweeps"). The profile feeds only the dashboard's profile page,
+#: which a sweep's cluster does not serve.
 WORKER_CONFIG: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 
 
@@ -31,8 +31,8 @@ def local_dask_cluster(n_workers: int) -> tuple[Any, Any]:
     Returns ``(client, cluster)``; pass the client as ``Experiment.run(executor=client)``
     and close both when done (each is a context manager). One thread per worker because a
     run holds the GIL throughout; no dashboard, and the workers run with `WORKER_CONFIG`.
-    The settings apply to this cluster's workers only: the caller's Dask configuration is
-    left as it was.
+    The settings apply to this cluster's workers only (those added by ``cluster.scale`` too):
+    the caller's Dask configuration is left as it was.
 
     >>> client, cluster = local_dask_cluster(2)                 # doctest: +SKIP
     >>> with cluster, client:                                   # doctest: +SKIP
@@ -40,10 +40,11 @@ def local_dask_cluster(n_workers: int) -> tuple[Any, Any]:
     """
     if n_workers < 1:
         raise ValueError(f"a local Dask cluster needs at least 1 worker, got {n_workers}")
-    dask, distributed = _distributed()
-    with dask.config.set(WORKER_CONFIG):  # the nannies hand this configuration to their workers
-        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+    _, distributed = _distributed()
+    # `config` goes to every nanny, which hands it to its worker: workers added later by
+    # `cluster.scale` get it too, and this process's own configuration is not touched.
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, config=WORKER_CONFIG)
     try:
         return distributed.Client(cluster), cluster
     except BaseException:

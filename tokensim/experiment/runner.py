@@ -345,12 +345,26 @@ class Experiment:
         return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
 
     def _until(self, rows, stored, executor, workers, store, progress) -> list[dict[str, Any]]:
-        """Sequential stopping: add replications to design points whose interval is still too wide."""
+        """Sequential stopping: add replications where the interval is still too wide.
+
+        A grid judges each design point (and policy) on its own. A sampled design (lhs, sobol,
+        morris) is judged as the report reads it: per model and policy, each replication
+        averaged over the design's points (`tokensim.analysis.design_average`), and a model's
+        points get their new replications together, so every average stays over all of them.
+        """
         from tokensim.analysis import mean_ci
 
         until = self.spec.until
         batch = until.batch or self.spec.replications
-        done = {v: self.spec.replications for v in range(len(self.plan.variants))}
+        n_variants = len(self.plan.variants)
+        sampled = self.spec.design != "grid"
+        # What is judged and extended together: a variant (grid), or all variants of one model.
+        per_model = n_variants // max(1, len(self.spec.models))
+        unit_of = [v // per_model if sampled else v for v in range(n_variants)]
+        members: dict[int, list[int]] = {}
+        for v, u in enumerate(unit_of):
+            members.setdefault(u, []).append(v)
+        done = {v: self.spec.replications for v in range(n_variants)}
         while True:
             frame = pd.DataFrame(rows)
             if until.metric not in frame.columns:
@@ -360,18 +374,21 @@ class Experiment:
             # Judge only the replications counted so far: a resumed sweep may hold later batches
             # already, and must take the same decisions as an uninterrupted one.
             frame = frame[frame["replication"] < frame["_variant"].map(done)]
-            for (v, _), group in frame.groupby(["_variant", "policy"]):
-                mean, low, high = mean_ci(group[until.metric])
-                if done.get(int(v), 0) < until.max_replications and not (
+            frame["_unit"] = frame["_variant"].map(dict(enumerate(unit_of)))
+            for (u, _), group in frame.groupby(["_unit", "policy"]):
+                values = group.groupby("replication")[until.metric].mean() if sampled else group[until.metric]
+                mean, low, high = mean_ci(values)
+                if done[members[int(u)][0]] < until.max_replications and not (
                         (high - low) / 2 <= until.rel_ci * abs(mean) or (high - low) == 0):
-                    wide.add(int(v))
+                    wide.add(int(u))
             if not wide:
                 return rows
             new_runs = []
-            for v in sorted(wide):
-                reps = range(done[v], min(done[v] + batch, until.max_replications))
-                done[v] = reps.stop
-                new_runs.extend(r for r in self.runs(reps, [v]) if r.run_id not in stored)
+            for u in sorted(wide):
+                for v in members[u]:
+                    reps = range(done[v], min(done[v] + batch, until.max_replications))
+                    done[v] = reps.stop
+                    new_runs.extend(r for r in self.runs(reps, [v]) if r.run_id not in stored)
             if new_runs:  # none when a resumed sweep already holds this batch: go on deciding
                 rows.extend(self._execute(new_runs, executor, workers, store, progress))
 
@@ -428,11 +445,13 @@ def _parallelism(executor: Any) -> int:
     """How many runs an executor works on at once, which sizes the tasks (see `Experiment._tasks`).
 
     A Dask client: its workers' threads, so that a large cluster gets enough tasks to keep
-    every worker busy. A standard pool: its ``max_workers``. Otherwise, and without an
-    executor: this machine's cores.
+    every worker busy. A standard pool: its ``max_workers``. Otherwise (a client whose
+    workers have not joined yet included), and without an executor: this machine's cores.
     """
     if executor is not None and hasattr(executor, "nthreads"):  # a distributed.Client
-        return max(1, sum(executor.nthreads().values()))
+        threads = sum(executor.nthreads().values())  # 0 while no worker has joined yet
+        if threads:
+            return threads
     return getattr(executor, "_max_workers", None) or os.cpu_count() or 1
 
 

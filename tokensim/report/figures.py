@@ -59,18 +59,19 @@ def config_by(results: pd.DataFrame, experiment: Any = None) -> list[str]:
     return configuration_columns(results)
 
 
-def design_rows(results: pd.DataFrame, experiment: Any = None) -> pd.DataFrame:
+def design_rows(results: pd.DataFrame, experiment: Any = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """The rows intervals are taken over: as they are, or for a sampled design averaged over its points.
 
     A sampled design's points share each replication's random streams, so its rows are not
     independent; `tokensim.analysis.design_average` leaves one value per model, policy and
-    replication (metrics only).
+    replication (of ``metrics``, default every outcome metric), and counts the rows it left
+    out in ``attrs["left_out_rows"]``.
     """
     from tokensim.analysis import design_average
 
     if design_of(experiment) not in SAMPLED_DESIGNS or "design_point" not in results.columns:
         return results
-    return design_average(results, by=config_by(results, experiment))
+    return design_average(results, metrics, by=config_by(results, experiment))
 
 
 def varying(results: pd.DataFrame, experiment: Any = None, exclude: Sequence[str] = ()) -> list[str]:
@@ -143,7 +144,8 @@ def tradeoff_tables(results: pd.DataFrame, experiment: Any = None, metric: str =
     """`tokensim.analysis.tradeoff_table` per model (one Pareto front each), configurations as `config_by` says."""
     from tokensim.analysis import tradeoff_table
 
-    parts = [tradeoff_table(design_rows(rows, experiment), by=config_by(rows, experiment), x=cost, y=metric)
+    parts = [tradeoff_table(design_rows(rows, experiment, list(dict.fromkeys([metric, cost]))), by=config_by(rows, experiment),
+                            x=cost, y=metric)
              for _, rows in results.groupby("model", sort=False)]
     return pd.concat(parts, ignore_index=True)
 

@@ -211,6 +211,8 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
         fig = optional_figure(lambda: figures.exposure_figure_for(sliced, "exposure_hours", experiment), "exposure")
         fig["fixed"] = said
         section["exposure"] = fig
+    section["left_out"] = int(compared.attrs.get("left_out_rows", 0)) if sampled else 0
+    section["design_points"] = int(compared["design_points"].max()) if sampled and "design_points" in compared else None
     section["single_replication"] = bool(table["n"].max() < 2)
     section["replications"] = (int(table["n"].min()), int(table["n"].max()))
     section["level"] = LEVEL
