@@ -16,7 +16,7 @@ S1. Overhead per run of the sweep machinery: `Experiment.run(out=TMP, workers=1)
 S2. Two worker processes (`workers=2`) against one (`workers=1`) on the same sweep of
     200+ runs, so that starting the pool is amortised. Target: at least 1.8x. Wall time.
 S3. A local Dask cluster (`tokensim.experiment.local_dask_cluster(2)`, what `tokensim sweep
-    --dask-local 2` starts: 2 single-threaded worker processes, Dask's worker profiler off)
+    --dask-local 2` starts: 2 single-threaded worker processes, `CLUSTER_CONFIG`'s settings)
     passed as `executor=client`, against the process pool of S2. Target: at least 0.85x its speed.
     Wall time; in each Dask round the cluster is started (and warmed up by one small sweep)
     before the timed sweep, as a running cluster is what `--dask ADDRESS` uses, and closed
@@ -524,7 +524,8 @@ def markdown(res: dict[str, Any]) -> str:
         "expensive runs, like the shipped experiment files. `workers=1` (serial), `workers=2` (a fresh "
         "`ProcessPoolExecutor` per sweep, its start-up included) and `executor=client` for the local Dask cluster "
         "that `tokensim sweep --dask-local 2` starts (`tokensim.experiment.local_dask_cluster(2)`: 2 worker processes "
-        "of one thread each, no dashboard, Dask's stack-sampling worker profiler off), started in each Dask round and "
+        "of one thread each, no dashboard, `tokensim.experiment.cluster.CLUSTER_CONFIG`: worker profiler off, "
+        "event-loop checks every 200 ms), started in each Dask round and "
         "warmed up by one small sweep before the timed sweep, closed after it (an idle cluster's scheduler, in this "
         "process, and workers tick every few milliseconds, and slowed the other rounds by about 10 %; its start-up and "
         "first sweep are shown apart). Wall time "
@@ -586,9 +587,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"- A Dask worker's CPU per run against a pool worker's ({wc['runs']} runs in {wc['tasks']} tasks, one worker "
         "each, every task sent to each executor in turn, the worker process's CPU time during the task summed): "
         f"pool {wc['pool']:.2f} s, tokensim's cluster {wc['tokensim']:.2f} s ({pct(wc['tokensim_extra'])}), Dask's "
-        f"default worker settings {wc['default']:.2f} s ({pct(wc['default_extra'])}). The difference between the two "
-        "Dask figures is Dask's statistical profiler, which samples the running task's stack every 10 ms; "
-        "`local_dask_cluster` turns it off.",
+        f"default settings {wc['default']:.2f} s ({pct(wc['default_extra'])}). The difference between the two "
+        "Dask figures is mostly Dask's statistical profiler, which samples the running task's stack every 10 ms, "
+        "and its event-loop checks every 20 ms; `local_dask_cluster` turns the first off and slows the second to 200 ms.",
         "- The machine has 2 cores shared with other work: a parallel sweep's wall time counts any time its "
         "workers wait for a core, and the parent process (submitting tasks, collecting rows, writing Parquet "
         "chunks) shares the same 2 cores with the 2 workers.",

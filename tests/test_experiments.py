@@ -317,6 +317,12 @@ def _profiler_enabled() -> bool:
     return bool(dask.config.get("distributed.worker.profile.enabled"))
 
 
+def _tick() -> str:
+    import dask
+
+    return str(dask.config.get("distributed.admin.tick.interval"))
+
+
 def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experiment, serial_frame):
     from tokensim.experiment import local_dask_cluster
 
@@ -331,8 +337,9 @@ def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experimen
         # tokensim's cluster: two single-threaded workers without Dask's stack-sampling profiler
         # (it costs pure-Python runs 5-10 % CPU); the caller's own configuration is untouched.
         assert set(client.run(_profiler_enabled).values()) == {False}
+        assert set(client.run(_tick).values()) == {"200ms"}  # event-loop checks every 200 ms, not 20
         assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
-        assert _profiler_enabled() == caller_setting
+        assert _profiler_enabled() == caller_setting and _tick() == "20ms", "the caller's configuration is untouched"
         assert _parallelism(client) == 2  # tasks are sized for the cluster's threads, not this machine's cores
         equal_frames(serial_frame, paired_experiment.run(executor=client, progress=False))
 
