@@ -160,12 +160,13 @@ def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
     else:
         total = frame[over].nunique()
     full = out["design_points"].to_numpy() == np.asarray(total)
-    for key in out.index.droplevel(replication).unique():
-        if not full[out.index.droplevel(replication) == key].any():
-            key = key if isinstance(key, tuple) else (key,)
-            named = ", ".join(f"{c} {v!r}" for c, v in zip(keys, key))
-            raise InputError.single(SOURCE, over, f"{named}: no replication covers every design point of its model "
-                                    "(an interrupted sweep? resume it), so there is no average over the design to compare")
+    complete = pd.Series(full, index=out.index).groupby(level=keys, sort=False, dropna=False).any()
+    if not complete.all():
+        key = complete.index[~complete.to_numpy()][0]
+        key = key if isinstance(key, tuple) else (key,)
+        named = ", ".join(f"{c} {v!r}" for c, v in zip(keys, key))
+        raise InputError.single(SOURCE, over, f"{named}: no replication covers every design point of its model "
+                                "(an interrupted sweep? resume it), so there is no average over the design to compare")
     kept = out[full]
     result = kept.drop(columns="_rows").reset_index()
     result.attrs["left_out_rows"] = int(out.loc[~full, "_rows"].sum())
