@@ -46,6 +46,6 @@ def machine(packages: Iterable[str]) -> dict[str, Any]:
         "versions": versions,
         "commit": git("rev-parse", "--short", "HEAD"),
         "tokensim_dirty": bool(git("status", "--porcelain", "--", "tokensim")),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_start": os.getloadavg(),
     }

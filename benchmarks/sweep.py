@@ -54,9 +54,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import pandas as pd
 
-import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import tokensim
 from tokensim.experiment import Experiment
 from tokensim.experiment.store import ResultStore
@@ -91,10 +91,24 @@ class Config:
     wait_quiet: float  # seconds a parallel round may wait for 2 free cores (0: start at once)
 
 
-FULL = Config("full", overhead_replications=100, overhead_rounds=7, parallel_replications=40, parallel_rounds=9, profile=True,
-              wait_quiet=300.0)
-QUICK = Config("quick", overhead_replications=15, overhead_rounds=3, parallel_replications=8, parallel_rounds=1, profile=True,
-               wait_quiet=0.0)
+FULL = Config(
+    "full",
+    overhead_replications=100,
+    overhead_rounds=7,
+    parallel_replications=40,
+    parallel_rounds=9,
+    profile=True,
+    wait_quiet=300.0,
+)
+QUICK = Config(
+    "quick",
+    overhead_replications=15,
+    overhead_rounds=3,
+    parallel_replications=8,
+    parallel_rounds=1,
+    profile=True,
+    wait_quiet=0.0,
+)
 
 
 def log(msg: str) -> None:
@@ -120,11 +134,18 @@ def median(values: list[float]) -> float:
 
 
 def experiment(name: str, models: tuple[str, ...], replications: int) -> Experiment:
-    return Experiment.from_dict({
-        "name": name, "models": list(models), "policies": list(POLICIES),
-        "factors": {"policy.access_ttl": list(TTLS)}, "design": "grid",
-        "replications": replications, "seed": SEED, "horizon": HORIZON,
-    })
+    return Experiment.from_dict(
+        {
+            "name": name,
+            "models": list(models),
+            "policies": list(POLICIES),
+            "factors": {"policy.access_ttl": list(TTLS)},
+            "design": "grid",
+            "replications": replications,
+            "seed": SEED,
+            "horizon": HORIZON,
+        }
+    )
 
 
 def sweep(exp: Experiment, **kwargs: Any) -> tuple[pd.DataFrame, Timing]:
@@ -142,8 +163,10 @@ def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
     items = [(plan.variants[r.variant].arch, r.policy, r.replication) for r in exp.runs()]
 
     def call() -> list[dict[str, Any]]:
-        return [tokensim.simulate(arch, pol, seed=spec.seed, horizon=spec.horizon, replication=rep, costs=plan.costs).record
-                for arch, pol, rep in items]
+        return [
+            tokensim.simulate(arch, pol, seed=spec.seed, horizon=spec.horizon, replication=rep, costs=plan.costs).record
+            for arch, pol, rep in items
+        ]
 
     return call
 
@@ -158,8 +181,14 @@ def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
 
 # -- machine ------------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
-    return {**machine_info.machine(("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")), "start_method": _start_method()}
+    return {
+        **machine_info.machine(
+            ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")
+        ),
+        "start_method": _start_method(),
+    }
 
 
 def _start_method() -> str:
@@ -169,6 +198,7 @@ def _start_method() -> str:
 
 
 # -- S1: overhead -------------------------------------------------------------------------------
+
 
 @contextmanager
 def engine_stubbed(outcome: Any) -> Iterator[None]:
@@ -195,8 +225,14 @@ def overhead(cfg: Config) -> dict[str, Any]:
         if not same_records(frame, records):
             raise RuntimeError(f"{m}: the sweep's rows differ from direct tokensim.simulate calls")
         first = exp.runs()[0]
-        canned[m] = tokensim.simulate(exp.plan.variants[first.variant].arch, first.policy, seed=exp.spec.seed,
-                                      horizon=exp.spec.horizon, replication=first.replication, costs=exp.plan.costs)
+        canned[m] = tokensim.simulate(
+            exp.plan.variants[first.variant].arch,
+            first.policy,
+            seed=exp.spec.seed,
+            horizon=exp.spec.horizon,
+            replication=first.replication,
+            costs=exp.plan.costs,
+        )
         with engine_stubbed(canned[m]):
             sweep(exp, workers=1)
         out["models"][m] = {"runs": len(records), "sweep": [], "direct": [], "machinery": []}
@@ -204,7 +240,7 @@ def overhead(cfg: Config) -> dict[str, Any]:
     for rnd in range(cfg.overhead_rounds):
         log(f"S1 round {rnd + 1}/{cfg.overhead_rounds}")
         for i, m in enumerate(SMALL_MODELS):
-            for kind in kinds[(rnd + i) % 3:] + kinds[:(rnd + i) % 3]:
+            for kind in kinds[(rnd + i) % 3 :] + kinds[: (rnd + i) % 3]:
                 if kind == "sweep":
                     _, t = sweep(exps[m], workers=1)
                 elif kind == "direct":
@@ -214,11 +250,22 @@ def overhead(cfg: Config) -> dict[str, Any]:
                         _, t = sweep(exps[m], workers=1)
                 out["models"][m][kind].append(t)
     rounds = range(cfg.overhead_rounds)
-    groups = {**out["models"], "pooled": {
-        "runs": sum(d["runs"] for d in out["models"].values()),
-        **{kind: [Timing(sum(d[kind][k].wall for d in out["models"].values()),
-                         sum(d[kind][k].cpu for d in out["models"].values())) for k in rounds] for kind in kinds},
-    }}
+    groups = {
+        **out["models"],
+        "pooled": {
+            "runs": sum(d["runs"] for d in out["models"].values()),
+            **{
+                kind: [
+                    Timing(
+                        sum(d[kind][k].wall for d in out["models"].values()),
+                        sum(d[kind][k].cpu for d in out["models"].values()),
+                    )
+                    for k in rounds
+                ]
+                for kind in kinds
+            },
+        },
+    }
     for d in groups.values():
         for clock in ("cpu", "wall"):
             sw, di, ma = ([getattr(t, clock) for t in d[kind]] for kind in kinds)
@@ -226,9 +273,15 @@ def overhead(cfg: Config) -> dict[str, Any]:
             # End to end: each round times a model's sweep and its direct calls back to back, so the
             # per-round ratio compares runs made under the same machine conditions; median of those.
             ratios = sorted(sw[k] / di[k] - 1 for k in rounds)
-            d[clock] = {"direct": median(di), "sweep": median(sw), "machinery": median(ma),
-                        "overhead": median(ma) / median(di), "us_per_run": median(ma) / d["runs"] * 1e6,
-                        "end_to_end": median(ratios), "end_to_end_range": (ratios[0], ratios[-1])}
+            d[clock] = {
+                "direct": median(di),
+                "sweep": median(sw),
+                "machinery": median(ma),
+                "overhead": median(ma) / median(di),
+                "us_per_run": median(ma) / d["runs"] * 1e6,
+                "end_to_end": median(ratios),
+                "end_to_end_range": (ratios[0], ratios[-1]),
+            }
     out["pooled"] = groups["pooled"]
     out["breakdown"] = breakdown(exps["service_mesh"])
     return out
@@ -244,14 +297,16 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     steps["expand the experiment (models, design, policies; once per sweep)"] = t.cpu
     runs, t = timed(exp.runs)
     steps["run ids (`Experiment.runs`: a configuration hash per run)"] = t.cpu
-    tasks, t = timed(lambda: exp._tasks(runs, 1))  # noqa: SLF001
+    tasks, t = timed(lambda: exp._tasks(runs, 1))
     steps["tasks (`Experiment._tasks`: run descriptions for the workers)"] = t.cpu
     rows = [row for task in tasks for row in run_task(task)]
     _, t_direct = timed(direct_calls(exp))
     import tokensim.api
 
-    canned, real = tokensim.api.simulate(exp.plan.variants[0].arch, runs[0].policy, seed=exp.spec.seed,
-                                         horizon=exp.spec.horizon), tokensim.api.simulate
+    canned, real = (
+        tokensim.api.simulate(exp.plan.variants[0].arch, runs[0].policy, seed=exp.spec.seed, horizon=exp.spec.horizon),
+        tokensim.api.simulate,
+    )
     tokensim.api.simulate = lambda *args, **kwargs: canned  # run_task's own work, without the engine
     try:
         _, t = timed(lambda: [row for task in tasks for row in run_task(task)])
@@ -262,7 +317,7 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     try:
         store = ResultStore(folder / "out")
         store.initialise({"experiment_hash": "benchmark"}, "", resume=False)
-        _, t = timed(lambda: [store.append(rows[i:i + 500]) for i in range(0, len(rows), 500)])
+        _, t = timed(lambda: [store.append(rows[i : i + 500]) for i in range(0, len(rows), 500)])
         steps["store (`ResultStore.append`, 500-row atomic Parquet chunks)"] = t.cpu
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -360,29 +415,44 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
         sums = dict.fromkeys(executors, 0.0)
         names = list(executors)
         for i, blob in enumerate(tasks):
-            for name in names[i % 3:] + names[:i % 3]:
+            for name in names[i % 3 :] + names[: i % 3]:
                 sums[name] += executors[name].submit(task_cpu, blob).result()
     finally:
         pool.shutdown()
         for c in (tuned_client, tuned, default_client, default):
             c.close()
-    return {"runs": len(exp.runs()), "tasks": len(tasks), **sums,
-            "tokensim_extra": sums["tokensim"] / sums["pool"] - 1, "default_extra": sums["default"] / sums["pool"] - 1}
+    return {
+        "runs": len(exp.runs()),
+        "tasks": len(tasks),
+        **sums,
+        "tokensim_extra": sums["tokensim"] / sums["pool"] - 1,
+        "default_extra": sums["default"] / sums["pool"] - 1,
+    }
 
 
 def parallel(cfg: Config) -> dict[str, Any]:
     exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
     warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
     n = len(exp.runs())
-    out: dict[str, Any] = {"runs": n, "serial": [], "pool": [], "dask": [], "available": [], "available_after": [],
-                           "waited": [], "dask_start": [], "dask_first": [], "warmup_runs": len(warm.runs())}
+    out: dict[str, Any] = {
+        "runs": n,
+        "serial": [],
+        "pool": [],
+        "dask": [],
+        "available": [],
+        "available_after": [],
+        "waited": [],
+        "dask_start": [],
+        "dask_first": [],
+        "warmup_runs": len(warm.runs()),
+    }
     log(f"S2/S3: {n} runs per sweep")
     _, t = sweep(warm, workers=2)
     out["pool_first"] = t.wall
     frames = {}
     kinds = ("serial", "pool", "dask")
     for rnd in range(cfg.parallel_rounds):
-        for kind in kinds[rnd % 3:] + kinds[:rnd % 3]:
+        for kind in kinds[rnd % 3 :] + kinds[: rnd % 3]:
             # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
             # and the machine is probed again after it: load that arrived meanwhile shows.
             available, waited = wait_for_quiet(cfg.wait_quiet)
@@ -432,6 +502,7 @@ def parallel(cfg: Config) -> dict[str, Any]:
 
 # -- profiles of missed targets -------------------------------------------------------------------
 
+
 def profile(label: str, fn: Callable[[], Any], rows: int = 18) -> str:
     prof = cProfile.Profile()
     prof.enable()
@@ -451,20 +522,29 @@ def profiles(cfg: Config, res: dict[str, Any]) -> list[str]:
         worst = max(SMALL_MODELS, key=lambda m: res["overhead"]["models"][m]["cpu"]["overhead"])
         exp = experiment(f"overhead-{worst}", (worst,), cfg.overhead_replications)
         folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
-        out.append(profile(f"S1, Experiment.run(workers=1) on {worst}",
-                           lambda: exp.run(out=folder / "out", workers=1, progress=False)))
+        out.append(
+            profile(
+                f"S1, Experiment.run(workers=1) on {worst}",
+                lambda: exp.run(out=folder / "out", workers=1, progress=False),
+            )
+        )
         shutil.rmtree(folder, ignore_errors=True)
     par = res["parallel"]
     if par["speedup"] < TARGET_SPEEDUP or par["dask_ratio"] < TARGET_DASK:
         exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
         folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
-        out.append(profile("S2, the parent process of Experiment.run(workers=2) (its main thread)",
-                           lambda: exp.run(out=folder / "out", workers=2, progress=False)))
+        out.append(
+            profile(
+                "S2, the parent process of Experiment.run(workers=2) (its main thread)",
+                lambda: exp.run(out=folder / "out", workers=2, progress=False),
+            )
+        )
         shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
 # -- report ---------------------------------------------------------------------------------------
+
 
 def s1_ok(ov: dict[str, Any]) -> bool:
     """S1 passes when the pooled figure and every model's are within the target."""
@@ -484,12 +564,15 @@ def markdown(res: dict[str, Any]) -> str:
     load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"Generated by `python benchmarks/sweep.py --write` ({cfg.name} mode), which replaces only this section; "
         "`benchmarks/run.py --write` regenerates the sections above it. The sweep machinery "
         "(`tokensim.Experiment`, docs: the experiments issue) against direct `tokensim.simulate` calls, "
-        "and its executors against each other.", "",
-        "### Machine", "",
+        "and its executors against each other.",
+        "",
+        "### Machine",
+        "",
         f"- CPU: {m['cpu']}; {m['logical_cpus']} logical CPUs, {m['usable_cpus']} usable by this process, "
         "**shared with other work** (other sessions ran tests and benchmarks on the same 2 cores), so wall "
         "times carry their noise",
@@ -499,8 +582,10 @@ def markdown(res: dict[str, Any]) -> str:
         f"- {versions}",
         f"- tokensim at commit {m['commit']}"
         + (" with uncommitted changes under tokensim/ in the working tree" if m["tokensim_dirty"] else ""),
-        f"- Date: {m['date']}", "",
-        "### How it is measured", "",
+        f"- Date: {m['date']}",
+        "",
+        "### How it is measured",
+        "",
         f"- S1: for each small built-in model ({', '.join(SMALL_MODELS)}), an experiment of policies "
         f"{', '.join(POLICIES)} x `policy.access_ttl` {', '.join(TTLS)} x {cfg.overhead_replications} replications "
         f"({ov['models'][SMALL_MODELS[0]]['runs']} runs, horizon {HORIZON}), run serially in this process. Three "
@@ -531,8 +616,10 @@ def markdown(res: dict[str, Any]) -> str:
         "first sweep are shown apart). Wall time "
         f"(`time.perf_counter`) of the whole `Experiment.run`, output folder included; {cfg.parallel_rounds} "
         "round(s) in rotating order; medians. Speed ratios are ratios of median wall times. The script checks that "
-        "the three give equal DataFrames.", "",
-        "### Results", "",
+        "the three give equal DataFrames.",
+        "",
+        "### Results",
+        "",
         "| # | figure | measured | target | result |",
         "|---|---|---:|---:|---|",
         f"| S1 | sweep machinery overhead per run, workers=1, 4 small models pooled, CPU clock (each model: "
@@ -546,32 +633,47 @@ def markdown(res: dict[str, Any]) -> str:
         f"| S3 | local Dask cluster (2 workers) vs the 2-process pool, speed (wall: {par['dask_wall']:.2f} s vs "
         f"{par['pool_wall']:.2f} s) | {par['dask_ratio']:.2f}x | >= 0.85x | {verdict(par['dask_ratio'] >= TARGET_DASK)} |",
         "",
-        "### Details", "",
-        "S1 per model (CPU seconds per sweep, medians over rounds; wall-clock figures in brackets):", "",
+        "### Details",
+        "",
+        "S1 per model (CPU seconds per sweep, medians over rounds; wall-clock figures in brackets):",
+        "",
         "| model | runs | (a) direct s | (c) machinery s | machinery / direct | us per run | (b) sweep s | end to end: median (range) | result |",
         "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, d in {**ov["models"], "pooled": ov["pooled"]}.items():
         c, w = d["cpu"], d["wall"]
         lo, hi = c["end_to_end_range"]
-        lines.append(f"| {name} | {d['runs']} | {c['direct']:.3f} ({w['direct']:.3f}) | {c['machinery']:.3f} ({w['machinery']:.3f}) "
-                     f"| {pct(c['overhead'])} ({pct(w['overhead'])}) | {c['us_per_run']:.0f} | {c['sweep']:.3f} ({w['sweep']:.3f}) "
-                     f"| {pct(c['end_to_end'])} ({pct(lo)} to {pct(hi)}) | {verdict(c['overhead'] <= TARGET_OVERHEAD)} |")
+        lines.append(
+            f"| {name} | {d['runs']} | {c['direct']:.3f} ({w['direct']:.3f}) | {c['machinery']:.3f} ({w['machinery']:.3f}) "
+            f"| {pct(c['overhead'])} ({pct(w['overhead'])}) | {c['us_per_run']:.0f} | {c['sweep']:.3f} ({w['sweep']:.3f}) "
+            f"| {pct(c['end_to_end'])} ({pct(lo)} to {pct(hi)}) | {verdict(c['overhead'] <= TARGET_OVERHEAD)} |"
+        )
     bd = ov["breakdown"]
     lines += [
-        "", f"Where the machinery's time goes (service_mesh, {bd['_runs']} runs, each step timed alone, CPU "
-        f"microseconds per run; a direct run costs {bd['_direct_us_per_run']:.0f} us here):", "",
-        "| step | us per run |", "|---|---:|",
+        "",
+        f"Where the machinery's time goes (service_mesh, {bd['_runs']} runs, each step timed alone, CPU "
+        f"microseconds per run; a direct run costs {bd['_direct_us_per_run']:.0f} us here):",
+        "",
+        "| step | us per run |",
+        "|---|---:|",
     ]
     lines += [f"| {k} | {v:.1f} |" for k, v in bd.items() if not k.startswith("_")]
     lines += [
-        "", "S2 and S3 (wall seconds per sweep, every round; CPU seconds are this parent process's own):", "",
+        "",
+        "S2 and S3 (wall seconds per sweep, every round; CPU seconds are this parent process's own):",
+        "",
         "| executor | rounds (wall s) | median wall s | median parent CPU s | available speed-up before/after each |",
         "|---|---|---:|---:|---|",
     ]
-    for kind, label in (("serial", "serial (workers=1)"), ("pool", "process pool (workers=2)"), ("dask", "local Dask cluster, 2 workers")):
-        lines.append(f"| {label} | {', '.join(f'{t.wall:.2f}' for t in par[kind])} | {par[f'{kind}_wall']:.2f} | "
-                     f"{par[f'{kind}_cpu']:.2f} | {', '.join(f'{a:.2f}/{b:.2f}' for a, b in par[f'{kind}_available'])} |")
+    for kind, label in (
+        ("serial", "serial (workers=1)"),
+        ("pool", "process pool (workers=2)"),
+        ("dask", "local Dask cluster, 2 workers"),
+    ):
+        lines.append(
+            f"| {label} | {', '.join(f'{t.wall:.2f}' for t in par[kind])} | {par[f'{kind}_wall']:.2f} | "
+            f"{par[f'{kind}_cpu']:.2f} | {', '.join(f'{a:.2f}/{b:.2f}' for a, b in par[f'{kind}_available'])} |"
+        )
     lines += [
         "",
         f"- A serial run costs {par['serial_ms_per_run']:.1f} ms of wall time on average in this sweep; results "
@@ -595,16 +697,27 @@ def markdown(res: dict[str, Any]) -> str:
         "chunks) shares the same 2 cores with the 2 workers.",
         "- The machine's available speed-up (last column): two pure-Python loops in 2 processes against one alone "
         "(2 x wall of one / wall of both; 2.00 on 2 idle cores), probed before and after every timed sweep. "
-        + (f"Each timed sweep waited (up to {cfg.wait_quiet:.0f} s; in all {sum(par['waited']):.0f} s) until the "
-           f"probe reached {QUIET}x, so that executors are compared on a quiet machine; a probe well below 2 after "
-           "a sweep means other work arrived during it. " if cfg.wait_quiet else "")
+        + (
+            f"Each timed sweep waited (up to {cfg.wait_quiet:.0f} s; in all {sum(par['waited']):.0f} s) until the "
+            f"probe reached {QUIET}x, so that executors are compared on a quiet machine; a probe well below 2 after "
+            "a sweep means other work arrived during it. "
+            if cfg.wait_quiet
+            else ""
+        )
         + f"S2 / median available before = {par['speedup'] / par['available_median']:.2f}: the share of the machine's "
         "parallelism the sweep machinery turned into speed-up (above 1 means the serial rounds were slowed by other "
         "work more than the parallel ones: the figures carry the shared machine's noise).",
     ]
     if res.get("profiles"):
-        missed = [k for k, ok in (("S1", s1_ok(ov)), ("S2", par["speedup"] >= TARGET_SPEEDUP),
-                                  ("S3", par["dask_ratio"] >= TARGET_DASK)) if not ok]
+        missed = [
+            k
+            for k, ok in (
+                ("S1", s1_ok(ov)),
+                ("S2", par["speedup"] >= TARGET_SPEEDUP),
+                ("S3", par["dask_ratio"] >= TARGET_DASK),
+            )
+            if not ok
+        ]
         lines += ["", f"Targets missed: {', '.join(missed)}. Profiles:", ""]
         lines += res["profiles"]
     return "\n".join(lines).rstrip() + "\n"
@@ -618,7 +731,7 @@ def write_section(text: str) -> None:
         doc = doc.rstrip("\n") + "\n\n" + text
     else:
         end = doc.find("\n## ", start + 1)
-        doc = doc[:start + 1] + text + (doc[end:] if end >= 0 else "")
+        doc = doc[: start + 1] + text + (doc[end:] if end >= 0 else "")
     DOC.write_text(doc)
 
 
@@ -635,10 +748,17 @@ def run(cfg: Config) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short version: fewer runs and rounds")
-    parser.add_argument("--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(ROOT)}")
+    parser.add_argument(
+        "--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(ROOT)}"
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip profiling missed targets")
-    parser.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
-                        help="how long a parallel round may wait for 2 free cores (default: 300 full, 0 quick)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long a parallel round may wait for 2 free cores (default: 300 full, 0 quick)",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.no_profile:

@@ -10,22 +10,39 @@ import pytest
 from tokensim import Architecture
 
 
-def one_client_model(*, instances: int = 1000, leaks: list[dict[str, Any]], delay: str = "15m", replay_rate: str = "30/h",
-                     detection: float = 0.0, client: dict[str, Any] | None = None, resource: dict[str, Any] | None = None,
-                     revocation: str = "introspection", response: str = "1h") -> Architecture:
+def one_client_model(
+    *,
+    instances: int = 1000,
+    leaks: list[dict[str, Any]],
+    delay: str = "15m",
+    replay_rate: str = "30/h",
+    detection: float = 0.0,
+    client: dict[str, Any] | None = None,
+    resource: dict[str, Any] | None = None,
+    revocation: str = "introspection",
+    response: str = "1h",
+) -> Architecture:
     """One client population calling one resource directly, with the given leaks."""
-    return Architecture.from_dict({
-        "name": "closed-form",
-        "nodes": {
-            "app": {"kind": "client", "platform": "workload", "instances": instances, "leaks": leaks,
-                    "supports": ["bearer", "dpop", "mtls"], **(client or {})},
-            "api": {"kind": "resource", "privileged_fraction": 0.0, **(resource or {})},
-            "idp": {"kind": "issuer", "revocation": revocation},
-        },
-        "edges": [["app", "api"]],
-        "attacker": {"replay_delay": delay, "replay_rate": replay_rate},
-        "defender": {"detection_probability": detection, "response_time": response},
-    })
+    return Architecture.from_dict(
+        {
+            "name": "closed-form",
+            "nodes": {
+                "app": {
+                    "kind": "client",
+                    "platform": "workload",
+                    "instances": instances,
+                    "leaks": leaks,
+                    "supports": ["bearer", "dpop", "mtls"],
+                    **(client or {}),
+                },
+                "api": {"kind": "resource", "privileged_fraction": 0.0, **(resource or {})},
+                "idp": {"kind": "issuer", "revocation": revocation},
+            },
+            "edges": [["app", "api"]],
+            "attacker": {"replay_delay": delay, "replay_rate": replay_rate},
+            "defender": {"detection_probability": detection, "response_time": response},
+        }
+    )
 
 
 def sweep_folder(folder: Path, text: str) -> Path:

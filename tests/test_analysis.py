@@ -16,8 +16,19 @@ from scipy import stats
 
 import tokensim
 from tokensim.analysis import (
-    config_labels, configuration_columns, interval_table, knee_point, mean_ci, morris_screening, paired_differences,
-    pareto_front, recommend, sensitivity, sobol_indices, summarise, tradeoff_table,
+    config_labels,
+    configuration_columns,
+    interval_table,
+    knee_point,
+    mean_ci,
+    morris_screening,
+    paired_differences,
+    pareto_front,
+    recommend,
+    sensitivity,
+    sobol_indices,
+    summarise,
+    tradeoff_table,
 )
 from tokensim.errors import InputError
 from tokensim.experiment.designs import design_matrix, problem
@@ -30,8 +41,18 @@ def _results(configs: dict[str, tuple[float, list[float]]]) -> pd.DataFrame:
     rows = []
     for policy, (cost, blasts) in configs.items():
         for r, blast in enumerate(blasts):
-            rows.append({"model": "m", "policy": policy, "access_ttl": 1.0, "seed": 1, "replication": r,
-                         "blast_radius": blast, "integration_cost": cost, "config_hash": policy})
+            rows.append(
+                {
+                    "model": "m",
+                    "policy": policy,
+                    "access_ttl": 1.0,
+                    "seed": 1,
+                    "replication": r,
+                    "blast_radius": blast,
+                    "integration_cost": cost,
+                    "config_hash": policy,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -74,7 +95,9 @@ def test_intervals_are_student_t_over_replications():
     frame = _results({"a": (1.0, values), "b": (2.0, [7.0])})
     table = interval_table(frame, ["blast_radius"], by="policy")
     assert list(table.columns) == ["policy", "n", "blast_radius_mean", "blast_radius_low", "blast_radius_high"]
-    assert table.iloc[0][["blast_radius_mean", "blast_radius_low", "blast_radius_high"]].tolist() == pytest.approx([4.0, low, high])
+    assert table.iloc[0][["blast_radius_mean", "blast_radius_low", "blast_radius_high"]].tolist() == pytest.approx(
+        [4.0, low, high]
+    )
     assert table.iloc[1][["blast_radius_low", "blast_radius_high"]].tolist() == [7.0, 7.0]  # one value: no width
     t90 = stats.t.ppf(0.95, 4) * sem
     long = summarise(frame, "blast_radius", level=0.9)
@@ -88,12 +111,22 @@ def test_summarise_covers_every_metric_by_configuration_and_skips_missing_values
     assert list(long.columns) == ["model", "policy", "metric", "n", "mean", "ci_low", "ci_high"]
     assert set(long["metric"]) == {"blast_radius", "time_to_containment_hours", "integration_cost"}
     ttc = long[long["metric"] == "time_to_containment_hours"].set_index("policy")
-    assert ttc.loc["a", "n"] == 1 and ttc.loc["a", "mean"] == 2.0 and ttc.loc["b", "n"] == 0 and math.isnan(ttc.loc["b", "mean"])
+    assert (
+        ttc.loc["a", "n"] == 1
+        and ttc.loc["a", "mean"] == 2.0
+        and ttc.loc["b", "n"] == 0
+        and math.isnan(ttc.loc["b", "mean"])
+    )
 
 
 def test_summarise_never_pools_models_or_settings_by_default():
-    frame = pd.concat([_results({"dpop": (1.0, [1.0, 3.0])}).assign(model="m"),
-                       _results({"dpop": (1.0, [100.0, 300.0])}).assign(model="n")], ignore_index=True)
+    frame = pd.concat(
+        [
+            _results({"dpop": (1.0, [1.0, 3.0])}).assign(model="m"),
+            _results({"dpop": (1.0, [100.0, 300.0])}).assign(model="n"),
+        ],
+        ignore_index=True,
+    )
     long = summarise(frame, "blast_radius")
     assert list(long["model"]) == ["m", "n"] and list(long["mean"]) == [2.0, 200.0]
     pooled = summarise(frame, "blast_radius", by="policy")  # asked for: one mean over both models
@@ -101,13 +134,30 @@ def test_summarise_never_pools_models_or_settings_by_default():
 
 
 def test_tradeoff_table_columns_front_knee_and_labels():
-    frame = _results({
-        "bearer": (0.0, [900.0, 1100.0]), "hybrid": (4.0, [150.0, 250.0]), "hybrid2": (6.0, [300.0, 300.0]),
-        "dpop": (10.0, [40.0, 60.0]), "mtls": (30.0, [20.0, 30.0]),
-    })
+    frame = _results(
+        {
+            "bearer": (0.0, [900.0, 1100.0]),
+            "hybrid": (4.0, [150.0, 250.0]),
+            "hybrid2": (6.0, [300.0, 300.0]),
+            "dpop": (10.0, [40.0, 60.0]),
+            "mtls": (30.0, [20.0, 30.0]),
+        }
+    )
     table = tradeoff_table(frame)
-    assert list(table.columns) == ["model", "policy", "label", "n", "blast_radius_mean", "blast_radius_low", "blast_radius_high",
-                                   "integration_cost_mean", "integration_cost_low", "integration_cost_high", "pareto", "knee"]
+    assert list(table.columns) == [
+        "model",
+        "policy",
+        "label",
+        "n",
+        "blast_radius_mean",
+        "blast_radius_low",
+        "blast_radius_high",
+        "integration_cost_mean",
+        "integration_cost_low",
+        "integration_cost_high",
+        "pareto",
+        "knee",
+    ]
     rows = table.set_index("policy")
     assert rows["label"].to_dict() == {p: p for p in rows.index}  # only the policy varies
     assert rows["pareto"].to_dict() == {"bearer": True, "hybrid": True, "hybrid2": False, "dpop": True, "mtls": True}
@@ -117,7 +167,9 @@ def test_tradeoff_table_columns_front_knee_and_labels():
 
 def test_each_model_gets_its_own_front_and_knee():
     a = _results({"bearer": (0.0, [900.0, 1100.0]), "dpop": (10.0, [40.0, 60.0]), "mtls": (30.0, [20.0, 30.0])})
-    b = _results({"bearer": (0.0, [9.0, 11.0]), "dpop": (100.0, [4.0, 6.0]), "mtls": (300.0, [2.0, 3.0])}).assign(model="n")
+    b = _results({"bearer": (0.0, [9.0, 11.0]), "dpop": (100.0, [4.0, 6.0]), "mtls": (300.0, [2.0, 3.0])}).assign(
+        model="n"
+    )
     table = tradeoff_table(pd.concat([a, b], ignore_index=True))
     # Across models, model n's bearer (cost 0, blast 10) would dominate all of model m but bearer.
     assert table["pareto"].all() and table.groupby("model")["knee"].sum().to_dict() == {"m": 1, "n": 1}
@@ -127,12 +179,14 @@ def test_each_model_gets_its_own_front_and_knee():
 
 
 def test_recommendation_picks_the_cheapest_under_target_on_the_interval_with_runner_up():
-    frame = _results({
-        "bearer": (0.0, [900.0, 1100.0, 1000.0]),
-        "hybrid": (5.0, [10.0, 150.0, 80.0]),   # mean 80 < 100, but its interval reaches far above 100
-        "dpop": (10.0, [19.0, 20.0, 21.0]),
-        "mtls": (12.0, [9.0, 10.0, 11.0]),
-    })
+    frame = _results(
+        {
+            "bearer": (0.0, [900.0, 1100.0, 1000.0]),
+            "hybrid": (5.0, [10.0, 150.0, 80.0]),  # mean 80 < 100, but its interval reaches far above 100
+            "dpop": (10.0, [19.0, 20.0, 21.0]),
+            "mtls": (12.0, [9.0, 10.0, 11.0]),
+        }
+    )
     rec = recommend(frame, target=100)
     assert rec.met and rec.choice == {"model": "m", "policy": "dpop"} and rec.label == "dpop"
     assert rec.metric_mean == pytest.approx(20.0) and rec.metric_low < 20.0 < rec.metric_high <= 100
@@ -163,11 +217,14 @@ def test_target_must_be_a_positive_number(target):
 
 def test_missing_metric_column_is_an_input_error():
     frame = _results({"dpop": (10.0, [1.0, 2.0])})
-    for call in (lambda: tradeoff_table(frame, y="exposure_hour"), lambda: summarise(frame, ["exposure_hour"]),
-                 lambda: recommend(frame, 10, metric="exposure_hour"),
-                 lambda: paired_differences(frame, ["exposure_hour"], "dpop"),
-                 lambda: sobol_indices(frame.assign(design_point=0), problem_2d(), "exposure_hour")):
-        with pytest.raises(InputError, match="exposure_hour: no such .*column.*metrics present: blast_radius"):
+    for call in (
+        lambda: tradeoff_table(frame, y="exposure_hour"),
+        lambda: summarise(frame, ["exposure_hour"]),
+        lambda: recommend(frame, 10, metric="exposure_hour"),
+        lambda: paired_differences(frame, ["exposure_hour"], "dpop"),
+        lambda: sobol_indices(frame.assign(design_point=0), problem_2d(), "exposure_hour"),
+    ):
+        with pytest.raises(InputError, match=r"exposure_hour: no such .*column.*metrics present: blast_radius"):
             call()
     with pytest.raises(InputError, match="no result rows"):
         tradeoff_table(frame.iloc[:0])
@@ -175,9 +232,20 @@ def test_missing_metric_column_is_an_input_error():
 
 def _design_rows(skip: set[tuple[str, int, int]] = frozenset()) -> pd.DataFrame:
     """Rows of a sampled design: 2 policies x 3 points x 3 replications (minus ``skip``: policy, point, replication)."""
-    rows = [{"model": "m", "policy": pol, "design_point": pt, "replication": r, "blast_radius": 10.0 * pt + r,
-             "time_to_containment_hours": np.nan if pt == 0 else float(pt)}
-            for pol in ("a", "b") for pt in range(3) for r in range(3) if (pol, pt, r) not in skip]
+    rows = [
+        {
+            "model": "m",
+            "policy": pol,
+            "design_point": pt,
+            "replication": r,
+            "blast_radius": 10.0 * pt + r,
+            "time_to_containment_hours": np.nan if pt == 0 else float(pt),
+        }
+        for pol in ("a", "b")
+        for pt in range(3)
+        for r in range(3)
+        if (pol, pt, r) not in skip
+    ]
     return pd.DataFrame(rows)
 
 
@@ -185,7 +253,14 @@ def test_design_average_keeps_replications_that_cover_the_design():
     from tokensim.analysis import design_average
 
     full = design_average(_design_rows(), ["blast_radius", "time_to_containment_hours"])
-    assert list(full.columns) == ["model", "policy", "replication", "design_points", "blast_radius", "time_to_containment_hours"]
+    assert list(full.columns) == [
+        "model",
+        "policy",
+        "replication",
+        "design_points",
+        "blast_radius",
+        "time_to_containment_hours",
+    ]
     assert list(full["blast_radius"]) == [10.0, 11.0, 12.0] * 2 and full.attrs["left_out_rows"] == 0
     assert set(full["time_to_containment_hours"]) == {1.5}, "a missing value is averaged over the points that have one"
     # b's replication 2 misses point 2 (sequential stopping, an interrupted sweep): left out, counted
@@ -214,12 +289,28 @@ def test_unknown_baseline_is_an_input_error():
 
 
 def test_labels_show_what_varies_with_durations_readable():
-    table = pd.DataFrame({"model": ["m", "m", "m"], "policy": ["dpop", "dpop", "bearer"],
-                          "access_ttl": [0.25, 1 / 12, 8.0], "rotation": [True, False, True], "nodes.edge.leaks[0].rate": [0.5, 0.5, 0.5]})
+    table = pd.DataFrame(
+        {
+            "model": ["m", "m", "m"],
+            "policy": ["dpop", "dpop", "bearer"],
+            "access_ttl": [0.25, 1 / 12, 8.0],
+            "rotation": [True, False, True],
+            "nodes.edge.leaks[0].rate": [0.5, 0.5, 0.5],
+        }
+    )
     labels = config_labels(table, list(table.columns))
-    assert labels.tolist() == ["dpop, access_ttl=15m, rotation", "dpop, access_ttl=5m, no rotation", "bearer, access_ttl=8h, rotation"]
-    sampled = pd.DataFrame({"policy": ["dpop", "dpop"], "access_ttl": [0.0833333, 4.326313], "policy.x": [1.23456, 2.0]})
-    assert config_labels(sampled, list(sampled.columns)).tolist() == ["access_ttl=5m, policy.x=1.23", "access_ttl=4.33h, policy.x=2"]
+    assert labels.tolist() == [
+        "dpop, access_ttl=15m, rotation",
+        "dpop, access_ttl=5m, no rotation",
+        "bearer, access_ttl=8h, rotation",
+    ]
+    sampled = pd.DataFrame(
+        {"policy": ["dpop", "dpop"], "access_ttl": [0.0833333, 4.326313], "policy.x": [1.23456, 2.0]}
+    )
+    assert config_labels(sampled, list(sampled.columns)).tolist() == [
+        "access_ttl=5m, policy.x=1.23",
+        "access_ttl=4.33h, policy.x=2",
+    ]
 
 
 # -- Sobol and Morris on functions with known indices ------------------------------------------
@@ -230,9 +321,9 @@ def problem_2d() -> dict:
 
 
 def _ishigami_truth(a: float = 7.0, b: float = 0.1) -> tuple[list[float], list[float]]:
-    v1 = 0.5 * (1 + b * math.pi ** 4 / 5) ** 2
-    v2 = a ** 2 / 8
-    v13 = b ** 2 * math.pi ** 8 * (1 / 18 - 1 / 50)
+    v1 = 0.5 * (1 + b * math.pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * math.pi**8 * (1 / 18 - 1 / 50)
     total = v1 + v2 + v13
     return [v1 / total, v2 / total, 0.0], [(v1 + v13) / total, v2 / total, v13 / total]
 
@@ -246,9 +337,17 @@ def test_sobol_indices_recover_the_ishigami_function():
     y = Ishigami.evaluate(X)
     points = np.arange(len(y))
     # Two replications per point around the true value: the analysis must average them first.
-    frame = pd.DataFrame({"design_point": np.r_[points, points], "policy": "p", "replication": np.repeat([0, 1], len(y)),
-                          "blast_radius": np.r_[y + 1.0, y - 1.0], "x1": np.r_[X[:, 0], X[:, 0]],
-                          "x2": np.r_[X[:, 1], X[:, 1]], "x3": np.r_[X[:, 2], X[:, 2]]})
+    frame = pd.DataFrame(
+        {
+            "design_point": np.r_[points, points],
+            "policy": "p",
+            "replication": np.repeat([0, 1], len(y)),
+            "blast_radius": np.r_[y + 1.0, y - 1.0],
+            "x1": np.r_[X[:, 0], X[:, 0]],
+            "x2": np.r_[X[:, 1], X[:, 1]],
+            "x3": np.r_[X[:, 2], X[:, 2]],
+        }
+    )
     indices = sobol_indices(frame, prob)
     assert list(indices.columns) == ["policy", "metric", "factor", "S1", "S1_conf", "ST", "ST_conf"]
     s1, st = _ishigami_truth()
@@ -264,8 +363,9 @@ def test_morris_ranks_the_influential_factor_first():
 
     prob = {"num_vars": 3, "names": ["big", "small", "tiny"], "bounds": [[0.0, 1.0]] * 3}
     X = morris_sample.sample(prob, 20, num_levels=4, seed=2)
-    frame = pd.DataFrame({"design_point": np.arange(len(X)), "policy": "p",
-                          "blast_radius": 10 * X[:, 0] + X[:, 1] + 0.1 * X[:, 2] ** 2})
+    frame = pd.DataFrame(
+        {"design_point": np.arange(len(X)), "policy": "p", "blast_radius": 10 * X[:, 0] + X[:, 1] + 0.1 * X[:, 2] ** 2}
+    )
     screening = morris_screening(frame, prob, X)
     assert list(screening.columns) == ["policy", "metric", "factor", "mu_star", "mu_star_conf", "sigma"]
     assert screening.sort_values("mu_star", ascending=False)["factor"].tolist() == ["big", "small", "tiny"]
@@ -292,15 +392,26 @@ def test_configuration_columns_of_a_replicate_frame():
     ttl = tokensim.preset("dpop", access_ttl="5m")
     frame = tokensim.replicate("spa_behind_proxy", ["bearer", "dpop", ttl], replications=2, seed=1, horizon="5d")
     assert configuration_columns(frame) == ["model", "policy", "access_ttl"]
-    assert sorted(tradeoff_table(frame)["label"]) == ["bearer, access_ttl=1h", "dpop, access_ttl=1h", "dpop, access_ttl=5m"]
+    assert sorted(tradeoff_table(frame)["label"]) == [
+        "bearer, access_ttl=1h",
+        "dpop, access_ttl=1h",
+        "dpop, access_ttl=5m",
+    ]
 
 
 @pytest.fixture(scope="module")
 def grid_sweep():
-    exp = tokensim.Experiment.from_dict({
-        "name": "grid", "models": ["spa_behind_proxy"], "policies": ["bearer", "dpop"],
-        "factors": {"policy.access_ttl": ["5m", "1h"], "policy.rotation": [False, True]},
-        "replications": 2, "seed": 3, "horizon": "5d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "grid",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer", "dpop"],
+            "factors": {"policy.access_ttl": ["5m", "1h"], "policy.rotation": [False, True]},
+            "replications": 2,
+            "seed": 3,
+            "horizon": "5d",
+        }
+    )
     return exp, exp.run(workers=1, progress=False)
 
 
@@ -322,16 +433,29 @@ def test_grid_results_are_refused_by_sobol(grid_sweep):
     exp, frame = grid_sweep
     with pytest.raises(InputError, match="not from a Sobol design"):
         sobol_indices(frame, problem(exp.spec))
-    with pytest.raises(InputError, match="sensitivity needs design: sobol or morris; experiment 'grid' uses design: grid"):
+    with pytest.raises(
+        InputError, match="sensitivity needs design: sobol or morris; experiment 'grid' uses design: grid"
+    ):
         sensitivity(exp, frame)
 
 
 def test_a_small_sobol_sweep_runs_end_to_end_through_sensitivity():
-    exp = tokensim.Experiment.from_dict({
-        "name": "sobol", "models": ["spa_behind_proxy"], "policies": ["bearer", "dpop"],
-        "factors": {"attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
-                    "policy.access_ttl": {"low": "5m", "high": "8h"}},
-        "design": "sobol", "design_options": {"samples": 8}, "replications": 1, "seed": 5, "horizon": "10d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "sobol",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer", "dpop"],
+            "factors": {
+                "attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
+                "policy.access_ttl": {"low": "5m", "high": "8h"},
+            },
+            "design": "sobol",
+            "design_options": {"samples": 8},
+            "replications": 1,
+            "seed": 5,
+            "horizon": "10d",
+        }
+    )
     frame = exp.run(workers=1, progress=False)
     assert frame["design_point"].nunique() == len(design_matrix(exp.spec)) == 8 * 4
     indices = sensitivity(exp, frame, metric=["blast_radius", "integration_cost"], transform="log1p")
@@ -346,11 +470,22 @@ def test_a_small_sobol_sweep_runs_end_to_end_through_sensitivity():
 
 
 def test_a_small_morris_sweep_runs_end_to_end_through_sensitivity():
-    exp = tokensim.Experiment.from_dict({
-        "name": "morris", "models": ["spa_behind_proxy"], "policies": ["bearer"],
-        "factors": {"attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
-                    "policy.access_ttl": {"low": "5m", "high": "8h"}},
-        "design": "morris", "design_options": {"samples": 4}, "replications": 1, "seed": 5, "horizon": "10d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "morris",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer"],
+            "factors": {
+                "attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
+                "policy.access_ttl": {"low": "5m", "high": "8h"},
+            },
+            "design": "morris",
+            "design_options": {"samples": 4},
+            "replications": 1,
+            "seed": 5,
+            "horizon": "10d",
+        }
+    )
     frame = exp.run(workers=1, progress=False)
     screening = sensitivity(exp, frame)
     assert screening["factor"].tolist() == ["attacker.replay_rate", "policy.access_ttl"]
@@ -358,8 +493,10 @@ def test_a_small_morris_sweep_runs_end_to_end_through_sensitivity():
 
 
 def _runs(policy: str, cost: float, blast: list[float], leaks: list[int]) -> list[dict]:
-    return [{"model": "m", "policy": policy, "replication": r, "integration_cost": cost, "blast_radius": b, "leaks": k}
-            for r, (b, k) in enumerate(zip(blast, leaks))]
+    return [
+        {"model": "m", "policy": policy, "replication": r, "integration_cost": cost, "blast_radius": b, "leaks": k}
+        for r, (b, k) in enumerate(zip(blast, leaks))
+    ]
 
 
 def test_a_zero_width_interval_is_evidence_only_when_runs_saw_leaks():
@@ -383,7 +520,10 @@ def test_recommendation_counts_the_metric_values_not_the_rows():
 
 def test_paired_differences_refuse_to_pool_settings_of_the_compared_policy():
     rows = [{"policy": "bearer", "replication": r, "access_ttl": 1.0, "blast_radius": 100.0} for r in range(5)]
-    rows += [{"policy": "dpop", "replication": r, "access_ttl": ttl, "blast_radius": b}
-             for r in range(5) for ttl, b in ((1.0, 10.0), (8.0, 90.0))]
+    rows += [
+        {"policy": "dpop", "replication": r, "access_ttl": ttl, "blast_radius": b}
+        for r in range(5)
+        for ttl, b in ((1.0, 10.0), (8.0, 90.0))
+    ]
     with pytest.raises(InputError, match="'dpop' has several rows"):
         paired_differences(pd.DataFrame(rows), ["blast_radius"], baseline="bearer")

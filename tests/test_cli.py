@@ -12,13 +12,29 @@ import pytest
 
 
 def tokensim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tokensim", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tokensim", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_run_prints_intervals_and_paired_differences_and_writes_every_row(tmp_path):
     out = tmp_path / "rows.csv"
-    res = tokensim("run", "spa_behind_proxy", "-p", "bearer", "-p", "dpop", "-n", "4", "--seed", "3",
-                   "--horizon", "60d", "--out", str(out))
+    res = tokensim(
+        "run",
+        "spa_behind_proxy",
+        "-p",
+        "bearer",
+        "-p",
+        "dpop",
+        "-n",
+        "4",
+        "--seed",
+        "3",
+        "--horizon",
+        "60d",
+        "--out",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     assert "per policy: mean [95% CI]" in res.stdout
     assert "paired difference against bearer" in res.stdout
@@ -39,8 +55,22 @@ def test_same_seed_same_output_byte_for_byte(tmp_path):
 
 
 def test_parquet_output_and_trace_file(tmp_path):
-    res = tokensim("run", "spa_behind_proxy", "-p", "bearer", "-n", "2", "--horizon", "120d", "--set", "access_ttl=5m",
-                   "--out", str(tmp_path / "r.parquet"), "--trace", str(tmp_path / "t.csv"))
+    res = tokensim(
+        "run",
+        "spa_behind_proxy",
+        "-p",
+        "bearer",
+        "-n",
+        "2",
+        "--horizon",
+        "120d",
+        "--set",
+        "access_ttl=5m",
+        "--out",
+        str(tmp_path / "r.parquet"),
+        "--trace",
+        str(tmp_path / "t.csv"),
+    )
     assert res.returncode == 0, res.stderr
     rows = pd.read_parquet(tmp_path / "r.parquet")
     assert list(rows["access_ttl"]) == pytest.approx([5 / 60] * 2)
@@ -59,8 +89,15 @@ def test_check_names_the_hop_that_breaks_the_binding():
 def test_models_lists_every_builtin_with_its_description():
     res = tokensim("models")
     assert res.returncode == 0
-    for name in ["workload_direct", "spa_behind_proxy", "mobile_gateway", "service_mesh", "saas_broker",
-                 "ci_pipeline", "partner_network"]:
+    for name in [
+        "workload_direct",
+        "spa_behind_proxy",
+        "mobile_gateway",
+        "service_mesh",
+        "saas_broker",
+        "ci_pipeline",
+        "partner_network",
+    ]:
         assert name in res.stdout
 
 
@@ -92,7 +129,9 @@ def test_bad_input_gets_one_clear_message_and_exit_2(args, needle):
 
 def test_malformed_model_file_names_file_and_field(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nnodes:\n  a: {kind: client, platform: browser, leaks: [{vector: log, rate: 3/fortnight}]}\n")
+    bad.write_text(
+        "name: x\nnodes:\n  a: {kind: client, platform: browser, leaks: [{vector: log, rate: 3/fortnight}]}\n"
+    )
     res = tokensim("run", str(bad))
     assert res.returncode == 2
     assert str(bad) in res.stderr and "nodes.a.leaks[0].rate" in res.stderr and "fortnight" in res.stderr
@@ -102,9 +141,23 @@ def test_malformed_model_file_names_file_and_field(tmp_path):
 def test_cost_overrides_from_a_file(tmp_path):
     good = tmp_path / "costs.yaml"
     good.write_text("weights: {engineering: 100}\n")
-    base = tokensim("run", "mobile_gateway", "-p", "dpop", "-n", "1", "--horizon", "1d", "--out", str(tmp_path / "a.csv"))
-    heavy = tokensim("run", "mobile_gateway", "-p", "dpop", "-n", "1", "--horizon", "1d", "--costs", str(good),
-                     "--out", str(tmp_path / "b.csv"))
+    base = tokensim(
+        "run", "mobile_gateway", "-p", "dpop", "-n", "1", "--horizon", "1d", "--out", str(tmp_path / "a.csv")
+    )
+    heavy = tokensim(
+        "run",
+        "mobile_gateway",
+        "-p",
+        "dpop",
+        "-n",
+        "1",
+        "--horizon",
+        "1d",
+        "--costs",
+        str(good),
+        "--out",
+        str(tmp_path / "b.csv"),
+    )
     assert base.returncode == heavy.returncode == 0, heavy.stderr
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
     extra = b["integration_cost"].iloc[0] - a["integration_cost"].iloc[0]

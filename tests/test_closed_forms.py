@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import one_client_model
 from scipy import stats
 
 import tokensim
-from tokensim.analysis import mean_ci
-
-from conftest import one_client_model
 
 HOURS_PER_YEAR = 8760.0
 
@@ -22,7 +20,9 @@ def ci99(values) -> tuple[float, float]:
 def test_bearer_access_token_log_leak_matches_closed_form():
     """N * lambda * H * rho * (a - d)^2 / (2a) unauthorized requests (MODEL.md section 11)."""
     n, lam, horizon, rho, a, d = 500, 4.0, 60 * 24.0, 30.0, 1.0, 0.25
-    arch = one_client_model(instances=n, leaks=[{"vector": "log", "rate": f"{lam}/year"}], delay=f"{d}h", replay_rate=f"{rho}/h")
+    arch = one_client_model(
+        instances=n, leaks=[{"vector": "log", "rate": f"{lam}/year"}], delay=f"{d}h", replay_rate=f"{rho}/h"
+    )
     frame = tokensim.replicate(arch, ["bearer"], replications=120, seed=11, horizon=horizon, costs=None)
     expected = n * lam / HOURS_PER_YEAR * horizon * rho * (a - d) ** 2 / (2 * a)
     low, high = ci99(frame["unauthorized_requests"])
@@ -33,8 +33,9 @@ def test_bearer_access_token_log_leak_matches_closed_form():
 
 
 def test_dpop_with_unexported_keys_gives_zero_for_the_same_leaks():
-    arch = one_client_model(instances=500, leaks=[{"vector": "log", "rate": "4/year"}],
-                            client={"key_storage": "hardware"})
+    arch = one_client_model(
+        instances=500, leaks=[{"vector": "log", "rate": "4/year"}], client={"key_storage": "hardware"}
+    )
     frame = tokensim.replicate(arch, ["bearer", "dpop", "mtls"], replications=20, seed=5, horizon="60d")
     by = frame.groupby("policy")["unauthorized_requests"].sum()
     assert by["bearer"] > 0
@@ -49,8 +50,13 @@ def test_stolen_refresh_token_lives_to_the_end_of_its_grant():
     rho * (R - d)^2 / (2R) unauthorized requests in expectation.
     """
     lam, horizon, rho, d, refresh = 20.0, 120 * 24.0, 10.0, 0.5, 24.0
-    arch = one_client_model(instances=100, leaks=[{"vector": "malware", "rate": f"{lam}/year"}], delay=f"{d}h",
-                            replay_rate=f"{rho}/h", client={"holds_refresh_token": True, "key_storage": "software"})
+    arch = one_client_model(
+        instances=100,
+        leaks=[{"vector": "malware", "rate": f"{lam}/year"}],
+        delay=f"{d}h",
+        replay_rate=f"{rho}/h",
+        client={"holds_refresh_token": True, "key_storage": "software"},
+    )
     pol = tokensim.preset("bearer", access_ttl="5m", refresh_ttl="1d")
     frame = tokensim.replicate(arch, [pol], replications=80, seed=21, horizon=horizon)
     per_leak = rho * (refresh - d) ** 2 / (2 * refresh)
@@ -69,8 +75,13 @@ def test_rotation_with_reuse_detection_cuts_the_thief_at_the_next_legitimate_ref
     (a - d)^2 / (2a): the access-token closed form again.
     """
     lam, horizon, rho, d, a = 20.0, 120 * 24.0, 30.0, 0.25, 1.0
-    arch = one_client_model(instances=100, leaks=[{"vector": "malware", "rate": f"{lam}/year"}], delay=f"{d}h",
-                            replay_rate=f"{rho}/h", client={"holds_refresh_token": True, "key_storage": "software"})
+    arch = one_client_model(
+        instances=100,
+        leaks=[{"vector": "malware", "rate": f"{lam}/year"}],
+        delay=f"{d}h",
+        replay_rate=f"{rho}/h",
+        client={"holds_refresh_token": True, "key_storage": "software"},
+    )
     pol = tokensim.preset("bearer", access_ttl=a, refresh_ttl="30d", rotation=True, reuse_detection=True, reuse_grace=0)
     frame = tokensim.replicate(arch, [pol], replications=80, seed=8, horizon=horizon)
     late = frame["leaks"] - frame["reuse_detections"]
@@ -79,16 +90,23 @@ def test_rotation_with_reuse_detection_cuts_the_thief_at_the_next_legitimate_ref
     low, high = ci99(frame["unauthorized_requests"])
     assert low <= expected <= high, (expected, low, high)
     # without rotation the same thefts run for the grant's remaining life: far more
-    no_rotation = tokensim.replicate(arch, [tokensim.preset("bearer", access_ttl=a, refresh_ttl="30d")],
-                                     replications=10, seed=8, horizon=horizon)
+    no_rotation = tokensim.replicate(
+        arch, [tokensim.preset("bearer", access_ttl=a, refresh_ttl="30d")], replications=10, seed=8, horizon=horizon
+    )
     assert no_rotation["unauthorized_requests"].mean() > 20 * expected
 
 
 def test_detection_ends_exposure_after_the_response_time():
     """Bearer refresh-token theft with detection: mean exposure per theft ~ d + 1/(rho q) + response, capped by the grant."""
-    arch = one_client_model(instances=100, leaks=[{"vector": "malware", "rate": "20/year"}], delay="30m",
-                            replay_rate="10/h", detection=0.05, response="2h",
-                            client={"holds_refresh_token": True, "key_storage": "software"})
+    arch = one_client_model(
+        instances=100,
+        leaks=[{"vector": "malware", "rate": "20/year"}],
+        delay="30m",
+        replay_rate="10/h",
+        detection=0.05,
+        response="2h",
+        client={"holds_refresh_token": True, "key_storage": "software"},
+    )
     pol = tokensim.preset("bearer", access_ttl="5m", refresh_ttl="365d")
     frame = tokensim.replicate(arch, [pol], replications=40, seed=2, horizon="90d")
     per_theft = frame["exposure_hours"].sum() / frame["leaks"].sum()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from conftest import one_client_model
 
 import tokensim
 from tokensim.builtin import builtin_models
-
-from conftest import one_client_model
 
 PRESETS = list(tokensim.PRESETS)
 
@@ -62,17 +63,24 @@ def test_shorter_access_ttl_never_raises_expected_bearer_exposure():
     arch = one_client_model(instances=300, leaks=[{"vector": "log", "rate": "6/year"}], delay="10m")
     means = []
     for ttl in ["5m", "15m", "1h", "8h"]:
-        frame = tokensim.replicate(arch, [tokensim.preset("bearer", access_ttl=ttl)], replications=15, seed=3, horizon="60d")
+        frame = tokensim.replicate(
+            arch, [tokensim.preset("bearer", access_ttl=ttl)], replications=15, seed=3, horizon="60d"
+        )
         means.append(frame["exposure_hours"].mean())
-    assert all(a < b for a, b in zip(means, means[1:])), means
+    assert all(a < b for a, b in itertools.pairwise(means)), means
 
 
 def test_binding_with_hardware_keys_never_beats_bearer_for_the_thief():
     """Under dpop and mtls with hardware keys, the thief's usable time is a subset of its bearer time."""
-    arch = one_client_model(instances=200, leaks=[{"vector": "malware", "rate": "5/year", "dwell": "6h"},
-                                                 {"vector": "log", "rate": "5/year"}],
-                            client={"key_storage": "hardware", "holds_refresh_token": True}, delay="20m")
-    frame = tokensim.replicate(arch, ["bearer", "dpop", "mtls", "hybrid", "hybrid_jit"], replications=10, seed=12, horizon="60d")
+    arch = one_client_model(
+        instances=200,
+        leaks=[{"vector": "malware", "rate": "5/year", "dwell": "6h"}, {"vector": "log", "rate": "5/year"}],
+        client={"key_storage": "hardware", "holds_refresh_token": True},
+        delay="20m",
+    )
+    frame = tokensim.replicate(
+        arch, ["bearer", "dpop", "mtls", "hybrid", "hybrid_jit"], replications=10, seed=12, horizon="60d"
+    )
     wide = frame.pivot(index="replication", columns="policy", values="exposure_hours")
     for policy in ["dpop", "mtls", "hybrid", "hybrid_jit"]:
         assert (wide[policy] <= wide["bearer"] + 1e-9).all(), policy
@@ -84,9 +92,21 @@ def test_dpop_with_nonces_gives_zero_successful_replays_when_only_logs_leak():
     model = {
         "name": "logs-only",
         "nodes": {
-            "app": {"kind": "client", "platform": "browser", "instances": 500, "key_storage": "non_extractable",
-                    "supports": ["bearer", "dpop"], "request_rate": "600/h", "leaks": [{"vector": "log", "rate": "5/year"}]},
-            "edge": {"kind": "proxy", "logs_tokens": True, "log_retention": "1d", "leaks": [{"vector": "log", "rate": "20/year"}]},
+            "app": {
+                "kind": "client",
+                "platform": "browser",
+                "instances": 500,
+                "key_storage": "non_extractable",
+                "supports": ["bearer", "dpop"],
+                "request_rate": "600/h",
+                "leaks": [{"vector": "log", "rate": "5/year"}],
+            },
+            "edge": {
+                "kind": "proxy",
+                "logs_tokens": True,
+                "log_retention": "1d",
+                "leaks": [{"vector": "log", "rate": "20/year"}],
+            },
             "api": {"kind": "resource", "privileged_fraction": 0.2},
             "idp": {"kind": "issuer"},
         },
@@ -96,8 +116,13 @@ def test_dpop_with_nonces_gives_zero_successful_replays_when_only_logs_leak():
     arch = tokensim.Architecture.from_dict(model)
     with_nonce = tokensim.preset("dpop", nonce=True, proof_window="5m")
     without = tokensim.preset("dpop", nonce=False, proof_window="5m")
-    frame = tokensim.replicate(arch, ["bearer", with_nonce.model_copy(update={"name": "dpop_nonce"}), without],
-                               replications=4, seed=1, horizon="30d")
+    frame = tokensim.replicate(
+        arch,
+        ["bearer", with_nonce.model_copy(update={"name": "dpop_nonce"}), without],
+        replications=4,
+        seed=1,
+        horizon="30d",
+    )
     by = frame.groupby("policy")["unauthorized_requests"].sum()
     assert by["dpop_nonce"] == 0
     assert by["dpop"] > 0  # captured proofs do replay inside their window without a nonce
@@ -124,8 +149,13 @@ def test_an_issuer_signing_key_leak_is_contained_by_no_binding_policy():
 
 def test_software_key_on_a_compromised_host_defeats_binding_but_hardware_does_not():
     def model(storage: str):
-        return one_client_model(instances=50, leaks=[{"vector": "host_compromise", "rate": "10/year", "dwell": "2h"}],
-                                client={"key_storage": storage, "confidential": True, "hosts": 50}, delay="5h")
+        return one_client_model(
+            instances=50,
+            leaks=[{"vector": "host_compromise", "rate": "10/year", "dwell": "2h"}],
+            client={"key_storage": storage, "confidential": True, "hosts": 50},
+            delay="5h",
+        )
+
     soft = tokensim.replicate(model("software"), ["bearer", "mtls"], replications=5, seed=2, horizon="60d")
     hard = tokensim.replicate(model("hardware"), ["bearer", "mtls"], replications=5, seed=2, horizon="60d")
     s = soft.groupby("policy")["unauthorized_requests"].mean()

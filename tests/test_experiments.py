@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 import tokensim
 from tokensim.analysis import mean_ci
@@ -108,8 +107,12 @@ def test_python_entry_points_are_exported():
 
 
 def test_model_factors_reach_the_model(tmp_path):
-    exp = Experiment.from_yaml(write(tmp_path, SMALL + "factors:\n  nodes.edge.leaks[0].rate: [1/year, 100/year]\n"
-                                     "  attacker.replay_delay.median: [30m]\n"))
+    exp = Experiment.from_yaml(
+        write(
+            tmp_path,
+            SMALL + "factors:\n  nodes.edge.leaks[0].rate: [1/year, 100/year]\n  attacker.replay_delay.median: [30m]\n",
+        )
+    )
     rates = [v.arch.spec.nodes["edge"].leaks[0].rate for v in exp.plan.variants]
     assert rates == pytest.approx([1 / 8760, 100 / 8760])
     assert {v.arch.spec.attacker.replay_delay.median for v in exp.plan.variants} == {0.5}
@@ -127,8 +130,16 @@ BAD_FILES = [
     # a range with nothing in it, or one that cannot be read, is an input error, not a traceback
     ("design: lhs\nfactors:\n  policy.access_ttl: {low: 8h, high: 5m}\n", "factors.policy.access_ttl", "empty range"),
     ("design: lhs\nfactors:\n  policy.access_ttl: {low: 5m, high: 5m}\n", "factors.policy.access_ttl", "empty range"),
-    ("design: lhs\nfactors:\n  policy.access_ttl: {low: 5 parsecs, high: 8h}\n", "factors.policy.access_ttl", "parsecs"),
-    ("design: lhs\nfactors:\n  policy.access_ttl: {low: 0s, high: 8h, log: true}\n", "factors.policy.access_ttl", "log"),
+    (
+        "design: lhs\nfactors:\n  policy.access_ttl: {low: 5 parsecs, high: 8h}\n",
+        "factors.policy.access_ttl",
+        "parsecs",
+    ),
+    (
+        "design: lhs\nfactors:\n  policy.access_ttl: {low: 0s, high: 8h, log: true}\n",
+        "factors.policy.access_ttl",
+        "log",
+    ),
     ("design: sobol\n", "", "samples factors"),
     # files write units, factor values included (a rate of 3 would silently mean 3 per hour)
     ("factors:\n  nodes.edge.leaks[0].rate: [3]\n", "factors.nodes.edge.leaks[0].rate", "no unit"),
@@ -178,8 +189,12 @@ def test_malformed_files_name_the_file_and_the_field(tmp_path, monkeypatch, caps
 
 def test_bad_file_as_a_real_process_exits_2_with_one_line(tmp_path):
     path = write(tmp_path, SMALL + "factors:\n  policy.acess_ttl: [5m, 1h]\n", "bad.yaml")
-    res = subprocess.run([sys.executable, "-m", "tokensim", "sweep", str(path), "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "tokensim", "sweep", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
@@ -187,13 +202,16 @@ def test_bad_file_as_a_real_process_exits_2_with_one_line(tmp_path):
     assert "bad.yaml: factors.policy.acess_ttl: unknown policy parameter 'acess_ttl'" in lines[0]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["-j", "0"], "at least 1"),
-    (["--dask", "tcp://127.0.0.1:1", "--dask-local", "2"], "not both"),
-    (["--dask-local", "0"], "at least 1"),
-    (["--dask", "foo"], "--dask: foo: not a Dask scheduler address"),
-    (["--dask", "http://127.0.0.1:8786"], "give one like tcp://HOST:8786"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["-j", "0"], "at least 1"),
+        (["--dask", "tcp://127.0.0.1:1", "--dask-local", "2"], "not both"),
+        (["--dask-local", "0"], "at least 1"),
+        (["--dask", "foo"], "--dask: foo: not a Dask scheduler address"),
+        (["--dask", "http://127.0.0.1:8786"], "give one like tcp://HOST:8786"),
+    ],
+)
 def test_bad_sweep_options_exit_2(tmp_path, monkeypatch, capsys, args, words):
     code, _, stderr = cli(monkeypatch, capsys, "sweep", write(tmp_path, SMALL), "--out", tmp_path / "o", *args)
     assert code == 2 and words in stderr and "Traceback" not in stderr
@@ -209,29 +227,49 @@ def test_missing_experiment_file_exits_2(tmp_path, monkeypatch, capsys):
 
 
 def _spec(design: str, seed: int, factors: dict, **options) -> Experiment:
-    return Experiment.from_dict({"name": "d", "models": ["spa_behind_proxy"], "policies": ["bearer"], "design": design,
-                                 "seed": seed, "replications": 1, "horizon": "7d", "factors": factors,
-                                 "design_options": options})
+    return Experiment.from_dict(
+        {
+            "name": "d",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer"],
+            "design": design,
+            "seed": seed,
+            "replications": 1,
+            "horizon": "7d",
+            "factors": factors,
+            "design_options": options,
+        }
+    )
 
 
-RANGES = {"policy.access_ttl": {"low": "5m", "high": "8h"}, "policy.refresh_ttl": {"low": "1d", "high": "30d", "log": True}}
+RANGES = {
+    "policy.access_ttl": {"low": "5m", "high": "8h"},
+    "policy.refresh_ttl": {"low": "1d", "high": "30d", "log": True},
+}
 
 
 def test_grid_is_the_full_factorial_whatever_the_seed():
-    factors = {"policy.access_ttl": ["5m", "1h", "8h"], "policy.rotation": [False, True],
-               "policy.refresh_ttl": {"low": "1d", "high": "9d", "steps": 3}}
+    factors = {
+        "policy.access_ttl": ["5m", "1h", "8h"],
+        "policy.rotation": [False, True],
+        "policy.refresh_ttl": {"low": "1d", "high": "9d", "steps": 3},
+    }
     points = design_points(_spec("grid", 1, factors).spec)
     assert len(points) == 3 * 2 * 3
     assert points == design_points(_spec("grid", 2, factors).spec)
     assert sorted({p["policy.refresh_ttl"] for p in points}) == pytest.approx([24.0, 120.0, 216.0])  # read in hours
     combos = {(p["policy.access_ttl"], p["policy.rotation"], round(p["policy.refresh_ttl"])) for p in points}
     assert combos == set(itertools.product(["5m", "1h", "8h"], [False, True], [24, 120, 216]))
-    log = design_points(_spec("grid", 1, {"policy.access_ttl": {"low": "1h", "high": "100h", "steps": 3, "log": True}}).spec)
+    log = design_points(
+        _spec("grid", 1, {"policy.access_ttl": {"low": "1h", "high": "100h", "steps": 3, "log": True}}).spec
+    )
     assert [p["policy.access_ttl"] for p in log] == pytest.approx([1.0, 10.0, 100.0])
 
 
-@pytest.mark.parametrize("design, count", [("lhs", lambda n, d: n), ("sobol", lambda n, d: n * (d + 2)),
-                                           ("morris", lambda n, d: n * (d + 1))])
+@pytest.mark.parametrize(
+    "design, count",
+    [("lhs", lambda n, d: n), ("sobol", lambda n, d: n * (d + 2)), ("morris", lambda n, d: n * (d + 1))],
+)
 def test_sampled_designs_are_reproducible_from_the_seed(design, count):
     points = design_points(_spec(design, 11, RANGES, samples=8).spec)
     assert len(points) == count(8, 2)
@@ -263,8 +301,16 @@ def test_categorical_lists_in_sampled_designs_map_to_their_values():
 
 
 def test_sampled_points_are_what_the_runs_use():
-    exp = _spec("lhs", 9, {"policy.access_ttl": {"low": "5m", "high": "8h"}, "policy.rotation": [False, True],
-                           "nodes.edge.leaks[0].rate": {"low": "1/year", "high": "10/year"}}, samples=4)
+    exp = _spec(
+        "lhs",
+        9,
+        {
+            "policy.access_ttl": {"low": "5m", "high": "8h"},
+            "policy.rotation": [False, True],
+            "nodes.edge.leaks[0].rate": {"low": "1/year", "high": "10/year"},
+        },
+        samples=4,
+    )
     frame = exp.run(workers=1, progress=False)
     assert len(frame) == 4
     assert list(frame["access_ttl"]) == pytest.approx(list(frame["policy.access_ttl"]))
@@ -277,8 +323,9 @@ def test_sampled_points_are_what_the_runs_use():
 def test_repeated_design_points_still_get_distinct_run_ids():
     # Morris trajectories on a few levels revisit points; each run must keep its own id,
     # or --resume would take a stored twin for a run that never ran.
-    exp = _spec("morris", 3, {"policy.access_ttl": {"low": "5m", "high": "8h"}, "policy.rotation": [False, True]},
-                samples=4)
+    exp = _spec(
+        "morris", 3, {"policy.access_ttl": {"low": "5m", "high": "8h"}, "policy.rotation": [False, True]}, samples=4
+    )
     points = [tuple(p.items()) for p in design_points(exp.spec)]
     assert len(set(points)) < len(points), "this design was meant to repeat points"
     runs = exp.runs()
@@ -366,7 +413,9 @@ def test_tasks_are_sized_for_the_executors_parallelism(paired_experiment):
     few, many = paired_experiment._tasks(runs, 2), paired_experiment._tasks(runs, 16)
     assert len(many) > len(few)
     for tasks in (few, many):  # every run once, whatever the sizes
-        assert sorted(run["columns"]["run_index"] for task in tasks for run in task["runs"]) == sorted(r.index for r in runs)
+        assert sorted(run["columns"]["run_index"] for task in tasks for run in task["runs"]) == sorted(
+            r.index for r in runs
+        )
 
 
 def test_policies_are_paired_within_each_design_point(serial_frame):
@@ -379,8 +428,17 @@ def test_policies_are_paired_within_each_design_point(serial_frame):
 
 
 def test_rows_carry_their_provenance(tmp_path, paired_experiment, serial_frame):
-    for column in ["run_id", "run_index", "seed", "replication", "tokensim_version", "config_hash", "experiment_hash",
-                   "design_point", "policy.access_ttl"]:
+    for column in [
+        "run_id",
+        "run_index",
+        "seed",
+        "replication",
+        "tokensim_version",
+        "config_hash",
+        "experiment_hash",
+        "design_point",
+        "policy.access_ttl",
+    ]:
         assert column in serial_frame.columns
     assert serial_frame["run_id"].is_unique
     assert set(serial_frame["seed"]) == {3}
@@ -439,8 +497,12 @@ def test_results_counts_done_and_missing_then_resume_completes(tmp_path, monkeyp
     code, stdout, stderr = cli(monkeypatch, capsys, "results", partial)
     assert code == 0, stderr
     assert "two-models" in stdout and exp.plan.experiment_hash in stdout
-    assert _summary(stdout) == {("spa-behind-proxy", "bearer"): (6, 0), ("spa-behind-proxy", "dpop"): (2, 4),
-                                ("workload-direct", "bearer"): (0, 6), ("workload-direct", "dpop"): (1, 5)}
+    assert _summary(stdout) == {
+        ("spa-behind-proxy", "bearer"): (6, 0),
+        ("spa-behind-proxy", "dpop"): (2, 4),
+        ("workload-direct", "bearer"): (0, 6),
+        ("workload-direct", "dpop"): (1, 5),
+    }
 
     code, stdout, stderr = cli(monkeypatch, capsys, "sweep", path, "--out", partial, "-j", "1", "--resume")
     assert code == 0, stderr
@@ -459,7 +521,7 @@ def test_resume_refuses_a_changed_experiment_file(tmp_path, monkeypatch, capsys)
     before = load_results(out)
     changed = write(tmp_path, SMALL.replace("seed: 1", "seed: 2"), "changed.yaml")
     for extra in (["--resume"], []):
-        code, stdout, stderr = cli(monkeypatch, capsys, "sweep", changed, "--out", out, "-j", "1", *extra)
+        code, _stdout, stderr = cli(monkeypatch, capsys, "sweep", changed, "--out", out, "-j", "1", *extra)
         assert code == 2
         assert "different experiment" in stderr and "Traceback" not in stderr
         assert stderr.count("error: ") == 1
@@ -478,7 +540,7 @@ def test_second_run_into_a_used_folder_needs_resume(tmp_path, monkeypatch, capsy
     code, _, stderr = cli(monkeypatch, capsys, "sweep", path, "--out", out, "-j", "1")
     assert code == 2 and "--resume" in stderr and "Traceback" not in stderr
     equal_frames(load_results(out), before)
-    code, stdout, stderr = cli(monkeypatch, capsys, "sweep", path, "--out", out, "-j", "1", "--resume")
+    code, _stdout, stderr = cli(monkeypatch, capsys, "sweep", path, "--out", out, "-j", "1", "--resume")
     assert code == 0, stderr
     assert len(ResultStore(out).parts()) == 1, "nothing to redo, nothing written"
     equal_frames(load_results(out), before)
@@ -561,7 +623,9 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
     for cut in (4, 6, 8, 10):
         out = tmp_path / f"cut{cut}"
         store = ResultStore(out)
-        store.initialise({"experiment": exp.spec.name, "experiment_hash": exp.plan.experiment_hash}, exp.text, resume=False)
+        store.initialise(
+            {"experiment": exp.spec.name, "experiment_hash": exp.plan.experiment_hash}, exp.text, resume=False
+        )
         store.append(reference[reference["replication"] < cut].to_dict("records"))
         resumed = exp.run(out, workers=1, progress=False, resume=True)
         equal_frames(resumed, reference)
@@ -576,10 +640,18 @@ def test_sequential_stopping_of_a_sampled_design_extends_every_point_together():
     # no run is left outside the design average.
     from tokensim.analysis import design_average
 
-    data = {"name": "until-lhs", "models": ["mobile_gateway", "workload_direct"], "policies": ["bearer", "dpop"],
-            "factors": {"attacker.replay_rate": {"low": "1/h", "high": "60/h"}}, "design": "lhs",
-            "design_options": {"samples": 3}, "replications": 2, "seed": 5, "horizon": "60d",
-            "until": {"metric": "leaks", "rel_ci": 0.2, "max_replications": 8, "batch": 2}}
+    data = {
+        "name": "until-lhs",
+        "models": ["mobile_gateway", "workload_direct"],
+        "policies": ["bearer", "dpop"],
+        "factors": {"attacker.replay_rate": {"low": "1/h", "high": "60/h"}},
+        "design": "lhs",
+        "design_options": {"samples": 3},
+        "replications": 2,
+        "seed": 5,
+        "horizon": "60d",
+        "until": {"metric": "leaks", "rel_ci": 0.2, "max_replications": 8, "batch": 2},
+    }
     exp = Experiment.from_dict(data)
     frame = exp.run(workers=1, progress=False)
     reps = frame.groupby(["model", "design_point", "policy"])["replication"].nunique()
@@ -597,15 +669,22 @@ def test_sequential_stopping_of_a_sampled_design_extends_every_point_together():
 
 
 def test_unknown_until_metric_is_refused_before_running():
-    with pytest.raises(InputError, match="until.metric: unknown metric 'blast'"):
+    with pytest.raises(InputError, match=r"until\.metric: unknown metric 'blast'"):
         Experiment.from_dict({**UNTIL, "until": {"metric": "blast"}})
     assert math.isfinite(Experiment.from_dict(UNTIL).spec.until.rel_ci)
 
 
 def test_a_sweep_started_from_python_reads_back_from_its_folder(tmp_path, monkeypatch, capsys):
     """Experiment.from_dict stores its spec in hours; the folder still reads back (results, report)."""
-    data = {"name": "from-python", "models": ["workload_direct"], "policies": ["bearer", "dpop"],
-            "factors": {"policy.access_ttl": ["5m", 2.0]}, "replications": 2, "seed": 3, "horizon": "2d"}
+    data = {
+        "name": "from-python",
+        "models": ["workload_direct"],
+        "policies": ["bearer", "dpop"],
+        "factors": {"policy.access_ttl": ["5m", 2.0]},
+        "replications": 2,
+        "seed": 3,
+        "horizon": "2d",
+    }
     exp = tokensim.Experiment.from_dict(data)
     exp.run(out=tmp_path / "out", workers=1, progress=False)
     back = tokensim.Experiment.from_folder(tmp_path / "out")
@@ -626,13 +705,16 @@ def test_from_folder_refuses_an_edited_experiment_file(tmp_path):
         tokensim.Experiment.from_folder(tmp_path / "out")
 
 
-@pytest.mark.parametrize("command, target, words", [
-    ("run", "adir.parquet", "is a folder"),
-    ("run", "afile.parquet/sub.parquet", "cannot create its folder"),
-    ("run-trace", "adir.csv", "is a folder"),
-    ("sweep", "afile.parquet", "is a file"),
-    ("sweep", "afile.parquet/sub", "cannot create the folder"),
-])
+@pytest.mark.parametrize(
+    "command, target, words",
+    [
+        ("run", "adir.parquet", "is a folder"),
+        ("run", "afile.parquet/sub.parquet", "cannot create its folder"),
+        ("run-trace", "adir.csv", "is a folder"),
+        ("sweep", "afile.parquet", "is a file"),
+        ("sweep", "afile.parquet/sub", "cannot create the folder"),
+    ],
+)
 def test_unwritable_outputs_are_refused_before_any_run(tmp_path, monkeypatch, capsys, command, target, words):
     (tmp_path / "adir.parquet").mkdir()
     (tmp_path / "adir.csv").mkdir()

@@ -34,8 +34,11 @@ def first_difference(expected: str, actual: str) -> str:
     if not (isinstance(want, dict) and isinstance(got, dict)):
         return f"expected {expected[:300]}\n     got {actual[:300]}"
     keys = list(dict.fromkeys([*want, *got]))
-    diff = {k: (want.get(k, "<missing>"), got.get(k, "<missing>")) for k in keys
-            if json.dumps(want.get(k, "<missing>")) != json.dumps(got.get(k, "<missing>"))}
+    diff = {
+        k: (want.get(k, "<missing>"), got.get(k, "<missing>"))
+        for k in keys
+        if json.dumps(want.get(k, "<missing>")) != json.dumps(got.get(k, "<missing>"))
+    }
     order = "" if list(want) == list(got) else " (key order differs)"
     return f"differing fields{order}: {diff}"
 
@@ -62,7 +65,7 @@ def test_records_and_traces_are_unchanged(model: str):
     pols = cases.policies()
     per_model = len(pols) * len(cases.SEEDS_AND_REPLICATIONS)
     start = MODELS.index(model) * per_model
-    expected = iter(RECORDS[start:start + per_model])
+    expected = iter(RECORDS[start : start + per_model])
     horizon = cases.HORIZON_OF.get(model, cases.HORIZON)
     for pol in pols:
         for seed, rep in cases.SEEDS_AND_REPLICATIONS:
@@ -71,8 +74,9 @@ def test_records_and_traces_are_unchanged(model: str):
             assert actual == want, f"{model} {pol.name} seed {seed} replication {rep}: {first_difference(want, actual)}"
     traces = [json.loads(line) for line in TRACES if json.loads(line)["model"] == model]
     for pol, want in zip(pols, traces):
-        one = tokensim.simulate(arch, pol, seed=1, replication=0, trace=True,
-                                horizon=cases.TRACE_HORIZON_OF.get(model, cases.TRACE_HORIZON))
+        one = tokensim.simulate(
+            arch, pol, seed=1, replication=0, trace=True, horizon=cases.TRACE_HORIZON_OF.get(model, cases.TRACE_HORIZON)
+        )
         assert cases.record_text(one.record) == want["record"], f"{model} {pol.name} traced record"
         assert cases.trace_summary(one.trace_rows or []) == want["trace"], f"{model} {pol.name} trace"
 

@@ -19,8 +19,15 @@ import tokensim
 from tokensim.analysis import mean_ci, paired_differences
 from tokensim.builtin import builtin_models
 
-INCIDENTS = ("salesloft_drift_2025", "circleci_2023", "okta_har_2023", "cloudflare_2023",
-             "heroku_travis_2022", "storm_0558_2023", "internet_archive_2024")
+INCIDENTS = (
+    "salesloft_drift_2025",
+    "circleci_2023",
+    "okta_har_2023",
+    "cloudflare_2023",
+    "heroku_travis_2022",
+    "storm_0558_2023",
+    "internet_archive_2024",
+)
 BINDING = ("bearer", "dpop", "mtls", "hybrid")
 
 
@@ -111,7 +118,9 @@ def test_drift_dpop_needs_the_client_authentication_off_the_host_too():
     assert mean(frame, "dpop") >= 0.99 * mean(frame, "bearer") > 0
     # No exportable credential at all (refresh tokens usable only with the hardware key, as a client
     # that authenticates with that key): near zero.
-    keyed = incident("salesloft_drift_2025", drift_integration={**DRIFT_SMALL, "key_storage": "hardware", "confidential": False})
+    keyed = incident(
+        "salesloft_drift_2025", drift_integration={**DRIFT_SMALL, "key_storage": "hardware", "confidential": False}
+    )
     frame = tokensim.replicate(keyed, ["bearer", "dpop"], replications=4, seed=1, horizon="60d")
     assert mean(frame, "bearer") > 0
     assert mean(frame, "dpop") <= 0.01 * mean(frame, "bearer")
@@ -119,13 +128,16 @@ def test_drift_dpop_needs_the_client_authentication_off_the_host_too():
 
 # -- CircleCI 2023 -------------------------------------------------------------------------------
 
+
 def test_circleci_device_bound_session_stops_the_remote_replay_but_not_the_bearer_downstream():
     arch = tokensim.load_model("incidents/circleci_2023")
     session: dict[str, list[int]] = {"bearer": [], "dpop": []}
     downstream: dict[str, list[int]] = {"bearer": [], "dpop": []}
     for r in range(6):
         for name in session:
-            by_client = replays_by_client(tokensim.simulate(arch, name, seed=2, replication=r, horizon="30d", trace=True))
+            by_client = replays_by_client(
+                tokensim.simulate(arch, name, seed=2, replication=r, horizon="30d", trace=True)
+            )
             session[name].append(by_client.get("engineer_browser", 0))
             downstream[name].append(by_client.get("customer_secrets", 0))
     assert sum(n > 0 for n in session["bearer"]) >= 4  # the stolen cookie is replayed in most runs
@@ -135,8 +147,16 @@ def test_circleci_device_bound_session_stops_the_remote_replay_but_not_the_beare
 
 
 def test_circleci_device_binding_does_not_stop_malware_that_stays_on_the_device():
-    stays = {"leaks": [{"vector": "malware", "rate": "36/year", "dwell": "19d",
-                        "replay_delay": {"distribution": "lognormal", "median": "3d", "sigma": 0.3}}]}
+    stays = {
+        "leaks": [
+            {
+                "vector": "malware",
+                "rate": "36/year",
+                "dwell": "19d",
+                "replay_delay": {"distribution": "lognormal", "median": "3d", "sigma": 0.3},
+            }
+        ]
+    }
     arch = incident("circleci_2023", engineer_browser=stays, customer_secrets={"leaks": []})
     frame = tokensim.replicate(arch, ["bearer", "dpop"], replications=6, seed=2, horizon="30d")
     assert mean(frame, "bearer", "unauthorized_requests") > 0
@@ -146,11 +166,16 @@ def test_circleci_device_binding_does_not_stop_malware_that_stays_on_the_device(
 
 # -- Okta support HAR files 2023 -------------------------------------------------------------------
 
+
 def test_okta_har_session_binding_stops_replay_of_tokens_from_har_files():
     nonce = policy("dpop", "dpop_nonce", nonce=True)
-    frame = tokensim.replicate("incidents/okta_har_2023", ["bearer", "dpop", nonce], replications=12, seed=1, horizon="20d")
+    frame = tokensim.replicate(
+        "incidents/okta_har_2023", ["bearer", "dpop", nonce], replications=12, seed=1, horizon="20d"
+    )
     hijacked = mean_ci(frame.loc[frame["policy"] == "bearer", "credentials_usable"])
-    assert hijacked[1] <= 5 <= hijacked[2] and 2 <= hijacked[0] <= 10  # documented: 5 sessions hijacked out of 134 customers' files
+    assert (
+        hijacked[1] <= 5 <= hijacked[2] and 2 <= hijacked[0] <= 10
+    )  # documented: 5 sessions hijacked out of 134 customers' files
     assert mean(frame, "bearer") > 0
     # a HAR file holds the session token and DPoP proofs, never the key: only a proof still
     # inside its 2-minute window could replay, and server nonces stop even that
@@ -160,8 +185,11 @@ def test_okta_har_session_binding_stops_replay_of_tokens_from_har_files():
 
 # -- Cloudflare 2023 -----------------------------------------------------------------------------
 
+
 def test_cloudflare_certificate_bound_service_tokens_stop_the_replay_of_unrotated_credentials():
-    frame = tokensim.replicate("incidents/cloudflare_2023", ["bearer", "dpop", "mtls"], replications=20, seed=1, horizon="60d")
+    frame = tokensim.replicate(
+        "incidents/cloudflare_2023", ["bearer", "dpop", "mtls"], replications=20, seed=1, horizon="60d"
+    )
     bearer = frame[frame["policy"] == "bearer"]
     assert (bearer["unauthorized_requests"] > 0).mean() >= 0.8
     # a non-rotated secret stays usable from the leak until the response: weeks, not hours
@@ -179,7 +207,9 @@ HEROKU_CLIENTS = ("heroku_integration", "travis_integration")
 
 
 def test_heroku_travis_mtls_with_software_keys_does_not_reduce_the_blast_radius():
-    frame = tokensim.replicate("incidents/heroku_travis_2022", ["bearer", "mtls"], replications=5, seed=1, horizon="30d")
+    frame = tokensim.replicate(
+        "incidents/heroku_travis_2022", ["bearer", "mtls"], replications=5, seed=1, horizon="30d"
+    )
     bearer = mean(frame, "bearer")
     diff = difference(frame, "mtls", "bearer")
     assert bearer > 0 and abs(diff["ci_low"]) <= 0.01 * bearer and abs(diff["ci_high"]) <= 0.01 * bearer
@@ -187,26 +217,33 @@ def test_heroku_travis_mtls_with_software_keys_does_not_reduce_the_blast_radius(
 
 def test_heroku_travis_mtls_with_protected_keys_depends_on_how_long_the_intruder_holds_the_host():
     hardware = {name: {"key_storage": "hardware"} for name in HEROKU_CLIENTS}
-    frame = tokensim.replicate(incident("heroku_travis_2022", **hardware), ["bearer", "mtls"],
-                               replications=10, seed=1, horizon="30d")
+    frame = tokensim.replicate(
+        incident("heroku_travis_2022", **hardware), ["bearer", "mtls"], replications=10, seed=1, horizon="30d"
+    )
     diff = difference(frame, "mtls", "bearer")
     # the documented 6-day hold (Apr 7 -> Apr 13): the key signs for the intruder while it is there,
     # so mTLS cuts the blast radius (the interval lies below zero) but not to zero
     assert diff["ci_high"] < 0
     assert mean(frame, "mtls") >= 0.2 * mean(frame, "bearer")
     # an intruder that only read the token database (no signing access): near zero
-    read_only = {name: {"key_storage": "hardware", "leaks": [{"vector": "host_compromise", "rate": "18/year", "dwell": "1h"}]}
-                 for name in HEROKU_CLIENTS}
-    frame = tokensim.replicate(incident("heroku_travis_2022", **read_only), ["bearer", "mtls"],
-                               replications=5, seed=1, horizon="30d")
+    read_only = {
+        name: {"key_storage": "hardware", "leaks": [{"vector": "host_compromise", "rate": "18/year", "dwell": "1h"}]}
+        for name in HEROKU_CLIENTS
+    }
+    frame = tokensim.replicate(
+        incident("heroku_travis_2022", **read_only), ["bearer", "mtls"], replications=5, seed=1, horizon="30d"
+    )
     assert mean(frame, "bearer") > 0
     assert mean(frame, "mtls") <= 0.01 * mean(frame, "bearer")
 
 
 # -- Storm-0558 2023 -----------------------------------------------------------------------------
 
+
 def test_storm_0558_no_policy_contains_a_stolen_signing_key():
-    frame = tokensim.replicate("incidents/storm_0558_2023", [*BINDING, "hybrid_jit"], replications=10, seed=1, horizon="90d")
+    frame = tokensim.replicate(
+        "incidents/storm_0558_2023", [*BINDING, "hybrid_jit"], replications=10, seed=1, horizon="90d"
+    )
     bearer = mean(frame, "bearer")
     assert bearer > 0
     for name in (*BINDING[1:], "hybrid_jit"):
@@ -219,18 +256,29 @@ def test_storm_0558_no_policy_contains_a_stolen_signing_key():
 
 # -- Internet Archive 2024 -----------------------------------------------------------------------
 
+
 def test_internet_archive_short_ttl_with_rotation_shrinks_exposure_by_orders_of_magnitude():
     """The static token against short access tokens, rotation, and a short grant, each on its own (ablations)."""
     static = policy("bearer", "static", refresh_ttl="3y")  # the 2024 token: never expires, never rotated
     short_only = policy("bearer", "short_ttl_only", access_ttl="5m", refresh_ttl="3y")
-    rotation_only = policy("bearer", "rotation_only", access_ttl="1h", refresh_ttl="3y", rotation=True, reuse_detection=True)
+    rotation_only = policy(
+        "bearer", "rotation_only", access_ttl="1h", refresh_ttl="3y", rotation=True, reuse_detection=True
+    )
     short_grant = policy("bearer", "short_grant_only", access_ttl="1h", refresh_ttl="30d")
     rotated = policy("bearer", "short_rotated", access_ttl="1h", refresh_ttl="30d", rotation=True, reuse_detection=True)
     names = ("static", "short_ttl_only", "rotation_only", "short_grant_only", "short_rotated")
-    frame = tokensim.replicate("incidents/internet_archive_2024", [static, short_only, rotation_only, short_grant, rotated],
-                               replications=30, seed=1, horizon="730d")
-    per_leak = {name: frame.loc[frame["policy"] == name, "exposure_hours"].sum() / frame.loc[frame["policy"] == name, "leaks"].sum()
-                for name in names}
+    frame = tokensim.replicate(
+        "incidents/internet_archive_2024",
+        [static, short_only, rotation_only, short_grant, rotated],
+        replications=30,
+        seed=1,
+        horizon="730d",
+    )
+    per_leak = {
+        name: frame.loc[frame["policy"] == name, "exposure_hours"].sum()
+        / frame.loc[frame["policy"] == name, "leaks"].sum()
+        for name in names
+    }
     static_runs = frame[frame["policy"] == "static"]
     assert static_runs["exposure_hours"].sum() / static_runs["credentials_usable"].sum() >= 30 * 24  # months, not hours
     assert per_leak["short_rotated"] * 100 <= per_leak["static"]

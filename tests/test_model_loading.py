@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -135,7 +136,11 @@ def test_plain_duration_means_a_fixed_delay(tmp_path: Path, spa: dict[str, Any])
 
 def test_defaults_apply_to_a_minimal_model() -> None:
     arch = Architecture.from_dict(
-        {"name": "m", "nodes": {"c": {"kind": "client", "platform": "workload"}, "r": {"kind": "resource"}}, "edges": [["c", "r"]]}
+        {
+            "name": "m",
+            "nodes": {"c": {"kind": "client", "platform": "workload"}, "r": {"kind": "resource"}},
+            "edges": [["c", "r"]],
+        }
     )
     client = arch.node("c")
     assert client.supports == ["bearer"] and client.request_rate == 60.0 and client.instances == 1
@@ -188,16 +193,48 @@ def test_unknown_vector(tmp_path: Path, spa: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("mutate", "where", "field", "allowed"),
     [
-        (lambda d: d["nodes"]["spa"].update(colour="red"), "nodes.spa.colour", "colour", ["platform", "key_storage", "supports"]),
-        (lambda d: d["nodes"]["edge"].update(cache=True), "nodes.edge.cache", "cache", ["terminates_tls", "forwards_client_cert", "rewrites_uri"]),
+        (
+            lambda d: d["nodes"]["spa"].update(colour="red"),
+            "nodes.spa.colour",
+            "colour",
+            ["platform", "key_storage", "supports"],
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(cache=True),
+            "nodes.edge.cache",
+            "cache",
+            ["terminates_tls", "forwards_client_cert", "rewrites_uri"],
+        ),
         (lambda d: d.update(owner="me"), "owner", "owner", ["name", "nodes", "edges", "attacker", "defender"]),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(severity=3), "nodes.spa.leaks[0].severity", "severity", ["vector", "rate", "dwell"]),
-        (lambda d: d["attacker"].update(skill="high"), "attacker.skill", "skill", ["replay_delay", "replay_rate", "targeting"]),
-        (lambda d: d["attacker"]["replay_delay"].update(mean="1h"), "attacker.replay_delay.mean", "mean", ["median", "sigma"]),
-        (lambda d: d["defender"].update(pager="on"), "defender.pager", "pager", ["detection_probability", "response_time"]),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(severity=3),
+            "nodes.spa.leaks[0].severity",
+            "severity",
+            ["vector", "rate", "dwell"],
+        ),
+        (
+            lambda d: d["attacker"].update(skill="high"),
+            "attacker.skill",
+            "skill",
+            ["replay_delay", "replay_rate", "targeting"],
+        ),
+        (
+            lambda d: d["attacker"]["replay_delay"].update(mean="1h"),
+            "attacker.replay_delay.mean",
+            "mean",
+            ["median", "sigma"],
+        ),
+        (
+            lambda d: d["defender"].update(pager="on"),
+            "defender.pager",
+            "pager",
+            ["detection_probability", "response_time"],
+        ),
     ],
 )
-def test_unknown_field_lists_allowed_fields(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, field: str, allowed: list[str]) -> None:
+def test_unknown_field_lists_allowed_fields(
+    tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, field: str, allowed: list[str]
+) -> None:
     mutate(spa)
     path = write(tmp_path, spa)
     line = assert_problem(load_error(path), path, where, f"unknown field {field!r}", "allowed fields:")
@@ -221,18 +258,27 @@ def test_field_of_another_kind_is_unknown_on_this_kind(tmp_path: Path, spa: dict
         ("orders", {"vector": "host_compromise", "rate": "1/year"}, "host_compromise", "a resource", "log"),
     ],
 )
-def test_vector_that_makes_no_sense_on_the_node(tmp_path: Path, spa: dict[str, Any], node: str, leak: dict, vector: str, what: str, allowed: str) -> None:
+def test_vector_that_makes_no_sense_on_the_node(
+    tmp_path: Path, spa: dict[str, Any], node: str, leak: dict, vector: str, what: str, allowed: str
+) -> None:
     spa["nodes"][node].setdefault("leaks", []).append(leak)
     index = len(spa["nodes"][node]["leaks"]) - 1
     path = write(tmp_path, spa)
-    assert_problem(load_error(path), path, f"nodes.{node}.leaks[{index}].vector",
-                   f"vector {vector!r} makes no sense on {what}", f"allowed here: {allowed}")
+    assert_problem(
+        load_error(path),
+        path,
+        f"nodes.{node}.leaks[{index}].vector",
+        f"vector {vector!r} makes no sense on {what}",
+        f"allowed here: {allowed}",
+    )
 
 
 def test_dwell_only_for_compromise_vectors(tmp_path: Path, spa: dict[str, Any]) -> None:
     spa["nodes"]["spa"]["leaks"][1]["dwell"] = "1h"  # on the log leak
     path = write(tmp_path, spa)
-    assert_problem(load_error(path), path, "nodes.spa.leaks[1].dwell", "dwell applies only to", "host_compromise, malware, xss")
+    assert_problem(
+        load_error(path), path, "nodes.spa.leaks[1].dwell", "dwell applies only to", "host_compromise, malware, xss"
+    )
 
 
 def test_log_leak_needs_logs_tokens(tmp_path: Path, spa: dict[str, Any]) -> None:
@@ -244,10 +290,14 @@ def test_log_leak_needs_logs_tokens(tmp_path: Path, spa: dict[str, Any]) -> None
 def test_bound_mechanism_needs_a_key(tmp_path: Path, spa: dict[str, Any]) -> None:
     spa["nodes"]["spa"]["key_storage"] = "none"
     path = write(tmp_path, spa)
-    assert_problem(load_error(path), path, "nodes.spa.supports", "dpop needs a key", "allowed: software, non_extractable, hardware")
+    assert_problem(
+        load_error(path), path, "nodes.spa.supports", "dpop needs a key", "allowed: software, non_extractable, hardware"
+    )
 
 
-@pytest.mark.parametrize(("edge", "where", "bad"), [(["spa", "edgy"], "edges[0][1]", "edgy"), (["nobody", "edge"], "edges[0][0]", "nobody")])
+@pytest.mark.parametrize(
+    ("edge", "where", "bad"), [(["spa", "edgy"], "edges[0][1]", "edgy"), (["nobody", "edge"], "edges[0][0]", "nobody")]
+)
 def test_unknown_edge_ends(tmp_path: Path, spa: dict[str, Any], edge: list[str], where: str, bad: str) -> None:
     spa["edges"][0] = edge
     path = write(tmp_path, spa)
@@ -298,22 +348,56 @@ def test_several_issuers_need_a_named_issuer(tmp_path: Path, spa: dict[str, Any]
 @pytest.mark.parametrize(
     ("mutate", "where", "fragment"),
     [
-        (lambda d: d["nodes"]["edge"].update(log_retention="-7d"), "nodes.edge.log_retention", "must be greater than zero"),
-        (lambda d: d["nodes"]["edge"].update(log_retention="0s"), "nodes.edge.log_retention", "must be greater than zero"),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention="-7d"),
+            "nodes.edge.log_retention",
+            "must be greater than zero",
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention="0s"),
+            "nodes.edge.log_retention",
+            "must be greater than zero",
+        ),
         (lambda d: d["nodes"]["edge"].update(log_retention=0), "nodes.edge.log_retention", "must be greater than zero"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(dwell="0m"), "nodes.spa.leaks[0].dwell", "must be greater than zero"),
-        (lambda d: d["attacker"]["replay_delay"].update(median="-1h"), "attacker.replay_delay.median", "must be greater than zero"),
-        (lambda d: d["defender"]["response_time"].update(mean="0d"), "defender.response_time.mean", "must be greater than zero"),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(dwell="0m"),
+            "nodes.spa.leaks[0].dwell",
+            "must be greater than zero",
+        ),
+        (
+            lambda d: d["attacker"]["replay_delay"].update(median="-1h"),
+            "attacker.replay_delay.median",
+            "must be greater than zero",
+        ),
+        (
+            lambda d: d["defender"]["response_time"].update(mean="0d"),
+            "defender.response_time.mean",
+            "must be greater than zero",
+        ),
         (lambda d: d["attacker"].update(replay_delay="-5m"), "attacker.replay_delay.value", "must not be negative"),
-        (lambda d: d["nodes"]["idp"].update(propagation_delay="-1s"), "nodes.idp.propagation_delay", "must not be negative"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(rate="-1/year"), "nodes.spa.leaks[0].rate", "must not be negative"),
+        (
+            lambda d: d["nodes"]["idp"].update(propagation_delay="-1s"),
+            "nodes.idp.propagation_delay",
+            "must not be negative",
+        ),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(rate="-1/year"),
+            "nodes.spa.leaks[0].rate",
+            "must not be negative",
+        ),
         (lambda d: d["nodes"]["spa"].update(request_rate="-3/h"), "nodes.spa.request_rate", "must not be negative"),
-        (lambda d: d["attacker"]["replay_delay"].update(sigma=-0.5), "attacker.replay_delay.sigma", "must not be negative"),
+        (
+            lambda d: d["attacker"]["replay_delay"].update(sigma=-0.5),
+            "attacker.replay_delay.sigma",
+            "must not be negative",
+        ),
         (lambda d: d["nodes"]["orders"].update(sensitivity=0), "nodes.orders.sensitivity", "must be greater than zero"),
         (lambda d: d["nodes"]["spa"].update(instances=0), "nodes.spa.instances", "greater than or equal to 1"),
     ],
 )
-def test_negative_or_zero_values(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str) -> None:
+def test_negative_or_zero_values(
+    tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str
+) -> None:
     mutate(spa)
     path = write(tmp_path, spa)
     assert_problem(load_error(path), path, where, fragment)
@@ -325,10 +409,16 @@ def test_negative_or_zero_values(tmp_path: Path, spa: dict[str, Any], mutate: Ca
         (lambda d: d["nodes"]["orders"].update(privileged_fraction=1.5), "nodes.orders.privileged_fraction", "1.5"),
         (lambda d: d["nodes"]["orders"].update(privileged_fraction=-0.1), "nodes.orders.privileged_fraction", "-0.1"),
         (lambda d: d["defender"].update(detection_probability=2), "defender.detection_probability", "2"),
-        (lambda d: d["nodes"]["spa"].update(concurrent_refresh_fraction=1.01), "nodes.spa.concurrent_refresh_fraction", "1.01"),
+        (
+            lambda d: d["nodes"]["spa"].update(concurrent_refresh_fraction=1.01),
+            "nodes.spa.concurrent_refresh_fraction",
+            "1.01",
+        ),
     ],
 )
-def test_fractions_outside_unit_interval(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, value: str) -> None:
+def test_fractions_outside_unit_interval(
+    tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, value: str
+) -> None:
     mutate(spa)
     path = write(tmp_path, spa)
     assert_problem(load_error(path), path, where, "must be a fraction in [0, 1]", f"got {value}")
@@ -345,12 +435,32 @@ def test_fraction_bounds_are_inclusive(tmp_path: Path, spa: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("mutate", "where", "allowed"),
     [
-        (lambda d: d["nodes"]["spa"].update(request_rate="120/fortnight"), "nodes.spa.request_rate", "e.g. 0.2/year, 3/day, 30/h"),
-        (lambda d: d["nodes"]["spa"].update(request_rate="lots"), "nodes.spa.request_rate", "e.g. 0.2/year, 3/day, 30/h"),
-        (lambda d: d["nodes"]["edge"].update(log_retention="7 parsecs"), "nodes.edge.log_retention", "e.g. 90s, 15m, 1h, 30d, 1y"),
-        (lambda d: d["nodes"]["edge"].update(log_retention="a week"), "nodes.edge.log_retention", "e.g. 90s, 15m, 1h, 30d, 1y"),
+        (
+            lambda d: d["nodes"]["spa"].update(request_rate="120/fortnight"),
+            "nodes.spa.request_rate",
+            "e.g. 0.2/year, 3/day, 30/h",
+        ),
+        (
+            lambda d: d["nodes"]["spa"].update(request_rate="lots"),
+            "nodes.spa.request_rate",
+            "e.g. 0.2/year, 3/day, 30/h",
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention="7 parsecs"),
+            "nodes.edge.log_retention",
+            "e.g. 90s, 15m, 1h, 30d, 1y",
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention="a week"),
+            "nodes.edge.log_retention",
+            "e.g. 90s, 15m, 1h, 30d, 1y",
+        ),
         (lambda d: d["nodes"]["spa"]["leaks"][0].update(rate="0.02/yr"), "nodes.spa.leaks[0].rate", "e.g. 0.2/year"),
-        (lambda d: d["attacker"]["replay_delay"].update(median="1 hr"), "attacker.replay_delay.median", "units: ms, s, m, h, d, w, mo, y"),
+        (
+            lambda d: d["attacker"]["replay_delay"].update(median="1 hr"),
+            "attacker.replay_delay.median",
+            "units: ms, s, m, h, d, w, mo, y",
+        ),
         (lambda d: d["attacker"].update(replay_delay="soon"), "attacker.replay_delay.value", "e.g. 90s, 15m"),
         (lambda d: d["nodes"]["edge"].update(log_retention=True), "nodes.edge.log_retention", "expected a duration"),
     ],
@@ -364,13 +474,41 @@ def test_unparsable_units(tmp_path: Path, spa: dict[str, Any], mutate: Callable,
 @pytest.mark.parametrize(
     ("mutate", "where", "fragment"),
     [
-        (lambda d: d["nodes"]["spa"].update(request_rate=float("nan")), "nodes.spa.request_rate", "must be a finite number"),
-        (lambda d: d["nodes"]["spa"].update(request_rate=float("inf")), "nodes.spa.request_rate", "must be a finite number"),
-        (lambda d: d["nodes"]["edge"].update(log_retention=float("inf")), "nodes.edge.log_retention", "must be a finite number"),
-        (lambda d: d["nodes"]["edge"].update(log_retention="1e999s"), "nodes.edge.log_retention", "must be a finite number"),
-        (lambda d: d["attacker"]["replay_delay"].update(sigma=float("nan")), "attacker.replay_delay.sigma", "must be a finite number"),
-        (lambda d: d["nodes"]["orders"].update(sensitivity=float("inf")), "nodes.orders.sensitivity", "must be a finite number"),
-        (lambda d: d["nodes"]["orders"].update(privileged_fraction=float("nan")), "nodes.orders.privileged_fraction", "fraction"),
+        (
+            lambda d: d["nodes"]["spa"].update(request_rate=float("nan")),
+            "nodes.spa.request_rate",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["nodes"]["spa"].update(request_rate=float("inf")),
+            "nodes.spa.request_rate",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention=float("inf")),
+            "nodes.edge.log_retention",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["nodes"]["edge"].update(log_retention="1e999s"),
+            "nodes.edge.log_retention",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["attacker"]["replay_delay"].update(sigma=float("nan")),
+            "attacker.replay_delay.sigma",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["nodes"]["orders"].update(sensitivity=float("inf")),
+            "nodes.orders.sensitivity",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["nodes"]["orders"].update(privileged_fraction=float("nan")),
+            "nodes.orders.privileged_fraction",
+            "fraction",
+        ),
     ],
 )
 def test_non_finite_numbers(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str) -> None:
@@ -388,19 +526,49 @@ def test_non_finite_numbers(tmp_path: Path, spa: dict[str, Any], mutate: Callabl
         (lambda d: d["nodes"]["spa"].pop("platform"), "nodes.spa.platform", "required field is missing"),
         (lambda d: d.pop("name"), "name", "required field is missing"),
         (lambda d: d["nodes"].update(spa="a browser"), "nodes.spa", "valid dictionary"),
-        (lambda d: d["attacker"].update(replay_delay={"distribution": "gamma"}), "attacker.replay_delay", "unknown distribution 'gamma'"),
-        (lambda d: d["attacker"].update(replay_delay={"median": "1h"}), "attacker.replay_delay", "'distribution' is missing"),
-        (lambda d: d["defender"].update(response_time={"distribution": "uniform", "low": "2h", "high": "1h"}), "defender.response_time", "high must not be below low"),
+        (
+            lambda d: d["attacker"].update(replay_delay={"distribution": "gamma"}),
+            "attacker.replay_delay",
+            "unknown distribution 'gamma'",
+        ),
+        (
+            lambda d: d["attacker"].update(replay_delay={"median": "1h"}),
+            "attacker.replay_delay",
+            "'distribution' is missing",
+        ),
+        (
+            lambda d: d["defender"].update(response_time={"distribution": "uniform", "low": "2h", "high": "1h"}),
+            "defender.response_time",
+            "high must not be below low",
+        ),
         (lambda d: d["attacker"].update(targeting="random"), "attacker.targeting", "'sensitivity' or 'uniform'"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "lognormal", "median": "0s"}),
-         "nodes.spa.leaks[0].replay_delay.median", "must be greater than zero"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay="3 fortnights"), "nodes.spa.leaks[0].replay_delay.value", "unknown time unit"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "exponential", "median": "1h"}),
-         "nodes.spa.leaks[0].replay_delay.median", "unknown field 'median'; allowed fields: distribution, mean"),
-        (lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "gamma"}), "nodes.spa.leaks[0].replay_delay", "unknown distribution 'gamma'"),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "lognormal", "median": "0s"}),
+            "nodes.spa.leaks[0].replay_delay.median",
+            "must be greater than zero",
+        ),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay="3 fortnights"),
+            "nodes.spa.leaks[0].replay_delay.value",
+            "unknown time unit",
+        ),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(
+                replay_delay={"distribution": "exponential", "median": "1h"}
+            ),
+            "nodes.spa.leaks[0].replay_delay.median",
+            "unknown field 'median'; allowed fields: distribution, mean",
+        ),
+        (
+            lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "gamma"}),
+            "nodes.spa.leaks[0].replay_delay",
+            "unknown distribution 'gamma'",
+        ),
     ],
 )
-def test_wrong_values_name_the_field_and_what_is_allowed(tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str) -> None:
+def test_wrong_values_name_the_field_and_what_is_allowed(
+    tmp_path: Path, spa: dict[str, Any], mutate: Callable, where: str, fragment: str
+) -> None:
     mutate(spa)
     path = write(tmp_path, spa)
     assert_problem(load_error(path), path, where, fragment)
@@ -411,7 +579,12 @@ def test_nodes_named_like_tags_keep_their_name_in_paths(tmp_path: Path) -> None:
     # happens to carry such a name must still be named in the path.
     data = {
         "name": "x",
-        "nodes": {"lognormal": {"kind": "client"}, "fixed": 5, "client": {"kind": "client", "platform": "mobile", "client": 1}, "r": {"kind": "resource"}},
+        "nodes": {
+            "lognormal": {"kind": "client"},
+            "fixed": 5,
+            "client": {"kind": "client", "platform": "mobile", "client": 1},
+            "r": {"kind": "resource"},
+        },
         "edges": [],
     }
     path = write(tmp_path, data)
@@ -444,7 +617,11 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, spa: dict[str, Any]) 
     spa["defender"]["detection_probability"] = 3
     path = write(tmp_path, spa)
     err = load_error(path)
-    assert {p.path for p in err.problems} == {"nodes.spa.platform", "nodes.edge.log_retention", "defender.detection_probability"}
+    assert {p.path for p in err.problems} == {
+        "nodes.spa.platform",
+        "nodes.edge.log_retention",
+        "defender.detection_probability",
+    }
     assert len(str(err).splitlines()) == 3
 
 
@@ -453,7 +630,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, spa: dict[str, Any]) 
 
 @pytest.mark.parametrize(
     "text",
-    ["name: x\nnodes: [unclosed\n", "name: x\n  nodes: {}\n bad: indent\n", "name: 'open\n", "a: b: c\n", "- a\nb: c\n", "nodes: {a: 1,,}\n"],
+    [
+        "name: x\nnodes: [unclosed\n",
+        "name: x\n  nodes: {}\n bad: indent\n",
+        "name: 'open\n",
+        "a: b: c\n",
+        "- a\nb: c\n",
+        "nodes: {a: 1,,}\n",
+    ],
 )
 def test_yaml_syntax_errors(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
@@ -481,7 +665,10 @@ def test_empty_files(tmp_path: Path, text: str) -> None:
     assert_problem(load_error(write(tmp_path, text, "empty.json")), tmp_path / "empty.json", "", "the file is empty")
 
 
-@pytest.mark.parametrize(("text", "got"), [("# just a comment\n", "NoneType"), ("- a\n- b\n", "list"), ("42\n", "int"), ("just words\n", "str")])
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("# just a comment\n", "NoneType"), ("- a\n- b\n", "list"), ("42\n", "int"), ("just words\n", "str")],
+)
 def test_top_level_must_be_a_mapping(tmp_path: Path, text: str, got: str) -> None:
     path = write(tmp_path, text)
     assert_problem(load_error(path), path, "", "expected a mapping of fields at the top", got)
@@ -537,7 +724,11 @@ def test_duplicate_keys_in_json(tmp_path: Path) -> None:
 
 
 def test_deep_nesting_is_an_input_error(tmp_path: Path) -> None:
-    for name, text in (("deep.yaml", "a: " + "[" * 20000), ("deep2.yaml", "[" * 5000 + "]" * 5000), ("deep.json", "[" * 100000)):
+    for name, text in (
+        ("deep.yaml", "a: " + "[" * 20000),
+        ("deep2.yaml", "[" * 5000 + "]" * 5000),
+        ("deep.json", "[" * 100000),
+    ):
         path = write(tmp_path, text, name)
         assert_problem(load_error(path), path, "", "nested too deeply")
 
@@ -549,8 +740,8 @@ def test_deep_nesting_is_an_input_error(tmp_path: Path) -> None:
         'name: x\nnodes:\n  c: !!python/object/apply:os.system ["touch {marker}"]\n',
         'name: !!python/object/apply:subprocess.check_call [["touch", "{marker}"]]\n',
         '!!python/object/new:subprocess.Popen [["touch", "{marker}"]]\n',
-        'name: !!python/name:os.system\n',
-        'name: !!python/tuple [a, b]\n',
+        "name: !!python/name:os.system\n",
+        "name: !!python/tuple [a, b]\n",
     ],
 )
 def test_python_tags_are_rejected_and_never_run(tmp_path: Path, template: str) -> None:

@@ -46,8 +46,13 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
 
 def test_there_are_the_five_notebooks_the_guide_names():
     names = [path.name for path in NOTEBOOKS]
-    for expected in ("01_quickstart.ipynb", "02_tradeoffs_across_architectures.ipynb", "03_rotation_reuse_revocation.ipynb",
-                     "04_sensitivity.ipynb", "05_incident_case_studies.ipynb"):
+    for expected in (
+        "01_quickstart.ipynb",
+        "02_tradeoffs_across_architectures.ipynb",
+        "03_rotation_reuse_revocation.ipynb",
+        "04_sensitivity.ipynb",
+        "05_incident_case_studies.ipynb",
+    ):
         assert expected in names
 
 
@@ -56,7 +61,9 @@ def test_notebook_is_stored_clean_and_uses_only_public_api(path: Path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    assert all(not cell.outputs and cell.execution_count is None for cell in code), "store notebooks with outputs cleared"
+    assert all(not cell.outputs and cell.execution_count is None for cell in code), (
+        "store notebooks with outputs cleared"
+    )
     assert any(cell.cell_type == "markdown" for cell in nb.cells)
     source = "\n".join(cell.source for cell in code)
     private = re.findall(r"tokensim(?:\.\w+)*\._(?!_)\w+|from tokensim(?:\.\w+)* import [^\n]*\b_(?!_)\w+", source)

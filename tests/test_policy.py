@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 import tokensim
-
 from tokensim.errors import InputError
 from tokensim.model.policy import PARAMETERS, PRESETS, Policy, load_policy, parse_assignments, preset, resolve_policy
 
@@ -141,7 +140,9 @@ def test_resolve_passes_policies_through() -> None:
 
 def test_policy_file_with_base(tmp_path: Path) -> None:
     path = tmp_path / "short_dpop.yaml"
-    path.write_text("base: dpop\naccess_ttl: 5m\nrotation: true\nreuse_detection: true\nnonce: true\n", encoding="utf-8")
+    path.write_text(
+        "base: dpop\naccess_ttl: 5m\nrotation: true\nreuse_detection: true\nnonce: true\n", encoding="utf-8"
+    )
     policy = load_policy(path)
     assert policy.name == "short_dpop"  # named after its file, not its base: it is not the preset
     assert policy.low_risk == ("dpop",) and policy.privileged == ("dpop",)
@@ -258,5 +259,7 @@ def test_replicate_refuses_the_same_policy_twice_but_keeps_same_named_variants()
     with pytest.raises(InputError, match="the same policy is given twice: 'dpop'"):
         tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop")], replications=1, horizon="1d")
     # variants that share a name stay apart by their parameter columns (analysis.configuration_columns)
-    frame = tokensim.replicate("workload_direct", ["dpop", tokensim.preset("dpop", access_ttl="5m")], replications=1, horizon="1d")
+    frame = tokensim.replicate(
+        "workload_direct", ["dpop", tokensim.preset("dpop", access_ttl="5m")], replications=1, horizon="1d"
+    )
     assert sorted(frame["access_ttl"]) == pytest.approx([5 / 60, 1.0])

@@ -39,9 +39,39 @@ FIELD_NAMES = sorted(
     | {"distribution", "median", "sigma", "mean", "low", "high", "value"}
 )
 WORDS = sorted(
-    set(NODE_CLASSES) | set(SPA["nodes"]) | {"browser", "workload", "ci", "xss", "log", "malware", "signing_key",
-    "bound", "any", "preserve", "strip", "fail", "dpop", "mtls", "bearer", "lognormal", "exponential", "fixed", "uniform",
-    "software", "none", "hardware", "introspection", "jwt", "true", "no", "null", "~", ""}
+    set(NODE_CLASSES)
+    | set(SPA["nodes"])
+    | {
+        "browser",
+        "workload",
+        "ci",
+        "xss",
+        "log",
+        "malware",
+        "signing_key",
+        "bound",
+        "any",
+        "preserve",
+        "strip",
+        "fail",
+        "dpop",
+        "mtls",
+        "bearer",
+        "lognormal",
+        "exponential",
+        "fixed",
+        "uniform",
+        "software",
+        "none",
+        "hardware",
+        "introspection",
+        "jwt",
+        "true",
+        "no",
+        "null",
+        "~",
+        "",
+    }
 )
 
 durations = st.from_regex(r"\A-?[0-9]{1,4}(\.[0-9]{1,2})? ?(ms|s|m|min|h|hours|d|days|w|mo|y|year|x|parsec)?\Z")
@@ -160,21 +190,51 @@ def test_random_nested_data(data: Any) -> None:
 
 
 @SETTINGS
-@given(st.fixed_dictionaries({"name": values, "nodes": values}, optional={"edges": values, "attacker": values, "defender": values, "description": values}))
+@given(
+    st.fixed_dictionaries(
+        {"name": values, "nodes": values},
+        optional={"edges": values, "attacker": values, "defender": values, "description": values},
+    )
+)
 def test_random_data_in_the_right_shape(data: dict[str, Any]) -> None:
     check_loads(data)
 
 
 node_specs = st.fixed_dictionaries(
     {"kind": st.sampled_from(sorted(NODE_CLASSES))},
-    optional={name: st.one_of(scalars, st.lists(scalars, max_size=3)) for name in ("platform", "supports", "key_storage", "exchange", "accepts", "terminates_tls", "forwards_client_cert", "rewrites_uri", "verifies_binding", "logs_tokens", "log_retention")}
-    | {"leaks": st.lists(st.fixed_dictionaries({"vector": st.sampled_from(WORDS), "rate": st.one_of(rates, scalars)}, optional={"dwell": st.one_of(durations, scalars)}), max_size=2)},
+    optional={
+        name: st.one_of(scalars, st.lists(scalars, max_size=3))
+        for name in (
+            "platform",
+            "supports",
+            "key_storage",
+            "exchange",
+            "accepts",
+            "terminates_tls",
+            "forwards_client_cert",
+            "rewrites_uri",
+            "verifies_binding",
+            "logs_tokens",
+            "log_retention",
+        )
+    }
+    | {
+        "leaks": st.lists(
+            st.fixed_dictionaries(
+                {"vector": st.sampled_from(WORDS), "rate": st.one_of(rates, scalars)},
+                optional={"dwell": st.one_of(durations, scalars)},
+            ),
+            max_size=2,
+        )
+    },
 )
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), node_specs, min_size=1, max_size=5),
-       st.lists(st.lists(st.sampled_from(["a", "b", "c", "d", "e", "zz"]), min_size=1, max_size=3), max_size=6))
+@given(
+    st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), node_specs, min_size=1, max_size=5),
+    st.lists(st.lists(st.sampled_from(["a", "b", "c", "d", "e", "zz"]), min_size=1, max_size=3), max_size=6),
+)
 def test_random_graphs(nodes: dict[str, Any], edges: list[list[str]]) -> None:
     check_loads({"name": "g", "nodes": nodes, "edges": edges})
 
@@ -265,7 +325,10 @@ def test_deleting_a_field_names_it_or_loads(path: tuple) -> None:
 
 
 @SETTINGS
-@given(st.sampled_from(PRESETS), st.dictionaries(st.one_of(st.sampled_from(PARAMETERS), st.text(max_size=6)), values, max_size=3))
+@given(
+    st.sampled_from(PRESETS),
+    st.dictionaries(st.one_of(st.sampled_from(PARAMETERS), st.text(max_size=6)), values, max_size=3),
+)
 def test_policy_overrides_give_input_error_or_a_policy(name: str, overrides: dict[str, Any]) -> None:
     try:
         policy = preset(name).with_overrides(overrides, source="--set")

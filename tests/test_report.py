@@ -11,17 +11,25 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import sweep_folder
 
 import tokensim
 from tokensim import InputError
 from tokensim.analysis import recommend, tradeoff_table
 from tokensim.report import build_report
 from tokensim.report.format import number
-from conftest import sweep_folder
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 GRID = """\
 name: report-grid
@@ -76,8 +84,11 @@ def sobol_report(sobol) -> Path:
 def browser():
     """Debian's Chromium through playwright; a missing browser fails the suite (CI installs it), never skips."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: the report tests open the report in a real headless Chromium; "
-                    "install Debian's package (apt-get install -y chromium; .ci/run does this)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: the report tests open the report in a real headless Chromium; "
+            "install Debian's package (apt-get install -y chromium; .ci/run does this)",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -104,7 +115,9 @@ def _default_recommendation(rows: pd.DataFrame):
     table = tradeoff_table(rows)
     knee = table[table["knee"]].iloc[0]
     front = table[table["pareto"]].sort_values(["integration_cost_mean", "blast_radius_mean"])
-    differs = (front["integration_cost_mean"] != knee["integration_cost_mean"]) | (front["blast_radius_mean"] != knee["blast_radius_mean"])
+    differs = (front["integration_cost_mean"] != knee["integration_cost_mean"]) | (
+        front["blast_radius_mean"] != knee["blast_radius_mean"]
+    )
     safer = front[differs & (front["integration_cost_mean"] >= knee["integration_cost_mean"])]
     cheaper = front[differs & (front["integration_cost_mean"] < knee["integration_cost_mean"])]
     runner = safer.iloc[0] if len(safer) else (cheaper.iloc[-1] if len(cheaper) else None)
@@ -192,13 +205,17 @@ def test_report_states_question_models_routes_tradeoff_and_default_recommendatio
     # No target was given: the report says so, claims none, and shows how to give one.
     assert "No target was given, so no configuration is claimed to meet one." in text
     assert "tokensim report RESULTS --target X" in text
-    assert "keeps blast radius under" not in text and "Recommended" not in text and "Safest (target not met)" not in text
+    assert (
+        "keeps blast radius under" not in text and "Recommended" not in text and "Safest (target not met)" not in text
+    )
     for label in tradeoff_table(rows)["label"]:
         assert label in text  # every configuration in the tradeoff table
     assert "orders verifies the dpop binding" in text  # the route analysis under dpop and hybrid
     assert "Blast radius against access-token TTL" in text  # TTL varies
     assert "Exposure by rotation and revocation" in text  # rotation varies
-    assert f"access_ttl={knee['label'].split('access_ttl=')[1].split(',')[0]}" in text  # exposure drawn at the knee's TTL
+    assert (
+        f"access_ttl={knee['label'].split('access_ttl=')[1].split(',')[0]}" in text
+    )  # exposure drawn at the knee's TTL
     assert "Paired differences against bearer" in text and "Sensitivity" not in text
     html_text = grid_report.read_text()
     assert "<script" not in html_text and "<link" not in html_text and not re.search(r"(src|href)=\"https?:", html_text)
@@ -250,7 +267,10 @@ def test_sobol_sweep_gets_sensitivity_and_design_averaged_configurations(sobol_r
     text = _text(sobol_report)
     assert "Sensitivity" in text and "log(1 + blast radius)" in text
     assert "attacker.replay_rate" in text and "nodes.edge.leaks[0].rate" in text and "ST" in text
-    assert "sampled factors are averaged over" in text and "3 replications of each configuration at each of 32 design points" in text
+    assert (
+        "sampled factors are averaged over" in text
+        and "3 replications of each configuration at each of 32 design points" in text
+    )
     assert "each replication averaged over the design's points first" in text
     flat = " ".join(text.split())
     assert "average over its 32 design points" in flat and "leaves out the error of sampling the factors" in flat
@@ -272,7 +292,7 @@ def test_sampled_design_intervals_are_over_replications_not_design_points(sobol)
     assert set(averaged["design_points"]) == {32} and len(averaged) == 2 * 3
     for policy, part in rows.groupby("policy"):
         per_rep = part.groupby("replication")["blast_radius"].mean()
-        mean, low, high = mean_ci(per_rep)
+        _mean, low, high = mean_ci(per_rep)
         got = table[table["policy"] == policy].iloc[0]
         assert got["blast_radius_mean"] == pytest.approx(part["blast_radius"].mean())
         assert (got["blast_radius_low"], got["blast_radius_high"]) == pytest.approx((low, high))
@@ -291,7 +311,9 @@ def test_rows_with_a_spoiled_column_are_refused_naming_file_and_column(tmp_path)
     spoiled = rows.astype({"horizon_hours": object, "seed": object})
     spoiled.loc[3, "horizon_hours"] = "5 days"
     spoiled.to_csv(tmp_path / "horizon.csv", index=False)
-    with pytest.raises(InputError, match=r"horizon\.csv: horizon_hours: expected numbers, found '5 days' \(data row 4\)"):
+    with pytest.raises(
+        InputError, match=r"horizon\.csv: horizon_hours: expected numbers, found '5 days' \(data row 4\)"
+    ):
         read_results(tmp_path / "horizon.csv")
     spoiled = rows.astype({"seed": float})
     spoiled.loc[0, "seed"] = 1.5

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import tokensim
-
 from conftest import one_client_model
+
+import tokensim
 
 
 def test_revocation_reaches_the_thief_at_once_after_propagation_or_at_expiry():
     exposure = {}
     for mode in ["introspection", "caep", "jwt"]:
-        arch = one_client_model(instances=100, leaks=[{"vector": "malware", "rate": "20/year"}], delay="10m",
-                                replay_rate="20/h", detection=0.05, response="30m", revocation=mode,
-                                client={"holds_refresh_token": True, "key_storage": "software"})
+        arch = one_client_model(
+            instances=100,
+            leaks=[{"vector": "malware", "rate": "20/year"}],
+            delay="10m",
+            replay_rate="20/h",
+            detection=0.05,
+            response="30m",
+            revocation=mode,
+            client={"holds_refresh_token": True, "key_storage": "software"},
+        )
         pol = tokensim.preset("bearer", access_ttl="2h", refresh_ttl="30d")
         frame = tokensim.replicate(arch, [pol], replications=10, seed=4, horizon="60d")
         assert frame["detections"].sum() > 0
@@ -27,7 +34,12 @@ def test_per_resource_audience_keeps_a_token_logged_on_one_path_away_from_the_ot
         "name": "two-paths",
         "nodes": {
             "app": {"kind": "client", "platform": "workload", "instances": 300, "request_rate": "120/h"},
-            "edge_a": {"kind": "proxy", "logs_tokens": True, "log_retention": "1d", "leaks": [{"vector": "log", "rate": "12/year"}]},
+            "edge_a": {
+                "kind": "proxy",
+                "logs_tokens": True,
+                "log_retention": "1d",
+                "leaks": [{"vector": "log", "rate": "12/year"}],
+            },
             "edge_b": {"kind": "proxy"},
             "api_a": {"kind": "resource", "privileged_fraction": 0.0},
             "api_b": {"kind": "resource", "privileged_fraction": 0.0},
@@ -73,7 +85,9 @@ def test_mtls_broken_by_a_proxy_fails_legitimate_requests_only_when_the_policy_s
 
 
 def test_a_leak_can_carry_its_own_replay_delay():
-    slow = one_client_model(instances=200, leaks=[{"vector": "log", "rate": "10/year", "replay_delay": "2h"}], delay="1m")
+    slow = one_client_model(
+        instances=200, leaks=[{"vector": "log", "rate": "10/year", "replay_delay": "2h"}], delay="1m"
+    )
     fast = one_client_model(instances=200, leaks=[{"vector": "log", "rate": "10/year"}], delay="1m")
     pol = tokensim.preset("bearer", access_ttl="1h")
     assert tokensim.replicate(slow, [pol], replications=3, seed=1, horizon="30d")["unauthorized_requests"].sum() == 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pandas as pd
 import pytest
 
 import tokensim
-
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import preset
 from tokensim.model.routes import Route, analyse, choose_mechanism, classify_path, effective_binding, route_table
@@ -16,7 +16,9 @@ from tokensim.model.routes import Route, analyse, choose_mechanism, classify_pat
 ALL = ["bearer", "dpop", "mtls"]
 
 
-def chain(*hops: dict[str, Any], client: dict[str, Any] | None = None, resource: dict[str, Any] | None = None) -> Architecture:
+def chain(
+    *hops: dict[str, Any], client: dict[str, Any] | None = None, resource: dict[str, Any] | None = None
+) -> Architecture:
     """client -> h1 -> h2 -> ... -> api, built from plain data as a model file would be."""
     nodes: dict[str, Any] = {"app": {"kind": "client", "platform": "workload", "supports": ALL, **(client or {})}}
     names = ["app"]
@@ -25,7 +27,9 @@ def chain(*hops: dict[str, Any], client: dict[str, Any] | None = None, resource:
         names.append(f"h{i}")
     nodes["api"] = {"kind": "resource", **(resource or {})}
     names.append("api")
-    return Architecture.from_dict({"name": "t", "nodes": nodes, "edges": [[a, b] for a, b in zip(names, names[1:])]})
+    return Architecture.from_dict(
+        {"name": "t", "nodes": nodes, "edges": [[a, b] for a, b in itertools.pairwise(names)]}
+    )
 
 
 def rows(arch: Architecture, policy_name: str, **overrides: Any) -> dict[str, Route]:
@@ -161,7 +165,9 @@ def test_accepts_any_behind_a_lost_binding_still_works_as_bearer() -> None:
     ],
 )
 @pytest.mark.parametrize("policy", ["dpop", "mtls"])
-def test_broker_exchange(policy: str, exchange: str, status: str, effect_fallback: str, effect_fail: str, hop: str) -> None:
+def test_broker_exchange(
+    policy: str, exchange: str, status: str, effect_fallback: str, effect_fail: str, hop: str
+) -> None:
     arch = chain({"kind": "broker", "exchange": exchange, "tenants": 10})
     route = only(arch, policy)
     assert (route.status, route.effect, route.hop) == (status, effect_fallback, hop)
@@ -216,7 +222,9 @@ def test_hybrid_keeps_bearer_on_low_risk_and_binds_privileged() -> None:
 
 
 def test_bearer_always_works() -> None:
-    arch = chain({**TLS_PROXY, "rewrites_uri": True}, {"kind": "broker", "exchange": "fail"}, resource={"accepts": "bound"})
+    arch = chain(
+        {**TLS_PROXY, "rewrites_uri": True}, {"kind": "broker", "exchange": "fail"}, resource={"accepts": "bound"}
+    )
     route = only(arch, "bearer", on_binding_loss="fail", on_unsupported="fail")
     assert (route.status, route.effect) == ("bearer", "bearer")
 
@@ -291,17 +299,19 @@ def test_a_failing_exchange_beyond_a_verifying_gateway_still_breaks_the_route():
     from tokensim import Architecture, preset
     from tokensim.model.routes import route_table
 
-    arch = Architecture.from_dict({
-        "name": "verify-then-fail",
-        "nodes": {
-            "app": {"kind": "client", "platform": "workload", "supports": ["bearer", "dpop"]},
-            "gw": {"kind": "gateway", "verifies_binding": True},
-            "broker": {"kind": "broker", "exchange": "fail"},
-            "api": {"kind": "resource"},
-            "idp": {"kind": "issuer"},
-        },
-        "edges": [["app", "gw"], ["gw", "broker"], ["broker", "api"]],
-    })
+    arch = Architecture.from_dict(
+        {
+            "name": "verify-then-fail",
+            "nodes": {
+                "app": {"kind": "client", "platform": "workload", "supports": ["bearer", "dpop"]},
+                "gw": {"kind": "gateway", "verifies_binding": True},
+                "broker": {"kind": "broker", "exchange": "fail"},
+                "api": {"kind": "resource"},
+                "idp": {"kind": "issuer"},
+            },
+            "edges": [["app", "gw"], ["gw", "broker"], ["broker", "api"]],
+        }
+    )
     table = route_table(arch, preset("dpop", on_binding_loss="fail"))
     assert set(table["status"]) == {"broken"} and set(table["hop"]) == {"broker"}
     table = route_table(arch, preset("dpop"))

@@ -56,8 +56,13 @@ def reference(experiment_file, tmp_path_factory) -> pd.DataFrame:
 
 
 def start(experiment: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), "-j", "2", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), "-j", "2", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def chunks(out: Path) -> int:
@@ -104,8 +109,12 @@ def check_partial(out: Path, reference: pd.DataFrame) -> int:
 
 
 def finish(experiment: Path, out: Path, reference: pd.DataFrame) -> None:
-    res = subprocess.run([sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), "-j", "2", "--resume"],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), "-j", "2", "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert f"{RUNS} runs in" in res.stdout
     result = load_results(out)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import one_client_model
 
 import tokensim
 from tokensim.sim.engine import Simulation
-
-from conftest import one_client_model
 
 
 def run_many(arch, policy, closed_form: bool, reps: int) -> dict[str, np.ndarray]:
@@ -23,9 +22,16 @@ def run_many(arch, policy, closed_form: bool, reps: int) -> dict[str, np.ndarray
 
 
 def test_closed_form_and_process_paths_agree_with_detection_and_revocation():
-    arch = one_client_model(instances=300, leaks=[{"vector": "log", "rate": "20/year"}], delay="5m", replay_rate="60/h",
-                            detection=0.02, response="20m", revocation="introspection",
-                            resource={"privileged_fraction": 0.3})
+    arch = one_client_model(
+        instances=300,
+        leaks=[{"vector": "log", "rate": "20/year"}],
+        delay="5m",
+        replay_rate="60/h",
+        detection=0.02,
+        response="20m",
+        revocation="introspection",
+        resource={"privileged_fraction": 0.3},
+    )
     policy = tokensim.preset("bearer", access_ttl="2h")
     fast = run_many(arch, policy, True, 40)
     slow = run_many(arch, policy, False, 40)
@@ -35,7 +41,13 @@ def test_closed_form_and_process_paths_agree_with_detection_and_revocation():
         assert abs(a.mean() - b.mean()) < 4 * se + 1e-9, (key, a.mean(), b.mean(), se)
     assert fast["detections"].sum() > 0 and fast["exposure"].sum() > 0
     # detection cuts exposure short of the tokens' remaining life: both paths see it
-    no_detection = one_client_model(instances=300, leaks=[{"vector": "log", "rate": "20/year"}], delay="5m",
-                                    replay_rate="60/h", detection=0.0, resource={"privileged_fraction": 0.3})
+    no_detection = one_client_model(
+        instances=300,
+        leaks=[{"vector": "log", "rate": "20/year"}],
+        delay="5m",
+        replay_rate="60/h",
+        detection=0.0,
+        resource={"privileged_fraction": 0.3},
+    )
     full = run_many(no_detection, policy, True, 40)
     assert full["exposure"].mean() > 1.1 * fast["exposure"].mean()

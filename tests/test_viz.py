@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -18,11 +19,17 @@ from matplotlib.patches import Rectangle
 import tokensim
 from tokensim import InputError
 from tokensim.analysis import mean_ci, sensitivity, summarise, tradeoff_table
-from tokensim.viz import (architecture_figure, exposure_figure, save_figure, sensitivity_figure, timeline_figure,
-                          tradeoff_figure, ttl_figure)
+from tokensim.viz import (
+    architecture_figure,
+    exposure_figure,
+    save_figure,
+    sensitivity_figure,
+    timeline_figure,
+    tradeoff_figure,
+    ttl_figure,
+)
 from tokensim.viz.architecture import KIND_STYLES, layers, layout
-from tokensim.viz.style import (LINE_COLOURS, PRESET_STYLES, STATUS_COLOURS, duration_text, policy_style,
-                                policy_styles)
+from tokensim.viz.style import LINE_COLOURS, PRESET_STYLES, STATUS_COLOURS, duration_text, policy_style, policy_styles
 from tokensim.viz.timeline import exposure_windows
 
 TTLS = {"5m": 5 / 60, "1h": 1.0, "8h": 8.0}
@@ -34,24 +41,50 @@ TTLS = {"5m": 5 / 60, "1h": 1.0, "8h": 8.0}
 @pytest.fixture(scope="module")
 def ttl_sweep() -> pd.DataFrame:
     """Three policies x three access-token TTLs on the SPA behind a proxy."""
-    exp = tokensim.Experiment.from_dict({
-        "name": "viz-ttl", "models": ["spa_behind_proxy"], "policies": ["bearer", "dpop", "hybrid"],
-        "factors": {"policy.access_ttl": list(TTLS)}, "design": "grid", "replications": 4, "seed": 11, "horizon": "30d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "viz-ttl",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer", "dpop", "hybrid"],
+            "factors": {"policy.access_ttl": list(TTLS)},
+            "design": "grid",
+            "replications": 4,
+            "seed": 11,
+            "horizon": "30d",
+        }
+    )
     return exp.run(workers=1, progress=False)
 
 
 @pytest.fixture(scope="module")
 def rotation_sweep() -> pd.DataFrame:
     """Rotation on and off, two revocation modes, on the mobile gateway (refresh tokens are stolen there)."""
-    exp = tokensim.Experiment.from_dict({
-        "name": "viz-exposure", "models": ["mobile_gateway"],
-        "policies": ["bearer", {"base": "bearer", "name": "bearer_reuse_detection", "set": {"rotation": True, "reuse_detection": True}}],
-        "factors": {"policy.access_ttl": ["1h"], "nodes.idp.revocation": ["introspection", "jwt"]},
-        "design": "grid", "replications": 4, "seed": 3, "horizon": "60d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "viz-exposure",
+            "models": ["mobile_gateway"],
+            "policies": [
+                "bearer",
+                {
+                    "base": "bearer",
+                    "name": "bearer_reuse_detection",
+                    "set": {"rotation": True, "reuse_detection": True},
+                },
+            ],
+            "factors": {"policy.access_ttl": ["1h"], "nodes.idp.revocation": ["introspection", "jwt"]},
+            "design": "grid",
+            "replications": 4,
+            "seed": 3,
+            "horizon": "60d",
+        }
+    )
     plain = exp.run(workers=1, progress=False)
-    rotated = tokensim.Experiment.from_dict({
-        **exp.spec.model_dump(mode="json"), "policies": [{"base": "bearer", "name": "bearer_rotation", "set": {"rotation": True}}],
-    }).run(workers=1, progress=False)
+    rotated = tokensim.Experiment.from_dict(
+        {
+            **exp.spec.model_dump(mode="json"),
+            "policies": [{"base": "bearer", "name": "bearer_rotation", "set": {"rotation": True}}],
+        }
+    ).run(workers=1, progress=False)
     return pd.concat([plain, rotated], ignore_index=True)
 
 
@@ -118,7 +151,9 @@ def test_tradeoff_figure_plots_the_table_means_intervals_and_pareto_front(ttl_sw
         np.testing.assert_allclose(line.get_xdata(), rows["integration_cost_mean"])
         np.testing.assert_allclose(line.get_ydata(), rows["blast_radius_mean"])
         vertical = vertical_segments(container)
-        np.testing.assert_allclose(vertical[:, 1], rows["blast_radius_low"].clip(lower=0))  # clipped as the CLI prints it
+        np.testing.assert_allclose(
+            vertical[:, 1], rows["blast_radius_low"].clip(lower=0)
+        )  # clipped as the CLI prints it
         np.testing.assert_allclose(vertical[:, 2], rows["blast_radius_high"])
         horizontal = horizontal_segments(container)
         np.testing.assert_allclose(horizontal[:, 1], rows["integration_cost_low"].clip(lower=0))
@@ -142,7 +177,9 @@ def test_tradeoff_figure_accepts_a_table_and_draws_one_panel_per_model(ttl_sweep
     table = tradeoff_table(ttl_sweep)
     from_table = tradeoff_figure(table)
     line = errorbars(from_table.axes[0])["dpop"].lines[0]
-    np.testing.assert_allclose(line.get_ydata(), table[table["policy"] == "dpop"].sort_values("access_ttl")["blast_radius_mean"])
+    np.testing.assert_allclose(
+        line.get_ydata(), table[table["policy"] == "dpop"].sort_values("access_ttl")["blast_radius_mean"]
+    )
     other = ttl_sweep.assign(model="second-model")
     two = tradeoff_figure(pd.concat([ttl_sweep, other], ignore_index=True))
     assert [ax.get_title().split(":")[0] for ax in two.axes if ax.get_visible()] == ["spa-behind-proxy", "second-model"]
@@ -155,15 +192,33 @@ def test_tradeoff_points_that_coincide_share_one_ttl_label():
     ttls = {"5m": 5 / 60, "15m": 0.25, "1h": 1.0}
     rows = []
     for r in range(3):
-        for name, hours in ttls.items():
-            rows.append({"model": "m", "policy": "mtls", "access_ttl": hours, "replication": r,
-                         "blast_radius": 10.0 + r, "integration_cost": 8.0 + 0.01 * r})  # the same for every TTL
-            rows.append({"model": "m", "policy": "bearer", "access_ttl": hours, "replication": r,
-                         "blast_radius": 1000.0 * hours + r, "integration_cost": 1.0 / hours + r})  # well apart
+        for _name, hours in ttls.items():
+            rows.append(
+                {
+                    "model": "m",
+                    "policy": "mtls",
+                    "access_ttl": hours,
+                    "replication": r,
+                    "blast_radius": 10.0 + r,
+                    "integration_cost": 8.0 + 0.01 * r,
+                }
+            )  # the same for every TTL
+            rows.append(
+                {
+                    "model": "m",
+                    "policy": "bearer",
+                    "access_ttl": hours,
+                    "replication": r,
+                    "blast_radius": 1000.0 * hours + r,
+                    "integration_cost": 1.0 / hours + r,
+                }
+            )  # well apart
     fig = tradeoff_figure(pd.DataFrame(rows))
     labels = [t for t in fig.axes[0].texts if t.get_gid() == "ttl-label"]
     mtls = [t.get_text() for t in labels if matplotlib.colors.same_color(t.get_color(), PRESET_STYLES["mtls"][0])]
-    bearer = sorted(t.get_text() for t in labels if matplotlib.colors.same_color(t.get_color(), PRESET_STYLES["bearer"][0]))
+    bearer = sorted(
+        t.get_text() for t in labels if matplotlib.colors.same_color(t.get_color(), PRESET_STYLES["bearer"][0])
+    )
     assert mtls == ["5m, 15m, 1h"]  # one label, the TTLs in order
     assert bearer == ["15m", "1h", "5m"]  # distinct points keep their own labels
     (point,) = [t.xy for t in labels if t.get_text() == "5m, 15m, 1h"]
@@ -211,21 +266,33 @@ def test_exposure_figure_bars_by_rotation_and_revocation_mode(rotation_sweep):
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["revocation: introspection", "revocation: jwt"]
     assert axes[0].get_ylabel() == "window of exposure (hours, summed over stolen families)"
-    expected_modes = {"bearer": "no rotation", "bearer_rotation": "rotation", "bearer_reuse_detection": "rotation + reuse detection"}
+    expected_modes = {
+        "bearer": "no rotation",
+        "bearer_rotation": "rotation",
+        "bearer_reuse_detection": "rotation + reuse detection",
+    }
     for ax, mode in zip(axes, ["introspection", "jwt"]):
-        bars = {p.get_gid(): p for p in ax.patches if isinstance(p, Rectangle) and (p.get_gid() or "").startswith("bar|")}
+        bars = {
+            p.get_gid(): p for p in ax.patches if isinstance(p, Rectangle) and (p.get_gid() or "").startswith("bar|")
+        }
         whiskers = {c.get_gid(): c for c in ax.collections if isinstance(c, LineCollection) and c.get_gid()}
         assert len(bars) == 3
         for policy, rotation in expected_modes.items():
-            rows = rotation_sweep[(rotation_sweep["policy"] == policy) & (rotation_sweep["nodes.idp.revocation"] == mode)]
+            rows = rotation_sweep[
+                (rotation_sweep["policy"] == policy) & (rotation_sweep["nodes.idp.revocation"] == mode)
+            ]
             mean, low, high = mean_ci(rows["exposure_hours"])
             key = f"mobile-gateway|{mode}|{policy}|{rotation}"
             assert bars[f"bar|{key}"].get_height() == pytest.approx(mean)
             (segment,) = whiskers[f"ci|{key}"].get_segments()
             assert sorted(np.asarray(segment)[:, 1]) == pytest.approx([max(low, 0.0), high])
         assert [t.replace("\n", "") for t in tick_texts(ax.xaxis)] == list(expected_modes)  # long names wrap at '_'
-    assert {"no rotation", "rotation", "rotation + reuse detection", "95% interval", *expected_modes} <= set(legend_texts(fig))
-    no_mode = exposure_figure(rotation_sweep[rotation_sweep["nodes.idp.revocation"] == "jwt"].drop(columns=["nodes.idp.revocation"]))
+    assert {"no rotation", "rotation", "rotation + reuse detection", "95% interval", *expected_modes} <= set(
+        legend_texts(fig)
+    )
+    no_mode = exposure_figure(
+        rotation_sweep[rotation_sweep["nodes.idp.revocation"] == "jwt"].drop(columns=["nodes.idp.revocation"])
+    )
     assert [ax.get_title() for ax in no_mode.axes] == ["revocation: as in the model"]
 
 
@@ -233,18 +300,38 @@ def test_exposure_figure_bars_by_rotation_and_revocation_mode(rotation_sweep):
 
 
 def test_sensitivity_figure_draws_sobol_indices_with_their_intervals():
-    exp = tokensim.Experiment.from_dict({
-        "name": "viz-sobol", "models": ["spa_behind_proxy"], "policies": ["bearer", "dpop"],
-        "factors": {"attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
-                    "policy.access_ttl": {"low": "5m", "high": "8h"}},
-        "design": "sobol", "design_options": {"samples": 8}, "replications": 1, "seed": 5, "horizon": "10d"})
+    exp = tokensim.Experiment.from_dict(
+        {
+            "name": "viz-sobol",
+            "models": ["spa_behind_proxy"],
+            "policies": ["bearer", "dpop"],
+            "factors": {
+                "attacker.replay_rate": {"low": "1/h", "high": "100/h", "log": True},
+                "policy.access_ttl": {"low": "5m", "high": "8h"},
+            },
+            "design": "sobol",
+            "design_options": {"samples": 8},
+            "replications": 1,
+            "seed": 5,
+            "horizon": "10d",
+        }
+    )
     frame = exp.run(workers=1, progress=False)
     indices = sensitivity(exp, frame, metric=["blast_radius", "integration_cost"], transform="log1p")
     fig = sensitivity_figure(indices)
     axes = [ax for ax in fig.axes if ax.get_visible()]
-    panels = [("bearer", "blast_radius"), ("bearer", "integration_cost"), ("dpop", "blast_radius"), ("dpop", "integration_cost")]
-    assert [ax.get_title() for ax in axes] == ["bearer, blast radius", "bearer, integration cost",
-                                               "dpop, blast radius", "dpop, integration cost"]
+    panels = [
+        ("bearer", "blast_radius"),
+        ("bearer", "integration_cost"),
+        ("dpop", "blast_radius"),
+        ("dpop", "integration_cost"),
+    ]
+    assert [ax.get_title() for ax in axes] == [
+        "bearer, blast radius",
+        "bearer, integration cost",
+        "dpop, blast radius",
+        "dpop, integration cost",
+    ]
     for ax, (policy, metric) in zip(axes, panels):
         rows = indices[(indices["policy"] == policy) & (indices["metric"] == metric)].set_index("factor")
         if rows["S1"].isna().all():  # DPoP stops every replay here: nothing varies, SALib returns NaN
@@ -267,15 +354,23 @@ def test_sensitivity_figure_draws_sobol_indices_with_their_intervals():
 
 
 def test_sensitivity_figure_draws_morris_screening():
-    screening = pd.DataFrame({"policy": "bearer", "metric": "blast_radius", "factor": ["replay", "delay"],
-                              "mu_star": [120.0, 15.0], "mu_star_conf": [20.0, 5.0], "sigma": [60.0, 3.0]})
+    screening = pd.DataFrame(
+        {
+            "policy": "bearer",
+            "metric": "blast_radius",
+            "factor": ["replay", "delay"],
+            "mu_star": [120.0, 15.0],
+            "mu_star_conf": [20.0, 5.0],
+            "sigma": [60.0, 3.0],
+        }
+    )
     fig = sensitivity_figure(screening)
     (ax,) = [a for a in fig.axes if a.get_visible()]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["delay", "replay"]  # most influential on top
     (sigma,) = [line for line in ax.lines if line.get_gid() == "sigma"]
     np.testing.assert_allclose(sigma.get_xdata(), [3.0, 60.0])
     assert ax.get_xlabel() == "effect on blast radius (weighted unauthorized requests)"
-    with pytest.raises(InputError, match="Sobol .* or Morris"):
+    with pytest.raises(InputError, match=r"Sobol .* or Morris"):
         sensitivity_figure(screening.drop(columns=["mu_star"]))
 
 
@@ -294,7 +389,7 @@ def test_timeline_marks_each_event_at_its_time_and_shades_the_exposure(traced):
         np.testing.assert_allclose(points.get_offsets()[:, 0], rows["time_hours"])
     windows = exposure_windows(trace)
     assert windows and all(a <= b for a, b in windows)
-    assert all(b1 < a2 for (_, b1), (a2, _) in zip(windows, windows[1:]))  # merged: no overlaps
+    assert all(b1 < a2 for (_, b1), (a2, _) in itertools.pairwise(windows))  # merged: no overlaps
     # every window opens when a family's exploitation starts and holds a successful replay
     exploits = set(trace.loc[trace["event"] == "exploit", "time_hours"])
     replays = trace[(trace["event"] == "replay") & (trace["count"] > 0)]["time_hours"]
@@ -357,11 +452,17 @@ def test_architecture_colours_routes_broken_by_a_tls_terminating_proxy():
         assert all(line.get_linestyle() == ("-" if row["tier"] == "privileged" else "--") for line in lines)
         nodes = row["path"].split(" > ")
         drawn = [tuple(map(tuple, line.get_xydata())) for line in lines]
-        assert drawn == [(pos[u], pos[v]) for u, v in zip(nodes, nodes[1:])]  # along the path's edges
-    assert {r for (r, _), lines in routes.items()
-            if matplotlib.colors.same_color(lines[0].get_color(), STATUS_COLOURS["broken"])} == {"deploy_api", "artifact_registry"}
-    assert {r for (r, _), lines in routes.items()
-            if matplotlib.colors.same_color(lines[0].get_color(), STATUS_COLOURS["bound"])} == {"secrets_vault"}
+        assert drawn == [(pos[u], pos[v]) for u, v in itertools.pairwise(nodes)]  # along the path's edges
+    assert {
+        r
+        for (r, _), lines in routes.items()
+        if matplotlib.colors.same_color(lines[0].get_color(), STATUS_COLOURS["broken"])
+    } == {"deploy_api", "artifact_registry"}
+    assert {
+        r
+        for (r, _), lines in routes.items()
+        if matplotlib.colors.same_color(lines[0].get_color(), STATUS_COLOURS["bound"])
+    } == {"secrets_vault"}
     hops = [line for line in ax.lines if (line.get_gid() or "").startswith("hop|")]
     assert [h.get_gid() for h in hops] == ["hop|egress_proxy|broken"]
     assert tuple(hops[0].get_xydata()[0]) == pos["egress_proxy"]
@@ -376,7 +477,15 @@ def test_architecture_colours_routes_broken_by_a_tls_terminating_proxy():
     assert {t.get_text() for t in ax.texts} >= set(arch.spec.nodes)
     assert "ci-pipeline under mtls" in ax.get_title() and "2 bound, 4 broken" in ax.get_title()
     texts = legend_texts(fig)
-    assert {"client", "proxy", "resource", "issuer", "privileged tier", "low-risk tier", "binding broken at this hop"} <= set(texts)
+    assert {
+        "client",
+        "proxy",
+        "resource",
+        "issuer",
+        "privileged tier",
+        "low-risk tier",
+        "binding broken at this hop",
+    } <= set(texts)
     assert any(t.startswith("broken") for t in texts) and any(t.startswith("bound") for t in texts)
 
 
@@ -386,17 +495,25 @@ def test_architecture_bound_and_downgraded_routes():
     ax = fig.axes[0]
     routes = route_lines(ax)
     assert set(routes) == {("orders", "low_risk"), ("orders", "privileged")}
-    assert all(matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["bound"]) for ls in routes.values() for line in ls)
+    assert all(
+        matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["bound"]) for ls in routes.values() for line in ls
+    )
     assert not [line for line in ax.lines if (line.get_gid() or "").startswith("hop|")]
     # under mtls the browser cannot bind at all: the route is downgraded and the client is the hop
     ax = architecture_figure("spa_behind_proxy", "mtls").axes[0]
-    assert all(matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["downgraded"])
-               for ls in route_lines(ax).values() for line in ls)
+    assert all(
+        matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["downgraded"])
+        for ls in route_lines(ax).values()
+        for line in ls
+    )
     assert [line.get_gid() for line in ax.lines if (line.get_gid() or "").startswith("hop|")] == ["hop|spa|downgraded"]
     # one tier only
     ax = architecture_figure("spa_behind_proxy", "hybrid", tier="low_risk").axes[0]
     assert set(route_lines(ax)) == {("orders", "low_risk")}
-    assert all(matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["bearer"]) for line in route_lines(ax)[("orders", "low_risk")])
+    assert all(
+        matplotlib.colors.same_color(line.get_color(), STATUS_COLOURS["bearer"])
+        for line in route_lines(ax)[("orders", "low_risk")]
+    )
     with pytest.raises(InputError, match="unknown tier"):
         architecture_figure("spa_behind_proxy", "dpop", tier="admin")
 
@@ -420,8 +537,10 @@ def diagram() -> Figure:
     return architecture_figure("ci_pipeline", "mtls")
 
 
-@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<?xml"), (".pdf", b"%PDF-"),
-                                           (".PNG", b"\x89PNG\r\n\x1a\n")])
+@pytest.mark.parametrize(
+    "suffix, magic",
+    [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<?xml"), (".pdf", b"%PDF-"), (".PNG", b"\x89PNG\r\n\x1a\n")],
+)
 def test_save_figure_writes_the_format_of_its_suffix(tmp_path, diagram, suffix, magic):
     out = save_figure(diagram, tmp_path / f"diagram{suffix}")
     data = out.read_bytes()
@@ -461,7 +580,16 @@ def test_policy_colours_are_stable_and_distinct_within_a_figure():
 
 
 def test_durations_read_as_people_write_them():
-    assert [duration_text(h) for h in (0, 5 / 60, 0.25, 1, 8, 24, 30 * 24, -48)] == ["0", "5m", "15m", "1h", "8h", "1d", "30d", "-2d"]
+    assert [duration_text(h) for h in (0, 5 / 60, 0.25, 1, 8, 24, 30 * 24, -48)] == [
+        "0",
+        "5m",
+        "15m",
+        "1h",
+        "8h",
+        "1d",
+        "30d",
+        "-2d",
+    ]
 
 
 def test_figures_leave_global_matplotlib_state_alone(ttl_sweep):
@@ -474,11 +602,18 @@ def test_figures_leave_global_matplotlib_state_alone(ttl_sweep):
 def test_a_fresh_process_draws_the_same_layout_without_pyplot():
     # Another process with another hash seed: the layout may not depend on set or hash order,
     # and drawing never imports pyplot (no global backend or figure manager).
-    code = ("import sys, tokensim; from tokensim.viz import architecture_figure; "
-            "from tokensim.viz.architecture import layout; architecture_figure('service_mesh', 'mtls'); "
-            "print(sorted(layout(tokensim.load_model('service_mesh')).items())); print('matplotlib.pyplot' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONHASHSEED": "123"})
+    code = (
+        "import sys, tokensim; from tokensim.viz import architecture_figure; "
+        "from tokensim.viz.architecture import layout; architecture_figure('service_mesh', 'mtls'); "
+        "print(sorted(layout(tokensim.load_model('service_mesh')).items())); print('matplotlib.pyplot' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+    )
     drawn, pyplot = out.stdout.strip().splitlines()
     assert drawn == str(sorted(layout(tokensim.load_model("service_mesh")).items()))
     assert pyplot == "False"
@@ -492,11 +627,21 @@ def test_crowded_tradeoff_legend_names_policies_and_notes_the_settings():
     for policy, cost in (("bearer", 0.0), ("dpop", 10.0)):
         for grace in range(6):
             for r in range(2):
-                rows.append({"model": "m", "policy": policy, "reuse_grace": float(grace), "replication": r,
-                             "integration_cost": cost + 0.1 * r, "blast_radius": 100.0 - cost * 9 + grace + r})
+                rows.append(
+                    {
+                        "model": "m",
+                        "policy": policy,
+                        "reuse_grace": float(grace),
+                        "replication": r,
+                        "integration_cost": cost + 0.1 * r,
+                        "blast_radius": 100.0 - cost * 9 + grace + r,
+                    }
+                )
     fig = tradeoff.tradeoff_figure(pd.DataFrame(rows))
     assert len(pd.DataFrame(rows).groupby(["policy", "reuse_grace"])) > tradeoff.MAX_LEGEND_CURVES
     entries = legend_texts(fig)
     assert {"bearer", "dpop"} <= set(entries) and not any("reuse_grace" in e for e in entries)
     ax = fig.axes[0]
-    assert any(t.get_gid() == "curves-note" and "12 curves" in t.get_text() and "reuse_grace" in t.get_text() for t in ax.texts)
+    assert any(
+        t.get_gid() == "curves-note" and "12 curves" in t.get_text() and "reuse_grace" in t.get_text() for t in ax.texts
+    )

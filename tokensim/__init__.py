@@ -5,6 +5,7 @@ measure what a thief achieves (blast radius) against what the policy costs
 (integration cost). See README.md and docs/.
 """
 
+from tokensim._version import __version__
 from tokensim.api import replicate, simulate
 from tokensim.errors import InputError
 from tokensim.experiment import Experiment, load_results
@@ -14,9 +15,20 @@ from tokensim.model.routes import route_table
 from tokensim.sim.cost import CostModel
 from tokensim.sim.outcome import Outcome
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "Architecture", "CostModel", "Experiment", "InputError", "Outcome", "PRESETS", "Policy", "__version__",
-    "load_model", "load_policy", "load_results", "preset", "replicate", "route_table", "simulate",
+    "PRESETS",
+    "Architecture",
+    "CostModel",
+    "Experiment",
+    "InputError",
+    "Outcome",
+    "Policy",
+    "__version__",
+    "load_model",
+    "load_policy",
+    "load_results",
+    "preset",
+    "replicate",
+    "route_table",
+    "simulate",
 ]

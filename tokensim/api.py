@@ -1,23 +1,23 @@
 """The Python API: load a model, simulate one run, replicate across policies.
 
-    >>> import tokensim
-    >>> arch = tokensim.load_model("spa_behind_proxy")
-    >>> frame = tokensim.replicate(arch, policies=["bearer", "dpop"], replications=2, seed=1, horizon="30d")
-    >>> sorted(frame["policy"].unique())
-    ['bearer', 'dpop']
+>>> import tokensim
+>>> arch = tokensim.load_model("spa_behind_proxy")
+>>> frame = tokensim.replicate(arch, policies=["bearer", "dpop"], replications=2, seed=1, horizon="30d")
+>>> sorted(frame["policy"].unique())
+['bearer', 'dpop']
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from tokensim._version import __version__
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import Policy, resolve_policy
@@ -28,12 +28,6 @@ from tokensim.sim.outcome import Outcome
 
 ModelLike = Architecture | str | Path
 PolicyLike = Policy | str | Path
-
-
-def _version() -> str:
-    from tokensim import __version__
-
-    return __version__
 
 
 def _architecture(model: ModelLike) -> Architecture:
@@ -53,8 +47,12 @@ def _hours(horizon: float | str, source: str = "--horizon") -> float:
 def config_hash(arch: Architecture, policy: Policy, horizon: float, costs: CostModel) -> str:
     """A stable hash of everything that defines a run except the seed and replication."""
     payload = json.dumps(
-        {"model": arch.config_hash, "policy": policy.model_dump(mode="json"), "horizon": horizon,
-         "costs": costs.model_dump(mode="json")},
+        {
+            "model": arch.config_hash,
+            "policy": policy.model_dump(mode="json"),
+            "horizon": horizon,
+            "costs": costs.model_dump(mode="json"),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -103,7 +101,7 @@ def simulate(
         "reuse_detections": sim.reuse_detections,
         "time_to_containment_hours": totals["time_to_containment_hours"],
         **integration_cost(arch, pol, sim.routes, costs),
-        "tokensim_version": _version(),
+        "tokensim_version": __version__,
         "config_hash": config_hash(arch, pol, hours, costs),
     }
     return Outcome(record, sim.trace)

@@ -10,11 +10,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandas as pd
 import typer
 
+from tokensim._version import __version__
 from tokensim.errors import InputError
 
 app = typer.Typer(
@@ -25,9 +26,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ModelArg = Annotated[str, typer.Argument(help="A model file (YAML or JSON) or a built-in model name (see `tokensim models`).")]
-PolicyOpt = Annotated[Optional[list[str]], typer.Option("--policy", "-p", help="A preset (bearer, dpop, mtls, hybrid, hybrid_jit) or a policy file; repeat to compare.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a policy parameter, e.g. --set access_ttl=5m (applies to every policy).")]
+ModelArg = Annotated[
+    str, typer.Argument(help="A model file (YAML or JSON) or a built-in model name (see `tokensim models`).")
+]
+PolicyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy", "-p", help="A preset (bearer, dpop, mtls, hybrid, hybrid_jit) or a policy file; repeat to compare."
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a policy parameter, e.g. --set access_ttl=5m (applies to every policy)."),
+]
 
 
 def _policies(names: list[str] | None, overrides: list[str] | None):
@@ -51,9 +62,13 @@ def run(
     seed: Annotated[int, typer.Option("--seed", help="Root seed: same seed, same output.")] = 0,
     horizon: Annotated[str, typer.Option("--horizon", help="Simulated time, e.g. 90d.")] = "90d",
     set_: SetOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write every row to FILE.csv or FILE.parquet.")] = None,
-    trace: Annotated[Optional[Path], typer.Option("--trace", help="Write the event trace of replication 0 of each policy to FILE.csv.")] = None,
-    costs: Annotated[Optional[Path], typer.Option("--costs", help="A YAML/JSON file overriding the integration-cost table or weights.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write every row to FILE.csv or FILE.parquet.")] = None,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Write the event trace of replication 0 of each policy to FILE.csv.")
+    ] = None,
+    costs: Annotated[
+        Path | None, typer.Option("--costs", help="A YAML/JSON file overriding the integration-cost table or weights.")
+    ] = None,
 ) -> None:
     """Run paired replications of one or more policies and print mean and 95% CI of the main metrics."""
     from tqdm import tqdm
@@ -70,7 +85,9 @@ def run(
         raise InputError.single("--seed", "seed", f"must be a non-negative integer, got {seed}")
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None and path.suffix.lower() not in ((".csv", ".parquet") if flag == "--out" else (".csv",)):
-            raise InputError.single(flag, str(path), "expected a .csv" + (" or .parquet" if flag == "--out" else "") + " file name")
+            raise InputError.single(
+                flag, str(path), "expected a .csv" + (" or .parquet" if flag == "--out" else "") + " file name"
+            )
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None:
             _writable_file(path, flag)  # before the runs: a bad path must not cost the results
@@ -81,7 +98,9 @@ def run(
     def progress(jobs):
         return tqdm(jobs, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False)
 
-    frame = replicate(arch, pols, replications=replications, seed=seed, horizon=horizon, costs=cost_model, progress=progress)
+    frame = replicate(
+        arch, pols, replications=replications, seed=seed, horizon=horizon, costs=cost_model, progress=progress
+    )
     if out is not None:
         if out.suffix.lower() == ".parquet":
             frame.to_parquet(out, index=False)
@@ -95,14 +114,18 @@ def run(
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
-    typer.echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
+    typer.echo(
+        f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}"
+    )
     summary = summarise(frame, MAIN_METRICS, by="policy")  # one model, one setting per policy
     typer.echo("")
     typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
     if len(pols) > 1:
         diffs = paired_differences(frame, MAIN_METRICS, baseline=pols[0].name)
         typer.echo("")
-        typer.echo(_format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]"))
+        typer.echo(
+            _format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]")
+        )
     if out is not None:
         typer.echo(f"\nwrote {len(frame)} rows to {out}")
 
@@ -110,8 +133,12 @@ def run(
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
     # means of non-negative metrics cannot go below zero: their intervals are shown clipped at 0
     clip = column == "mean"
-    cells = table.assign(value=[_fmt_ci(m, lo, hi, n, clip) for m, lo, hi, n in
-                                zip(table[column], table["ci_low"], table["ci_high"], table["n"])])
+    cells = table.assign(
+        value=[
+            _fmt_ci(m, lo, hi, n, clip)
+            for m, lo, hi, n in zip(table[column], table["ci_low"], table["ci_high"], table["n"])
+        ]
+    )
     wide = cells.pivot(index="policy", columns="metric", values="value")
     wide = wide.loc[list(dict.fromkeys(cells["policy"])), list(dict.fromkeys(cells["metric"]))]
     return title + "\n" + wide.to_string()
@@ -138,11 +165,21 @@ def _num(x: float) -> str:
 @app.command()
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="An experiment file (YAML or JSON).")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: the file's `out`, else results/NAME).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("-j", "--jobs", help="Local worker processes (default: all cores; 1: serial).")] = None,
-    dask: Annotated[Optional[str], typer.Option("--dask", help="Address of a running Dask scheduler, e.g. tcp://host:8786.")] = None,
-    dask_local: Annotated[Optional[int], typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: the file's `out`, else results/NAME).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("-j", "--jobs", help="Local worker processes (default: all cores; 1: serial).")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Address of a running Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")
+    ] = False,
 ) -> None:
     """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
     from tokensim.experiment import Experiment
@@ -166,7 +203,7 @@ def sweep(
 
         stored = len(ResultStore(folder).stored_ids())
         typer.echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     finally:
         if client is not None:
             client.close()
@@ -214,8 +251,9 @@ def _dask_client(address: str | None, local: int | None):
             try:
                 return connect_dask(address), None
             except ValueError as err:  # Dask's own address parsing: no port, unknown scheme...
-                raise InputError.single("--dask", address, f"not a Dask scheduler address ({err}); "
-                                        "give one like tcp://HOST:8786") from None
+                raise InputError.single(
+                    "--dask", address, f"not a Dask scheduler address ({err}); give one like tcp://HOST:8786"
+                ) from None
             except OSError as err:
                 raise InputError.single("--dask", address, f"cannot reach the Dask scheduler: {err}") from None
         return local_dask_cluster(local)
@@ -238,17 +276,25 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
 
     frame = load_results(folder)
     manifest = ResultStore(folder).manifest() or {}
-    typer.echo(f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}")
+    typer.echo(
+        f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}"
+    )
     try:
         exp = Experiment.from_folder(folder)
-        planned = pd.DataFrame([{"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
-                                for r in exp.runs()])
+        planned = pd.DataFrame(
+            [
+                {"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
+                for r in exp.runs()
+            ]
+        )
     except InputError:
         planned = None
     done = set(frame["run_id"]) if not frame.empty else set()
     if planned is not None:
         planned["done"] = planned["run_id"].isin(done)
-        table = planned.groupby(["model", "policy"], sort=False)["done"].agg(done="sum", missing=lambda d: int((~d).sum()))
+        table = planned.groupby(["model", "policy"], sort=False)["done"].agg(
+            done="sum", missing=lambda d: int((~d).sum())
+        )
         extra = len(done - set(planned["run_id"]))
         typer.echo(table.to_string())
         if extra:
@@ -282,8 +328,13 @@ def check(
         typer.echo(f"    {full['path']}: {full['reason']}")
 
 
-ResultsArg = Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out` "
-                                            "(for --kind timeline: a trace file from `tokensim run --trace`).")]
+ResultsArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A sweep folder, or a .csv/.parquet file from `tokensim run --out` "
+        "(for --kind timeline: a trace file from `tokensim run --trace`)."
+    ),
+]
 
 
 def _as_file_error(err: InputError, source: Path) -> InputError:
@@ -293,7 +344,9 @@ def _as_file_error(err: InputError, source: Path) -> InputError:
 
 def _require_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:
     if path.suffix.lower() not in allowed:
-        raise InputError.single(str(path), "--out", f"unsupported suffix {path.suffix or '(none)'!r} for {what}; use {', '.join(allowed)}")
+        raise InputError.single(
+            str(path), "--out", f"unsupported suffix {path.suffix or '(none)'!r} for {what}; use {', '.join(allowed)}"
+        )
 
 
 @app.command()
@@ -301,10 +354,19 @@ def plot(
     results: ResultsArg,
     kind: Annotated[str, typer.Option("--kind", help="tradeoff, ttl, exposure, sensitivity or timeline.")],
     out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
-    metric: Annotated[Optional[str], typer.Option("--metric", help="The metric on the y axis (default blast_radius; exposure: exposure_hours).")] = None,
-    where: Annotated[Optional[list[str]], typer.Option("--where", help="Keep rows with COLUMN=VALUE, e.g. access_ttl=1h (repeatable).")] = None,
-    policy: Annotated[Optional[str], typer.Option("--policy", "-p", help="timeline: the policy whose trace to draw.")] = None,
-    horizon: Annotated[Optional[str], typer.Option("--horizon", help="timeline: the run's horizon, e.g. 90d (the time axis ends there).")] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="The metric on the y axis (default blast_radius; exposure: exposure_hours)."),
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="Keep rows with COLUMN=VALUE, e.g. access_ttl=1h (repeatable).")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="timeline: the policy whose trace to draw.")
+    ] = None,
+    horizon: Annotated[
+        str | None, typer.Option("--horizon", help="timeline: the run's horizon, e.g. 90d (the time axis ends there).")
+    ] = None,
 ) -> None:
     """Draw one figure from results (or, for --kind timeline, from a trace file)."""
     from tokensim.report import KINDS, apply_where, read_results, read_trace, results_figure
@@ -316,8 +378,11 @@ def plot(
     _require_suffix(out, tuple(FORMATS), "a figure")
     if kind == "timeline":
         if metric is not None or where:
-            raise InputError.single("--kind timeline", "--metric" if metric is not None else "--where",
-                                    "does not apply: a timeline draws every event of one run")
+            raise InputError.single(
+                "--kind timeline",
+                "--metric" if metric is not None else "--where",
+                "does not apply: a timeline draws every event of one run",
+            )
         from tokensim.model.units import UnitError, parse_duration
 
         try:
@@ -325,14 +390,19 @@ def plot(
         except UnitError as err:
             raise InputError.single("--horizon", "", str(err)) from None
         if hours is not None and not hours > 0:
-            raise InputError.single("--horizon", "", f"must be a positive duration (the run's horizon, e.g. 90d), got {horizon!r}")
+            raise InputError.single(
+                "--horizon", "", f"must be a positive duration (the run's horizon, e.g. 90d), got {horizon!r}"
+            )
         trace = read_trace(results, policy)
         title = f"Event trace of one run ({results.name}" + (f", policy {policy})" if policy else ")")
         fig = timeline_figure(trace, horizon=hours, title=title)
     else:
         if policy is not None or horizon is not None:
-            raise InputError.single("--policy" if policy is not None else "--horizon", "",
-                                    "applies to --kind timeline only" + (" (filter results with --where policy=NAME)" if policy else ""))
+            raise InputError.single(
+                "--policy" if policy is not None else "--horizon",
+                "",
+                "applies to --kind timeline only" + (" (filter results with --where policy=NAME)" if policy else ""),
+            )
         loaded = read_results(results)
         try:
             frame = apply_where(loaded.frame, where) if where else loaded.frame
@@ -349,7 +419,7 @@ def diagram(
     out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
     policy: Annotated[str, typer.Option("--policy", "-p", help="The policy whose routes are coloured.")] = "hybrid",
     set_: SetOpt = None,
-    tier: Annotated[Optional[str], typer.Option("--tier", help="Draw only one tier: low_risk or privileged.")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="Draw only one tier: low_risk or privileged.")] = None,
 ) -> None:
     """Draw a model's architecture with each route coloured bound, downgraded or broken under a policy."""
     from tokensim.model.architecture import load_model
@@ -369,13 +439,30 @@ def diagram(
 @app.command()
 def report(
     results: Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out`.")],
-    out: Annotated[Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")] = Path("report.html"),
-    target: Annotated[Optional[float], typer.Option("--target", help="The blast radius the recommendation must stay under "
-                                                    "(default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).")] = None,
-    baseline: Annotated[Optional[str], typer.Option("--baseline", help="The policy paired differences are taken against (default: bearer).")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", help="A model file the results were run on, for its diagram (repeatable; "
-                                                       "default: the sweep's own models, else the built-in ones).")] = None,
-    title: Annotated[Optional[str], typer.Option("--title", help="The report's title.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")
+    ] = Path("report.html"),
+    target: Annotated[
+        float | None,
+        typer.Option(
+            "--target",
+            help="The blast radius the recommendation must stay under "
+            "(default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).",
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="The policy paired differences are taken against (default: bearer)."),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A model file the results were run on, for its diagram (repeatable; "
+            "default: the sweep's own models, else the built-in ones).",
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
 ) -> None:
     """Write a design-review report: question, models and routes, tradeoffs, recommendation, provenance."""
     import shlex
@@ -384,8 +471,15 @@ def report(
 
     _require_suffix(out, (".html", ".htm"), "the report")
     try:
-        path = build_report(results, out=out, models=model, target=target, baseline=baseline, title=title,
-                            command=shlex.join(["tokensim", *sys.argv[1:]]))
+        path = build_report(
+            results,
+            out=out,
+            models=model,
+            target=target,
+            baseline=baseline,
+            title=title,
+            command=shlex.join(["tokensim", *sys.argv[1:]]),
+        )
     except InputError as err:
         raise _as_file_error(err, results) from None
     typer.echo(f"wrote {path}")
@@ -405,11 +499,13 @@ def models() -> None:
 def policies() -> None:
     """List the policy presets and every parameter with its default."""
     from tokensim.model.policy import PRESETS, preset
-
     from tokensim.model.units import format_duration
 
     durations = {"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl"}
-    rows = [{k: (format_duration(v) if k in durations else v) for k, v in preset(name).parameters().items()} for name in PRESETS]
+    rows = [
+        {k: (format_duration(v) if k in durations else v) for k, v in preset(name).parameters().items()}
+        for name in PRESETS
+    ]
     typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
 
 
@@ -423,14 +519,16 @@ def schema() -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from tokensim import __version__
-
         typer.echo(f"tokensim {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
     """Simulate token theft across architectures: bearer, hybrid and sender-constrained (DPoP, mTLS) policies."""
 
 

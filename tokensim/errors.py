@@ -35,7 +35,7 @@ class InputError(Exception):
         return "\n".join(lines) if lines else f"{self.source}: invalid input"
 
     @classmethod
-    def single(cls, source: str, path: str, message: str) -> "InputError":
+    def single(cls, source: str, path: str, message: str) -> InputError:
         return cls(source, [Problem(path, message)])
 
 

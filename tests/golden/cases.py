@@ -30,19 +30,38 @@ HORIZON = "180d"
 TRACE_HORIZON = "90d"
 #: Shorter horizons where a model's runs are slow (hundreds of tenant families per compromise),
 #: longer ones where leaks are rare (so that the golden runs have leaks to compare).
-RARE = {"partner_network": "1095d", "saas_broker": "1095d", "service_mesh": "1095d",
-        "incidents/internet_archive_2024": "1095d", "workload_direct": "730d", "incidents/cloudflare_2023": "730d"}
-HORIZON_OF = {**RARE, "incidents/salesloft_drift_2025": "20d", "incidents/circleci_2023": "45d",
-              "incidents/heroku_travis_2022": "45d", "incidents/okta_har_2023": "60d"}
-TRACE_HORIZON_OF = {**RARE, "incidents/salesloft_drift_2025": "20d", "incidents/circleci_2023": "45d",
-                    "incidents/heroku_travis_2022": "45d"}
+RARE = {
+    "partner_network": "1095d",
+    "saas_broker": "1095d",
+    "service_mesh": "1095d",
+    "incidents/internet_archive_2024": "1095d",
+    "workload_direct": "730d",
+    "incidents/cloudflare_2023": "730d",
+}
+HORIZON_OF = {
+    **RARE,
+    "incidents/salesloft_drift_2025": "20d",
+    "incidents/circleci_2023": "45d",
+    "incidents/heroku_travis_2022": "45d",
+    "incidents/okta_har_2023": "60d",
+}
+TRACE_HORIZON_OF = {
+    **RARE,
+    "incidents/salesloft_drift_2025": "20d",
+    "incidents/circleci_2023": "45d",
+    "incidents/heroku_travis_2022": "45d",
+}
 SEEDS_AND_REPLICATIONS: tuple[tuple[int, int], ...] = ((1, 0), (1, 1), (1, 2), (20261201, 0), (20261201, 3))
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "bearer_rotating_5m": ("bearer", {"access_ttl": "5m", "refresh_ttl": "7d", "rotation": True,
-                                      "reuse_detection": True, "reuse_grace": "0s"}),
+    "bearer_rotating_5m": (
+        "bearer",
+        {"access_ttl": "5m", "refresh_ttl": "7d", "rotation": True, "reuse_detection": True, "reuse_grace": "0s"},
+    ),
     "dpop_per_resource_nonce": ("dpop", {"audience": "per_resource", "nonce": True, "access_ttl": "15m"}),
-    "hybrid_fail": ("hybrid", {"on_unsupported": "fail", "on_binding_loss": "fail", "rotation": True,
-                               "reuse_grace": "2m"}),
+    "hybrid_fail": (
+        "hybrid",
+        {"on_unsupported": "fail", "on_binding_loss": "fail", "rotation": True, "reuse_grace": "2m"},
+    ),
     "mtls_jti_8h": ("mtls", {"jti_tracking": True, "access_ttl": "8h", "refresh_ttl": "1d"}),
 }
 #: Fields that are not numbers of the run (the package version moves with releases).
@@ -107,8 +126,9 @@ def is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def process_path_record(arch: tokensim.Architecture, policy: tokensim.Policy, seed: int, replication: int,
-                        horizon: str) -> dict[str, Any]:
+def process_path_record(
+    arch: tokensim.Architecture, policy: tokensim.Policy, seed: int, replication: int, horizon: str
+) -> dict[str, Any]:
     """The blast-radius fields of a run whose token-only families all run as SimPy processes.
 
     This is the engine's cross-check path (the closed form is an optimisation of it);
@@ -117,16 +137,23 @@ def process_path_record(arch: tokensim.Architecture, policy: tokensim.Policy, se
     from tokensim.model.units import parse_duration
     from tokensim.sim.engine import Simulation
 
-    sim = Simulation(arch, policy, seed=seed, replication=replication, horizon=parse_duration(horizon),
-                     closed_form_families=False)
+    sim = Simulation(
+        arch, policy, seed=seed, replication=replication, horizon=parse_duration(horizon), closed_form_families=False
+    )
     sim.run()
     totals = sim.totals()
     return {
-        "leaks": sim.leaks, "credentials_exposed": totals["credentials_exposed"],
-        "credentials_usable": totals["credentials_usable"], "replay_attempts": sim.replay_attempts,
-        "unauthorized_requests": sim.unauthorized, "privileged_requests": sim.privileged,
-        "resources_reached": len(sim.resource_hits), "tenants_reached": len(sim.tenants_hit),
-        "exposure_hours": totals["exposure_hours"], "blast_radius": float(sim.blast_radius),
-        "detections": sim.detections, "reuse_detections": sim.reuse_detections,
+        "leaks": sim.leaks,
+        "credentials_exposed": totals["credentials_exposed"],
+        "credentials_usable": totals["credentials_usable"],
+        "replay_attempts": sim.replay_attempts,
+        "unauthorized_requests": sim.unauthorized,
+        "privileged_requests": sim.privileged,
+        "resources_reached": len(sim.resource_hits),
+        "tenants_reached": len(sim.tenants_hit),
+        "exposure_hours": totals["exposure_hours"],
+        "blast_radius": float(sim.blast_radius),
+        "detections": sim.detections,
+        "reuse_detections": sim.reuse_detections,
         "time_to_containment_hours": totals["time_to_containment_hours"],
     }

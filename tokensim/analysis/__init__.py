@@ -17,7 +17,19 @@ from tokensim.analysis.recommend import Recommendation, recommend
 from tokensim.analysis.sensitivity import morris_screening, sensitivity, sobol_indices
 
 __all__ = [
-    "Recommendation", "config_labels", "configuration_columns", "design_average", "interval_table", "knee_point", "mean_ci",
-    "morris_screening", "paired_differences", "pareto_front", "recommend", "sensitivity", "sobol_indices",
-    "summarise", "tradeoff_table",
+    "Recommendation",
+    "config_labels",
+    "configuration_columns",
+    "design_average",
+    "interval_table",
+    "knee_point",
+    "mean_ci",
+    "morris_screening",
+    "paired_differences",
+    "pareto_front",
+    "recommend",
+    "sensitivity",
+    "sobol_indices",
+    "summarise",
+    "tradeoff_table",
 ]

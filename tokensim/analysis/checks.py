@@ -31,7 +31,11 @@ def require_columns(results: pd.DataFrame, columns: Iterable[str], what: str = "
     missing = [c for c in columns if c not in results.columns]
     if missing:
         present = [m for m in METRIC_FIELDS if m in results.columns]
-        hint = f"; metrics present: {', '.join(present)}" if present else f"; columns present: {', '.join(map(str, results.columns))}"
+        hint = (
+            f"; metrics present: {', '.join(present)}"
+            if present
+            else f"; columns present: {', '.join(map(str, results.columns))}"
+        )
         raise InputError.single(SOURCE, ", ".join(map(str, missing)), f"no such {what} in the results{hint}")
 
 
@@ -53,14 +57,22 @@ def require_level(level: Any) -> float:
 
 def require_positive(value: Any, name: str) -> float:
     """A finite number above zero (booleans and strings refused)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or not float(value) > 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(float(value))
+        or not float(value) > 0
+    ):
         raise InputError.single(SOURCE, name, f"must be a positive number, got {value!r}")
     return float(value)
 
 
 def require_numeric(results: pd.DataFrame, columns: Iterable[str]) -> None:
     """Each named column must hold numbers (booleans and text refused), for the axes of a front."""
-    text = [c for c in columns
-            if not pd.api.types.is_numeric_dtype(results[c]) or pd.api.types.is_bool_dtype(results[c])]
+    text = [
+        c for c in columns if not pd.api.types.is_numeric_dtype(results[c]) or pd.api.types.is_bool_dtype(results[c])
+    ]
     if text:
-        raise InputError.single(SOURCE, ", ".join(map(str, text)), "is not a numeric column: a Pareto front needs numbers on both axes")
+        raise InputError.single(
+            SOURCE, ", ".join(map(str, text)), "is not a numeric column: a Pareto front needs numbers on both axes"
+        )

@@ -25,10 +25,19 @@ IDENTITY_COLUMNS: tuple[str, ...] = ("model", "policy")
 DURATION_PARAMETERS: frozenset[str] = frozenset({"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl"})
 
 #: Bookkeeping columns of runs and sweeps: never part of a configuration.
-RUN_COLUMNS: frozenset[str] = frozenset({
-    "experiment", "experiment_hash", "run_id", "run_index", "design_point", "seed", "replication",
-    "tokensim_version", "config_hash",
-})
+RUN_COLUMNS: frozenset[str] = frozenset(
+    {
+        "experiment",
+        "experiment_hash",
+        "run_id",
+        "run_index",
+        "design_point",
+        "seed",
+        "replication",
+        "tokensim_version",
+        "config_hash",
+    }
+)
 
 
 def _candidates(results: pd.DataFrame) -> list[str]:
@@ -39,8 +48,14 @@ def _candidates(results: pd.DataFrame) -> list[str]:
     extra = ["horizon_hours"] if "horizon_hours" in results.columns else []
     # Sweep factors are dotted paths (policy.access_ttl, nodes.edge.leaks[0].rate, attacker.replay_rate).
     # A policy factor repeats a policy parameter column (which holds the value in hours): keep one.
-    factors = [c for c in results.columns if isinstance(c, str) and "." in c and c not in METRIC_FIELDS
-               and not (c.startswith("policy.") and c.split(".", 1)[1] in results.columns)]
+    factors = [
+        c
+        for c in results.columns
+        if isinstance(c, str)
+        and "." in c
+        and c not in METRIC_FIELDS
+        and not (c.startswith("policy.") and c.split(".", 1)[1] in results.columns)
+    ]
     return [c for c in params + extra + factors if c not in RUN_COLUMNS]
 
 

@@ -52,7 +52,9 @@ def _metric_columns(frame: pd.DataFrame, metrics: str | Sequence[str] | None) ->
     if metrics is None:
         found = [m for m in METRIC_FIELDS if m in frame.columns]
         if not found:
-            raise InputError.single(SOURCE, "", "no metric columns in the results; expected some of: " + ", ".join(METRIC_FIELDS))
+            raise InputError.single(
+                SOURCE, "", "no metric columns in the results; expected some of: " + ", ".join(METRIC_FIELDS)
+            )
         return found
     names = as_list(metrics)
     require_columns(frame, names, "metric column")
@@ -67,13 +69,19 @@ def _grouping(frame: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
 
     columns = configuration_columns(frame) if by is None else as_list(by)
     if not columns:
-        raise InputError.single(SOURCE, "by", "nothing to group by: the results have no model or policy column; name the columns")
+        raise InputError.single(
+            SOURCE, "by", "nothing to group by: the results have no model or policy column; name the columns"
+        )
     require_columns(frame, columns, "grouping column")
     return columns
 
 
-def interval_table(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = None,
-                   level: float = 0.95) -> pd.DataFrame:
+def interval_table(
+    frame: pd.DataFrame,
+    metrics: str | Sequence[str] | None = None,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Wide summary: one row per group, columns ``n`` then ``{metric}_mean``, ``_low``, ``_high`` per metric.
 
     ``by`` defaults to the configuration columns (`configuration_columns`), ``metrics`` to
@@ -97,8 +105,12 @@ def interval_table(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
     return out.reset_index()
 
 
-def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, by: str | Sequence[str] | None = None,
-              level: float = 0.95) -> pd.DataFrame:
+def summarise(
+    frame: pd.DataFrame,
+    metrics: str | Sequence[str] | None = None,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Long summary: one row per group and metric with ``n``, ``mean``, ``ci_low``, ``ci_high``.
 
     ``metrics=None`` summarises every outcome metric present; ``by=None`` (the default) groups
@@ -117,15 +129,28 @@ def summarise(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None, b
         n = stats_[(metric, "count")].to_numpy()
         mean = stats_[(metric, "mean")].to_numpy()
         half = _half_widths(n, stats_[(metric, "std")], level)
-        parts.append(keys.assign(metric=metric, n=n.astype(int), mean=mean, ci_low=mean - half, ci_high=mean + half,
-                                 _order=np.arange(len(keys))))
+        parts.append(
+            keys.assign(
+                metric=metric,
+                n=n.astype(int),
+                mean=mean,
+                ci_low=mean - half,
+                ci_high=mean + half,
+                _order=np.arange(len(keys)),
+            )
+        )
     out = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     return out.drop(columns="_order").reset_index(drop=True)
 
 
-def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = None,
-                   by: str | Sequence[str] = ("model", "policy"), *, over: str = "design_point",
-                   replication: str = "replication") -> pd.DataFrame:
+def design_average(
+    frame: pd.DataFrame,
+    metrics: str | Sequence[str] | None = None,
+    by: str | Sequence[str] = ("model", "policy"),
+    *,
+    over: str = "design_point",
+    replication: str = "replication",
+) -> pd.DataFrame:
     """One row per configuration (``by``) and replication: each metric averaged over the design points.
 
     For sampled designs (Latin hypercube, Sobol, Morris), whose factors are uncertainties
@@ -148,7 +173,9 @@ def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
     names = _metric_columns(frame, metrics)
     keys = as_list(by)
     if not keys:
-        raise InputError.single(SOURCE, "by", "name the configuration columns to average within, e.g. ('model', 'policy')")
+        raise InputError.single(
+            SOURCE, "by", "name the configuration columns to average within, e.g. ('model', 'policy')"
+        )
     require_columns(frame, [*keys, over, replication], "column")
     grouped = frame.groupby([*keys, replication], sort=False, dropna=False)
     out = grouped[names].mean()
@@ -156,7 +183,9 @@ def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
     out["_rows"] = grouped.size()
     # The design's points: per model (every model runs the same design), else over the frame.
     if "model" in keys:
-        total = out.index.get_level_values("model").map(frame.groupby("model", sort=False, dropna=False)[over].nunique())
+        total = out.index.get_level_values("model").map(
+            frame.groupby("model", sort=False, dropna=False)[over].nunique()
+        )
     else:
         total = frame[over].nunique()
     full = out["design_points"].to_numpy() == np.asarray(total)
@@ -165,17 +194,28 @@ def design_average(frame: pd.DataFrame, metrics: str | Sequence[str] | None = No
         key = complete.index[~complete.to_numpy()][0]
         key = key if isinstance(key, tuple) else (key,)
         named = ", ".join(f"{c} {v!r}" for c, v in zip(keys, key))
-        raise InputError.single(SOURCE, over, f"{named}: no replication covers every design point of its model "
-                                "(an interrupted sweep? resume it), so there is no average over the design to compare")
+        raise InputError.single(
+            SOURCE,
+            over,
+            f"{named}: no replication covers every design point of its model "
+            "(an interrupted sweep? resume it), so there is no average over the design to compare",
+        )
     kept = out[full]
     result = kept.drop(columns="_rows").reset_index()
     result.attrs["left_out_rows"] = int(out.loc[~full, "_rows"].sum())
     return result
 
 
-def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None, baseline: str, *,
-                       pair_on: str | Sequence[str] = ("replication",), by: str = "policy",
-                       within: str | Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+def paired_differences(
+    frame: pd.DataFrame,
+    metrics: str | Sequence[str] | None,
+    baseline: str,
+    *,
+    pair_on: str | Sequence[str] = ("replication",),
+    by: str = "policy",
+    within: str | Sequence[str] = (),
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Per policy (``by``) and metric: mean of (policy - baseline) over paired replications, with its interval.
 
     Rows pair when they agree on ``pair_on`` (the replication: common random numbers) and on
@@ -194,16 +234,24 @@ def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None,
         raise InputError.single(SOURCE, "baseline", f"unknown baseline {by} {baseline!r}; the results hold: {known}")
     base = frame[frame[by] == baseline]
     if base.duplicated(keys).any():
-        raise InputError.single(SOURCE, "pair_on", f"the baseline {baseline!r} has several rows per ({', '.join(keys)}): "
-                                "add the columns a sweep varied (or design_point) to `within`")
+        raise InputError.single(
+            SOURCE,
+            "pair_on",
+            f"the baseline {baseline!r} has several rows per ({', '.join(keys)}): "
+            "add the columns a sweep varied (or design_point) to `within`",
+        )
     base = base.set_index(keys)[names].add_suffix("__base")
     rows = []
     for name, group in frame.groupby(by, sort=False):
         if name == baseline:
             continue
         if group.duplicated(keys).any():  # two settings of one policy would be pooled into one mean
-            raise InputError.single(SOURCE, "pair_on", f"{by} {name!r} has several rows per ({', '.join(keys)}): "
-                                    "add the columns a sweep varied (or design_point) to `within`")
+            raise InputError.single(
+                SOURCE,
+                "pair_on",
+                f"{by} {name!r} has several rows per ({', '.join(keys)}): "
+                "add the columns a sweep varied (or design_point) to `within`",
+            )
         joined = group.set_index(keys)[names].join(base, how="inner")
         subgroups = joined.groupby(level=held, sort=False, dropna=False) if held else [((), joined)]
         for fixed, part in subgroups:
@@ -211,6 +259,16 @@ def paired_differences(frame: pd.DataFrame, metrics: str | Sequence[str] | None,
             for metric in names:
                 diff = part[metric] - part[f"{metric}__base"]
                 mean, low, high = mean_ci(diff, level)
-                rows.append({**dict(zip(held, fixed)), by: name, "baseline": baseline, "metric": metric,
-                             "n": int(diff.notna().sum()), "mean_difference": mean, "ci_low": low, "ci_high": high})
+                rows.append(
+                    {
+                        **dict(zip(held, fixed)),
+                        by: name,
+                        "baseline": baseline,
+                        "metric": metric,
+                        "n": int(diff.notna().sum()),
+                        "mean_difference": mean,
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
     return pd.DataFrame(rows)

@@ -69,8 +69,13 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
     return points.index[int(closest[np.argmin(scaled[closest, 1])])]
 
 
-def tradeoff_table(results: pd.DataFrame, by: str | Sequence[str] | None = None, x: str = "integration_cost",
-                   y: str = "blast_radius", level: float = 0.95) -> pd.DataFrame:
+def tradeoff_table(
+    results: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    x: str = "integration_cost",
+    y: str = "blast_radius",
+    level: float = 0.95,
+) -> pd.DataFrame:
     """One row per configuration: its label, replication count, means and intervals of x and y, and
     whether it is on the Pareto front (``pareto``) and the front's knee (``knee``, exactly one row;
     with several models, one front and one knee per model).
@@ -88,10 +93,9 @@ def tradeoff_table(results: pd.DataFrame, by: str | Sequence[str] | None = None,
     table["knee"] = False
     # Architectures are not alternatives to each other: with several models, one front (and knee) per model.
     per_model = "model" in columns and table["model"].nunique(dropna=False) > 1
-    for _, part in (table.groupby("model", sort=False, dropna=False) if per_model else [(None, table)]):
+    for _, part in table.groupby("model", sort=False, dropna=False) if per_model else [(None, table)]:
         front = pareto_front(part, f"{x}_mean", f"{y}_mean")
         table.loc[front.index, "pareto"] = True
         if not front.empty:
             table.loc[knee_point(front, f"{x}_mean", f"{y}_mean"), "knee"] = True
     return table
-

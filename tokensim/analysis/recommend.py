@@ -66,8 +66,14 @@ def _words(column: str) -> str:
     return column.replace("_", " ")
 
 
-def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius", cost: str = "integration_cost",
-              by: str | Sequence[str] | None = None, level: float = 0.95) -> Recommendation:
+def recommend(
+    results: pd.DataFrame,
+    target: float,
+    metric: str = "blast_radius",
+    cost: str = "integration_cost",
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+) -> Recommendation:
     """The cheapest configuration whose ``metric`` interval upper bound is at most ``target``.
 
     ``by`` names the configuration columns (default: `configuration_columns`). The evidence is
@@ -81,24 +87,34 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
     require_columns(results, [metric, cost], "metric column")
     if "model" in results.columns and results["model"].nunique() > 1:
         models = ", ".join(map(str, pd.unique(results["model"])))
-        raise InputError.single(SOURCE, "model", f"the results hold several models ({models}): a recommendation is for one "
-                                "architecture; pass the rows of one model (results[results['model'] == name])")
+        raise InputError.single(
+            SOURCE,
+            "model",
+            f"the results hold several models ({models}): a recommendation is for one "
+            "architecture; pass the rows of one model (results[results['model'] == name])",
+        )
     table = tradeoff_table(results, by=by, x=cost, y=metric, level=level)
     config_cols = list(table.columns[: table.columns.get_loc("label")])
     mean, high, cost_mean = f"{metric}_mean", f"{metric}_high", f"{cost}_mean"
     # Evidence per configuration: replications with a value of the metric, and those that saw a leak.
     groups = results.groupby(config_cols, sort=False, dropna=False)
-    evidence = pd.DataFrame({
-        "_values": groups[metric].count(),
-        "_leaky": groups["leaks"].agg(lambda x: int((x > 0).sum())) if "leaks" in results.columns else groups[metric].count(),
-    }).reset_index()
+    evidence = pd.DataFrame(
+        {
+            "_values": groups[metric].count(),
+            "_leaky": groups["leaks"].agg(lambda x: int((x > 0).sum()))
+            if "leaks" in results.columns
+            else groups[metric].count(),
+        }
+    ).reset_index()
     table = table.merge(evidence, on=config_cols, how="left", sort=False)
     # One value has no interval; a zero-width interval (every replication gave the same value) is
     # evidence only if the runs were tested: at least two of them saw a leak. Otherwise, say a
     # bound policy's 0 in runs where nothing leaked would "meet" any target.
     degenerate = table[high] <= table[f"{metric}_low"]
     tested = ~degenerate | (table["_leaky"] >= 2)
-    meets = table[(table[high] <= target) & (table["_values"] >= 2) & tested].sort_values([cost_mean, mean], kind="stable")
+    meets = table[(table[high] <= target) & (table["_values"] >= 2) & tested].sort_values(
+        [cost_mean, mean], kind="stable"
+    )
     pct = f"{level * 100:g}%"
     floor = 0.0 if (results[metric].dropna() >= 0).all() else -math.inf  # a non-negative metric: CI shown from 0
 
@@ -106,36 +122,59 @@ def recommend(results: pd.DataFrame, target: float, metric: str = "blast_radius"
         if row["_values"] < 2:
             return "one replication, no interval"
         if row[high] <= row[f"{metric}_low"]:
-            return (f"all {int(row['_values'])} replications gave {_number(row[mean])}; "
-                    f"{int(row['_leaky'])} of them saw a leak")
+            return (
+                f"all {int(row['_values'])} replications gave {_number(row[mean])}; "
+                f"{int(row['_leaky'])} of them saw a leak"
+            )
         return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['_values'])}"
 
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
         runner_up, margin, met = None, None, False
-        text = (f"No configuration keeps {_words(metric)} under {_number(target)} with {pct} confidence; "
-                f"the lowest is {row['label']} at {_number(row[mean])} ({ci(row)}), "
-                f"{_words(cost)} {_number(row[cost_mean])}.")
+        text = (
+            f"No configuration keeps {_words(metric)} under {_number(target)} with {pct} confidence; "
+            f"the lowest is {row['label']} at {_number(row[mean])} ({ci(row)}), "
+            f"{_words(cost)} {_number(row[cost_mean])}."
+        )
         if not tested.any() or (table[high] <= target).any():
             text += " Too few replications saw a leak to tell; run more replications or a longer horizon."
     else:
         row = meets.iloc[0]
         met = True
-        runner_up = {k: _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()} if len(meets) > 1 else None
+        runner_up = (
+            {k: _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()} if len(meets) > 1 else None
+        )
         margin = float(runner_up[cost_mean] - row[cost_mean]) if runner_up is not None else None
-        text = (f"{row['label']} is the cheapest configuration that keeps {_words(metric)} under {_number(target)}: "
-                f"{_number(row[mean])} ({ci(row)}) at {_words(cost)} {_number(row[cost_mean])}")
+        text = (
+            f"{row['label']} is the cheapest configuration that keeps {_words(metric)} under {_number(target)}: "
+            f"{_number(row[mean])} ({ci(row)}) at {_words(cost)} {_number(row[cost_mean])}"
+        )
         if runner_up is None:
             text += "; no other configuration meets the target."
         else:
-            text += (f"; the runner-up, {runner_up['label']}, costs {_number(margin)} more "
-                     f"({_words(metric)} {_number(runner_up[mean])}, CI up to {_number(runner_up[high])}).")
+            text += (
+                f"; the runner-up, {runner_up['label']}, costs {_number(margin)} more "
+                f"({_words(metric)} {_number(runner_up[mean])}, CI up to {_number(runner_up[high])})."
+            )
     return Recommendation(
-        choice={c: _plain(row[c]) for c in config_cols}, label=str(row["label"]),
-        metric_mean=float(row[mean]), metric_low=float(row[f"{metric}_low"]), metric_high=float(row[high]),
-        cost_mean=float(row[cost_mean]), runner_up=runner_up, margin=margin, met=met, text=text,
-        table=table.drop(columns=["_values", "_leaky"]), target=target, metric=metric, cost=cost, level=level, n=int(row["_values"]),
-        cost_low=float(row[f"{cost}_low"]), cost_high=float(row[f"{cost}_high"]),
+        choice={c: _plain(row[c]) for c in config_cols},
+        label=str(row["label"]),
+        metric_mean=float(row[mean]),
+        metric_low=float(row[f"{metric}_low"]),
+        metric_high=float(row[high]),
+        cost_mean=float(row[cost_mean]),
+        runner_up=runner_up,
+        margin=margin,
+        met=met,
+        text=text,
+        table=table.drop(columns=["_values", "_leaky"]),
+        target=target,
+        metric=metric,
+        cost=cost,
+        level=level,
+        n=int(row["_values"]),
+        cost_low=float(row[f"{cost}_low"]),
+        cost_high=float(row[f"{cost}_high"]),
     )
 
 

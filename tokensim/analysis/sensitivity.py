@@ -30,11 +30,17 @@ _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log1p": np.log1p,
 def _problem_names(problem: Any) -> list[str]:
     """The factor names of a SALib problem, checked."""
     if not isinstance(problem, Mapping) or "names" not in problem or "num_vars" not in problem:
-        raise InputError.single(SOURCE, "problem", "expected a SALib problem: a dict with num_vars, names and bounds "
-                                "(tokensim.experiment.designs.problem(experiment.spec) gives it)")
+        raise InputError.single(
+            SOURCE,
+            "problem",
+            "expected a SALib problem: a dict with num_vars, names and bounds "
+            "(tokensim.experiment.designs.problem(experiment.spec) gives it)",
+        )
     names = list(problem["names"])
     if problem["num_vars"] != len(names) or not names:
-        raise InputError.single(SOURCE, "problem", f"num_vars ({problem['num_vars']}) must equal the number of names ({len(names)})")
+        raise InputError.single(
+            SOURCE, "problem", f"num_vars ({problem['num_vars']}) must equal the number of names ({len(names)})"
+        )
     return names
 
 
@@ -43,7 +49,9 @@ def _transform(transform: Transform) -> Callable[[np.ndarray], np.ndarray] | Non
         return transform
     if transform in _TRANSFORMS:
         return _TRANSFORMS[transform]
-    raise InputError.single(SOURCE, "transform", f"unknown transform {transform!r}; use one of {', '.join(_TRANSFORMS)} or a function")
+    raise InputError.single(
+        SOURCE, "transform", f"unknown transform {transform!r}; use one of {', '.join(_TRANSFORMS)} or a function"
+    )
 
 
 def _groups(results: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
@@ -55,8 +63,9 @@ def _groups(results: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
     return columns
 
 
-def _responses(results: pd.DataFrame, metrics: list[str], columns: list[str],
-               transform: Transform) -> Iterator[tuple[dict[str, Any], pd.DataFrame, str, np.ndarray]]:
+def _responses(
+    results: pd.DataFrame, metrics: list[str], columns: list[str], transform: Transform
+) -> Iterator[tuple[dict[str, Any], pd.DataFrame, str, np.ndarray]]:
     """Per group and metric: the group's key, its rows, the metric, and one response per design point (in order)."""
     func = _transform(transform)
     grouped = results.groupby(columns, sort=False, dropna=False) if columns else [((), results)]
@@ -67,18 +76,28 @@ def _responses(results: pd.DataFrame, metrics: list[str], columns: list[str],
         points = means.index.to_numpy()
         if not np.array_equal(points, np.arange(len(points))):
             missing = sorted(set(range(int(points.max()) + 1)) - set(points.tolist()))[:5]
-            raise InputError.single(SOURCE, "design_point", f"{_where(where)}design points must run 0..N-1 with none missing "
-                                    f"(an unfinished sweep?); missing e.g. {missing}")
+            raise InputError.single(
+                SOURCE,
+                "design_point",
+                f"{_where(where)}design points must run 0..N-1 with none missing "
+                f"(an unfinished sweep?); missing e.g. {missing}",
+            )
         for metric in metrics:
             y = means[metric].to_numpy(dtype=float)
             if np.isnan(y).any():
-                raise InputError.single(SOURCE, metric, f"{_where(where)}{int(np.isnan(y).sum())} design points have no value "
-                                        f"of {metric}; pick a metric every run reports")
+                raise InputError.single(
+                    SOURCE,
+                    metric,
+                    f"{_where(where)}{int(np.isnan(y).sum())} design points have no value "
+                    f"of {metric}; pick a metric every run reports",
+                )
             if func is not None:
                 with np.errstate(all="ignore"):
                     y = np.asarray(func(y), dtype=float)
                 if not np.isfinite(y).all():
-                    raise InputError.single(SOURCE, "transform", f"{_where(where)}the transform gives non-finite values for {metric}")
+                    raise InputError.single(
+                        SOURCE, "transform", f"{_where(where)}the transform gives non-finite values for {metric}"
+                    )
             yield where, rows, metric, y
 
 
@@ -107,9 +126,17 @@ def _design_values(rows: pd.DataFrame, names: list[str]) -> np.ndarray | None:
     return rows.groupby("design_point", sort=True)[names].first().to_numpy(dtype=object)
 
 
-def sobol_indices(results: pd.DataFrame, problem: Mapping[str, Any], metric: str | Sequence[str] = "blast_radius",
-                  by: str | Sequence[str] | None = ("policy",), transform: Transform = None, seed: int = 1,
-                  level: float = 0.95, num_resamples: int = 100, X: np.ndarray | None = None) -> pd.DataFrame:
+def sobol_indices(
+    results: pd.DataFrame,
+    problem: Mapping[str, Any],
+    metric: str | Sequence[str] = "blast_radius",
+    by: str | Sequence[str] | None = ("policy",),
+    transform: Transform = None,
+    seed: int = 1,
+    level: float = 0.95,
+    num_resamples: int = 100,
+    X: np.ndarray | None = None,
+) -> pd.DataFrame:
     """First-order and total Sobol indices of each factor, per group, from a Sobol (Saltelli) sweep.
 
     Columns: the ``by`` columns (plus ``model`` when there are several), ``metric``, ``factor``,
@@ -130,23 +157,49 @@ def sobol_indices(results: pd.DataFrame, problem: Mapping[str, Any], metric: str
         if X is not None:
             values = np.asarray(X)
             if len(values) != len(y):
-                raise InputError.single(SOURCE, "design_point", f"{_where(where)}{len(y)} design points in the results, "
-                                        f"{len(values)} rows in the design matrix")
+                raise InputError.single(
+                    SOURCE,
+                    "design_point",
+                    f"{_where(where)}{len(y)} design points in the results, {len(values)} rows in the design matrix",
+                )
         else:
             values = _design_values(rows, names)
-        why = _saltelli_mismatch(values) if values is not None else (
-            f"{len(y)} design points is not a multiple of factors + 2 = {len(names) + 2}" if len(y) % (len(names) + 2) else None)
+        why = (
+            _saltelli_mismatch(values)
+            if values is not None
+            else (
+                f"{len(y)} design points is not a multiple of factors + 2 = {len(names) + 2}"
+                if len(y) % (len(names) + 2)
+                else None
+            )
+        )
         if why:
-            raise InputError.single(SOURCE, "design", f"{_where(where)}these results are not from a Sobol design: {why}; "
-                                    "run the experiment with design: sobol")
+            raise InputError.single(
+                SOURCE,
+                "design",
+                f"{_where(where)}these results are not from a Sobol design: {why}; "
+                "run the experiment with design: sobol",
+            )
         if np.ptp(y) == 0:
             indices = {k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
         else:
-            indices = sobol.analyze(dict(problem), y, calc_second_order=False, num_resamples=num_resamples,
-                                    conf_level=level, seed=np.random.default_rng(seed))
+            indices = sobol.analyze(
+                dict(problem),
+                y,
+                calc_second_order=False,
+                num_resamples=num_resamples,
+                conf_level=level,
+                seed=np.random.default_rng(seed),
+            )
         for j, factor in enumerate(names):
-            rows_out.append({**where, "metric": name, "factor": factor,
-                             **{k: float(indices[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")}})
+            rows_out.append(
+                {
+                    **where,
+                    "metric": name,
+                    "factor": factor,
+                    **{k: float(indices[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                }
+            )
     return pd.DataFrame(rows_out)
 
 
@@ -161,9 +214,18 @@ def _morris_mismatch(values: np.ndarray) -> str | None:
     return None
 
 
-def morris_screening(results: pd.DataFrame, problem: Mapping[str, Any], X: np.ndarray, metric: str | Sequence[str] = "blast_radius",
-                     by: str | Sequence[str] | None = ("policy",), transform: Transform = None, num_levels: int = 4,
-                     seed: int = 1, level: float = 0.95, num_resamples: int = 100) -> pd.DataFrame:
+def morris_screening(
+    results: pd.DataFrame,
+    problem: Mapping[str, Any],
+    X: np.ndarray,
+    metric: str | Sequence[str] = "blast_radius",
+    by: str | Sequence[str] | None = ("policy",),
+    transform: Transform = None,
+    num_levels: int = 4,
+    seed: int = 1,
+    level: float = 0.95,
+    num_resamples: int = 100,
+) -> pd.DataFrame:
     """Morris elementary-effects screening of each factor, per group, from a Morris sweep.
 
     ``X`` is the design matrix (`designs.design_matrix`); ``num_levels`` the grid levels it was
@@ -176,11 +238,17 @@ def morris_screening(results: pd.DataFrame, problem: Mapping[str, Any], X: np.nd
     level = require_level(level)
     names = _problem_names(problem)
     if X is None:
-        raise InputError.single(SOURCE, "X", "Morris screening needs the design matrix (designs.design_matrix(spec)); "
-                                "a grid design has none: run the experiment with design: morris")
+        raise InputError.single(
+            SOURCE,
+            "X",
+            "Morris screening needs the design matrix (designs.design_matrix(spec)); "
+            "a grid design has none: run the experiment with design: morris",
+        )
     values = np.asarray(X, dtype=float)
     if values.ndim != 2 or values.shape[1] != len(names):
-        raise InputError.single(SOURCE, "X", f"the design matrix must have one column per factor ({len(names)}), got shape {values.shape}")
+        raise InputError.single(
+            SOURCE, "X", f"the design matrix must have one column per factor ({len(names)}), got shape {values.shape}"
+        )
     why = _morris_mismatch(values)
     if why:
         raise InputError.single(SOURCE, "design", f"not a Morris design: {why}; run the experiment with design: morris")
@@ -190,19 +258,43 @@ def morris_screening(results: pd.DataFrame, problem: Mapping[str, Any], X: np.nd
     rows_out = []
     for where, _rows, name, y in _responses(results, metrics, columns, transform):
         if len(y) != len(values):
-            raise InputError.single(SOURCE, "design_point", f"{_where(where)}{len(y)} design points in the results, "
-                                    f"{len(values)} rows in the design matrix")
-        indices = morris.analyze(dict(problem), values, y, num_resamples=num_resamples, conf_level=level,
-                                 num_levels=num_levels, seed=np.random.default_rng(seed))
+            raise InputError.single(
+                SOURCE,
+                "design_point",
+                f"{_where(where)}{len(y)} design points in the results, {len(values)} rows in the design matrix",
+            )
+        indices = morris.analyze(
+            dict(problem),
+            values,
+            y,
+            num_resamples=num_resamples,
+            conf_level=level,
+            num_levels=num_levels,
+            seed=np.random.default_rng(seed),
+        )
         for j, factor in enumerate(names):
-            rows_out.append({**where, "metric": name, "factor": factor, "mu_star": float(indices["mu_star"][j]),
-                             "mu_star_conf": float(indices["mu_star_conf"][j]), "sigma": float(indices["sigma"][j])})
+            rows_out.append(
+                {
+                    **where,
+                    "metric": name,
+                    "factor": factor,
+                    "mu_star": float(indices["mu_star"][j]),
+                    "mu_star_conf": float(indices["mu_star_conf"][j]),
+                    "sigma": float(indices["sigma"][j]),
+                }
+            )
     return pd.DataFrame(rows_out)
 
 
-def sensitivity(experiment: Any, results: pd.DataFrame, metric: str | Sequence[str] = "blast_radius",
-                by: str | Sequence[str] | None = ("policy",), transform: Transform = None, seed: int = 1,
-                level: float = 0.95) -> pd.DataFrame:
+def sensitivity(
+    experiment: Any,
+    results: pd.DataFrame,
+    metric: str | Sequence[str] = "blast_radius",
+    by: str | Sequence[str] | None = ("policy",),
+    transform: Transform = None,
+    seed: int = 1,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Sobol indices or Morris screening, whichever the experiment's design calls for.
 
     ``experiment`` is a `tokensim.Experiment` or the path of its file; ``results`` its rows
@@ -214,19 +306,39 @@ def sensitivity(experiment: Any, results: pd.DataFrame, metric: str | Sequence[s
     if isinstance(experiment, (str, Path)):
         experiment = Experiment.from_yaml(experiment)
     if not isinstance(experiment, Experiment):
-        raise InputError.single(SOURCE, "experiment", f"expected a tokensim.Experiment or an experiment file, got {type(experiment).__name__}")
+        raise InputError.single(
+            SOURCE,
+            "experiment",
+            f"expected a tokensim.Experiment or an experiment file, got {type(experiment).__name__}",
+        )
     results = require_frame(results)
     spec = experiment.spec
     if "experiment_hash" in results.columns:
         found = set(results["experiment_hash"].dropna().unique())
         if found and found != {experiment.plan.experiment_hash}:
-            raise InputError.single(SOURCE, "experiment_hash", f"these results come from another experiment than {spec.name!r} "
-                                    "(or from an earlier version of its file)")
+            raise InputError.single(
+                SOURCE,
+                "experiment_hash",
+                f"these results come from another experiment than {spec.name!r} "
+                "(or from an earlier version of its file)",
+            )
     if spec.design not in ("sobol", "morris"):
-        raise InputError.single(experiment.source, "design", f"sensitivity needs design: sobol or morris; "
-                                f"experiment {spec.name!r} uses design: {spec.design}")
+        raise InputError.single(
+            experiment.source,
+            "design",
+            f"sensitivity needs design: sobol or morris; experiment {spec.name!r} uses design: {spec.design}",
+        )
     X = design_matrix(spec)
     if spec.design == "sobol":
         return sobol_indices(results, problem(spec), metric, by=by, transform=transform, seed=seed, level=level, X=X)
-    return morris_screening(results, problem(spec), X, metric, by=by, transform=transform,
-                            num_levels=spec.design_options.levels, seed=seed, level=level)
+    return morris_screening(
+        results,
+        problem(spec),
+        X,
+        metric,
+        by=by,
+        transform=transform,
+        num_levels=spec.design_options.levels,
+        seed=seed,
+        level=level,
+    )

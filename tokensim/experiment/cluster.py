@@ -55,8 +55,9 @@ def local_dask_cluster(n_workers: int) -> tuple[Any, Any]:
     # start (scoped: this process's configuration is restored after). `config` goes to every
     # nanny, which hands it to its worker, those added later by `cluster.scale` included.
     with dask.config.set(CLUSTER_CONFIG):
-        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, config=CLUSTER_CONFIG)
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, config=CLUSTER_CONFIG
+        )
     try:
         return distributed.Client(cluster), cluster
     except BaseException:

@@ -80,5 +80,7 @@ def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
         return [{}]
     if spec.design == "grid":
         names = list(spec.factors)
-        return [dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))]
+        return [
+            dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))
+        ]
     return [_decode(spec, row) for row in design_matrix(spec)]

@@ -17,7 +17,7 @@ def parse_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for match in _PART.finditer(path):
-        if match.start() != pos and path[pos:match.start()] != ".":
+        if match.start() != pos and path[pos : match.start()] != ".":
             raise ValueError(f"cannot read path {path!r}")
         parts.append(int(match[2]) if match[2] is not None else match[1])
         pos = match.end()

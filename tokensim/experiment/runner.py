@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tokensim._version import __version__
 from tokensim.errors import InputError, Problem
 from tokensim.experiment.designs import design_points
 from tokensim.experiment.factors import parse_path, path_problem, set_path
@@ -93,8 +94,9 @@ def run_task(task: dict[str, Any]) -> list[dict[str, Any]]:
         policy = policies.get(id(item["policy"]))
         if policy is None:
             policy = policies[id(item["policy"])] = Policy.model_validate(item["policy"])
-        record = simulate(arch, policy, seed=task["seed"], horizon=task["horizon"], replication=item["replication"],
-                          costs=costs).record
+        record = simulate(
+            arch, policy, seed=task["seed"], horizon=task["horizon"], replication=item["replication"], costs=costs
+        ).record
         rows.append({**item["columns"], **record})
     return rows
 
@@ -112,8 +114,9 @@ class Experiment:
     >>> frame = exp.run(out="results/ttl", workers=2)                   # doctest: +SKIP
     """
 
-    def __init__(self, spec: ExperimentFile, source: str = "<python>", text: str | None = None, *,
-                 units_required: bool = False) -> None:
+    def __init__(
+        self, spec: ExperimentFile, source: str = "<python>", text: str | None = None, *, units_required: bool = False
+    ) -> None:
         self.spec = spec
         self.source = source
         self.units_required = units_required  # files: factor values must carry their units, like model files
@@ -121,19 +124,19 @@ class Experiment:
         self.plan = self._expand()
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "Experiment":
+    def from_yaml(cls, path: str | Path) -> Experiment:
         """Load and validate an experiment file (YAML or JSON)."""
         data, source = read_document(path)
         spec = validate_as(ExperimentFile, data, source, units_required=True)
         return cls(spec, source, Path(path).read_text(encoding="utf-8"), units_required=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Experiment":
+    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> Experiment:
         """Validate an experiment given as a dict (numbers without units are hours, rates per hour)."""
         return cls(validate_as(ExperimentFile, data, source), source)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "Experiment":
+    def from_folder(cls, folder: str | Path) -> Experiment:
         """The experiment a sweep folder was run with (its ``experiment.yaml``), checked against its manifest.
 
         A sweep started from a file keeps that file (units required, as written); one started
@@ -153,8 +156,12 @@ class Experiment:
             data, source = read_document(path)
             exp = cls.from_dict(data, source)
         if manifest.get("experiment_hash") not in (None, exp.plan.experiment_hash):
-            raise InputError.single(str(path), "", "no longer matches the experiment hash its results were run with "
-                                    f"({manifest['experiment_hash']}); restore the original file")
+            raise InputError.single(
+                str(path),
+                "",
+                "no longer matches the experiment hash its results were run with "
+                f"({manifest['experiment_hash']}); restore the original file",
+            )
         return exp
 
     # -- expansion ---------------------------------------------------------------------------
@@ -193,10 +200,16 @@ class Experiment:
                     break
             else:
                 if models and base_policies:
-                    problems.extend(Problem(f"factors.{path}", why) for why in
-                                    _written_problems(path, spec.factors[path], models[0], base_policies[0], self.units_required))
+                    problems.extend(
+                        Problem(f"factors.{path}", why)
+                        for why in _written_problems(
+                            path, spec.factors[path], models[0], base_policies[0], self.units_required
+                        )
+                    )
         if spec.until is not None and spec.until.metric not in METRIC_FIELDS:
-            problems.append(Problem("until.metric", f"unknown metric {spec.until.metric!r}; metrics: {', '.join(METRIC_FIELDS)}"))
+            problems.append(
+                Problem("until.metric", f"unknown metric {spec.until.metric!r}; metrics: {', '.join(METRIC_FIELDS)}")
+            )
         try:
             costs = CostModel().with_overrides(spec.costs, source=f"{source}: costs")
         except InputError as err:
@@ -220,7 +233,10 @@ class Experiment:
                         data = set_path(data, parts, value)
                 label = f"{source}: models[{m}] at design point {p}"
                 variant_arch = Architecture.from_dict(data, label) if data is not base else arch
-                pols = [pol.with_overrides(overrides, source=f"{source}: factors") if overrides else pol for pol in base_policies]
+                pols = [
+                    pol.with_overrides(overrides, source=f"{source}: factors") if overrides else pol
+                    for pol in base_policies
+                ]
                 plan.variants.append(Variant(arch.name, p, point, data, label, variant_arch))
                 plan.policies.append(pols)
         return plan
@@ -236,7 +252,7 @@ class Experiment:
         cap = self._cap()
         n_pol = len(spec.policies)
         out = []
-        for v in (range(len(plan.variants)) if variants is None else variants):
+        for v in range(len(plan.variants)) if variants is None else variants:
             variant = plan.variants[v]
             # One configuration hash per (variant, policy): it does not depend on the replication.
             configs = [config_hash(variant.arch, pol, spec.horizon, plan.costs) for pol in plan.policies[v]]
@@ -267,35 +283,49 @@ class Experiment:
                 if start[v] >= len(group):
                     continue
                 size = max(4, min(64, math.ceil(remaining / max(1, workers * 4))))  # >= 4: per-task overhead (Dask)
-                chunk = group[start[v]:start[v] + size]
+                chunk = group[start[v] : start[v] + size]
                 start[v] += len(chunk)
                 remaining -= len(chunk)
                 variant = self.plan.variants[v]
-                tasks.append({
-                    "model": variant.data, "source": variant.source, "costs": costs,
-                    "seed": self.spec.seed, "horizon": self.spec.horizon,
-                    "runs": [{"policy": policy(run), "replication": run.replication,
-                              "columns": self._columns(run)} for run in chunk],
-                })
+                tasks.append(
+                    {
+                        "model": variant.data,
+                        "source": variant.source,
+                        "costs": costs,
+                        "seed": self.spec.seed,
+                        "horizon": self.spec.horizon,
+                        "runs": [
+                            {"policy": policy(run), "replication": run.replication, "columns": self._columns(run)}
+                            for run in chunk
+                        ],
+                    }
+                )
         return tasks
 
     def _columns(self, run: Run) -> dict[str, Any]:
         variant = self.plan.variants[run.variant]
         return {
-            "experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash, "run_id": run.run_id,
-            "run_index": run.index, "design_point": variant.point,
+            "experiment": self.spec.name,
+            "experiment_hash": self.plan.experiment_hash,
+            "run_id": run.run_id,
+            "run_index": run.index,
+            "design_point": variant.point,
             **{path: str(v) if path in self._mixed_factors else _plain(v) for path, v in variant.factors.items()},
         }
 
     @property
     def _mixed_factors(self) -> set[str]:
         """Factors whose listed values mix kinds (e.g. "5m" and 2.0): stored as text, so a column has one type."""
+
         def kind(value: Any) -> str:
             value = _plain(value)
             return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
 
-        return {path for path, values in self.spec.factors.items()
-                if isinstance(values, tuple) and len({kind(v) for v in values}) > 1}
+        return {
+            path
+            for path, values in self.spec.factors.items()
+            if isinstance(values, tuple) and len({kind(v) for v in values}) > 1
+        }
 
     def run(
         self,
@@ -318,9 +348,13 @@ class Experiment:
         stored: set[str] = set()
         rows: list[dict[str, Any]] = []
         if store is not None:
-            manifest = {"experiment": self.spec.name, "experiment_hash": self.plan.experiment_hash,
-                        "source": self.source, "tokensim_version": _version(),
-                        "units_required": self.units_required}  # how `from_folder` reads experiment.yaml back
+            manifest = {
+                "experiment": self.spec.name,
+                "experiment_hash": self.plan.experiment_hash,
+                "source": self.source,
+                "tokensim_version": __version__,
+                "units_required": self.units_required,
+            }  # how `from_folder` reads experiment.yaml back
             store.initialise(manifest, self.text, resume=resume)
             stored = store.stored_ids()
             if stored:
@@ -379,7 +413,8 @@ class Experiment:
                 values = group.groupby("replication")[until.metric].mean() if sampled else group[until.metric]
                 mean, low, high = mean_ci(values)
                 if done[members[int(u)][0]] < until.max_replications and not (
-                        (high - low) / 2 <= until.rel_ci * abs(mean) or (high - low) == 0):
+                    (high - low) / 2 <= until.rel_ci * abs(mean) or (high - low) == 0
+                ):
                     wide.add(int(u))
             if not wide:
                 return rows
@@ -396,7 +431,9 @@ class Experiment:
         spec = self.spec
         return max(spec.until.max_replications if spec.until else 0, spec.replications)
 
-    def _execute(self, runs: list[Run], executor, workers: int, store: ResultStore | None, progress: bool) -> Iterator[dict[str, Any]]:
+    def _execute(
+        self, runs: list[Run], executor, workers: int, store: ResultStore | None, progress: bool
+    ) -> Iterator[dict[str, Any]]:
         """Run and store; on Ctrl-C, store what finished and stop."""
         if not runs:
             return []
@@ -423,7 +460,9 @@ class Experiment:
             if executor is None:
                 results: Iterable[list[dict[str, Any]]] = (run_task(t) for t in tasks)
             else:
-                futures = [executor.submit(run_packed_task, pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in tasks]
+                futures = [
+                    executor.submit(run_packed_task, pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in tasks
+                ]
                 results = (f.result() for f in as_completed(futures))
             for chunk in results:
                 buffer.extend(chunk)
@@ -474,11 +513,17 @@ def _written_problems(path: str, values: Any, arch: Architecture, policy: Policy
         if parts[0] == "policy":
             model, data, target = Policy, {**policy.model_dump(), str(parts[1]): value}, str(parts[1])
         else:
-            model, data, target = ModelFile, set_path(arch.spec.model_dump(mode="python"), parts, value), format_loc(parts)
+            model, data, target = (
+                ModelFile,
+                set_path(arch.spec.model_dump(mode="python"), parts, value),
+                format_loc(parts),
+            )
         try:
             model.model_validate(data, context={"units_required": units_required})
         except ValidationError as err:
-            out.extend(p.message for p in validation_problems(err, model, data) if p.path == target and p.message not in out)
+            out.extend(
+                p.message for p in validation_problems(err, model, data) if p.path == target and p.message not in out
+            )
     return out
 
 
@@ -486,12 +531,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _version() -> str:
-    from tokensim import __version__
-
-    return __version__
 
 
 def load_results(folder: str | Path) -> pd.DataFrame:

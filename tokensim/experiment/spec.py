@@ -16,7 +16,7 @@ Validated with pydantic like model files; every problem names the file and field
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -31,13 +31,13 @@ class _Strict(BaseModel):
 class Range(_Strict):
     """A numeric range: ``{low, high}`` (durations and rates accepted), optional ``steps`` for grids, ``log`` spacing."""
 
-    low: Union[float, str]
-    high: Union[float, str]
+    low: float | str
+    high: float | str
     steps: Annotated[int, Field(ge=2)] | None = None
     log: bool = False
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Range":
+    def _not_empty(self) -> Range:
         low, high = range_end(self.low), range_end(self.high)
         if not low < high:
             raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
@@ -63,7 +63,7 @@ def _factor_values(value: object) -> object:
     return value
 
 
-FactorValues = Annotated[Union[Range, tuple[Any, ...]], BeforeValidator(_factor_values)]
+FactorValues = Annotated[Range | tuple[Any, ...], BeforeValidator(_factor_values)]
 
 
 class PolicyEntry(_Strict):
@@ -114,7 +114,7 @@ class ExperimentFile(_Strict):
     costs: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _sampled_designs_need_factors(self) -> "ExperimentFile":
+    def _sampled_designs_need_factors(self) -> ExperimentFile:
         if self.design != "grid" and not self.factors:
             raise ValueError(f"design {self.design!r} samples factors, but none are given")
         return self

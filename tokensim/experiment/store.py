@@ -47,12 +47,18 @@ class ResultStore:
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InputError.single(str(self.manifest_path), "", f"corrupt manifest, not JSON ({err}); the folder's results "
-                                    "cannot be checked against their experiment (re-run the sweep into a new --out folder)") from None
+            raise InputError.single(
+                str(self.manifest_path),
+                "",
+                f"corrupt manifest, not JSON ({err}); the folder's results "
+                "cannot be checked against their experiment (re-run the sweep into a new --out folder)",
+            ) from None
         except OSError as err:
             raise InputError.single(str(self.manifest_path), "", f"cannot read it: {err.strerror or err}") from None
         if not isinstance(data, dict):
-            raise InputError.single(str(self.manifest_path), "", f"corrupt manifest: expected a JSON object, found {type(data).__name__}")
+            raise InputError.single(
+                str(self.manifest_path), "", f"corrupt manifest: expected a JSON object, found {type(data).__name__}"
+            )
         return data
 
     def initialise(self, manifest: dict[str, Any], experiment_text: str, *, resume: bool) -> None:
@@ -60,12 +66,18 @@ class ResultStore:
         existing = self.manifest()
         if existing is not None:
             if existing.get("experiment_hash") != manifest["experiment_hash"]:
-                raise InputError.single(str(self.root), "experiment",
+                raise InputError.single(
+                    str(self.root),
+                    "experiment",
                     "this folder holds results of a different experiment file; use a new --out folder "
-                    "(or restore the original experiment file to resume)")
+                    "(or restore the original experiment file to resume)",
+                )
             if not resume and self.stored_ids():
-                raise InputError.single(str(self.root), "",
-                    "already holds results of this experiment; pass --resume to continue it, or choose a new --out folder")
+                raise InputError.single(
+                    str(self.root),
+                    "",
+                    "already holds results of this experiment; pass --resume to continue it, or choose a new --out folder",
+                )
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / RUNS).mkdir(exist_ok=True)
         _atomic_write(self.root / "experiment.yaml", experiment_text.encode())

@@ -41,7 +41,7 @@ class Architecture:
         object.__setattr__(self, "graph", graph)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> "Architecture":
+    def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> Architecture:
         """Validate a model given as plain data (what a YAML file would hold)."""
         return cls(validate_as(ModelFile, data, source), source)
 

@@ -33,9 +33,7 @@ def _mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNod
         except TypeError:  # unhashable key: let the constructor report it
             break
         if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -70,7 +68,7 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Any:
         except RecursionError:
             raise InputError.single(source, "", "JSON error: nested too deeply") from None
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictSafeLoader)
     except RecursionError:
         raise InputError.single(source, "", "YAML error: nested too deeply") from None
     except yaml.MarkedYAMLError as err:

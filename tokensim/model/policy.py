@@ -49,11 +49,17 @@ class Policy(_Strict):
     on_binding_loss: Literal["fallback", "fail"] = "fallback"
     on_unsupported: Literal["fallback", "fail"] = "fallback"
 
-    def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> "Policy":
+    def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Policy:
         """Return a copy with some fields replaced, validated like a policy file."""
         unknown = [k for k in overrides if k not in type(self).model_fields]
         if unknown:
-            raise InputError(source, [Problem(format_loc((str(k),)), f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}") for k in unknown])
+            raise InputError(
+                source,
+                [
+                    Problem(format_loc((str(k),)), f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}")
+                    for k in unknown
+                ],
+            )
         data = self.model_dump()
         data.update(overrides)
         return validate_as(Policy, data, source)
@@ -85,7 +91,9 @@ def preset(preset_name: str, /, **overrides: Any) -> Policy:
     access_ttl="5m")``), so variants of one preset stay apart in result tables.
     """
     if preset_name not in _PRESETS:
-        raise InputError.single("--policy", "policy", f"unknown policy {preset_name!r}; presets: {', '.join(PRESETS)} (or a policy file)")
+        raise InputError.single(
+            "--policy", "policy", f"unknown policy {preset_name!r}; presets: {', '.join(PRESETS)} (or a policy file)"
+        )
     base = Policy(name=preset_name, **_PRESETS[preset_name])
     return base.with_overrides(overrides, source=f"policy {preset_name}") if overrides else base
 
@@ -106,7 +114,7 @@ def load_policy(path: str | Path) -> Policy:
     return validate_as(Policy, merged, source, units_required=True)
 
 
-def resolve_policy(spec: "str | Policy | Path") -> Policy:
+def resolve_policy(spec: str | Policy | Path) -> Policy:
     """A Policy from a Policy, a preset name or a policy file path."""
     if isinstance(spec, Policy):
         return spec

@@ -110,9 +110,23 @@ def analyse(arch: Architecture, policy: Policy) -> list[Route]:
             for path in paths:
                 if chosen is None:
                     fails = policy.on_unsupported == "fail"
-                    reason = f"{client_name} cannot do {' or '.join(wanted)}" + ("; its requests fail" if fails else "; it falls back to bearer")
-                    rows.append(Route(client_name, resource_name, path, tier, ",".join(wanted), "none" if fails else "bearer",
-                                      "broken" if fails else "downgraded", "fails" if fails else "bearer", client_name, reason))
+                    reason = f"{client_name} cannot do {' or '.join(wanted)}" + (
+                        "; its requests fail" if fails else "; it falls back to bearer"
+                    )
+                    rows.append(
+                        Route(
+                            client_name,
+                            resource_name,
+                            path,
+                            tier,
+                            ",".join(wanted),
+                            "none" if fails else "bearer",
+                            "broken" if fails else "downgraded",
+                            "fails" if fails else "bearer",
+                            client_name,
+                            reason,
+                        )
+                    )
                     continue
                 verdict = classify_path(arch, path, chosen)
                 if verdict.status == "bearer":
@@ -124,11 +138,24 @@ def analyse(arch: Architecture, policy: Policy) -> list[Route]:
                 reason = verdict.reason
                 if verdict.status == "broken":
                     reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
-                rows.append(Route(client_name, resource_name, path, tier, ",".join(wanted), chosen, status, effect, verdict.hop, reason))
+                rows.append(
+                    Route(
+                        client_name,
+                        resource_name,
+                        path,
+                        tier,
+                        ",".join(wanted),
+                        chosen,
+                        status,
+                        effect,
+                        verdict.hop,
+                        reason,
+                    )
+                )
     return rows
 
 
-def route_table(arch: "Architecture | str | Path", policy: "Policy | str | Path") -> pd.DataFrame:
+def route_table(arch: Architecture | str | Path, policy: Policy | str | Path) -> pd.DataFrame:
     """The route table as a DataFrame (one row per client, resource, path and tier).
 
     ``arch`` is an `Architecture`, a model file or a built-in model name; ``policy`` a

@@ -9,7 +9,7 @@ Durations are stored in hours and rates per hour (see ``units.py``).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -115,7 +115,7 @@ class Uniform(_Strict):
     high: DurationOrZero
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if self.high < self.low:
             raise ValueError("high must not be below low")
         return self
@@ -129,7 +129,7 @@ def _plain_duration_is_fixed(value: object) -> object:
 
 
 DelayDistribution = Annotated[
-    Union[Fixed, LogNormal, Exponential, Uniform],
+    Fixed | LogNormal | Exponential | Uniform,
     BeforeValidator(_plain_duration_is_fixed),
     Field(discriminator="distribution"),
 ]
@@ -148,8 +148,11 @@ class Leak(_Strict):
     vector: Vector
     rate: Rate
     dwell: Duration | None = None
-    replay_delay: Annotated[Union[Fixed, LogNormal, Exponential, Uniform, None], BeforeValidator(_plain_duration_is_fixed),
-                            Field(discriminator="distribution")] = None  # tagged here: Optional[DelayDistribution] loses the tag
+    replay_delay: Annotated[
+        Fixed | LogNormal | Exponential | Uniform | None,
+        BeforeValidator(_plain_duration_is_fixed),
+        Field(discriminator="distribution"),
+    ] = None  # tagged here: Optional[DelayDistribution] loses the tag
 
 
 class _NodeBase(_Strict):
@@ -230,7 +233,7 @@ class Issuer(_NodeBase):
     propagation_delay: DurationOrZero = 5.0 / 60.0
 
 
-Node = Annotated[Union[Client, Intermediary, Mesh, Broker, Resource, Issuer], Field(discriminator="kind")]
+Node = Annotated[Client | Intermediary | Mesh | Broker | Resource | Issuer, Field(discriminator="kind")]
 
 #: Node class for each ``kind`` value (used for error messages and the schema).
 NODE_CLASSES: dict[str, type[BaseModel]] = {
@@ -247,7 +250,9 @@ NODE_CLASSES: dict[str, type[BaseModel]] = {
 class Attacker(_Strict):
     """When and how hard the thief replays (MODEL.md section 5)."""
 
-    replay_delay: DelayDistribution = Field(default_factory=lambda: LogNormal(distribution="lognormal", median=1.0, sigma=1.0))
+    replay_delay: DelayDistribution = Field(
+        default_factory=lambda: LogNormal(distribution="lognormal", median=1.0, sigma=1.0)
+    )
     replay_rate: Rate = 30.0
     targeting: Literal["sensitivity", "uniform"] = "sensitivity"
 

@@ -45,26 +45,56 @@ def check_model(spec: ModelFile) -> list[Problem]:
             allowed = allowed_vectors(node)
             what = f"a {node.platform} client" if isinstance(node, Client) else f"a {node.kind}"
             if leak.vector not in allowed:
-                problems.append(Problem(f"{where}.leaks[{i}].vector",
-                    f"vector {leak.vector!r} makes no sense on {what}; allowed here: {', '.join(sorted(allowed))}"))
+                problems.append(
+                    Problem(
+                        f"{where}.leaks[{i}].vector",
+                        f"vector {leak.vector!r} makes no sense on {what}; allowed here: {', '.join(sorted(allowed))}",
+                    )
+                )
             if leak.dwell is not None and leak.vector not in DWELL_VECTORS:
-                problems.append(Problem(f"{where}.leaks[{i}].dwell",
-                    f"dwell applies only to {', '.join(sorted(DWELL_VECTORS))}, not to {leak.vector!r}"))
-            if leak.vector == "log" and isinstance(node, (Intermediary, Mesh, Broker, Resource)) and not node.logs_tokens:
-                problems.append(Problem(f"{where}.leaks[{i}].vector",
-                    f"a 'log' leak needs 'logs_tokens: true' on {name} (its logs hold no tokens otherwise)"))
+                problems.append(
+                    Problem(
+                        f"{where}.leaks[{i}].dwell",
+                        f"dwell applies only to {', '.join(sorted(DWELL_VECTORS))}, not to {leak.vector!r}",
+                    )
+                )
+            if (
+                leak.vector == "log"
+                and isinstance(node, (Intermediary, Mesh, Broker, Resource))
+                and not node.logs_tokens
+            ):
+                problems.append(
+                    Problem(
+                        f"{where}.leaks[{i}].vector",
+                        f"a 'log' leak needs 'logs_tokens: true' on {name} (its logs hold no tokens otherwise)",
+                    )
+                )
         if isinstance(node, Client):
             bound = [m for m in node.supports if m != "bearer"]
             if bound and node.key_storage == "none":
-                problems.append(Problem(f"{where}.supports",
-                    f"{', '.join(bound)} needs a key, but key_storage is 'none'; allowed: software, non_extractable, hardware"))
+                problems.append(
+                    Problem(
+                        f"{where}.supports",
+                        f"{', '.join(bound)} needs a key, but key_storage is 'none'; allowed: software, non_extractable, hardware",
+                    )
+                )
             if node.hosts is not None and node.hosts > node.instances:
-                problems.append(Problem(f"{where}.hosts", f"{node.hosts} hosts for {node.instances} instances; hosts must not exceed instances"))
+                problems.append(
+                    Problem(
+                        f"{where}.hosts",
+                        f"{node.hosts} hosts for {node.instances} instances; hosts must not exceed instances",
+                    )
+                )
         if isinstance(node, Resource) and node.issuer is not None:
             target = nodes.get(node.issuer)
             if not isinstance(target, Issuer):
                 issuers = [n for n, v in nodes.items() if isinstance(v, Issuer)]
-                problems.append(Problem(f"{where}.issuer", f"{node.issuer!r} is not an issuer node; issuers: {', '.join(issuers) or 'none'}"))
+                problems.append(
+                    Problem(
+                        f"{where}.issuer",
+                        f"{node.issuer!r} is not an issuer node; issuers: {', '.join(issuers) or 'none'}",
+                    )
+                )
 
     for i, (a, b) in enumerate(spec.edges):
         for j, end in enumerate((a, b)):
@@ -74,10 +104,17 @@ def check_model(spec: ModelFile) -> list[Problem]:
             if a == b:
                 problems.append(Problem(f"edges[{i}]", f"edge from {a!r} to itself"))
             if isinstance(nodes[b], Client):
-                problems.append(Problem(f"edges[{i}][1]", f"{b!r} is a client; requests start at clients, no edge may enter one"))
+                problems.append(
+                    Problem(f"edges[{i}][1]", f"{b!r} is a client; requests start at clients, no edge may enter one")
+                )
             if isinstance(nodes[a], (Resource, Issuer)) or isinstance(nodes[b], Issuer):
                 end, node = (a, nodes[a]) if isinstance(nodes[a], (Resource, Issuer)) else (b, nodes[b])
-                problems.append(Problem(f"edges[{i}]", f"{end!r} is a {node.kind}; edges run from clients through intermediaries to resources"))
+                problems.append(
+                    Problem(
+                        f"edges[{i}]",
+                        f"{end!r} is a {node.kind}; edges run from clients through intermediaries to resources",
+                    )
+                )
 
     clients = [n for n, v in nodes.items() if isinstance(v, Client)]
     resources = [n for n, v in nodes.items() if isinstance(v, Resource)]
@@ -89,7 +126,12 @@ def check_model(spec: ModelFile) -> list[Problem]:
     if len(issuers) > 1:
         for name in resources:
             if nodes[name].issuer is None:  # type: ignore[union-attr]
-                problems.append(Problem(f"nodes.{name}.issuer", f"the model has several issuers ({', '.join(issuers)}); name the one this resource trusts"))
+                problems.append(
+                    Problem(
+                        f"nodes.{name}.issuer",
+                        f"the model has several issuers ({', '.join(issuers)}); name the one this resource trusts",
+                    )
+                )
     if problems:
         return problems
 
@@ -98,5 +140,7 @@ def check_model(spec: ModelFile) -> list[Problem]:
     graph.add_edges_from(tuple(e) for e in spec.edges)
     for name in clients:
         if not any(nx.has_path(graph, name, r) for r in resources):
-            problems.append(Problem(f"nodes.{name}", "this client reaches no resource; add edges from it towards a resource"))
+            problems.append(
+                Problem(f"nodes.{name}", "this client reaches no resource; add edges from it towards a resource")
+            )
     return problems

@@ -25,7 +25,17 @@ from tokensim.report.figures import figure_data_uri
 #: (and policies whose route tables come out the same share it).
 ROUTE_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
 #: Route table columns shown, in order.
-ROUTE_COLUMNS: tuple[str, ...] = ("client", "resource", "tier", "mechanism", "status", "effect", "hop", "path", "reason")
+ROUTE_COLUMNS: tuple[str, ...] = (
+    "client",
+    "resource",
+    "tier",
+    "mechanism",
+    "status",
+    "effect",
+    "hop",
+    "path",
+    "reason",
+)
 
 ModelsArg = Mapping[str, Architecture | str | Path] | Iterable[Architecture | str | Path] | None
 
@@ -40,8 +50,11 @@ def given_models(models: ModelsArg, held: Iterable[str]) -> dict[str, Architectu
     for item in items:
         arch = item if isinstance(item, Architecture) else load_model(item)
         if arch.name not in held:
-            raise InputError.single(str(item if not isinstance(item, Architecture) else arch.name), "name",
-                                    f"model {arch.name!r} is not in the results (they hold: {', '.join(held)})")
+            raise InputError.single(
+                str(item if not isinstance(item, Architecture) else arch.name),
+                "name",
+                f"model {arch.name!r} is not in the results (they hold: {', '.join(held)})",
+            )
         out[arch.name] = arch
     return out
 
@@ -90,7 +103,9 @@ def _variant(experiment: Any, name: str, row: Mapping[str, Any]) -> Architecture
     return None
 
 
-def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Any = None) -> dict[str, dict[str, Any]]:
+def model_sections(
+    results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Any = None
+) -> dict[str, dict[str, Any]]:
     """Per model name: its description, source note, and one diagram and route table per distinct routing policy."""
     from tokensim.api import config_hash
     from tokensim.model.routes import route_table
@@ -102,8 +117,10 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
         section: dict[str, Any] = {"name": str(name), "description": "", "source": where, "groups": [], "notes": []}
         out[str(name)] = section
         if arch is None:
-            section["notes"].append(f"No model file for {name!r} is at hand (not a built-in model): pass it to the report "
-                                    "(tokensim report --model FILE, or build_report(models=[...])) to draw its diagram and routes.")
+            section["notes"].append(
+                f"No model file for {name!r} is at hand (not a built-in model): pass it to the report "
+                "(tokensim report --model FILE, or build_report(models=[...])) to draw its diagram and routes."
+            )
             continue
         section["description"] = arch.description
         groups: dict[str, dict[str, Any]] = {}
@@ -112,17 +129,29 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
             for _, setting in prows.drop_duplicates([c for c in ROUTE_FIELDS if c in prows.columns]).iterrows():
                 policy = policy_from_row(setting)
                 if policy is None:
-                    section["notes"].append(f"The rows of policy {policy_name!r} lack policy parameter columns: no routes drawn.")
+                    section["notes"].append(
+                        f"The rows of policy {policy_name!r} lack policy parameter columns: no routes drawn."
+                    )
                     continue
                 if "config_hash" in setting and "horizon_hours" in setting and costs is not None:
                     ran = _variant(experiment, str(name), setting) if name not in given else None
-                    if config_hash(ran or arch, policy, float(setting["horizon_hours"]), costs) != setting["config_hash"]:
+                    if (
+                        config_hash(ran or arch, policy, float(setting["horizon_hours"]), costs)
+                        != setting["config_hash"]
+                    ):
                         mismatched.append(str(policy_name))
                 table = route_table(arch, policy)
                 key = table.to_csv(index=False)  # policies that route alike share one diagram and table
                 label = str(policy_name)
-                extra = [f"{f}={getattr(policy, f)}" for f in ("on_binding_loss", "on_unsupported")
-                         if prows[f].nunique() > 1] if all(f in prows for f in ROUTE_FIELDS) else []
+                extra = (
+                    [
+                        f"{f}={getattr(policy, f)}"
+                        for f in ("on_binding_loss", "on_unsupported")
+                        if prows[f].nunique() > 1
+                    ]
+                    if all(f in prows for f in ROUTE_FIELDS)
+                    else []
+                )
                 if extra:
                     label += f" ({', '.join(extra)})"
                 if key in groups:
@@ -130,13 +159,17 @@ def model_sections(results: pd.DataFrame, given: Mapping[str, Architecture], exp
                     continue
                 columns = table.reindex(columns=list(ROUTE_COLUMNS))
                 shown = columns.astype(object).where(columns.notna(), "-")
-                groups[key] = {"policies": [label], "image": figure_data_uri(architecture_figure(arch, policy)),
-                               "routes": shown.to_dict("records"),
-                               "counts": table["status"].value_counts().to_dict() if not table.empty else {}}
+                groups[key] = {
+                    "policies": [label],
+                    "image": figure_data_uri(architecture_figure(arch, policy)),
+                    "routes": shown.to_dict("records"),
+                    "counts": table["status"].value_counts().to_dict() if not table.empty else {},
+                }
         section["groups"] = list(groups.values())
         if mismatched:
             section["notes"].append(
                 f"The configuration hashes of the runs of {', '.join(dict.fromkeys(mismatched))} do not match {where} with "
                 "the results' policies and horizon: the runs used another model file or a custom cost model, so the diagram "
-                "may not show what was run; pass the model that was run to the report.")
+                "may not show what was run; pass the model that was run to the report."
+            )
     return out

@@ -26,8 +26,13 @@ QUESTION = "Which token policy buys the most blast-radius reduction per unit of 
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("tokensim.report", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("tokensim.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["number"] = fmt.number
     env.filters["hours"] = fmt.hours
     env.filters["breakable"] = fmt.breakable
@@ -51,7 +56,9 @@ def _load(results: pd.DataFrame | str | Path, experiment: Any) -> LoadedResults:
             raise InputError.single("results", ", ".join(missing), "column missing: not tokensim result rows")
         loaded = LoadedResults(check_columns(results, "results"), None)
     else:
-        raise InputError.single("results", "", f"expected result rows (a DataFrame) or a results path, got {type(results).__name__}")
+        raise InputError.single(
+            "results", "", f"expected result rows (a DataFrame) or a results path, got {type(results).__name__}"
+        )
     if experiment is not None:
         loaded.experiment = Experiment.from_yaml(experiment) if isinstance(experiment, (str, Path)) else experiment
     return loaded
@@ -62,14 +69,22 @@ def _baseline(frame: pd.DataFrame, baseline: str | None) -> str:
     if baseline is None:
         return "bearer" if "bearer" in policies else policies[0]
     if baseline not in policies:
-        raise InputError.single("--baseline", "", f"unknown baseline policy {baseline!r}; the results hold: {', '.join(policies)}")
+        raise InputError.single(
+            "--baseline", "", f"unknown baseline policy {baseline!r}; the results hold: {', '.join(policies)}"
+        )
     return baseline
 
 
 def _target(target: float | None) -> float | None:
     if target is None:
         return None
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0 or target != target or target == float("inf"):
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, (int, float))
+        or not target > 0
+        or target != target
+        or target == float("inf")
+    ):
         raise InputError.single("--target", "", f"must be a positive number of blast radius, got {target!r}")
     return float(target)
 
@@ -84,13 +99,33 @@ def _sensitivity(frame: pd.DataFrame, experiment: Any) -> dict[str, Any] | None:
     try:
         indices = sensitivity(experiment, frame, metric=METRIC, transform=SENSITIVITY_TRANSFORM)
     except InputError as err:
-        return {"image": None, "note": f"No sensitivity indices: {err}", "rows": [], "columns": [], "keys": [],
-                "design": experiment.spec.design}
-    image = figure_data_uri(sensitivity_figure(indices, title="Sensitivity of log(1 + blast radius): which factor drives it"))
-    columns = [c for c in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma") if c in indices.columns]
+        return {
+            "image": None,
+            "note": f"No sensitivity indices: {err}",
+            "rows": [],
+            "columns": [],
+            "keys": [],
+            "design": experiment.spec.design,
+        }
+    image = figure_data_uri(
+        sensitivity_figure(indices, title="Sensitivity of log(1 + blast radius): which factor drives it")
+    )
+    columns = [
+        c for c in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma") if c in indices.columns
+    ]
     keys = [c for c in indices.columns if c not in columns and c != "metric"]
-    rows = [{"key": ", ".join(str(r[k]) for k in keys), "values": [fmt.number(r[c]) for c in columns]} for _, r in indices.iterrows()]
-    return {"image": image, "note": None, "rows": rows, "columns": columns, "keys": keys, "design": experiment.spec.design}
+    rows = [
+        {"key": ", ".join(str(r[k]) for k in keys), "values": [fmt.number(r[c]) for c in columns]}
+        for _, r in indices.iterrows()
+    ]
+    return {
+        "image": image,
+        "note": None,
+        "rows": rows,
+        "columns": columns,
+        "keys": keys,
+        "design": experiment.spec.design,
+    }
 
 
 def build_report(
@@ -128,8 +163,12 @@ def build_report(
     model_names = list(dict.fromkeys(frame["model"].astype(str)))
     for name in model_names:  # nothing to recommend from a column with no values
         for column in (METRIC, COST):
-            require_values(frame[frame["model"].astype(str) == name], column, loaded.source or "results",
-                           f"model {name}" if len(model_names) > 1 else "")
+            require_values(
+                frame[frame["model"].astype(str) == name],
+                column,
+                loaded.source or "results",
+                f"model {name}" if len(model_names) > 1 else "",
+            )
     architectures = model_sections(frame, given_models(models, model_names), exp)
     sections = []
     for name in model_names:
@@ -139,10 +178,20 @@ def build_report(
     tables = {s["name"]: s["recommendation"]["table"] for s in sections}
     context = {
         "title": title or f"Token policy design review: {', '.join(model_names)}",
-        "question": QUESTION, "models": sections, "baseline": base, "target": target,
+        "question": QUESTION,
+        "models": sections,
+        "baseline": base,
+        "target": target,
         "sensitivity": _sensitivity(frame, exp),
-        "provenance": provenance(frame, tables, source=loaded.source, experiment=exp, manifest=loaded.manifest,
-                                 command=command, note=loaded.note),
+        "provenance": provenance(
+            frame,
+            tables,
+            source=loaded.source,
+            experiment=exp,
+            manifest=loaded.manifest,
+            command=command,
+            note=loaded.note,
+        ),
         "policies": list(dict.fromkeys(frame["policy"].astype(str))),
     }
     html = _environment().get_template("report.html.j2").render(**context)

@@ -80,7 +80,9 @@ def varying(results: pd.DataFrame, experiment: Any = None, exclude: Sequence[str
     return [c for c in config_by(results, experiment) if c not in skip]
 
 
-def anchored(results: pd.DataFrame, columns: Sequence[str], choice: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+def anchored(
+    results: pd.DataFrame, columns: Sequence[str], choice: Mapping[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
     """The rows where each of ``columns`` equals its value in ``choice``, and `name=value` texts saying so."""
     from tokensim.analysis.configurations import format_value
 
@@ -122,7 +124,9 @@ def _require_metric(results: pd.DataFrame, metric: str, source: str) -> None:
 
     if metric not in results.columns:
         present = [m for m in METRIC_FIELDS if m in results.columns]
-        raise InputError.single(source, "--metric", f"no column {metric!r} in the results; metrics present: {', '.join(present)}")
+        raise InputError.single(
+            source, "--metric", f"no column {metric!r} in the results; metrics present: {', '.join(present)}"
+        )
     if not pd.api.types.is_numeric_dtype(results[metric]) or pd.api.types.is_bool_dtype(results[metric]):
         raise InputError.single(source, "--metric", f"column {metric!r} is not a numeric metric")
     require_values(results, metric, source)
@@ -135,23 +139,32 @@ def require_values(results: pd.DataFrame, column: str, source: str, within: str 
     """
     if not results[column].notna().any():
         rows = f"{len(results)} rows" + (f" of {within}" if within else "")
-        raise InputError.single(source, column, f"has no values: every one of the {rows} is empty, so "
-                                "there is nothing to plot or compare")
+        raise InputError.single(
+            source, column, f"has no values: every one of the {rows} is empty, so there is nothing to plot or compare"
+        )
 
 
-def tradeoff_tables(results: pd.DataFrame, experiment: Any = None, metric: str = "blast_radius",
-                    cost: str = "integration_cost") -> pd.DataFrame:
+def tradeoff_tables(
+    results: pd.DataFrame, experiment: Any = None, metric: str = "blast_radius", cost: str = "integration_cost"
+) -> pd.DataFrame:
     """`tokensim.analysis.tradeoff_table` per model (one Pareto front each), configurations as `config_by` says."""
     from tokensim.analysis import tradeoff_table
 
-    parts = [tradeoff_table(design_rows(rows, experiment, list(dict.fromkeys([metric, cost]))), by=config_by(rows, experiment),
-                            x=cost, y=metric)
-             for _, rows in results.groupby("model", sort=False)]
+    parts = [
+        tradeoff_table(
+            design_rows(rows, experiment, list(dict.fromkeys([metric, cost]))),
+            by=config_by(rows, experiment),
+            x=cost,
+            y=metric,
+        )
+        for _, rows in results.groupby("model", sort=False)
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
-def ttl_figure_for(results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None,
-                   source: str = "results") -> Figure:
+def ttl_figure_for(
+    results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None, source: str = "results"
+) -> Figure:
     """Metric against access-token TTL, one curve per policy and per other setting that varies.
 
     A column the figure would average over (a sampled factor of an lhs/sobol/morris design)
@@ -168,9 +181,13 @@ def ttl_figure_for(results: pd.DataFrame, metric: str = "blast_radius", experime
         spread = results.groupby(keys, sort=False, dropna=False)[rest].nunique(dropna=False).max()
         pooled = [c for c in rest if spread[c] > 1]
         if pooled:
-            raise InputError.single(source, pooled[0], f"{', '.join(pooled)} also varies within one point of the TTL figure, "
-                                    f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
-                                    f"({_some_values(results, pooled[0])})")
+            raise InputError.single(
+                source,
+                pooled[0],
+                f"{', '.join(pooled)} also varies within one point of the TTL figure, "
+                f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
+                f"({_some_values(results, pooled[0])})",
+            )
     return ttl_figure(results, metric, by=by)
 
 
@@ -182,8 +199,9 @@ def _some_values(results: pd.DataFrame, column: str, limit: int = 6) -> str:
     return ", ".join(values[:limit]) + (f", ... ({len(values)} values)" if len(values) > limit else "")
 
 
-def exposure_figure_for(results: pd.DataFrame, metric: str = "exposure_hours", experiment: Any = None,
-                        source: str = "results") -> Figure:
+def exposure_figure_for(
+    results: pd.DataFrame, metric: str = "exposure_hours", experiment: Any = None, source: str = "results"
+) -> Figure:
     """Metric by rotation mode and revocation mode; every other varying setting must be fixed first."""
     from tokensim.analysis.configurations import format_value
     from tokensim.viz import exposure_figure
@@ -193,23 +211,34 @@ def exposure_figure_for(results: pd.DataFrame, metric: str = "exposure_hours", e
     if others:
         values = {c: ", ".join(format_value(c, v) for v in pd.unique(results[c].dropna())) for c in others}
         choices = "; ".join(f"{c}: {v}" for c, v in values.items())
-        raise InputError.single(source, others[0], f"{', '.join(others)} also varies, and the exposure figure shows one "
-                                f"value at a time: pick one with --where, e.g. --where {others[0]}=VALUE ({choices})")
+        raise InputError.single(
+            source,
+            others[0],
+            f"{', '.join(others)} also varies, and the exposure figure shows one "
+            f"value at a time: pick one with --where, e.g. --where {others[0]}=VALUE ({choices})",
+        )
     return exposure_figure(results, metric, revocation=column)
 
 
-def sensitivity_table(results: pd.DataFrame, experiment: Any, metric: str = "blast_radius", source: str = "results") -> pd.DataFrame:
+def sensitivity_table(
+    results: pd.DataFrame, experiment: Any, metric: str = "blast_radius", source: str = "results"
+) -> pd.DataFrame:
     """Sobol indices or Morris screening of ``metric`` (on log(1 + metric)) from a sobol or morris sweep."""
     from tokensim.analysis import sensitivity
 
     if experiment is None:
-        raise InputError.single(source, "", "sensitivity needs a sweep folder whose experiment file can be read "
-                                "(design: sobol or morris); a results file has no design")
+        raise InputError.single(
+            source,
+            "",
+            "sensitivity needs a sweep folder whose experiment file can be read "
+            "(design: sobol or morris); a results file has no design",
+        )
     return sensitivity(experiment, results, metric=metric, transform=SENSITIVITY_TRANSFORM)
 
 
-def results_figure(results: pd.DataFrame, kind: str, *, metric: str | None = None, experiment: Any = None,
-                   source: str = "results") -> Figure:
+def results_figure(
+    results: pd.DataFrame, kind: str, *, metric: str | None = None, experiment: Any = None, source: str = "results"
+) -> Figure:
     """Draw one kind of figure (tradeoff, ttl, exposure, sensitivity) from result rows.
 
     ``metric`` is the y axis (tradeoff, ttl: default ``blast_radius``; exposure: default
@@ -220,22 +249,38 @@ def results_figure(results: pd.DataFrame, kind: str, *, metric: str | None = Non
     from tokensim.viz import sensitivity_figure, tradeoff_figure
 
     if kind not in KINDS or kind == "timeline":
-        raise InputError.single(source, "--kind", f"unknown kind {kind!r} for result rows; use one of "
-                                f"{', '.join(k for k in KINDS if k != 'timeline')} (timeline plots a trace file)")
+        raise InputError.single(
+            source,
+            "--kind",
+            f"unknown kind {kind!r} for result rows; use one of "
+            f"{', '.join(k for k in KINDS if k != 'timeline')} (timeline plots a trace file)",
+        )
     metric = metric or ("exposure_hours" if kind == "exposure" else "blast_radius")
     _require_metric(results, metric, source)
     if kind == "tradeoff":
         return tradeoff_figure(tradeoff_tables(results, experiment, metric=metric), y=metric)
     if kind == "ttl":
         if ttl_column(results) is None:
-            held = ", ".join(sorted({f"{v:g}h" for v in results["access_ttl"].dropna()})) if "access_ttl" in results else "none"
-            raise InputError.single(source, "access_ttl", f"the access-token TTL does not vary over a few settings here "
-                                    f"(values: {held}); run several TTLs (a sweep over policy.access_ttl, or --set access_ttl=...)")
+            held = (
+                ", ".join(sorted({f"{v:g}h" for v in results["access_ttl"].dropna()}))
+                if "access_ttl" in results
+                else "none"
+            )
+            raise InputError.single(
+                source,
+                "access_ttl",
+                f"the access-token TTL does not vary over a few settings here "
+                f"(values: {held}); run several TTLs (a sweep over policy.access_ttl, or --set access_ttl=...)",
+            )
         return ttl_figure_for(results, metric, experiment, source)
     if kind == "exposure":
         if not exposure_varies(results):
-            raise InputError.single(source, "rotation", "neither rotation, reuse detection nor a revocation mode varies in "
-                                    "these results; sweep policy.rotation or nodes.ISSUER.revocation to compare them")
+            raise InputError.single(
+                source,
+                "rotation",
+                "neither rotation, reuse detection nor a revocation mode varies in "
+                "these results; sweep policy.rotation or nodes.ISSUER.revocation to compare them",
+            )
         return exposure_figure_for(results, metric, experiment, source)
     indices = sensitivity_table(results, experiment, metric, source)
     return sensitivity_figure(indices, title=f"Sensitivity of log(1 + {metric}): which factor drives it")
@@ -262,13 +307,19 @@ def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str =
         elif pd.api.types.is_numeric_dtype(values):
             try:
                 duration = column in DURATION_PARAMETERS or column == "horizon_hours"
-                number = parse_duration(text) if duration and not _is_number(text) else float(text)  # bare numbers: hours
+                number = (
+                    parse_duration(text) if duration and not _is_number(text) else float(text)
+                )  # bare numbers: hours
             except (UnitError, ValueError):
-                raise InputError.single(source, column, f"cannot read {text!r} as a "
-                                        f"{'duration (e.g. 15m, or hours as a number)' if column in DURATION_PARAMETERS else 'number'}") from None
+                raise InputError.single(
+                    source,
+                    column,
+                    f"cannot read {text!r} as a "
+                    f"{'duration (e.g. 15m, or hours as a number)' if column in DURATION_PARAMETERS else 'number'}",
+                ) from None
             mask = pd.Series(np.isclose(values.to_numpy(float), number, rtol=1e-9, atol=0), index=values.index)
             if not mask.any():  # a value as the error messages and labels print it (3 digits: 38.7)
-                mask = values.map(lambda v: format_value(column, v)) == text
+                mask = values.map(lambda v, column=column: format_value(column, v)) == text
         else:
             mask = values.astype(str) == text
         if not mask.any():

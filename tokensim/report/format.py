@@ -27,7 +27,7 @@ def number(value: Any) -> str:
         return "inf" if x > 0 else "-inf"
     if x != 0 and (abs(x) >= 1e9 or abs(x) < 1e-4):
         return f"{x:.3g}"
-    digits = min(4, max(0, 3 - int(math.floor(math.log10(abs(x)))))) if x else 0
+    digits = min(4, max(0, 3 - math.floor(math.log10(abs(x))))) if x else 0
     text = f"{x:,.{digits}f}"
     text = text.rstrip("0").rstrip(".") if "." in text else text
     return "0" if text in ("-0", "") else text

@@ -50,8 +50,12 @@ def _not_number(values: pd.Series) -> str | None:
     return f"expected numbers, found {str(values.iloc[first])!r} (data row {first + 1})"
 
 
-def check_columns(frame: pd.DataFrame, source: str, columns: list[str] | tuple[str, ...] | None = None,
-                  integers: tuple[str, ...] = INTEGER_COLUMNS) -> pd.DataFrame:
+def check_columns(
+    frame: pd.DataFrame,
+    source: str,
+    columns: list[str] | tuple[str, ...] | None = None,
+    integers: tuple[str, ...] = INTEGER_COLUMNS,
+) -> pd.DataFrame:
     """Refuse, naming the file and the column, a column that should hold numbers but does not.
 
     ``columns`` defaults to `numeric_columns`. Columns in ``integers`` must also have a whole
@@ -69,10 +73,15 @@ def check_columns(frame: pd.DataFrame, source: str, columns: list[str] | tuple[s
         if column in integers:
             values = out[column]
             if values.isna().any():
-                raise InputError.single(source, column, f"missing in data row {int(values.isna().to_numpy().argmax()) + 1}: "
-                                        "every result row has one")
+                raise InputError.single(
+                    source,
+                    column,
+                    f"missing in data row {int(values.isna().to_numpy().argmax()) + 1}: every result row has one",
+                )
             if not (values == values.round()).all():
-                raise InputError.single(source, column, f"expected whole numbers, found {float(values[values != values.round()].iloc[0]):g}")
+                raise InputError.single(
+                    source, column, f"expected whole numbers, found {float(values[values != values.round()].iloc[0]):g}"
+                )
     return out
 
 
@@ -134,8 +143,12 @@ def read_results(path: str | Path) -> LoadedResults:
 
     p = Path(path)
     if not p.exists():
-        raise InputError.single(str(p), "", "no such file or folder (expected a sweep folder, or a .csv or .parquet file "
-                                "written by tokensim run --out)")
+        raise InputError.single(
+            str(p),
+            "",
+            "no such file or folder (expected a sweep folder, or a .csv or .parquet file "
+            "written by tokensim run --out)",
+        )
     experiment = manifest = note = None
     if p.is_dir():
         frame = load_results(p)
@@ -148,15 +161,23 @@ def read_results(path: str | Path) -> LoadedResults:
     elif p.suffix.lower() in (".csv", ".parquet"):
         frame = _read_table(p)
     else:
-        raise InputError.single(str(p), "", f"unsupported results file {p.suffix or '(no suffix)'!r}: expected a sweep "
-                                "folder, or a .csv or .parquet file written by tokensim run --out")
+        raise InputError.single(
+            str(p),
+            "",
+            f"unsupported results file {p.suffix or '(no suffix)'!r}: expected a sweep "
+            "folder, or a .csv or .parquet file written by tokensim run --out",
+        )
     if {"time_hours", "event"} <= set(frame.columns) and all(c in frame.columns for c in TRACE_COLUMNS):
-        raise InputError.single(str(p), "", "is an event trace (tokensim run --trace), not result rows; "
-                                "plot it with --kind timeline")
+        raise InputError.single(
+            str(p), "", "is an event trace (tokensim run --trace), not result rows; plot it with --kind timeline"
+        )
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputError.single(str(p), ", ".join(missing), "column missing: not a tokensim results file "
-                                "(write one with tokensim run --out FILE.csv)")
+        raise InputError.single(
+            str(p),
+            ", ".join(missing),
+            "column missing: not a tokensim results file (write one with tokensim run --out FILE.csv)",
+        )
     if frame.empty:
         raise InputError.single(str(p), "", "holds no result rows")
     frame = check_columns(frame, str(p))
@@ -175,27 +196,45 @@ def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
     if not p.exists():
         raise InputError.single(str(p), "", "no such trace file (write one with tokensim run MODEL --trace FILE.csv)")
     if p.is_dir() or p.suffix.lower() != ".csv":
-        raise InputError.single(str(p), "", "--kind timeline plots an event trace: a .csv file written by "
-                                "tokensim run MODEL --trace FILE.csv (result rows hold no events)")
+        raise InputError.single(
+            str(p),
+            "",
+            "--kind timeline plots an event trace: a .csv file written by "
+            "tokensim run MODEL --trace FILE.csv (result rows hold no events)",
+        )
     trace = _read_table(p)
     missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
     if missing and all(c in trace.columns for c in RESULT_COLUMNS):
-        raise InputError.single(str(p), "", "holds result rows, which record no events; --kind timeline draws a trace "
-                                "file: write one with tokensim run MODEL --trace FILE.csv")
+        raise InputError.single(
+            str(p),
+            "",
+            "holds result rows, which record no events; --kind timeline draws a trace "
+            "file: write one with tokensim run MODEL --trace FILE.csv",
+        )
     if missing:
-        raise InputError.single(str(p), ", ".join(missing), "column missing: not an event trace; write one with "
-                                "tokensim run MODEL --trace FILE.csv")
+        raise InputError.single(
+            str(p),
+            ", ".join(missing),
+            "column missing: not an event trace; write one with tokensim run MODEL --trace FILE.csv",
+        )
     trace = check_columns(trace, str(p), TRACE_NUMBERS, integers=())
     if trace["time_hours"].isna().any():
-        raise InputError.single(str(p), "time_hours", f"missing in data row {int(trace['time_hours'].isna().to_numpy().argmax()) + 1}: "
-                                "every event has a time")
+        raise InputError.single(
+            str(p),
+            "time_hours",
+            f"missing in data row {int(trace['time_hours'].isna().to_numpy().argmax()) + 1}: every event has a time",
+        )
     if "policy" in trace.columns:
         held = list(dict.fromkeys(trace["policy"].astype(str)))
         if policy is None and len(held) > 1:
-            raise InputError.single(str(p), "policy", f"the trace holds several policies ({', '.join(held)}); pick one with --policy")
+            raise InputError.single(
+                str(p), "policy", f"the trace holds several policies ({', '.join(held)}); pick one with --policy"
+            )
         if policy is not None:
             if policy not in held:
-                raise InputError.single(str(p), "policy", f"no trace of policy {policy!r}; the file holds: {', '.join(held) or 'none'}")
+                raise InputError.single(
+                    str(p), "policy", f"no trace of policy {policy!r}; the file holds: {', '.join(held) or 'none'}"
+                )
             trace = trace[trace["policy"].astype(str) == policy]
     elif policy is not None:
         raise InputError.single(str(p), "policy", "the trace has no policy column: it holds one run, drop --policy")

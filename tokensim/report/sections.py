@@ -52,9 +52,18 @@ def _trade(knee: pd.Series, runner: pd.Series) -> str:
     """What moving from the knee to ``runner`` costs and buys, in words."""
     mean, cost = f"{METRIC}_mean", f"{COST}_mean"
     extra, lower = float(runner[cost] - knee[cost]), float(knee[mean] - runner[mean])
-    spend = f"costs {number(extra)} more" if extra > 0 else (f"costs {number(-extra)} less" if extra < 0 else "costs the same")
-    buys = (f"lowers blast radius by {number(lower)}" if lower > 0 else
-            f"raises blast radius by {number(-lower)}" if lower < 0 else "leaves blast radius the same")
+    spend = (
+        f"costs {number(extra)} more"
+        if extra > 0
+        else (f"costs {number(-extra)} less" if extra < 0 else "costs the same")
+    )
+    buys = (
+        f"lowers blast radius by {number(lower)}"
+        if lower > 0
+        else f"raises blast radius by {number(-lower)}"
+        if lower < 0
+        else "leaves blast radius the same"
+    )
     return f"{spend} and {buys}"
 
 
@@ -67,24 +76,34 @@ def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
     mean, cost = f"{METRIC}_mean", f"{COST}_mean"
     knees = table[table["knee"].astype(bool)]
     if knees.empty:
-        raise InputError.single("results", METRIC, "no configuration has both a mean blast radius and a mean integration "
-                                "cost: there is no Pareto front to report on")
+        raise InputError.single(
+            "results",
+            METRIC,
+            "no configuration has both a mean blast radius and a mean integration "
+            "cost: there is no Pareto front to report on",
+        )
     knee = knees.iloc[0]
     runner = front_runner_up(table)
-    text = (f"{knee['label']} is the knee of the Pareto front, the best compromise between integration cost and blast "
-            f"radius: blast radius {number(knee[mean])} ({_ci(knee, level)}) at integration cost {number(knee[cost])}.")
+    text = (
+        f"{knee['label']} is the knee of the Pareto front, the best compromise between integration cost and blast "
+        f"radius: blast radius {number(knee[mean])} ({_ci(knee, level)}) at integration cost {number(knee[cost])}."
+    )
     if runner is None:
         text += " It is the only point of the front: every other configuration costs more for no less blast radius."
     else:
-        text += (f" The runner-up along the front, {runner['label']}, {_trade(knee, runner)} "
-                 f"(blast radius {number(runner[mean])}, {_ci(runner, level)}).")
+        text += (
+            f" The runner-up along the front, {runner['label']}, {_trade(knee, runner)} "
+            f"(blast radius {number(runner[mean])}, {_ci(runner, level)})."
+        )
     text += " No target was given, so no configuration is claimed to meet one."
     return {"row": knee, "runner": runner, "text": text}
 
 
 def _facts(row: pd.Series | dict[str, Any]) -> dict[str, str]:
-    return {"metric": interval(row[f"{METRIC}_mean"], row[f"{METRIC}_low"], row[f"{METRIC}_high"], row["n"], clip=True),
-            "cost": interval(row[f"{COST}_mean"], row[f"{COST}_low"], row[f"{COST}_high"], row["n"], clip=True)}
+    return {
+        "metric": interval(row[f"{METRIC}_mean"], row[f"{METRIC}_low"], row[f"{METRIC}_high"], row["n"], clip=True),
+        "cost": interval(row[f"{COST}_mean"], row[f"{COST}_low"], row[f"{COST}_high"], row["n"], clip=True),
+    }
 
 
 def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> dict[str, Any]:
@@ -102,23 +121,40 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         knee, runner = summary["row"], summary["runner"]
         config_cols = list(table.columns[: table.columns.get_loc("label")])
         return {
-            "mode": "knee", "table": table, "choice": {c: _plain(knee[c]) for c in config_cols},
-            "label": str(knee["label"]), "text": summary["text"], "met": None, "target": None, "n": int(knee["n"]),
-            "chosen_as": "knee, best compromise", **_facts(knee),
-            "runner_up": None if runner is None else {"label": runner["label"], **_facts(runner), "margin": _trade(knee, runner)},
+            "mode": "knee",
+            "table": table,
+            "choice": {c: _plain(knee[c]) for c in config_cols},
+            "label": str(knee["label"]),
+            "text": summary["text"],
+            "met": None,
+            "target": None,
+            "n": int(knee["n"]),
+            "chosen_as": "knee, best compromise",
+            **_facts(knee),
+            "runner_up": None
+            if runner is None
+            else {"label": runner["label"], **_facts(runner), "margin": _trade(knee, runner)},
             "no_runner_up": "none: the knee is the only point of the Pareto front",
             "how": f"none given, so none is claimed to be met. To ask for the cheapest configuration "
-                   f"whose {LEVEL:.0%} interval of blast radius lies under X: {TARGET_HINT}",
+            f"whose {LEVEL:.0%} interval of blast radius lies under X: {TARGET_HINT}",
         }
     rec = recommend(rows, target, metric=METRIC, cost=COST, by=by, level=LEVEL)
     runner = rec.runner_up
     return {
-        "mode": "target", "table": rec.table, "choice": rec.choice, "label": rec.label, "text": rec.text, "met": rec.met,
-        "target": target, "n": rec.n, "chosen_as": "recommended" if rec.met else "safest; target not met",
+        "mode": "target",
+        "table": rec.table,
+        "choice": rec.choice,
+        "label": rec.label,
+        "text": rec.text,
+        "met": rec.met,
+        "target": target,
+        "n": rec.n,
+        "chosen_as": "recommended" if rec.met else "safest; target not met",
         "metric": interval(rec.metric_mean, rec.metric_low, rec.metric_high, rec.n, clip=True),
         "cost": interval(rec.cost_mean, rec.cost_low, rec.cost_high, rec.n, clip=True),
-        "runner_up": None if runner is None else {"label": runner["label"], **_facts(runner),
-                                                  "margin": f"costs {number(rec.margin)} more"},
+        "runner_up": None
+        if runner is None
+        else {"label": runner["label"], **_facts(runner), "margin": f"costs {number(rec.margin)} more"},
         "no_runner_up": "none meets the target",
         "how": f"the target {number(target)} was given",
     }
@@ -132,10 +168,19 @@ def tradeoff_rows(table: pd.DataFrame, chosen: str) -> list[dict[str, Any]]:
     """The tradeoff table as the report prints it, cheapest first."""
     out = []
     for _, row in table.sort_values([f"{COST}_mean", f"{METRIC}_mean"], kind="stable").iterrows():
-        out.append({"label": row["label"], "n": int(row["n"]),
-                    "metric": interval(row[f"{METRIC}_mean"], row[f"{METRIC}_low"], row[f"{METRIC}_high"], row["n"], clip=True),
-                    "cost": interval(row[f"{COST}_mean"], row[f"{COST}_low"], row[f"{COST}_high"], row["n"], clip=True),
-                    "pareto": bool(row["pareto"]), "knee": bool(row["knee"]), "chosen": row["label"] == chosen})
+        out.append(
+            {
+                "label": row["label"],
+                "n": int(row["n"]),
+                "metric": interval(
+                    row[f"{METRIC}_mean"], row[f"{METRIC}_low"], row[f"{METRIC}_high"], row["n"], clip=True
+                ),
+                "cost": interval(row[f"{COST}_mean"], row[f"{COST}_low"], row[f"{COST}_high"], row["n"], clip=True),
+                "pareto": bool(row["pareto"]),
+                "knee": bool(row["knee"]),
+                "chosen": row["label"] == chosen,
+            }
+        )
     return out
 
 
@@ -150,9 +195,19 @@ def differences(rows: pd.DataFrame, baseline: str, by: list[str], sampled: bool)
 
     metrics = [m for m in MAIN_METRICS if m in rows.columns]
     if baseline not in set(rows["policy"].astype(str)):
-        return {"note": f"the baseline {baseline!r} was not run on this model", "rows": [], "metrics": metrics, "within": []}
+        return {
+            "note": f"the baseline {baseline!r} was not run on this model",
+            "rows": [],
+            "metrics": metrics,
+            "within": [],
+        }
     if rows["policy"].nunique() < 2:
-        return {"note": "only one policy was run on this model: nothing to compare", "rows": [], "metrics": metrics, "within": []}
+        return {
+            "note": "only one policy was run on this model: nothing to compare",
+            "rows": [],
+            "metrics": metrics,
+            "within": [],
+        }
     within = [] if sampled else [c for c in by if c not in ("model", "policy")]
     try:
         frame = paired_differences(rows, metrics, baseline=baseline, pair_on="replication", within=within, level=LEVEL)
@@ -165,7 +220,10 @@ def differences(rows: pd.DataFrame, baseline: str, by: list[str], sampled: bool)
         for _, r in part.iterrows():
             low, high = r["ci_low"], r["ci_high"]
             sign = "lower" if high < 0 else ("higher" if low > 0 else "")
-            cells[r["metric"]] = {"text": interval(r["mean_difference"], low, high, r["n"]), "sign": sign if r["n"] >= 2 else ""}
+            cells[r["metric"]] = {
+                "text": interval(r["mean_difference"], low, high, r["n"]),
+                "sign": sign if r["n"] >= 2 else "",
+            }
         setting = ", ".join(f"{c}={_value(c, v)}" for c, v in zip(within, key[:-1]))
         out.append({"policy": key[-1], "setting": setting, "n": int(part["n"].max()), "cells": cells})
     return {"note": None, "rows": out, "metrics": metrics, "within": within}
@@ -195,10 +253,15 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
     rec = recommendation(compared, by, target)
     table = rec["table"]
     section: dict[str, Any] = {
-        "recommendation": rec, "by": by, "sampled": sampled,
-        "tradeoff": {"image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
-                     "rows": tradeoff_rows(table, rec["label"])},
-        "ttl": None, "exposure": None,
+        "recommendation": rec,
+        "by": by,
+        "sampled": sampled,
+        "tradeoff": {
+            "image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
+            "rows": tradeoff_rows(table, rec["label"]),
+        },
+        "ttl": None,
+        "exposure": None,
         "differences": differences(compared, baseline, by, sampled),
     }
     choice = rec["choice"]
@@ -206,7 +269,9 @@ def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None,
         section["ttl"] = optional_figure(lambda: figures.ttl_figure_for(rows, METRIC, experiment), "TTL")
     if figures.exposure_varies(rows):
         column = figures.revocation_column(rows)
-        others = figures.varying(rows, experiment, exclude=("rotation", "reuse_detection", *([column] if column else [])))
+        others = figures.varying(
+            rows, experiment, exclude=("rotation", "reuse_detection", *([column] if column else []))
+        )
         sliced, said = figures.anchored(rows, others, choice)
         fig = optional_figure(lambda: figures.exposure_figure_for(sliced, "exposure_hours", experiment), "exposure")
         fig["fixed"] = said

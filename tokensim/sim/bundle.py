@@ -179,7 +179,9 @@ class Bundle:
             return -INF
         return self.start + math.ceil((end - self.start) / ttl) * ttl
 
-    def _windows(self, tier: str, memo: dict[str, tuple[float, float, float, float]] | None) -> tuple[float, float, float, float]:
+    def _windows(
+        self, tier: str, memo: dict[str, tuple[float, float, float, float]] | None
+    ) -> tuple[float, float, float, float]:
         """(capability end, last minted expiry) via refresh token, then via secret, for a tier.
 
         They depend on the tier and the bundle, not on the cell or the time: `state` computes
@@ -193,8 +195,9 @@ class Bundle:
                 memo[tier] = found
         return found
 
-    def _minted_alive(self, cell: Cell, t: float,
-                      memo: dict[str, tuple[float, float, float, float]] | None = None) -> tuple[bool, bool]:
+    def _minted_alive(
+        self, cell: Cell, t: float, memo: dict[str, tuple[float, float, float, float]] | None = None
+    ) -> tuple[bool, bool]:
         """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
         if self.forged:
             return self.revoked_at is None or t < self.revoked_at, False
@@ -248,18 +251,26 @@ class Bundle:
                 via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
                 jit = cell.tier in self.jit_tiers
                 if via_rt and (bearer or key_ok or (self.own_key_rt and not jit)):
-                    why = "minted from refresh token" + ("" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key"))
+                    why = "minted from refresh token" + (
+                        "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
+                    )
                     rt_usable = True
                 elif via_secret and (bearer or key_ok or (self.own_key_secret and not jit)):
-                    why = "minted with client secret" + ("" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key"))
+                    why = "minted with client secret" + (
+                        "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
+                    )
                     secret_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
         holds = self.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
-            holds = any(t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items())  # cells[i].index == i
+            holds = any(
+                t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items()
+            )  # cells[i].index == i
         if not holds:
-            holds = any(any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells)
+            holds = any(
+                any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells
+            )
         return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
 
     def change_points(self, t: float) -> float:

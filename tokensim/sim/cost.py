@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokensim.errors import InputError
-from tokensim.model.loading import read_document, validate_as
 from tokensim.model.architecture import Architecture
+from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Route, choose_mechanism, effective_binding
 from tokensim.model.schema import Client, Intermediary, Mesh
@@ -37,19 +37,23 @@ class CostModel(BaseModel):
     """Cost table and weights; see docs/parameters.md for the source of each figure."""
 
     model_config = ConfigDict(extra="forbid")
-    client_person_days: dict[str, dict[str, float]] = Field(default_factory=lambda: {
-        "browser": {"dpop": 10.0, "mtls": 30.0},
-        "mobile": {"dpop": 8.0, "mtls": 15.0},
-        "workload": {"dpop": 3.0, "mtls": 3.0},
-        "ci": {"dpop": 5.0, "mtls": 5.0},
-        "legacy": {"dpop": 20.0, "mtls": 20.0},
-    })
+    client_person_days: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "browser": {"dpop": 10.0, "mtls": 30.0},
+            "mobile": {"dpop": 8.0, "mtls": 15.0},
+            "workload": {"dpop": 3.0, "mtls": 3.0},
+            "ci": {"dpop": 5.0, "mtls": 5.0},
+            "legacy": {"dpop": 20.0, "mtls": 20.0},
+        }
+    )
     resource_person_days: dict[str, float] = Field(default_factory=lambda: {"dpop": 2.0, "mtls": 3.0})
     intermediary_person_days: float = 1.0
-    feature_person_days: dict[str, float] = Field(default_factory=lambda: {
-        "rotation": 1.0, "reuse_detection": 1.0, "nonce": 2.0, "jit": 5.0})
-    sign_ms: dict[str, float] = Field(default_factory=lambda: {
-        "software": 0.0199, "non_extractable": 0.0199, "hardware": 80.0, "none": 0.0})
+    feature_person_days: dict[str, float] = Field(
+        default_factory=lambda: {"rotation": 1.0, "reuse_detection": 1.0, "nonce": 2.0, "jit": 5.0}
+    )
+    sign_ms: dict[str, float] = Field(
+        default_factory=lambda: {"software": 0.0199, "non_extractable": 0.0199, "hardware": 80.0, "none": 0.0}
+    )
     dpop_verify_ms: float = 0.0587
     mtls_ms: float = 0.5
     nonce_round_trip_ms: float = 50.0
@@ -57,7 +61,7 @@ class CostModel(BaseModel):
     concurrent_refresh_gap_seconds: float = 5.0
     weights: CostWeights = Field(default_factory=CostWeights)
 
-    def with_overrides(self, overrides: dict[str, Any], source: str = "costs") -> "CostModel":
+    def with_overrides(self, overrides: dict[str, Any], source: str = "costs") -> CostModel:
         """A copy with some entries replaced (nested dicts are merged); bad entries raise `InputError`."""
         data = self.model_dump()
         for key, value in overrides.items():
@@ -77,8 +81,12 @@ def load_costs(path: str | Path) -> CostModel:
 
 
 COST_FIELDS: tuple[str, ...] = (
-    "engineering_cost", "latency_overhead_ms", "token_endpoint_rps",
-    "availability_loss", "unsupported_instances", "integration_cost",
+    "engineering_cost",
+    "latency_overhead_ms",
+    "token_endpoint_rps",
+    "availability_loss",
+    "unsupported_instances",
+    "integration_cost",
 )
 
 
@@ -93,7 +101,9 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
             resource_mechs.add((r.resource, r.mechanism))
             for hop in r.path[1:-1]:
                 node = arch.node(hop)
-                if isinstance(node, (Intermediary, Mesh)) and (node.verifies_binding or (r.mechanism == "mtls" and node.forwards_client_cert)):
+                if isinstance(node, (Intermediary, Mesh)) and (
+                    node.verifies_binding or (r.mechanism == "mtls" and node.forwards_client_cert)
+                ):
                     hops.add((hop, r.mechanism))
     engineering += sum(costs.resource_person_days.get(m, 0.0) for _, m in resource_mechs)
     engineering += costs.intermediary_person_days * len(hops)
@@ -129,7 +139,9 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
         rps += client.instances * per_hour / 3600.0
         if policy.rotation and policy.reuse_detection and client.holds_refresh_token:
             # concurrent legitimate refreshes further apart than the grace trip reuse detection
-            p_trip = client.concurrent_refresh_fraction * math.exp(-policy.reuse_grace * 3600.0 / costs.concurrent_refresh_gap_seconds)
+            p_trip = client.concurrent_refresh_fraction * math.exp(
+                -policy.reuse_grace * 3600.0 / costs.concurrent_refresh_gap_seconds
+            )
             failed += client.instances * p_trip / policy.access_ttl
     for feature in ("rotation", "reuse_detection", "nonce", "jit"):
         if getattr(policy, feature) and (feature not in ("rotation", "reuse_detection") or any_refresh):
@@ -141,8 +153,13 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
     availability = min(failed / total_volume, 1.0) if total_volume else 0.0
     unsupported_share = unsupported / total_instances if total_instances else 0.0
     w = costs.weights
-    composite = (w.engineering * engineering + w.latency * latency + w.token_endpoint * rps
-                 + w.availability * availability + w.unsupported * unsupported_share)
+    composite = (
+        w.engineering * engineering
+        + w.latency * latency
+        + w.token_endpoint * rps
+        + w.availability * availability
+        + w.unsupported * unsupported_share
+    )
     return {
         "engineering_cost": engineering,
         "latency_overhead_ms": latency,

@@ -21,8 +21,8 @@ from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, analyse, choose_mechanism, effective_binding
 from tokensim.model.schema import Broker, Client, Issuer, Leak
-from tokensim.sim.bundle import INF, Bundle, Cell, CellState
 from tokensim.sim import token_families
+from tokensim.sim.bundle import INF, Bundle, Cell, CellState
 from tokensim.sim.distributions import sample, sample_many
 from tokensim.sim.lifecycle import current_expiry, current_expiry_array, rotation_race
 from tokensim.sim.streams import Streams
@@ -55,15 +55,25 @@ class ClientPlan:
 class Simulation:
     """One run of one policy on one architecture for one (seed, replication)."""
 
-    def __init__(self, arch: Architecture, policy: Policy, *, seed: int, replication: int,
-                 horizon: float, trace: bool = False, closed_form_families: bool = True) -> None:
+    def __init__(
+        self,
+        arch: Architecture,
+        policy: Policy,
+        *,
+        seed: int,
+        replication: int,
+        horizon: float,
+        trace: bool = False,
+        closed_form_families: bool = True,
+        env: simpy.Environment | None = None,
+    ) -> None:
         if not horizon > 0:
             raise ValueError("horizon must be positive")
         self.arch = arch
         self.policy = policy
         self.horizon = float(horizon)
         self.streams = Streams(seed, replication)
-        self.env = simpy.Environment()
+        self.env = env if env is not None else simpy.Environment()  # a caller may count events (benchmarks)
         self.routes = analyse(arch, policy)
         self.binding = effective_binding(self.routes)
         self.trace: list[tuple] | None = [] if trace else None
@@ -89,7 +99,9 @@ class Simulation:
         self.containment: list[float] = []
         self._pending: dict[str, list[tuple]] = {}  # client -> queued token-only families
         self._token_groups: dict[str, list[list[int]]] = {}  # client -> cells sharing one token
-        self._waiting: dict[int, simpy.Process] = {}  # bundle uid -> its exploitation process, to interrupt on revocation
+        self._waiting: dict[
+            int, simpy.Process
+        ] = {}  # bundle uid -> its exploitation process, to interrupt on revocation
 
     # -- static plans ------------------------------------------------------------------------
 
@@ -121,16 +133,28 @@ class Simulation:
         # RFC 8705); a confidential client's refresh token is protected by client authentication only.
         rt_bound = not spec.confidential and mech["low_risk"] in ("dpop", "mtls")
         return ClientPlan(
-            name=name, spec=spec, resources=resources, cells=cells, request_rate=rate, ttl=ttl, mechanism=mech,
+            name=name,
+            spec=spec,
+            resources=resources,
+            cells=cells,
+            request_rate=rate,
+            ttl=ttl,
+            mechanism=mech,
             shared_token=mech["low_risk"] == mech["privileged"] and not policy.jit,
-            rt_needs_key=rt_bound or mtls_auth, rt_needs_secret=spec.confidential, secret_needs_key=mtls_auth,
-            own_key_rt=not rt_bound and not mtls_auth, own_key_secret=not mtls_auth, jit_tiers=jit,
+            rt_needs_key=rt_bound or mtls_auth,
+            rt_needs_secret=spec.confidential,
+            secret_needs_key=mtls_auth,
+            own_key_rt=not rt_bound and not mtls_auth,
+            own_key_secret=not mtls_auth,
+            jit_tiers=jit,
         )
 
     def totals(self) -> dict[str, float]:
         """Credential, exposure and containment totals over both paths (after `run`)."""
         usable = self.credentials_usable + sum(
-            len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.usable_after_start) for b in self.bundles)
+            len(b.usable_tokens) + b.rt_usable + b.secret_usable + (b.forged and b.usable_after_start)
+            for b in self.bundles
+        )
         # exposure counts from the leak, for families the thief could use once it began
         used = [b for b in self.bundles if b.usable_after_start and b.last_usable is not None]
         exposure = self.exposure_hours + sum(b.exposure for b in used)
@@ -163,11 +187,31 @@ class Simulation:
         if self.trace is not None:
             self.trace.sort(key=lambda row: row[0])  # stable: events at one time keep their order
 
-    def _note(self, event: str, node: str = "", vector: str = "", client: str | None = "", instance: int | None = None,
-              credential: str = "", count: int = 0, detail: str = "") -> None:
+    def _note(
+        self,
+        event: str,
+        node: str = "",
+        vector: str = "",
+        client: str | None = "",
+        instance: int | None = None,
+        credential: str = "",
+        count: int = 0,
+        detail: str = "",
+    ) -> None:
         if self.trace is not None:
-            self.trace.append((self.env.now, event, node, vector, client or "", -1 if instance is None else instance,
-                               credential, count, detail))
+            self.trace.append(
+                (
+                    self.env.now,
+                    event,
+                    node,
+                    vector,
+                    client or "",
+                    -1 if instance is None else instance,
+                    credential,
+                    count,
+                    detail,
+                )
+            )
 
     def _leak_units(self, node: object, leak: Leak) -> int:
         if isinstance(node, Client):
@@ -196,7 +240,9 @@ class Simulation:
             self.leaks += 1
             self._on_leak(name, node, leak, victim, delay, replay_rng)
 
-    def _on_leak(self, name: str, node: object, leak: Leak, victim: int, delay: float, rng: np.random.Generator) -> None:
+    def _on_leak(
+        self, name: str, node: object, leak: Leak, victim: int, delay: float, rng: np.random.Generator
+    ) -> None:
         t = self.env.now
         start = t + delay
         dwell = leak.dwell if leak.dwell is not None else DEFAULT_DWELL.get(leak.vector, 0.0)
@@ -225,8 +271,13 @@ class Simulation:
         exposed = sum(b.credentials() for b in bundles)
         exposed += sum(self._distinct_tokens(plan, expiry > t).sum() for plan, _, expiry, _ in families)
         self.credentials_exposed += int(exposed)
-        self._note("leak", name, leak.vector, count=len(bundles) + sum(len(f[1]) for f in families),
-                   detail=f"{exposed} credentials exposed; exploitation at {start:.3f} h")
+        self._note(
+            "leak",
+            name,
+            leak.vector,
+            count=len(bundles) + sum(len(f[1]) for f in families),
+            detail=f"{exposed} credentials exposed; exploitation at {start:.3f} h",
+        )
         for plan, instances, expiry, proof in families:
             self._resolve_families(plan, instances, expiry, proof, name, leak.vector, t, start, rng)
         for b in bundles:
@@ -235,16 +286,28 @@ class Simulation:
 
     # -- what each vector exposes ----------------------------------------------------------------
 
-    def _new_bundle(self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float,
-                    cells: tuple[Cell, ...]) -> Bundle:
+    def _new_bundle(
+        self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float, cells: tuple[Cell, ...]
+    ) -> Bundle:
         self._next_key += 1
         spec = plan.spec
         return Bundle(
-            uid=self._next_key, node=name, vector=vector, client=plan.name, instance=i,
-            tenant=(plan.name, i % spec.tenants), leak_time=t, start=start, cells=cells,
-            rt_needs_key=plan.rt_needs_key, rt_needs_secret=plan.rt_needs_secret,
-            secret_needs_key=plan.secret_needs_key, own_key_rt=plan.own_key_rt,
-            own_key_secret=plan.own_key_secret, jit_tiers=plan.jit_tiers, mint_ttl=dict(plan.ttl),
+            uid=self._next_key,
+            node=name,
+            vector=vector,
+            client=plan.name,
+            instance=i,
+            tenant=(plan.name, i % spec.tenants),
+            leak_time=t,
+            start=start,
+            cells=cells,
+            rt_needs_key=plan.rt_needs_key,
+            rt_needs_secret=plan.rt_needs_secret,
+            secret_needs_key=plan.secret_needs_key,
+            own_key_rt=plan.own_key_rt,
+            own_key_secret=plan.own_key_secret,
+            jit_tiers=plan.jit_tiers,
+            mint_ttl=dict(plan.ttl),
         )
 
     def _token_id(self, plan: ClientPlan, cell: Cell) -> str:
@@ -252,8 +315,18 @@ class Simulation:
         tier = "shared" if plan.shared_token else cell.tier
         return f"access:{aud}:{tier}"
 
-    def _capture_current_tokens(self, b: Bundle, plan: ClientPlan, i: int, t: float, rng: np.random.Generator,
-                                cells: tuple[Cell, ...], *, with_proofs: bool, retention: float | None = None) -> None:
+    def _capture_current_tokens(
+        self,
+        b: Bundle,
+        plan: ClientPlan,
+        i: int,
+        t: float,
+        rng: np.random.Generator,
+        cells: tuple[Cell, ...],
+        *,
+        with_proofs: bool,
+        retention: float | None = None,
+    ) -> None:
         """The tokens the instance holds at t (and, from logs, the proofs of its last requests).
 
         With a ``retention`` (a client's own log), a token is only in the log if a
@@ -284,8 +357,9 @@ class Simulation:
                 if with_proofs:
                     self._capture_proof(b, plan, cell, t, rng)
 
-    def _capture_proof(self, b: Bundle, plan: ClientPlan, cell: Cell, t: float, rng: np.random.Generator,
-                       since: float | None = None) -> None:
+    def _capture_proof(
+        self, b: Bundle, plan: ClientPlan, cell: Cell, t: float, rng: np.random.Generator, since: float | None = None
+    ) -> None:
         """A logged DPoP proof replays the same request inside the window, unless nonces or jti tracking stop it."""
         if plan.mechanism[cell.tier] != "dpop" or self.policy.nonce or self.policy.jti_tracking:
             return
@@ -294,8 +368,17 @@ class Simulation:
             since = rng.exponential(1.0 / rate) if rate > 0 else INF
         b.proofs[cell.index] = t - since + self.policy.proof_window
 
-    def _client_bundle(self, plan: ClientPlan, i: int, name: str, vector: str, t: float, start: float, dwell: float,
-                       rng: np.random.Generator) -> Bundle:
+    def _client_bundle(
+        self,
+        plan: ClientPlan,
+        i: int,
+        name: str,
+        vector: str,
+        t: float,
+        start: float,
+        dwell: float,
+        rng: np.random.Generator,
+    ) -> Bundle:
         spec = plan.spec
         b = self._new_bundle(plan, i, name, vector, t, start, plan.cells)
         if vector == "log":
@@ -333,13 +416,19 @@ class Simulation:
         if b.start > thief_last:
             return
         race = rotation_race(
-            legit_first=current_expiry(t, plan.ttl["low_risk"], u[i]), thief_first=b.start, thief_last=thief_last,
-            period=plan.ttl["low_risk"], grace=policy.reuse_grace, reuse_detection=policy.reuse_detection,
-            end=b.rt_expiry)
+            legit_first=current_expiry(t, plan.ttl["low_risk"], u[i]),
+            thief_first=b.start,
+            thief_last=thief_last,
+            period=plan.ttl["low_risk"],
+            grace=policy.reuse_grace,
+            reuse_detection=policy.reuse_detection,
+            end=b.rt_expiry,
+        )
         b.thief_until, b.reuse_at = race.thief_until, race.reuse_at
 
-    def _broker_bundles(self, name: str, broker: Broker, t: float, start: float, dwell: float,
-                        rng: np.random.Generator) -> list[Bundle]:
+    def _broker_bundles(
+        self, name: str, broker: Broker, t: float, start: float, dwell: float, rng: np.random.Generator
+    ) -> list[Bundle]:
         """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key."""
         out = []
         for plan in self.plans.values():
@@ -428,13 +517,25 @@ class Simulation:
         groups = self._token_groups.get(plan.name)
         if groups is None:
             ids = [self._token_id(plan, c) for c in plan.cells]
-            groups = self._token_groups[plan.name] = [[i for i, t in enumerate(ids) if t == tok] for tok in dict.fromkeys(ids)]
+            groups = self._token_groups[plan.name] = [
+                [i for i, t in enumerate(ids) if t == tok] for tok in dict.fromkeys(ids)
+            ]
         if len(groups) == 1:
             return _row_any(held).astype(int)
         return sum(_row_any(held[:, idx]).astype(int) for idx in groups)
 
-    def _resolve_families(self, plan: ClientPlan, instances: np.ndarray, expiry: np.ndarray, proof: np.ndarray,
-                          node: str, vector: str, t: float, start: float, rng: np.random.Generator) -> None:
+    def _resolve_families(
+        self,
+        plan: ClientPlan,
+        instances: np.ndarray,
+        expiry: np.ndarray,
+        proof: np.ndarray,
+        node: str,
+        vector: str,
+        t: float,
+        start: float,
+        rng: np.random.Generator,
+    ) -> None:
         """Queue token-only families; they are resolved together after the clock stops.
 
         Such a family interacts with nothing (its only event chain, detection then
@@ -458,16 +559,30 @@ class Simulation:
             leak_time, start = (np.repeat([p[i] for p in parts], sizes) for i in (3, 4))
             rng = self.streams.rng("families", name)
             cells = plan.cells
-            seen_delay = np.array([0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
-                                   for c in cells])
+            seen_delay = np.array(
+                [
+                    0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
+                    for c in cells
+                ]
+            )
             response = sample_many(self.defender.response_time, rng, len(instances))
             per_family = self.trace is not None or plan.spec.tenants > 1
             res = token_families.resolve(
-                leak_time=leak_time, start=start, horizon=self.horizon, expiry=expiry, proof_until=proof,
-                bearer=np.array([c.effect == "bearer" for c in cells]), bound=np.array([c.effect == "bound" for c in cells]),
-                weight=np.array([c.weight for c in cells]), seen_delay=seen_delay,
-                rho=self.attacker.replay_rate, q=self.defender.detection_probability, response=response, rng=rng,
-                per_family=per_family)
+                leak_time=leak_time,
+                start=start,
+                horizon=self.horizon,
+                expiry=expiry,
+                proof_until=proof,
+                bearer=np.array([c.effect == "bearer" for c in cells]),
+                bound=np.array([c.effect == "bound" for c in cells]),
+                weight=np.array([c.weight for c in cells]),
+                seen_delay=seen_delay,
+                rho=self.attacker.replay_rate,
+                q=self.defender.detection_probability,
+                response=response,
+                rng=rng,
+                per_family=per_family,
+            )
             per_cell = res.cell_successes
             self.unauthorized += int(per_cell.sum())
             self.replay_attempts += res.attempts
@@ -493,29 +608,55 @@ class Simulation:
                 self._trace_families(plan, instances, expiry, proof, res, nodes, vectors, start)
         self._pending.clear()
 
-    def _trace_families(self, plan: ClientPlan, instances: np.ndarray, expiry: np.ndarray, proof: np.ndarray,
-                        res: "token_families.FamilyOutcome", nodes: list[str], vectors: list[str], starts: np.ndarray) -> None:
+    def _trace_families(
+        self,
+        plan: ClientPlan,
+        instances: np.ndarray,
+        expiry: np.ndarray,
+        proof: np.ndarray,
+        res: token_families.FamilyOutcome,
+        nodes: list[str],
+        vectors: list[str],
+        starts: np.ndarray,
+    ) -> None:
         for row, i in enumerate(instances):
             node, vector, start = nodes[row], vectors[row], float(starts[row])
-            held = int(self._distinct_tokens(plan, expiry[row:row + 1] > -INF)[0])
+            held = int(self._distinct_tokens(plan, expiry[row : row + 1] > -INF)[0])
             proofs = int((proof[row] > -INF).sum())
-            what = f"{held} access token{'s' if held != 1 else ''}" + (f", {proofs} DPoP proof{'s' if proofs != 1 else ''}" if proofs else "")
+            what = f"{held} access token{'s' if held != 1 else ''}" + (
+                f", {proofs} DPoP proof{'s' if proofs != 1 else ''}" if proofs else ""
+            )
             attempts = int(res.family_attempts[row])
             rows = [(start, "exploit", attempts, f"{attempts} replay attempts")]
             why = []
             for c, n in zip(plan.cells, res.successes[row]):
                 if n:
-                    reason = "captured token, bearer route" if c.effect == "bearer" else "captured DPoP proof inside its window"
+                    reason = (
+                        "captured token, bearer route"
+                        if c.effect == "bearer"
+                        else "captured DPoP proof inside its window"
+                    )
                     why.append(f"{int(n)} at {c.resource} ({c.tier}): {reason}")
             if why:
                 rows.append((start, "replay", int(res.successes[row].sum()), "; ".join(why)))
             if not np.isnan(res.detected_at[row]):
                 rows.append((float(res.detected_at[row]), "detection", 0, "a replayed request was detected"))
             if not np.isnan(res.revoked_at[row]):
-                rows.append((float(res.revoked_at[row]), "revocation", 0, "response to detection; the credential family is revoked"))
+                rows.append(
+                    (
+                        float(res.revoked_at[row]),
+                        "revocation",
+                        0,
+                        "response to detection; the credential family is revoked",
+                    )
+                )
             if (res.usable_end[row] > start).any():
                 end = float(res.usable_end[row].max())
-                why = "revoked" if not np.isnan(res.revoked_at[row]) and end < float(np.minimum(expiry[row], self.horizon).max()) else "expired"
+                why = (
+                    "revoked"
+                    if not np.isnan(res.revoked_at[row]) and end < float(np.minimum(expiry[row], self.horizon).max())
+                    else "expired"
+                )
                 rows.append((end, "exposure_end", 0, f"no stolen credential of this family is usable any more ({why})"))
             for time, event, count, detail in rows:
                 self.trace.append((time, event, node, vector, plan.name, int(i), what, count, detail))
@@ -531,8 +672,18 @@ class Simulation:
                 effects.append((r, tier, "fails" if seen and all(e == "fails" for e in seen) else "bearer"))
         base = self._cells_for_resources(resources, effects)
         self._next_key += 1
-        return Bundle(uid=self._next_key, node=issuer, vector="signing_key", client=None, instance=-1, tenant=None,
-                      leak_time=self.env.now, start=start, cells=base, forged=True)
+        return Bundle(
+            uid=self._next_key,
+            node=issuer,
+            vector="signing_key",
+            client=None,
+            instance=-1,
+            tenant=None,
+            leak_time=self.env.now,
+            start=start,
+            cells=base,
+            forged=True,
+        )
 
     def _cells_for_resources(self, resources: tuple[str, ...], effects: list[tuple[str, str, str]]) -> tuple[Cell, ...]:
         if not resources:
@@ -548,7 +699,18 @@ class Simulation:
             res = arch.node(r)
             frac = res.privileged_fraction if tier == "privileged" else 1 - res.privileged_fraction
             issuer = arch.issuer_of(r)
-            out.append(Cell(len(out), r, tier, share[r] * frac, effect, res.sensitivity, issuer.revocation, issuer.propagation_delay))
+            out.append(
+                Cell(
+                    len(out),
+                    r,
+                    tier,
+                    share[r] * frac,
+                    effect,
+                    res.sensitivity,
+                    issuer.revocation,
+                    issuer.propagation_delay,
+                )
+            )
         return tuple(out)
 
     # -- exploitation, detection, response ---------------------------------------------------------
@@ -578,8 +740,16 @@ class Simulation:
                 b.secret_usable |= st.secret_usable
                 if not announced and self.trace is not None:
                     announced = True
-                    self._note("exploit", b.node, b.vector, b.client, b.instance, b.describe(), b.credentials(),
-                               detail="; ".join(sorted({r for r in st.reasons})))
+                    self._note(
+                        "exploit",
+                        b.node,
+                        b.vector,
+                        b.client,
+                        b.instance,
+                        b.describe(),
+                        b.credentials(),
+                        detail="; ".join(sorted({r for r in st.reasons})),
+                    )
             nxt = min(b.change_points(t), self.horizon)
             detect_at = INF
             detected_before = b.detected
@@ -600,15 +770,44 @@ class Simulation:
             if not detected_before and t1 >= detect_at:
                 self._detect(b, st, weights, p, rng)
             t = t1
-        if self.trace is not None and b.usable_after_start and b.last_usable is not None and b.last_usable < self.horizon:
-            self.trace.append((b.last_usable, "exposure_end", b.node, b.vector, b.client or "",
-                               -1 if b.instance is None else b.instance, b.describe(), 0,
-                               "no stolen credential of this family is usable any more"
-                               + (" (after revocation)" if b.revoked_at is not None and b.revoked_at <= b.last_usable else " (expired)")))
+        if (
+            self.trace is not None
+            and b.usable_after_start
+            and b.last_usable is not None
+            and b.last_usable < self.horizon
+        ):
+            self.trace.append(
+                (
+                    b.last_usable,
+                    "exposure_end",
+                    b.node,
+                    b.vector,
+                    b.client or "",
+                    -1 if b.instance is None else b.instance,
+                    b.describe(),
+                    0,
+                    "no stolen credential of this family is usable any more"
+                    + (
+                        " (after revocation)"
+                        if b.revoked_at is not None and b.revoked_at <= b.last_usable
+                        else " (expired)"
+                    ),
+                )
+            )
         self._waiting.pop(b.uid, None)
 
-    def _count_segment(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, span: float,
-                       rng: np.random.Generator, detected_before: bool, q: float, rho: float) -> None:
+    def _count_segment(
+        self,
+        b: Bundle,
+        st: CellState,
+        weights: tuple[float, ...],
+        p: float,
+        span: float,
+        rng: np.random.Generator,
+        detected_before: bool,
+        q: float,
+        rho: float,
+    ) -> None:
         fails = int(rng.poisson(rho * (1 - p) * span)) if p < 1 else 0
         if detected_before:
             hits = int(rng.poisson(rho * p * span)) if p > 0 else 0
@@ -621,8 +820,9 @@ class Simulation:
         if hits:
             self._record_hits(b, st, weights, p, hits, rng)
 
-    def _record_hits(self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, hits: int,
-                     rng: np.random.Generator) -> None:
+    def _record_hits(
+        self, b: Bundle, st: CellState, weights: tuple[float, ...], p: float, hits: int, rng: np.random.Generator
+    ) -> None:
         idx = [i for i, ok in enumerate(st.success) if ok]
         probs = np.array([weights[i] for i in idx]) / p
         counts = rng.multinomial(hits, probs) if len(idx) > 1 else np.array([hits])
@@ -641,8 +841,11 @@ class Simulation:
                 elif b.forged:
                     self._forged_tenants(cell.resource)
         if self.trace is not None:
-            why = "; ".join(f"{int(n)} at {b.cells[i].resource} ({b.cells[i].tier}): {st.reasons[i]}"
-                            for i, n in zip(idx, counts) if n)
+            why = "; ".join(
+                f"{int(n)} at {b.cells[i].resource} ({b.cells[i].tier}): {st.reasons[i]}"
+                for i, n in zip(idx, counts)
+                if n
+            )
             self._note("replay", b.node, b.vector, b.client, b.instance, b.describe(), hits, detail=why)
 
     def _forged_tenants(self, resource: str) -> None:
@@ -669,8 +872,14 @@ class Simulation:
     def _revoke(self, b: Bundle, why: str) -> None:
         b.revoked_at = self.env.now
         modes = sorted({c.revocation for c in b.cells})
-        self._note("revocation", b.node, b.vector, b.client, b.instance,
-                   detail=f"{why}; the credential family is revoked ({', '.join(modes) or 'no resources'})")
+        self._note(
+            "revocation",
+            b.node,
+            b.vector,
+            b.client,
+            b.instance,
+            detail=f"{why}; the credential family is revoked ({', '.join(modes) or 'no resources'})",
+        )
         process = self._waiting.get(b.uid)
         if process is not None and process is not self.env.active_process and process.is_alive:
             process.interrupt("revoked")

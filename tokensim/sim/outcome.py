@@ -37,7 +37,17 @@ MAIN_METRICS: tuple[str, ...] = (
     "integration_cost",
 )
 
-TRACE_COLUMNS: tuple[str, ...] = ("time_hours", "event", "node", "vector", "client", "instance", "credential", "count", "detail")
+TRACE_COLUMNS: tuple[str, ...] = (
+    "time_hours",
+    "event",
+    "node",
+    "vector",
+    "client",
+    "instance",
+    "credential",
+    "count",
+    "detail",
+)
 
 
 @dataclass

@@ -143,13 +143,22 @@ def resolve(
     if not per_family:  # the undetected families, as totals
         quiet = ~detected
         cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * (quiet.astype(float) @ pre))
-        attempts += int(_poisson(rng, np.array([rho * (quiet.astype(float) @ failing)]))[0]) + int(cell_successes.sum() - successes.sum())
+        attempts += int(_poisson(rng, np.array([rho * (quiet.astype(float) @ failing)]))[0]) + int(
+            cell_successes.sum() - successes.sum()
+        )
 
     exposure = np.clip(row_max(final) - leak_time, 0.0, None)
     return FamilyOutcome(
-        cell_successes=cell_successes, attempts=attempts, detections=int(detected.sum()) + extra_detected,
-        successes=successes if per_family else None, family_attempts=family_attempts if per_family else None,
-        detected_at=detected_at, revoked_at=revoked_at, usable_end=final, exposure=exposure)
+        cell_successes=cell_successes,
+        attempts=attempts,
+        detections=int(detected.sum()) + extra_detected,
+        successes=successes if per_family else None,
+        family_attempts=family_attempts if per_family else None,
+        detected_at=detected_at,
+        revoked_at=revoked_at,
+        usable_end=final,
+        exposure=exposure,
+    )
 
 
 def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:

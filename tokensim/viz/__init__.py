@@ -19,6 +19,11 @@ from tokensim.viz.tradeoff import tradeoff_figure
 from tokensim.viz.ttl import ttl_figure
 
 __all__ = [
-    "architecture_figure", "exposure_figure", "save_figure", "sensitivity_figure", "timeline_figure",
-    "tradeoff_figure", "ttl_figure",
+    "architecture_figure",
+    "exposure_figure",
+    "save_figure",
+    "sensitivity_figure",
+    "timeline_figure",
+    "tradeoff_figure",
+    "ttl_figure",
 ]

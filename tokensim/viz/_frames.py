@@ -22,7 +22,9 @@ def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns[:12])) + (", ..." if len(frame.columns) > 12 else "")
-        raise InputError(source, [Problem(c, f"column missing (the frame has: {have or 'no columns'})") for c in missing])
+        raise InputError(
+            source, [Problem(c, f"column missing (the frame has: {have or 'no columns'})") for c in missing]
+        )
     if frame.empty:
         raise InputError.single(source, "", "no rows to plot")
 
@@ -40,8 +42,12 @@ def check_not_pooled(frame: pd.DataFrame, keys: Sequence[str], source: str, hint
     counts = frame.groupby(list(keys), dropna=False)[others].nunique(dropna=False).max()
     varying = [c for c in others if counts[c] > 1]
     if varying:
-        raise InputError.single(source, varying[0], f"{', '.join(varying)} varies within one plotted point, so it would be "
-                                                    f"averaged over; filter the rows or {hint}")
+        raise InputError.single(
+            source,
+            varying[0],
+            f"{', '.join(varying)} varies within one plotted point, so it would be "
+            f"averaged over; filter the rows or {hint}",
+        )
 
 
 def hours(values: pd.Series, source: str) -> pd.Series:

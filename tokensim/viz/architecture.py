@@ -11,6 +11,7 @@ order, so the same model always gives the same picture.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import networkx as nx
@@ -123,17 +124,26 @@ def _draw_routes(ax: Axes, fig: Figure, table: pd.DataFrame, pos: dict[str, tupl
     paths = [row["path"].split(" > ") for _, row in table.iterrows()]
     lanes: dict[tuple[str, str], list[int]] = {}
     for k, nodes in enumerate(paths):
-        for edge in zip(nodes, nodes[1:]):
+        for edge in itertools.pairwise(nodes):
             lanes.setdefault(edge, []).append(k)
     for k, ((_, row), nodes) in enumerate(zip(table.iterrows(), paths)):
         gid = f"route|{row['client']}|{row['resource']}|{row['path']}|{row['tier']}|{row['status']}"
-        for u, v in zip(nodes, nodes[1:]):
+        for u, v in itertools.pairwise(nodes):
             sharing = lanes[(u, v)]
             spacing = min(3.5, 16.0 / max(len(sharing) - 1, 1))
-            shift = offset_copy(ax.transData, fig=fig, x=0.0, y=(sharing.index(k) - (len(sharing) - 1) / 2) * spacing,
-                                units="points")
-            ax.plot([pos[u][0], pos[v][0]], [pos[u][1], pos[v][1]], color=STATUS_COLOURS[row["status"]],
-                    linestyle=TIER_STYLES[row["tier"]], linewidth=2.0, transform=shift, zorder=2, gid=gid)
+            shift = offset_copy(
+                ax.transData, fig=fig, x=0.0, y=(sharing.index(k) - (len(sharing) - 1) / 2) * spacing, units="points"
+            )
+            ax.plot(
+                [pos[u][0], pos[v][0]],
+                [pos[u][1], pos[v][1]],
+                color=STATUS_COLOURS[row["status"]],
+                linestyle=TIER_STYLES[row["tier"]],
+                linewidth=2.0,
+                transform=shift,
+                zorder=2,
+                gid=gid,
+            )
 
 
 def _draw_hops(ax: Axes, table: pd.DataFrame, pos: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
@@ -145,11 +155,30 @@ def _draw_hops(ax: Axes, table: pd.DataFrame, pos: dict[str, tuple[float, float]
             marks[row["hop"]] = row["status"]
     for hop, status in marks.items():
         x, y = pos[hop]
-        ax.plot([x], [y], linestyle="none", marker="X", markersize=17, markerfacecolor=STATUS_COLOURS[status],
-                markeredgecolor="white", markeredgewidth=1.2, zorder=5, gid=f"hop|{hop}|{status}")
-        ax.annotate(HOP_TEXT[status], (x, y), xytext=(0, 14), textcoords="offset points", ha="center", fontsize=8,
-                    color=STATUS_COLOURS[status], fontweight="bold", zorder=6,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        ax.plot(
+            [x],
+            [y],
+            linestyle="none",
+            marker="X",
+            markersize=17,
+            markerfacecolor=STATUS_COLOURS[status],
+            markeredgecolor="white",
+            markeredgewidth=1.2,
+            zorder=5,
+            gid=f"hop|{hop}|{status}",
+        )
+        ax.annotate(
+            HOP_TEXT[status],
+            (x, y),
+            xytext=(0, 14),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+            color=STATUS_COLOURS[status],
+            fontweight="bold",
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )
     return list(marks.items())
 
 
@@ -181,20 +210,44 @@ def architecture_figure(
         fig = new_figure(max(6.5, 2.3 * len(levels) + 2.5), max(3.8, 1.1 * max(len(v) for v in levels.values()) + 2.4))
         ax = fig.add_subplot()
         for u, v in graph.edges:  # the topology underneath: thin grey arrows
-            ax.annotate("", xy=pos[v], xytext=pos[u], zorder=1, gid=f"edge|{u}|{v}",
-                        arrowprops={"arrowstyle": "-|>", "color": "#BBBBBB", "linewidth": 0.8, "shrinkA": 14, "shrinkB": 14})
+            ax.annotate(
+                "",
+                xy=pos[v],
+                xytext=pos[u],
+                zorder=1,
+                gid=f"edge|{u}|{v}",
+                arrowprops={"arrowstyle": "-|>", "color": "#BBBBBB", "linewidth": 0.8, "shrinkA": 14, "shrinkB": 14},
+            )
         for resource in arch.resources:
             issuer = _issuer_of(arch, resource)
             if issuer is not None:
                 (x0, y0), (x1, y1) = pos[resource], pos[issuer]
-                ax.plot([x0, x1], [y0, y1], linestyle=":", color=GREY, linewidth=1.0, zorder=1, gid=f"trusts|{resource}|{issuer}")
+                ax.plot(
+                    [x0, x1],
+                    [y0, y1],
+                    linestyle=":",
+                    color=GREY,
+                    linewidth=1.0,
+                    zorder=1,
+                    gid=f"trusts|{resource}|{issuer}",
+                )
         _draw_routes(ax, fig, table, pos)
         for kind, (marker, colour) in KIND_STYLES.items():
             nodes = [n for n, d in graph.nodes(data=True) if d["kind"] == kind]
             if nodes:
                 xy = np.array([pos[n] for n in nodes])
-                ax.scatter(xy[:, 0], xy[:, 1], s=900 if marker == "*" else 650, marker=marker, color=colour,
-                           edgecolors="black", linewidths=1.0, zorder=3, label=kind, gid=f"nodes|{kind}")
+                ax.scatter(
+                    xy[:, 0],
+                    xy[:, 1],
+                    s=900 if marker == "*" else 650,
+                    marker=marker,
+                    color=colour,
+                    edgecolors="black",
+                    linewidths=1.0,
+                    zorder=3,
+                    label=kind,
+                    gid=f"nodes|{kind}",
+                )
         below = offset_copy(ax.transData, fig=fig, x=0, y=-16, units="points")
         for name, (x, y) in pos.items():
             ax.text(x, y, name, transform=below, ha="center", va="top", fontsize=9, zorder=6, gid=f"label|{name}")
@@ -203,23 +256,53 @@ def architecture_figure(
         ax.set_xlim(min(xs) - 0.25, max(xs) + 0.25)
         ax.set_ylim(min(ys) - 0.35, max(ys) + 0.3)
         ax.set_axis_off()
-        handles = [Line2D([], [], linestyle="none", marker=KIND_STYLES[k][0], markerfacecolor=KIND_STYLES[k][1],
-                          markeredgecolor="black", markersize=9, label=k)
-                   for k in KIND_STYLES if any(d["kind"] == k for _, d in graph.nodes(data=True))]
+        handles = [
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker=KIND_STYLES[k][0],
+                markerfacecolor=KIND_STYLES[k][1],
+                markeredgecolor="black",
+                markersize=9,
+                label=k,
+            )
+            for k in KIND_STYLES
+            if any(d["kind"] == k for _, d in graph.nodes(data=True))
+        ]
         for status in STATUS_COLOURS:
             if (table["status"] == status).any():
                 handles.append(Line2D([], [], color=STATUS_COLOURS[status], linewidth=2.0, label=STATUS_LABELS[status]))
         if any(_issuer_of(arch, r) for r in arch.resources):
-            handles.append(Line2D([], [], color=GREY, linestyle=":", linewidth=1.0, label="trusts (resource to issuer)"))
+            handles.append(
+                Line2D([], [], color=GREY, linestyle=":", linewidth=1.0, label="trusts (resource to issuer)")
+            )
         for t in TIERS if tier is None else [tier]:
-            handles.append(Line2D([], [], color="black", linestyle=TIER_STYLES[t], linewidth=1.4,
-                                  label=f"{t.replace('_', '-')} tier"))
+            handles.append(
+                Line2D(
+                    [], [], color="black", linestyle=TIER_STYLES[t], linewidth=1.4, label=f"{t.replace('_', '-')} tier"
+                )
+            )
         for status in dict.fromkeys(s for _, s in hops):
-            handles.append(Line2D([], [], linestyle="none", marker="X", markersize=11, markerfacecolor=STATUS_COLOURS[status],
-                                  markeredgecolor="white", label=HOP_TEXT[status].replace(" here", " at this hop")))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="X",
+                    markersize=11,
+                    markerfacecolor=STATUS_COLOURS[status],
+                    markeredgecolor="white",
+                    label=HOP_TEXT[status].replace(" here", " at this hop"),
+                )
+            )
         fig.legend(handles=handles, loc="outside right center", fontsize=8)
         counts = table.drop_duplicates(["client", "resource", "path", "tier"])["status"].value_counts()
         summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_COLOURS if s in counts)
-        ax.set_title(f"{arch.name} under {pol.name}" + (f" ({tier.replace('_', '-')} tier)" if tier else "")
-                     + f"\nroutes per tier: {summary}", fontsize=11)
+        ax.set_title(
+            f"{arch.name} under {pol.name}"
+            + (f" ({tier.replace('_', '-')} tier)" if tier else "")
+            + f"\nroutes per tier: {summary}",
+            fontsize=11,
+        )
     return fig

@@ -23,8 +23,10 @@ def rotation_mode(results: pd.DataFrame) -> pd.Series:
     """Each row's rotation mode from its ``rotation`` and ``reuse_detection`` columns."""
     rotation = results["rotation"].astype(bool)
     reuse = results["reuse_detection"].astype(bool) if "reuse_detection" in results else pd.Series(False, results.index)
-    return pd.Series(np.where(~rotation, "no rotation", np.where(reuse, "rotation + reuse detection", "rotation")),
-                     index=results.index)
+    return pd.Series(
+        np.where(~rotation, "no rotation", np.where(reuse, "rotation + reuse detection", "rotation")),
+        index=results.index,
+    )
 
 
 def _revocation_column(results: pd.DataFrame, revocation: str | None) -> str | None:
@@ -33,7 +35,9 @@ def _revocation_column(results: pd.DataFrame, revocation: str | None) -> str | N
         return revocation
     found = [c for c in results.columns if c == "revocation" or str(c).endswith(".revocation")]
     if len(found) > 1:
-        raise InputError.single("exposure figure", "revocation", f"several revocation columns ({', '.join(found)}); name one")
+        raise InputError.single(
+            "exposure figure", "revocation", f"several revocation columns ({', '.join(found)}); name one"
+        )
     return found[0] if found else None
 
 
@@ -56,7 +60,9 @@ def exposure_figure(
     source = "exposure figure"
     require(results, ["model", "policy", "rotation", metric], source)
     column = _revocation_column(results, revocation)
-    frame = results.assign(_rotation=rotation_mode(results), _revocation=results[column] if column else "as in the model")
+    frame = results.assign(
+        _rotation=rotation_mode(results), _revocation=results[column] if column else "as in the model"
+    )
     keys = ["model", "policy", "rotation", "reuse_detection", "_revocation"] + ([column] if column else [])
     check_not_pooled(frame, [k for k in keys if k in frame.columns], source, "plot one value at a time")
     models = list(dict.fromkeys(frame["model"]))
@@ -64,7 +70,11 @@ def exposure_figure(
     modes = [m for m in REVOCATION_ORDER if m in present] + sorted(str(m) for m in present - set(REVOCATION_ORDER))
     rotations = [r for r in ROTATION_MODES if r in set(frame["_rotation"])]
     # policies in order of protection (their least protective rotation mode), then as they appear
-    first = frame.assign(_rank=frame["_rotation"].map(list(ROTATION_MODES).index)).groupby("policy", sort=False)["_rank"].min()
+    first = (
+        frame.assign(_rank=frame["_rotation"].map(list(ROTATION_MODES).index))
+        .groupby("policy", sort=False)["_rank"]
+        .min()
+    )
     policies = [str(p) for p in sorted(first.index, key=lambda p: (first[p], list(first.index).index(p)))]
     styles = policy_styles(policies)
     # One bar per (policy, rotation mode) that was run, a policy's bars side by side, a gap between policies.
@@ -87,12 +97,24 @@ def exposure_figure(
                         continue
                     mean, low, high = mean_ci(values, level)
                     gid = f"{model}|{mode}|{policy}|{rot}"
-                    bars = ax.bar(where, mean, 0.9, color=styles[policy][0], hatch=ROTATION_MODES[rot],
-                                  edgecolor="white", linewidth=0.5)
+                    bars = ax.bar(
+                        where,
+                        mean,
+                        0.9,
+                        color=styles[policy][0],
+                        hatch=ROTATION_MODES[rot],
+                        edgecolor="white",
+                        linewidth=0.5,
+                    )
                     bars.patches[0].set_gid(f"bar|{gid}")
                     if np.isfinite(low) and np.isfinite(high):
-                        err = ax.errorbar([where], [mean], yerr=ci_errors([mean], [low], [high], floor_of(metric)),
-                                          color="black", linewidth=1)
+                        err = ax.errorbar(
+                            [where],
+                            [mean],
+                            yerr=ci_errors([mean], [low], [high], floor_of(metric)),
+                            color="black",
+                            linewidth=1,
+                        )
                         err.lines[2][0].set_gid(f"ci|{gid}")
                 ax.set_xticks(list(centres.values()), [_wrapped(str(p)) for p in centres])
                 ax.grid(axis="x", visible=False)
@@ -104,8 +126,10 @@ def exposure_figure(
         handles += [Patch(facecolor="white", edgecolor=GREY, hatch=ROTATION_MODES[r], label=r) for r in rotations]
         handles.append(Line2D([], [], color="black", linewidth=1, label=f"{level:.0%} interval"))
         fig.legend(handles=handles, loc="outside right center")
-        fig.suptitle(f"{metric_label(metric).split(' (')[0].capitalize()} by rotation and revocation mode"
-                     + (f": {models[0]}" if len(models) == 1 else ""))
+        fig.suptitle(
+            f"{metric_label(metric).split(' (')[0].capitalize()} by rotation and revocation mode"
+            + (f": {models[0]}" if len(models) == 1 else "")
+        )
     return fig
 
 

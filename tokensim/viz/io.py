@@ -11,7 +11,11 @@ from tokensim.viz.style import context
 
 #: Suffix -> matplotlib format. Metadata without dates keeps the files reproducible.
 FORMATS: dict[str, str] = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-_METADATA: dict[str, dict[str, None]] = {"png": {}, "svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}
+_METADATA: dict[str, dict[str, None]] = {
+    "png": {},
+    "svg": {"Date": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+}
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
@@ -21,13 +25,19 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     `InputError` naming the file, so the command line reports it in one line rather than a traceback.
     """
     if not isinstance(fig, Figure):
-        raise InputError.single(str(path), "", f"expected a matplotlib Figure to save (as the tokensim.viz functions return), "
-                                              f"got {type(fig).__name__}")
+        raise InputError.single(
+            str(path),
+            "",
+            f"expected a matplotlib Figure to save (as the tokensim.viz functions return), got {type(fig).__name__}",
+        )
     out = Path(path)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise InputError.single(str(out), "", f"cannot save a figure as {out.suffix or 'a file without a suffix'!r}; "
-                                              f"use one of {', '.join(FORMATS)}")
+        raise InputError.single(
+            str(out),
+            "",
+            f"cannot save a figure as {out.suffix or 'a file without a suffix'!r}; use one of {', '.join(FORMATS)}",
+        )
     if not out.parent.is_dir():
         raise InputError.single(str(out), "", f"folder {str(out.parent)!r} does not exist")
     with context():

@@ -11,10 +11,12 @@ from tokensim.viz._frames import group_label, require
 from tokensim.viz.style import OKABE_ITO, context, metric_label, new_figure
 
 #: What each kind of indices frame holds: (value column, its half-interval column, legend label, colour).
-_SOBOL = (("S1", "S1_conf", "first order (S1): the factor alone", OKABE_ITO["sky_blue"]),
-          ("ST", "ST_conf", "total order (ST): with its interactions", OKABE_ITO["blue"]))
+_SOBOL = (
+    ("S1", "S1_conf", "first order (S1): the factor alone", OKABE_ITO["sky_blue"]),
+    ("ST", "ST_conf", "total order (ST): with its interactions", OKABE_ITO["blue"]),
+)
 _MORRIS = (("mu_star", "mu_star_conf", "\u03bc*: mean absolute elementary effect", OKABE_ITO["blue"]),)
-_KNOWN = {"metric", "factor", "S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma", "mu", "mu_star_conf"}
+_KNOWN = {"metric", "factor", "S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma", "mu"}
 
 
 def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -48,7 +50,7 @@ def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Fi
     with context():
         fig = new_figure(4.6 * cols + 0.5, max(2.6, 0.42 * len(order) * len(series) + 1.4) * rows)
         axes = fig.subplots(rows, cols, squeeze=False, sharex=True).ravel()
-        for ax in axes[len(groups):]:
+        for ax in axes[len(groups) :]:
             ax.set_visible(False)
         for ax, (key, frame) in zip(axes, groups):
             key = key if isinstance(key, tuple) else (key,)
@@ -59,23 +61,51 @@ def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Fi
                 bars = ax.barh(pos, frame[value].to_numpy(float), height * 0.92, color=colour, label=label)
                 for patch, factor in zip(bars.patches, order):
                     patch.set_gid(f"{value}|{factor}")
-                err = ax.errorbar(frame[value].to_numpy(float), pos, xerr=np.nan_to_num(frame[conf].to_numpy(float)),
-                                  fmt="none", color="black", linewidth=1)
+                err = ax.errorbar(
+                    frame[value].to_numpy(float),
+                    pos,
+                    xerr=np.nan_to_num(frame[conf].to_numpy(float)),
+                    fmt="none",
+                    color="black",
+                    linewidth=1,
+                )
                 err.lines[2][0].set_gid(f"{conf}")
             if "sigma" in frame.columns and series is _MORRIS:
-                ax.plot(frame["sigma"].to_numpy(float), y, linestyle="none", marker="D", color=OKABE_ITO["black"],
-                        markersize=5, label="\u03c3: spread of the elementary effects", gid="sigma")
+                ax.plot(
+                    frame["sigma"].to_numpy(float),
+                    y,
+                    linestyle="none",
+                    marker="D",
+                    color=OKABE_ITO["black"],
+                    markersize=5,
+                    label="\u03c3: spread of the elementary effects",
+                    gid="sigma",
+                )
             if frame[series[0][0]].isna().all():  # SALib gives NaN when the metric never varied in this group
-                ax.text(0.5, 0.5, "the metric did not vary here:\nno indices", transform=ax.transAxes, ha="center",
-                        va="center", gid="no-variation")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "the metric did not vary here:\nno indices",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    gid="no-variation",
+                )
             ax.set_yticks(y, order)
             ax.grid(axis="y", visible=False)
             ax.axvline(0, color="black", linewidth=0.8)
-            name = group_label(keys[:-1], key[:-1]) if "metric" in keys and len(keys) > 1 else (group_label(keys, key) if keys else "")
+            name = (
+                group_label(keys[:-1], key[:-1])
+                if "metric" in keys and len(keys) > 1
+                else (group_label(keys, key) if keys else "")
+            )
             metric = str(key[-1]) if "metric" in keys else None
             ax.set_title(", ".join(p for p in (name, metric_label(metric).split(" (")[0] if metric else "") if p))
-            ax.set_xlabel("index (share of the output variance)" if series is _SOBOL
-                          else f"effect on {metric_label(metric) if metric else 'the metric'}")
+            ax.set_xlabel(
+                "index (share of the output variance)"
+                if series is _SOBOL
+                else f"effect on {metric_label(metric) if metric else 'the metric'}"
+            )
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
         fig.suptitle(title or f"{kind}: which factor drives the outcome")

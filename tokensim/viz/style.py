@@ -121,9 +121,30 @@ RC: dict[str, object] = {
 }
 
 #: Steps (hours) the duration axis may use: 1 minute up to 5 years.
-_STEPS: tuple[float, ...] = tuple(h for h in (
-    1 / 60, 5 / 60, 15 / 60, 0.5, 1, 2, 6, 12, 24, 2 * 24, 7 * 24, 14 * 24, 30 * 24, 60 * 24, 90 * 24, 180 * 24,
-    365 * 24, 2 * 365 * 24, 5 * 365 * 24))
+_STEPS: tuple[float, ...] = tuple(
+    h
+    for h in (
+        1 / 60,
+        5 / 60,
+        15 / 60,
+        0.5,
+        1,
+        2,
+        6,
+        12,
+        24,
+        2 * 24,
+        7 * 24,
+        14 * 24,
+        30 * 24,
+        60 * 24,
+        90 * 24,
+        180 * 24,
+        365 * 24,
+        2 * 365 * 24,
+        5 * 365 * 24,
+    )
+)
 
 
 @contextmanager
@@ -164,7 +185,9 @@ def policy_styles(names: Iterable[str]) -> dict[str, tuple[str, str]]:
         free = [LINE_COLOURS[(start + k) % len(LINE_COLOURS)] for k in range(len(LINE_COLOURS))]
         choice = next(((c, marker) for c in free if c not in used_colours), None)
         if choice is None:
-            pairs = [(c, MARKERS[(MARKERS.index(marker) + k) % len(MARKERS)]) for k in range(len(MARKERS)) for c in free]
+            pairs = [
+                (c, MARKERS[(MARKERS.index(marker) + k) % len(MARKERS)]) for k in range(len(MARKERS)) for c in free
+            ]
             choice = next((p for p in pairs if p not in used_pairs), (colour, marker))
         out[name] = choice
         used_colours.add(choice[0])

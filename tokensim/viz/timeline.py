@@ -38,11 +38,14 @@ def exposure_windows(trace: pd.DataFrame) -> list[tuple[float, float]]:
     recorded event (a replay, a detection or its revocation).
     """
     rows = trace[trace["event"].isin(["exploit", "replay", "detection", "revocation", "exposure_end"])]
-    rows = rows.assign(_exploit=(rows["event"] == "exploit").astype(int),
-                       _success=((rows["event"] == "replay") & (rows["count"] > 0)).astype(int))
+    rows = rows.assign(
+        _exploit=(rows["event"] == "exploit").astype(int),
+        _success=((rows["event"] == "replay") & (rows["count"] > 0)).astype(int),
+    )
     rows = rows.assign(_nth=rows.groupby(_FAMILY, sort=False)["_exploit"].cumsum())  # the trace is in time order
-    families = rows.groupby([*_FAMILY, "_nth"], sort=False).agg(start=("time_hours", "min"), end=("time_hours", "max"),
-                                                                  usable=("_success", "max"))
+    families = rows.groupby([*_FAMILY, "_nth"], sort=False).agg(
+        start=("time_hours", "min"), end=("time_hours", "max"), usable=("_success", "max")
+    )
     used = families[families["usable"] > 0]
     spans = list(zip(used["start"].astype(float), used["end"].astype(float)))
     merged: list[tuple[float, float]] = []
@@ -73,7 +76,9 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
     if trace is None:
         raise InputError.single(source, "trace", "no trace; call tokensim.simulate(..., trace=True)")
     if not isinstance(trace, pd.DataFrame):
-        raise InputError.single(source, "trace", f"expected an Outcome or a trace DataFrame, got {type(trace).__name__}")
+        raise InputError.single(
+            source, "trace", f"expected an Outcome or a trace DataFrame, got {type(trace).__name__}"
+        )
     missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
     if missing:
         require(trace, list(TRACE_COLUMNS), source)
@@ -103,8 +108,18 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
                 sizes = np.full(len(rows), 36.0)
                 label = f"{label} ({len(rows)})"
             y = np.full(len(rows), len(LANES) - 1 - lane, dtype=float)
-            ax.scatter(rows["time_hours"].to_numpy(float), y, s=sizes, color=colour, marker=marker, alpha=0.8,
-                       linewidths=0, label=label, gid=event, zorder=3)
+            ax.scatter(
+                rows["time_hours"].to_numpy(float),
+                y,
+                s=sizes,
+                color=colour,
+                marker=marker,
+                alpha=0.8,
+                linewidths=0,
+                label=label,
+                gid=event,
+                zorder=3,
+            )
             handles.append(Line2D([], [], linestyle="none", marker=marker, color=colour, markersize=7, label=label))
         ax.set_yticks(range(len(LANES)), [lane[1] for lane in reversed(LANES)])
         ax.set_ylim(-0.7, len(LANES) - 0.3)
@@ -117,8 +132,10 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
         if title is None:
             title = "Event trace of one run"
             if record is not None:
-                title += (f": {record['model']} under {record['policy']} "
-                          f"(seed {record['seed']}, replication {record['replication']})")
+                title += (
+                    f": {record['model']} under {record['policy']} "
+                    f"(seed {record['seed']}, replication {record['replication']})"
+                )
         ax.set_title(title)
         if trace.empty:
             ax.text(0.5, 0.5, "no leaks in this run", transform=ax.transAxes, ha="center", va="center", gid="empty")

@@ -6,13 +6,22 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-from matplotlib.lines import Line2D
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from tokensim.errors import InputError
 from tokensim.viz._frames import ci_errors, floor_of, group_label, hours, require
-from tokensim.viz.style import OKABE_ITO, context, duration_text, metric_label, new_figure, policy_style, policy_styles, value_axis
+from tokensim.viz.style import (
+    OKABE_ITO,
+    context,
+    duration_text,
+    metric_label,
+    new_figure,
+    policy_style,
+    policy_styles,
+    value_axis,
+)
 
 _LINESTYLES = ("-", "--", ":", "-.")
 #: Above this many curves in a panel the legend names policies only, and a note names the other settings.
@@ -56,8 +65,9 @@ def _span(values: pd.Series) -> float:
     return float(finite.max() - finite.min()) if finite.size else 0.0
 
 
-def ttl_labels(xs: np.ndarray, ys: np.ndarray, ttls: np.ndarray, spans: tuple[float, float],
-               close: float = LABEL_CLOSE) -> list[tuple[tuple[float, float], list[float]]]:
+def ttl_labels(
+    xs: np.ndarray, ys: np.ndarray, ttls: np.ndarray, spans: tuple[float, float], close: float = LABEL_CLOSE
+) -> list[tuple[tuple[float, float], list[float]]]:
     """The TTL labels of one curve: points that (nearly) coincide share one label, `5m, 15m, 1h`.
 
     A point joins the label of an earlier point of the curve when it lies within ``close`` of the
@@ -94,9 +104,20 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
             colour, marker = styles.get(policy) or policy_style(policy)
             ax.add_line(Line2D([], [], color=colour, marker=marker, label=policy, gid=f"policy|{policy}"))
         others = [c for c in curve_keys if c != "policy"]
-        ax.text(0.01, 0.99, textwrap.fill(f"{len(groups)} curves: each policy once per setting of {', '.join(others)} "
-                                          "(line style cycles; the tradeoff table lists them)", 60),
-                transform=ax.transAxes, va="top", fontsize=7, color="#555555", gid="curves-note")
+        ax.text(
+            0.01,
+            0.99,
+            textwrap.fill(
+                f"{len(groups)} curves: each policy once per setting of {', '.join(others)} "
+                "(line style cycles; the tradeoff table lists them)",
+                60,
+            ),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+            color="#555555",
+            gid="curves-note",
+        )
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values(order, kind="stable")
@@ -105,28 +126,68 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
         seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
         label = group_label(curve_keys, key) if curve_keys else str(key[0])
         xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
-        bars = ax.errorbar(xm, ym, xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"], floor_of(x)),
-                           yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
-                           color=colour, marker=marker, linestyle=style, label=f"_{label}" if crowded else label)
+        bars = ax.errorbar(
+            xm,
+            ym,
+            xerr=ci_errors(xm, curve[f"{x}_low"], curve[f"{x}_high"], floor_of(x)),
+            yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
+            color=colour,
+            marker=marker,
+            linestyle=style,
+            label=f"_{label}" if crowded else label,
+        )
         bars.lines[0].set_gid(f"curve|{label}")
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
             for (xv, yv), ttls in ttl_labels(xm, ym, curve["_ttl"].to_numpy(float), spans):
-                ax.annotate(", ".join(duration_text(t) for t in ttls), (xv, yv), xytext=(4, 4), textcoords="offset points",
-                            fontsize=7, color=colour, gid="ttl-label")
+                ax.annotate(
+                    ", ".join(duration_text(t) for t in ttls),
+                    (xv, yv),
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=colour,
+                    gid="ttl-label",
+                )
     front = table[table["pareto"].astype(bool)].sort_values(f"{x}_mean", kind="stable")
     if not front.empty:
-        ax.plot(front[f"{x}_mean"].to_numpy(float), front[f"{y}_mean"].to_numpy(float), linestyle=":", color=OKABE_ITO["black"],
-                marker="o", markersize=13, markerfacecolor="none", markeredgewidth=1.2, zorder=4,
-                label="Pareto front (nothing cheaper and safer)", gid="pareto")
+        ax.plot(
+            front[f"{x}_mean"].to_numpy(float),
+            front[f"{y}_mean"].to_numpy(float),
+            linestyle=":",
+            color=OKABE_ITO["black"],
+            marker="o",
+            markersize=13,
+            markerfacecolor="none",
+            markeredgewidth=1.2,
+            zorder=4,
+            label="Pareto front (nothing cheaper and safer)",
+            gid="pareto",
+        )
     if "knee" in table.columns and table["knee"].astype(bool).any():
         knee = table[table["knee"].astype(bool)].iloc[0]
-        ax.plot([knee[f"{x}_mean"]], [knee[f"{y}_mean"]], linestyle="none", marker="*", markersize=17,
-                markerfacecolor=OKABE_ITO["yellow"], markeredgecolor=OKABE_ITO["black"], zorder=5,
-                label="knee of the front", gid="knee")
+        ax.plot(
+            [knee[f"{x}_mean"]],
+            [knee[f"{y}_mean"]],
+            linestyle="none",
+            marker="*",
+            markersize=17,
+            markerfacecolor=OKABE_ITO["yellow"],
+            markeredgecolor=OKABE_ITO["black"],
+            zorder=5,
+            label="knee of the front",
+            gid="knee",
+        )
         if "label" in table.columns:
-            ax.annotate(textwrap.fill(f"knee: {knee['label']}", 40), (knee[f"{x}_mean"], knee[f"{y}_mean"]), xytext=(12, -16),
-                        textcoords="offset points", fontsize=8, zorder=6, gid="knee-label",
-                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "#999999", "alpha": 0.9})
+            ax.annotate(
+                textwrap.fill(f"knee: {knee['label']}", 40),
+                (knee[f"{x}_mean"], knee[f"{y}_mean"]),
+                xytext=(12, -16),
+                textcoords="offset points",
+                fontsize=8,
+                zorder=6,
+                gid="knee-label",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "#999999", "alpha": 0.9},
+            )
 
 
 def tradeoff_figure(
@@ -149,14 +210,16 @@ def tradeoff_figure(
     policy and setting (e.g. rotation) when those vary.
     """
     if not isinstance(results_or_table, pd.DataFrame):
-        raise InputError.single("tradeoff figure", "", f"expected a pandas DataFrame, got {type(results_or_table).__name__}")
+        raise InputError.single(
+            "tradeoff figure", "", f"expected a pandas DataFrame, got {type(results_or_table).__name__}"
+        )
     tables = _tables(results_or_table, x, y, level)
     styles = policy_styles(str(p) for _, t in tables if "policy" in t.columns for p in t["policy"])
     with context():
         cols = min(len(tables), 2)
         fig = new_figure(7.0 * cols, 5.0 * ((len(tables) + 1) // 2))
         axes = fig.subplots((len(tables) + 1) // 2, cols, squeeze=False).ravel()
-        for ax in axes[len(tables):]:
+        for ax in axes[len(tables) :]:
             ax.set_visible(False)
         for ax, (model, table) in zip(axes, tables):
             _draw(ax, table, x, y, ttl, styles)
@@ -167,7 +230,7 @@ def tradeoff_figure(
             ax.set_ylabel(metric_label(y))
             ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
         legend: dict[str, object] = {}
-        for ax in axes[:len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
+        for ax in axes[: len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)
         fig.legend(list(legend.values()), list(legend), loc="outside right center", fontsize=8)

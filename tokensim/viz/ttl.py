@@ -37,14 +37,18 @@ def ttl_figure(
     by = list(by)
     require(results, ["model", ttl, metric, *by], source)
     frame = results.assign(_ttl=hours(results[ttl], source))
-    check_not_pooled(frame.drop(columns=[c for c in ("access_ttl", "policy.access_ttl") if c != ttl and c in frame]),
-                     ["model", *by, ttl], source, f"add it to by (by={by})")
+    check_not_pooled(
+        frame.drop(columns=[c for c in ("access_ttl", "policy.access_ttl") if c != ttl and c in frame]),
+        ["model", *by, ttl],
+        source,
+        f"add it to by (by={by})",
+    )
     models = list(dict.fromkeys(frame["model"]))
     styles = policy_styles(frame[by[0]].astype(str))
     with context():
         fig = new_figure(6.5 * min(len(models), 2) + 2.0, 4.5 * ((len(models) + 1) // 2))
         axes = fig.subplots((len(models) + 1) // 2, min(len(models), 2), squeeze=False).ravel()
-        for ax in axes[len(models):]:
+        for ax in axes[len(models) :]:
             ax.set_visible(False)
         for ax, model in zip(axes, models):
             rows = frame[frame["model"] == model]
@@ -57,8 +61,15 @@ def ttl_figure(
                 style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
                 seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
                 x, mean = curve["_ttl"].to_numpy(), curve["mean"].to_numpy()
-                bars = ax.errorbar(x, mean, yerr=ci_errors(mean, curve["ci_low"], curve["ci_high"], floor_of(metric)), color=colour,
-                                   marker=marker, linestyle=style, label=group_label(by, key))
+                bars = ax.errorbar(
+                    x,
+                    mean,
+                    yerr=ci_errors(mean, curve["ci_low"], curve["ci_high"], floor_of(metric)),
+                    color=colour,
+                    marker=marker,
+                    linestyle=style,
+                    label=group_label(by, key),
+                )
                 bars.lines[0].set_gid(f"curve|{group_label(by, key)}")
                 dodge(ax, [bars.lines[0], *bars.lines[1], *bars.lines[2]], index, len(curves))  # intervals side by side
             if log_x:
@@ -70,10 +81,14 @@ def ttl_figure(
             ax.set_title(f"{model}: mean and {level:.0%} interval")
             ax.margins(x=0.08)
         legend: dict[str, object] = {}
-        for ax in axes[:len(models)]:  # one legend for all panels
+        for ax in axes[: len(models)]:  # one legend for all panels
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)
-        fig.legend(list(legend.values()), list(legend), loc="outside right center",
-                   title=", ".join(b.rsplit(".", 1)[-1] for b in by))
+        fig.legend(
+            list(legend.values()),
+            list(legend),
+            loc="outside right center",
+            title=", ".join(b.rsplit(".", 1)[-1] for b in by),
+        )
         fig.suptitle(f"{metric_label(metric).split(' (')[0].capitalize()} against {metric_label(ttl).split(' (')[0]}")
     return fig
