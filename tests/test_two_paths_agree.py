@@ -14,10 +14,11 @@ def run_many(arch, policy, closed_form: bool, reps: int) -> dict[str, np.ndarray
     for r in range(reps):
         sim = Simulation(arch, policy, seed=17, replication=r, horizon=60 * 24.0, closed_form_families=closed_form)
         sim.run()
-        out["unauthorized"].append(sim.unauthorized)
-        out["detections"].append(sim.detections)
-        out["attempts"].append(sim.replay_attempts)
-        out["exposure"].append(sim.totals()["exposure_hours"])
+        fields = sim.outcome_fields()
+        out["unauthorized"].append(fields["unauthorized_requests"])
+        out["detections"].append(fields["detections"])
+        out["attempts"].append(fields["replay_attempts"])
+        out["exposure"].append(fields["exposure_hours"])
     return {k: np.array(v, dtype=float) for k, v in out.items()}
 
 

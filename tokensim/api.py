@@ -78,8 +78,7 @@ def simulate(
     hours = _hours(horizon)
     costs = costs or CostModel()
     sim = Simulation(arch, pol, seed=seed, replication=replication, horizon=hours, trace=trace)
-    sim.run()
-    totals = sim.totals()
+    trace_rows = sim.run()
     record: dict[str, Any] = {
         "model": arch.name,
         "policy": pol.name,
@@ -87,24 +86,12 @@ def simulate(
         "seed": seed,
         "replication": replication,
         "horizon_hours": hours,
-        "leaks": sim.leaks,
-        "credentials_exposed": totals["credentials_exposed"],
-        "credentials_usable": totals["credentials_usable"],
-        "replay_attempts": sim.replay_attempts,
-        "unauthorized_requests": sim.unauthorized,
-        "privileged_requests": sim.privileged,
-        "resources_reached": len(sim.resource_hits),
-        "tenants_reached": len(sim.tenants_hit),
-        "exposure_hours": totals["exposure_hours"],
-        "blast_radius": float(sim.blast_radius),
-        "detections": sim.detections,
-        "reuse_detections": sim.reuse_detections,
-        "time_to_containment_hours": totals["time_to_containment_hours"],
+        **sim.outcome_fields(),
         **integration_cost(arch, pol, sim.routes, costs),
         "tokensim_version": __version__,
         "config_hash": config_hash(arch, pol, hours, costs),
     }
-    return Outcome(record, sim.trace)
+    return Outcome(record, trace_rows)
 
 
 def replicate(

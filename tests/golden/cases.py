@@ -141,19 +141,4 @@ def process_path_record(
         arch, policy, seed=seed, replication=replication, horizon=parse_duration(horizon), closed_form_families=False
     )
     sim.run()
-    totals = sim.totals()
-    return {
-        "leaks": sim.leaks,
-        "credentials_exposed": totals["credentials_exposed"],
-        "credentials_usable": totals["credentials_usable"],
-        "replay_attempts": sim.replay_attempts,
-        "unauthorized_requests": sim.unauthorized,
-        "privileged_requests": sim.privileged,
-        "resources_reached": len(sim.resource_hits),
-        "tenants_reached": len(sim.tenants_hit),
-        "exposure_hours": totals["exposure_hours"],
-        "blast_radius": float(sim.blast_radius),
-        "detections": sim.detections,
-        "reuse_detections": sim.reuse_detections,
-        "time_to_containment_hours": totals["time_to_containment_hours"],
-    }
+    return dict(sim.outcome_fields())

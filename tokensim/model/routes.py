@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -22,7 +23,10 @@ from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Broker, Client, Intermediary, Mesh, Resource
 
-TIERS: tuple[str, ...] = ("low_risk", "privileged")
+Tier = Literal["low_risk", "privileged"]
+#: What a thief faces on a route: it needs the key, possession is enough, or nobody's request succeeds.
+Effect = Literal["bound", "bearer", "fails"]
+TIERS: tuple[Tier, ...] = ("low_risk", "privileged")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,18 @@ def choose_mechanism(client: Client, wanted: tuple[str, ...]) -> str | None:
         if mechanism == "bearer" or (mechanism in client.supports and client.key_storage != "none"):
             return mechanism
     return None
+
+
+def mechanism_for(client: Client, policy: Policy, tier: Tier) -> str | None:
+    """The mechanism a client uses for a tier's tokens under a policy.
+
+    The first wanted mechanism it can do; if none, bearer when the policy falls back
+    (``on_unsupported: fallback``), else None: no token exists and its requests fail.
+    """
+    chosen = choose_mechanism(client, getattr(policy, tier))
+    if chosen is None and policy.on_unsupported == "fallback":
+        return "bearer"
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 INF = math.inf
 
@@ -43,37 +44,50 @@ class CellState:
     secret_usable: bool
 
 
-@dataclass
-class Bundle:
-    """One stolen credential family and the thief's progress with it."""
+@dataclass(frozen=True)
+class MintRules:
+    """What a thief needs to mint tokens for one client (from its authentication and the policy)."""
 
-    uid: int
-    node: str
-    vector: str
-    client: str | None
-    instance: int
-    tenant: tuple[str, int] | None
-    leak_time: float
-    start: float  # exploitation starts (leak time + replay delay)
-    cells: tuple[Cell, ...]
-    tokens: dict[int, tuple[str, float]] = field(default_factory=dict)  # cell -> (token id, expiry)
-    proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
-    rt_expiry: float | None = None  # stolen refresh token's absolute expiry
     rt_needs_key: bool = False  # refreshing needs the victim's key (bound RT or mTLS client auth)
     rt_needs_secret: bool = False  # confidential client: refreshing needs the client secret
-    thief_until: float = INF  # rotation: the thief's refresh token stops working
-    reuse_at: float | None = None  # rotation with reuse detection fires here
-    secret: bool = False  # client secret stolen
     secret_needs_key: bool = False  # mTLS client authentication
     own_key_rt: bool = False  # tokens minted from the refresh token are bound to the thief's own key
     own_key_secret: bool = False  # tokens minted with the secret are bound to the thief's own key
     jit_tiers: frozenset[str] = frozenset()  # tiers whose tokens are issued just in time against the key
-    key: str | None = None  # exported | oracle | None
-    dwell_end: float = -INF
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where and when a stolen family was taken, and whose it is."""
+
+    node: str
+    vector: str
+    client: str | None  # None: an issuer's signing key
+    instance: int  # -1 for a signing key
+    tenant: tuple[str, int] | None
+    leak_time: float
+    start: float  # exploitation starts (leak time + replay delay)
+
+
+@dataclass
+class Loot:
+    """What the thief holds: filled by the capture functions at the leak, fixed once exploitation starts."""
+
+    tokens: dict[int, tuple[str, float]] = field(default_factory=dict)  # cell -> (token id, expiry)
+    proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
+    rt_expiry: float | None = None  # stolen refresh token's absolute expiry
+    thief_until: float = INF  # rotation: the thief's refresh token stops working
+    reuse_at: float | None = None  # rotation with reuse detection fires here
+    secret: bool = False  # client secret stolen
+    key: Literal["exported", "oracle"] | None = None
+    dwell_end: float = -INF  # an oracle key signs until the compromise ends
     forged: bool = False  # an issuer signing key: mint anything until the key is rotated
-    mint_ttl: dict[str, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
-    # dynamic
-    revoked_at: float | None = None
+
+
+@dataclass
+class Progress:
+    """The engine's account of what the thief did with a family (never read by the rules)."""
+
     detected: bool = False
     exposure: float = 0.0
     last_usable: float | None = None
@@ -82,6 +96,25 @@ class Bundle:
     rt_usable: bool = False
     secret_usable: bool = False
     usable_after_start: bool = False  # some request would have succeeded once exploitation began
+
+
+@dataclass
+class Bundle:
+    """One stolen credential family: where it came from, what it holds, and the thief's progress with it."""
+
+    uid: int
+    origin: Origin
+    cells: tuple[Cell, ...]
+    loot: Loot = field(default_factory=Loot)
+    rules: MintRules = field(default_factory=MintRules)
+    mint_ttl: dict[str, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
+    revoked_at: float | None = None
+    progress: Progress = field(default_factory=Progress)
+
+    @property
+    def start(self) -> float:
+        """When exploitation starts."""
+        return self.origin.start
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -93,41 +126,41 @@ class Bundle:
 
     def credentials(self) -> int:
         """Distinct credentials exposed: access tokens, refresh token, secret, exported key, signing key."""
-        n = len({tok for tok, _ in self.tokens.values()})
-        n += self.rt_expiry is not None
-        n += self.secret
-        n += self.key == "exported"
-        n += self.forged
+        n = len({tok for tok, _ in self.loot.tokens.values()})
+        n += self.loot.rt_expiry is not None
+        n += self.loot.secret
+        n += self.loot.key == "exported"
+        n += self.loot.forged
         return n
 
     def tokens_only(self) -> bool:
         """Holds nothing but captured access tokens (and proofs): resolvable in closed form."""
-        return self.rt_expiry is None and not self.secret and self.key is None and not self.forged
+        return self.loot.rt_expiry is None and not self.loot.secret and self.loot.key is None and not self.loot.forged
 
     def describe(self) -> str:
         """The exposed credentials in words, for the trace."""
         parts = []
-        tokens = len({tok for tok, _ in self.tokens.values()})
+        tokens = len({tok for tok, _ in self.loot.tokens.values()})
         if tokens:
             parts.append(f"{tokens} access token{'s' if tokens > 1 else ''}")
-        if self.proofs:
-            parts.append(f"{len(self.proofs)} DPoP proof{'s' if len(self.proofs) > 1 else ''}")
-        if self.rt_expiry is not None:
+        if self.loot.proofs:
+            parts.append(f"{len(self.loot.proofs)} DPoP proof{'s' if len(self.loot.proofs) > 1 else ''}")
+        if self.loot.rt_expiry is not None:
             parts.append("refresh token")
-        if self.secret:
+        if self.loot.secret:
             parts.append("client secret")
-        if self.key == "exported":
+        if self.loot.key == "exported":
             parts.append("exported key")
-        elif self.key == "oracle":
+        elif self.loot.key == "oracle":
             parts.append("signing oracle until dwell ends")
-        if self.forged:
+        if self.loot.forged:
             parts.append("issuer signing key")
         return ", ".join(parts)
 
     # -- the rules ---------------------------------------------------------------------------
 
     def key_ok(self, t: float) -> bool:
-        return self.key == "exported" or (self.key == "oracle" and t < self.dwell_end)
+        return self.loot.key == "exported" or (self.loot.key == "oracle" and t < self.loot.dwell_end)
 
     def _seen_revoked(self, cell: Cell, t: float) -> bool:
         """Has the revocation reached this resource (for access tokens)?"""
@@ -141,9 +174,9 @@ class Bundle:
 
     def _key_end(self) -> float:
         """Until when the thief can sign with the victim's key."""
-        if self.key == "exported":
+        if self.loot.key == "exported":
             return INF
-        return self.dwell_end if self.key == "oracle" else -INF
+        return self.loot.dwell_end if self.loot.key == "oracle" else -INF
 
     def capability_end(self, path: str, tier: str) -> float:
         """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
@@ -153,14 +186,14 @@ class Bundle:
         an interval ending here (-inf: never had it).
         """
         if path == "rt":
-            if self.rt_expiry is None or (self.rt_needs_secret and not self.secret):
+            if self.loot.rt_expiry is None or (self.rules.rt_needs_secret and not self.loot.secret):
                 return -INF
-            end, needs_key = min(self.rt_expiry, self.thief_until), self.rt_needs_key
+            end, needs_key = min(self.loot.rt_expiry, self.loot.thief_until), self.rules.rt_needs_key
         else:
-            if not self.secret:
+            if not self.loot.secret:
                 return -INF
-            end, needs_key = INF, self.secret_needs_key
-        if needs_key or tier in self.jit_tiers:
+            end, needs_key = INF, self.rules.secret_needs_key
+        if needs_key or tier in self.rules.jit_tiers:
             end = min(end, self._key_end())
         if self.revoked_at is not None:
             end = min(end, self.revoked_at)
@@ -199,7 +232,7 @@ class Bundle:
         self, cell: Cell, t: float, memo: dict[str, tuple[float, float, float, float]] | None = None
     ) -> tuple[bool, bool]:
         """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
-        if self.forged:
+        if self.loot.forged:
             return self.revoked_at is None or t < self.revoked_at, False
         rt_end, rt_last, secret_end, secret_last = self._windows(cell.tier, memo)
         # It can mint a fresh one while the capability lasts; after, the last one it minted
@@ -224,7 +257,7 @@ class Bundle:
         usable: set[str] = set()
         rt_usable = secret_usable = False
         key_ok = self.key_ok(t)
-        key_why = "exported key" if self.key == "exported" else "signing oracle during dwell"
+        key_why = "exported key" if self.loot.key == "exported" else "signing oracle during dwell"
         memo: dict[str, tuple[float, float, float, float]] = {}  # per tier: see _windows
         minted: dict[int, tuple[bool, bool]] = {}  # per cell, reused for `holds` below
         for cell in self.cells:
@@ -232,40 +265,40 @@ class Bundle:
                 success.append(False)
                 reasons.append("route fails for everyone")
                 continue
-            if self.forged:
+            if self.loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
                 success.append(ok)
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
                 continue
             bearer = cell.effect == "bearer"
             why = ""
-            captured = self.tokens.get(cell.index)
+            captured = self.loot.tokens.get(cell.index)
             if captured is not None and t < captured[1] and not self._seen_revoked(cell, t):
                 if bearer or key_ok:
                     why = "captured token, bearer route" if bearer else f"captured token, {key_why}"
                     usable.add(captured[0])
-                elif cell.index in self.proofs and t < self.proofs[cell.index]:
+                elif cell.index in self.loot.proofs and t < self.loot.proofs[cell.index]:
                     why = "captured DPoP proof inside its window"
                     usable.add(captured[0])
             if not why:
                 via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
-                jit = cell.tier in self.jit_tiers
-                if via_rt and (bearer or key_ok or (self.own_key_rt and not jit)):
+                jit = cell.tier in self.rules.jit_tiers
+                if via_rt and (bearer or key_ok or (self.rules.own_key_rt and not jit)):
                     why = "minted from refresh token" + (
                         "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
                     )
                     rt_usable = True
-                elif via_secret and (bearer or key_ok or (self.own_key_secret and not jit)):
+                elif via_secret and (bearer or key_ok or (self.rules.own_key_secret and not jit)):
                     why = "minted with client secret" + (
                         "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
                     )
                     secret_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
-        holds = self.forged and (self.revoked_at is None or t < self.revoked_at)
+        holds = self.loot.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
             holds = any(
-                t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.tokens.items()
+                t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.loot.tokens.items()
             )  # cells[i].index == i
         if not holds:
             holds = any(
@@ -275,13 +308,13 @@ class Bundle:
 
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
-        times = [self.start, self.dwell_end, self.thief_until]
-        if self.rt_expiry is not None:
-            times.append(self.rt_expiry)
-        if self.reuse_at is not None:
-            times.append(self.reuse_at)
-        times.extend(exp for _, exp in self.tokens.values())
-        times.extend(self.proofs.values())
+        times = [self.start, self.loot.dwell_end, self.loot.thief_until]
+        if self.loot.rt_expiry is not None:
+            times.append(self.loot.rt_expiry)
+        if self.loot.reuse_at is not None:
+            times.append(self.loot.reuse_at)
+        times.extend(exp for _, exp in self.loot.tokens.values())
+        times.extend(self.loot.proofs.values())
         for tier in self.mint_ttl:
             times.extend(self._windows(tier, None))
         if self.revoked_at is not None:

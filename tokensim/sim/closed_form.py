@@ -1,0 +1,185 @@
+"""Token-only stolen families, queued during the run and resolved in closed form after it.
+
+Such a family interacts with nothing (its only event chain, detection then
+revocation, is its own), so resolving it after the clock stops gives the same
+distribution as a process during the run, at the cost of one numpy pass per client
+population (`token_families.resolve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from tokensim.model.schema import DelayDistribution
+from tokensim.sim import token_families
+from tokensim.sim.bundle import INF
+from tokensim.sim.capture import CapturedFamilies
+from tokensim.sim.distributions import sample_many
+from tokensim.sim.plan import ClientPlan, row_any
+from tokensim.sim.streams import Streams
+from tokensim.sim.tally import Tally
+from tokensim.sim.trace import TraceEvent, TraceSink
+
+
+@dataclass(frozen=True)
+class QueuedFamilies:
+    """Captured families of one leak, with when and where it happened."""
+
+    families: CapturedFamilies
+    leak_time: float
+    start: float
+    node: str
+    vector: str
+
+
+@dataclass(frozen=True)
+class Threat:
+    """The attacker's and defender's parameters the closed form needs."""
+
+    replay_rate: float
+    detection_probability: float
+    response_time: DelayDistribution
+
+
+class FamilyQueue:
+    """Families queued per client population, in order of their first leak."""
+
+    def __init__(self, horizon: float, trace: TraceSink) -> None:
+        self.horizon = horizon
+        self.trace = trace
+        self._queued: dict[str, list[QueuedFamilies]] = {}
+
+    def add(self, found: CapturedFamilies, leak_time: float, start: float, node: str, vector: str) -> None:
+        """Queue a leak's families (untraced, dropping those whose tokens all expire before exploitation)."""
+        instances, expiry, proof = found.instances, found.expiry, found.proof
+        if not self.trace.enabled:
+            # a family whose tokens all expire before exploitation starts adds nothing but
+            # its exposure count (already taken): drop it (only the trace tells its story)
+            alive = np.flatnonzero(token_families.row_max(expiry) > start) if start < self.horizon else np.arange(0)
+            if alive.size < len(instances):
+                instances, expiry, proof = instances[alive], expiry[alive], proof[alive]
+        if len(instances):
+            kept = CapturedFamilies(found.plan, instances, expiry, proof)
+            self._queued.setdefault(found.plan.name, []).append(QueuedFamilies(kept, leak_time, start, node, vector))
+
+    def resolve(self, plans: Mapping[str, ClientPlan], streams: Streams, threat: Threat, tally: Tally) -> None:
+        """Resolve every queued family into the tally (and the trace), one numpy pass per population."""
+        for name, parts in self._queued.items():
+            self._resolve_population(plans[name], parts, streams, threat, tally)
+        self._queued.clear()
+
+    def _resolve_population(
+        self, plan: ClientPlan, parts: list[QueuedFamilies], streams: Streams, threat: Threat, tally: Tally
+    ) -> None:
+        instances = np.concatenate([p.families.instances for p in parts])
+        expiry = np.concatenate([p.families.expiry for p in parts])
+        proof = np.concatenate([p.families.proof for p in parts])
+        sizes = [len(p.families.instances) for p in parts]
+        leak_time = np.repeat([p.leak_time for p in parts], sizes)
+        start = np.repeat([p.start for p in parts], sizes)
+        rng = streams.rng("families", plan.name)
+        cells = plan.cells
+        seen_delay = np.array(
+            [
+                0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
+                for c in cells
+            ]
+        )
+        response = sample_many(threat.response_time, rng, len(instances))
+        per_family = self.trace.enabled or plan.spec.tenants > 1
+        res = token_families.resolve(
+            leak_time=leak_time,
+            start=start,
+            horizon=self.horizon,
+            expiry=expiry,
+            proof_until=proof,
+            bearer=np.array([c.effect == "bearer" for c in cells]),
+            bound=np.array([c.effect == "bound" for c in cells]),
+            weight=np.array([c.weight for c in cells]),
+            seen_delay=seen_delay,
+            rho=threat.replay_rate,
+            q=threat.detection_probability,
+            response=response,
+            rng=rng,
+            per_family=per_family,
+        )
+        per_cell = res.cell_successes
+        tally.replay_attempts += res.attempts
+        tally.detections += res.detections
+        for c, n in zip(cells, per_cell):
+            if n:
+                tally.successes(c, int(n))
+        if res.successes is not None:
+            tenants = np.unique(instances[res.successes.sum(axis=1) > 0] % plan.spec.tenants)
+            tally.reach.tenants_hit.update((plan.name, int(x)) for x in tenants)
+        elif per_cell.sum() > 0:  # one tenant: reached if any family succeeded
+            tally.reach.tenants_hit.add((plan.name, 0))
+        tally.credentials_usable += int(plan.distinct_tokens(res.usable_end > start[:, None]).sum())
+        used = row_any(res.usable_end > start[:, None])  # usable once exploitation began
+        tally.exposure_hours += float(res.exposure[used].sum())
+        tally.containment.extend(res.exposure[used].tolist())
+        if self.trace.enabled:
+            origins = [(p.node, p.vector) for p in parts for _ in range(len(p.families.instances))]
+            self._trace(plan, instances, expiry, proof, res, origins, start)
+
+    def _trace(
+        self,
+        plan: ClientPlan,
+        instances: np.ndarray,
+        expiry: np.ndarray,
+        proof: np.ndarray,
+        res: token_families.FamilyOutcome,
+        origins: list[tuple[str, str]],
+        starts: np.ndarray,
+    ) -> None:
+        """Each resolved family's story, as the process path would have told it."""
+        assert res.successes is not None and res.family_attempts is not None  # per family when traced
+        for row, i in enumerate(instances):
+            (node, vector), start = origins[row], float(starts[row])
+            held = int(plan.distinct_tokens(expiry[row : row + 1] > -INF)[0])
+            proofs = int((proof[row] > -INF).sum())
+            what = f"{held} access token{'s' if held != 1 else ''}" + (
+                f", {proofs} DPoP proof{'s' if proofs != 1 else ''}" if proofs else ""
+            )
+            attempts = int(res.family_attempts[row])
+            rows: list[tuple[float, TraceEvent, int, str]] = [
+                (start, "exploit", attempts, f"{attempts} replay attempts")
+            ]
+            why = []
+            for c, n in zip(plan.cells, res.successes[row]):
+                if n:
+                    reason = (
+                        "captured token, bearer route"
+                        if c.effect == "bearer"
+                        else "captured DPoP proof inside its window"
+                    )
+                    why.append(f"{int(n)} at {c.resource} ({c.tier}): {reason}")
+            if why:
+                rows.append((start, "replay", int(res.successes[row].sum()), "; ".join(why)))
+            if not np.isnan(res.detected_at[row]):
+                rows.append((float(res.detected_at[row]), "detection", 0, "a replayed request was detected"))
+            if not np.isnan(res.revoked_at[row]):
+                rows.append(
+                    (
+                        float(res.revoked_at[row]),
+                        "revocation",
+                        0,
+                        "response to detection; the credential family is revoked",
+                    )
+                )
+            if (res.usable_end[row] > start).any():
+                end = float(res.usable_end[row].max())
+                revoked = not np.isnan(res.revoked_at[row]) and end < float(np.minimum(expiry[row], self.horizon).max())
+                rows.append(
+                    (
+                        end,
+                        "exposure_end",
+                        0,
+                        f"no stolen credential of this family is usable any more ({'revoked' if revoked else 'expired'})",
+                    )
+                )
+            for time, event, count, detail in rows:
+                self.trace.note(time, event, node, vector, plan.name, int(i), what, count, detail)

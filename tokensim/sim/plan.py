@@ -1,0 +1,262 @@
+"""The static plan of one run: everything about the architecture and policy that no leak changes.
+
+Built once, before the clock starts, and never re-queried from the architecture at a
+leak: per client population its target cells (resource x tier, with the route's
+effect and the issuer's revocation mode), request rates, chosen mechanisms, token
+identities, renewal phases and what a thief needs to mint tokens; per node, the
+share of each client's paths that pass through it (what its log sees); per broker,
+the cells beyond it; per issuer, what its signing key forges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from tokensim.model.architecture import Architecture
+from tokensim.model.policy import Policy
+from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
+from tokensim.model.schema import Broker, Client, Issuer, Leak
+from tokensim.sim.bundle import Cell, MintRules
+from tokensim.sim.streams import Streams
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    """Everything about one client population that does not change during a run."""
+
+    name: str
+    spec: Client
+    resources: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    request_rate: tuple[float, ...]  # per cell: legitimate requests per hour per instance
+    ttl: Mapping[Tier, float]  # access-token lifetime per tier
+    mechanism: Mapping[Tier, str | None]  # chosen mechanism per tier (None: unsupported and failing)
+    rules: MintRules  # what a thief needs to mint tokens for this client
+    token_ids: tuple[str, ...]  # per cell: which access token serves it
+    token_groups: tuple[tuple[int, ...], ...]  # cells sharing one token, in order of first use
+    access_phase: np.ndarray  # per instance: renewal phase of access tokens in [0, 1)
+    grant_phase: np.ndarray  # per instance: renewal phase of grants (refresh-token families)
+
+    def distinct_tokens(self, held: np.ndarray) -> np.ndarray:
+        """Per row of an (instances x cells) mask of held cells, how many distinct tokens they stand for."""
+        if len(self.token_groups) == 1:
+            return row_any(held).astype(int)
+        return sum(row_any(held[:, list(idx)]).astype(int) for idx in self.token_groups)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class BrokerView:
+    """A client population as a broker's host sees it: the cells beyond the broker, reweighted."""
+
+    plan: ClientPlan
+    cells: tuple[Cell, ...]  # every cell of the plan (indices kept), weight 0 where not beyond the broker
+    seen: tuple[Cell, ...]  # the cells beyond the broker
+
+
+@dataclass(frozen=True)
+class LeakSource:
+    """One leak process of the model: where, which vector, at what rate, over how many victims."""
+
+    node: str
+    index: int  # position in the node's `leaks` (names its random streams)
+    leak: Leak
+    units: int  # instances (or hosts) a leak picks its victim from
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The static plan of a run (see the module docstring)."""
+
+    policy: Policy
+    clients: Mapping[str, ClientPlan]
+    path_share: Mapping[str, Mapping[str, np.ndarray]]  # node -> client -> per-cell share of paths through it
+    broker_views: Mapping[str, tuple[BrokerView, ...]]
+    forged_cells: Mapping[str, tuple[Cell, ...]]  # issuer -> what its signing key reaches
+    forged_tenants: Mapping[str, tuple[tuple[str, int], ...]]  # resource -> every tenant whose client reaches it
+    leaks: tuple[LeakSource, ...]
+
+
+def build_plan(
+    arch: Architecture,
+    policy: Policy,
+    routes_binding: Mapping[tuple[str, str, str], tuple[Effect, float]],
+    streams: Streams,
+) -> RunPlan:
+    """The run's static plan from the architecture, the policy and the route table's effective binding."""
+    clients = {name: _client_plan(arch, policy, name, routes_binding, streams) for name in arch.clients}
+    return RunPlan(
+        policy=policy,
+        clients=clients,
+        path_share={
+            name: _path_shares(arch, name, clients)
+            for name, node in arch.spec.nodes.items()
+            if node.leaks and not isinstance(node, (Client, Issuer))
+        },
+        broker_views={
+            name: _broker_views(arch, name, clients)
+            for name, node in arch.spec.nodes.items()
+            if isinstance(node, Broker)
+        },
+        forged_cells={
+            name: _forged_cells(arch, name, routes_binding)
+            for name, node in arch.spec.nodes.items()
+            if isinstance(node, Issuer)
+        },
+        forged_tenants={
+            r: tuple(
+                (c, tenant) for c in arch.clients if (c, r) in arch.paths for tenant in range(arch.node(c).tenants)
+            )
+            for r in arch.resources
+        },
+        leaks=tuple(
+            LeakSource(name, j, leak, _leak_units(node, leak))
+            for name, node in arch.spec.nodes.items()
+            for j, leak in enumerate(node.leaks)
+        ),
+    )
+
+
+def cells_for_resources(
+    arch: Architecture, resources: tuple[str, ...], effects: list[tuple[str, Tier, Effect]]
+) -> tuple[Cell, ...]:
+    """The thief's target cells: its aim spread over resources (by sensitivity or evenly), then tiers."""
+    if not resources:
+        return ()
+    if arch.spec.attacker.targeting == "sensitivity":
+        total = sum(arch.node(r).sensitivity for r in resources)
+        share = {r: arch.node(r).sensitivity / total for r in resources}
+    else:
+        share = {r: 1 / len(resources) for r in resources}
+    out: list[Cell] = []
+    for r, tier, effect in effects:
+        res = arch.node(r)
+        frac = res.privileged_fraction if tier == "privileged" else 1 - res.privileged_fraction
+        issuer = arch.issuer_of(r)
+        out.append(
+            Cell(
+                len(out), r, tier, share[r] * frac, effect, res.sensitivity, issuer.revocation, issuer.propagation_delay
+            )
+        )
+    return tuple(out)
+
+
+def _client_plan(
+    arch: Architecture,
+    policy: Policy,
+    name: str,
+    binding: Mapping[tuple[str, str, str], tuple[Effect, float]],
+    streams: Streams,
+) -> ClientPlan:
+    spec: Client = arch.node(name)
+    resources = tuple(arch.reachable(name))
+    cells = cells_for_resources(
+        arch, resources, [(r, tier, binding[(name, r, tier)][0]) for r in resources for tier in TIERS]
+    )
+    rate = []
+    for c in cells:
+        frac = arch.node(c.resource).privileged_fraction
+        rate.append(spec.request_rate / len(resources) * (frac if c.tier == "privileged" else 1 - frac))
+    mech = {tier: mechanism_for(spec, policy, tier) for tier in TIERS}
+    jit = frozenset({"privileged"}) if policy.jit else frozenset()
+    ttl: dict[Tier, float] = {
+        "low_risk": policy.access_ttl,
+        "privileged": policy.jit_ttl if policy.jit else policy.access_ttl,
+    }
+    bound = {m for m in mech.values() if m in ("dpop", "mtls")}
+    mtls_auth = spec.confidential and "mtls" in bound
+    # A public client's refresh token is bound when its grant uses a binding mechanism (RFC 9449 s5,
+    # RFC 8705); a confidential client's refresh token is protected by client authentication only.
+    rt_bound = not spec.confidential and mech["low_risk"] in ("dpop", "mtls")
+    rules = MintRules(
+        rt_needs_key=rt_bound or mtls_auth,
+        rt_needs_secret=spec.confidential,
+        secret_needs_key=mtls_auth,
+        own_key_rt=not rt_bound and not mtls_auth,
+        own_key_secret=not mtls_auth,
+        jit_tiers=jit,
+    )
+    shared = mech["low_risk"] == mech["privileged"] and not policy.jit
+    ids = tuple(_token_id(policy, shared, c) for c in cells)
+    groups = tuple(tuple(i for i, t in enumerate(ids) if t == tok) for tok in dict.fromkeys(ids))
+    rng = streams.rng("phase", name)  # policy-independent: every policy renews at the same phases
+    access_phase = rng.random(spec.instances)
+    grant_phase = rng.random(spec.instances)
+    return ClientPlan(
+        name=name,
+        spec=spec,
+        resources=resources,
+        cells=cells,
+        request_rate=tuple(rate),
+        ttl=ttl,
+        mechanism=mech,
+        rules=rules,
+        token_ids=ids,
+        token_groups=groups,
+        access_phase=access_phase,
+        grant_phase=grant_phase,
+    )
+
+
+def _token_id(policy: Policy, shared: bool, cell: Cell) -> str:
+    """Which token serves a cell: one per audience (all resources, or each) and tier (or shared by both)."""
+    aud = "all" if policy.audience == "broad" else cell.resource
+    tier = "shared" if shared else cell.tier
+    return f"access:{aud}:{tier}"
+
+
+def _path_shares(arch: Architecture, node: str, clients: Mapping[str, ClientPlan]) -> dict[str, np.ndarray]:
+    """Per client, per cell: the share of the client's paths to the cell's resource that pass through ``node``."""
+    out = {}
+    for plan in clients.values():
+        share = np.zeros(len(plan.cells))
+        for c in plan.cells:
+            paths = arch.paths[(plan.name, c.resource)]
+            share[c.index] = sum(node in p for p in paths) / len(paths)
+        out[plan.name] = share
+    return out
+
+
+def _broker_views(arch: Architecture, broker: str, clients: Mapping[str, ClientPlan]) -> tuple[BrokerView, ...]:
+    """A broker's host holds the tokens of every tenant routed through it; the thief aims beyond it."""
+    out = []
+    for plan in clients.values():
+        through = tuple(r for r in plan.resources if any(broker in p for p in arch.paths[(plan.name, r)]))
+        if not through:
+            continue
+        total = sum(c.weight for c in plan.cells if c.resource in through)
+        cells = tuple(replace(c, weight=c.weight / total if c.resource in through else 0.0) for c in plan.cells)
+        out.append(BrokerView(plan, cells, tuple(c for c in cells if c.resource in through)))
+    return tuple(out)
+
+
+def _forged_cells(
+    arch: Architecture, issuer: str, binding: Mapping[tuple[str, str, str], tuple[Effect, float]]
+) -> tuple[Cell, ...]:
+    """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts the issuer."""
+    resources = tuple(r for r in arch.resources if arch.issuer_of(r) is arch.node(issuer))
+    effects: list[tuple[str, Tier, Effect]] = []
+    for r in resources:
+        for tier in TIERS:
+            seen = [binding[(c, r, tier)][0] for c in arch.clients if (c, r, tier) in binding]
+            # the forger binds tokens to its own key: only a route that fails for everyone stops it
+            effects.append((r, tier, "fails" if seen and all(e == "fails" for e in seen) else "bearer"))
+    return cells_for_resources(arch, resources, effects)
+
+
+def _leak_units(node: object, leak: Leak) -> int:
+    if isinstance(node, Client):
+        if leak.vector == "host_compromise":
+            return node.hosts or node.instances
+        return node.instances
+    return 1
+
+
+def row_any(a: np.ndarray) -> np.ndarray:
+    """Row-wise any of a tall, narrow boolean array (column by column: faster than any(axis=1) there)."""
+    out = a[:, 0].copy()
+    for k in range(1, a.shape[1]):
+        out |= a[:, k]
+    return out
