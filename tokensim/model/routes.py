@@ -186,7 +186,7 @@ def route_table(arch: Architecture | str | Path, policy: Policy | str | Path) ->
     return frame
 
 
-def effective_binding(routes: list[Route]) -> dict[tuple[str, str, str], tuple[str, float]]:
+def effective_binding(routes: list[Route]) -> dict[tuple[str, str, str], tuple[Effect, float]]:
     """Per (client, resource, tier): what a thief faces, and the share of legit requests that fail.
 
     The thief takes the weakest path: ``bearer`` if any path carries the token as
@@ -196,9 +196,9 @@ def effective_binding(routes: list[Route]) -> dict[tuple[str, str, str], tuple[s
     groups: dict[tuple[str, str, str], list[Route]] = {}
     for r in routes:
         groups.setdefault((r.client, r.resource, r.tier), []).append(r)
-    out = {}
+    out: dict[tuple[str, str, str], tuple[Effect, float]] = {}
     for key, rs in groups.items():
         effects = [r.effect for r in rs]
-        thief = "bearer" if "bearer" in effects else ("bound" if "bound" in effects else "fails")
+        thief: Effect = "bearer" if "bearer" in effects else ("bound" if "bound" in effects else "fails")
         out[key] = (thief, effects.count("fails") / len(effects))
     return out

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tokensim.model.routes import Effect, Tier
+
 INF = math.inf
 
 
@@ -24,11 +26,11 @@ class Cell:
 
     index: int
     resource: str
-    tier: str
+    tier: Tier
     weight: float  # share of the thief's attempts aimed here
-    effect: str  # bearer | bound | fails (route analysis, weakest path)
+    effect: Effect  # route analysis, weakest path
     sensitivity: float
-    revocation: str  # introspection | jwt | caep
+    revocation: Literal["introspection", "jwt", "caep"]
     propagation_delay: float
 
 
@@ -107,7 +109,7 @@ class Bundle:
     cells: tuple[Cell, ...]
     loot: Loot = field(default_factory=Loot)
     rules: MintRules = field(default_factory=MintRules)
-    mint_ttl: dict[str, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
+    mint_ttl: dict[Tier, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
     revoked_at: float | None = None
     progress: Progress = field(default_factory=Progress)
 
@@ -178,7 +180,7 @@ class Bundle:
             return INF
         return self.loot.dwell_end if self.loot.key == "oracle" else -INF
 
-    def capability_end(self, path: str, tier: str) -> float:
+    def capability_end(self, path: Literal["rt", "secret"], tier: Tier) -> float:
         """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
 
         Every condition (refresh token unexpired and still the thief's, secret held,
@@ -199,11 +201,11 @@ class Bundle:
             end = min(end, self.revoked_at)
         return end
 
-    def last_minted_expiry(self, path: str, tier: str) -> float:
+    def last_minted_expiry(self, path: Literal["rt", "secret"], tier: Tier) -> float:
         """Expiry of the last token minted before the capability ended (mints at start + k * ttl)."""
         return self._expiry_after(self.capability_end(path, tier), tier)
 
-    def _expiry_after(self, end: float, tier: str) -> float:
+    def _expiry_after(self, end: float, tier: Tier) -> float:
         """`last_minted_expiry` for a capability that ends at ``end``."""
         ttl = self.mint_ttl.get(tier, 0.0)
         if end == INF:
@@ -213,7 +215,7 @@ class Bundle:
         return self.start + math.ceil((end - self.start) / ttl) * ttl
 
     def _windows(
-        self, tier: str, memo: dict[str, tuple[float, float, float, float]] | None
+        self, tier: Tier, memo: dict[Tier, tuple[float, float, float, float]] | None
     ) -> tuple[float, float, float, float]:
         """(capability end, last minted expiry) via refresh token, then via secret, for a tier.
 
@@ -229,7 +231,7 @@ class Bundle:
         return found
 
     def _minted_alive(
-        self, cell: Cell, t: float, memo: dict[str, tuple[float, float, float, float]] | None = None
+        self, cell: Cell, t: float, memo: dict[Tier, tuple[float, float, float, float]] | None = None
     ) -> tuple[bool, bool]:
         """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
         if self.loot.forged:
@@ -258,7 +260,7 @@ class Bundle:
         rt_usable = secret_usable = False
         key_ok = self.key_ok(t)
         key_why = "exported key" if self.loot.key == "exported" else "signing oracle during dwell"
-        memo: dict[str, tuple[float, float, float, float]] = {}  # per tier: see _windows
+        memo: dict[Tier, tuple[float, float, float, float]] = {}  # per tier: see _windows
         minted: dict[int, tuple[bool, bool]] = {}  # per cell, reused for `holds` below
         for cell in self.cells:
             if cell.effect == "fails":

@@ -11,7 +11,6 @@ one array per token for a population, so that each path keeps its own streams.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -20,7 +19,8 @@ from tokensim.sim.bundle import INF, Cell
 from tokensim.sim.lifecycle import current_expiry_array
 from tokensim.sim.plan import ClientPlan, row_any
 
-Times = TypeVar("Times", float, np.ndarray)
+#: One instance's value or a population's array of them (numpy operates on both alike).
+Times = float | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class CapturedFamilies:
 
 def captured_token(
     t: float, since: Times, *, ttl: float, phase: Times, jit_ttl: float | None, retention: float | None
-) -> tuple[Times, Times | bool]:
+) -> tuple[Times, np.ndarray | bool]:
     """The expiry of the token in a store or log at ``t``, and whether it is there.
 
     ``since`` is the time since a request last used the token. A just-in-time token was
@@ -51,7 +51,7 @@ def captured_token(
     if jit_ttl is not None:
         window = jit_ttl if retention is None else min(jit_ttl, retention)
         return t - since + jit_ttl, since < window
-    expiry = current_expiry_array(t, ttl, phase)
+    expiry = current_expiry_array(t, ttl, phase)  # type: ignore[arg-type]  # a float phase gives a float
     if retention is None:
         return expiry, True
     return expiry, since < np.minimum(ttl - (expiry - t), retention)
@@ -111,12 +111,11 @@ def instance_tokens(
         if not held:
             continue
         for cell in tok_cells:
-            tokens[cell.index] = (tok, expiry)
+            tokens[cell.index] = (tok, float(expiry))
             if with_proofs and proofs_replay(policy, plan.mechanism[cell.tier]):
                 rate = plan.request_rate[cell.index]
-                proofs[cell.index] = proof_deadline(
-                    t, rng.exponential(1.0 / rate) if rate > 0 else INF, policy.proof_window
-                )
+                since_proof = rng.exponential(1.0 / rate) if rate > 0 else INF
+                proofs[cell.index] = float(proof_deadline(t, since_proof, policy.proof_window))
     return tokens, proofs
 
 

@@ -18,7 +18,7 @@ from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Route, choose_mechanism, effective_binding
+from tokensim.model.routes import TIERS, Route, Tier, choose_mechanism, effective_binding
 from tokensim.model.schema import Client, Intermediary, Mesh
 
 
@@ -117,14 +117,15 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
         chosen = {tier: choose_mechanism(client, getattr(policy, tier)) for tier in TIERS}
         if policy.on_unsupported == "fail" and any(m is None for m in chosen.values()):
             unsupported += client.instances  # with fallback they run bearer: a security cost, not this one
-        for mech in {m for m in chosen.values() if m not in (None, "bearer")}:
-            engineering += costs.client_person_days.get(client.platform, {}).get(mech, 0.0)
+        for bound in {m for m in chosen.values() if m not in (None, "bearer")}:
+            engineering += costs.client_person_days.get(client.platform, {}).get(bound, 0.0)
         any_refresh = any_refresh or client.holds_refresh_token
         resources = arch.reachable(name)
         volume = client.instances * client.request_rate
         total_volume += volume
         for res in resources:
             p_priv = arch.node(res).privileged_fraction
+            tier: Tier
             for tier, share in (("low_risk", 1 - p_priv), ("privileged", p_priv)):
                 mech = chosen[tier]
                 weight = volume * share / len(resources)

@@ -21,7 +21,8 @@ def current_expiry(t: float, ttl: float, phase: float) -> float:
 
 def current_expiry_array(t: float, ttl: float, phases: np.ndarray) -> np.ndarray:
     """`current_expiry` for many instances at once."""
-    return (np.floor(t / ttl + phases) + 1 - phases) * ttl
+    expiry: np.ndarray = (np.floor(t / ttl + phases) + 1 - phases) * ttl
+    return expiry
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from tokensim.sim.cost import COST_FIELDS
+from tokensim.sim.trace import TraceRow
 
 #: What the thief achieved, in the order the outcome row lists them.
 BLAST_FIELDS: tuple[str, ...] = (
@@ -55,7 +56,7 @@ class Outcome:
     """One run's tidy record (``record``) and, when asked for, its event trace."""
 
     record: dict[str, Any]
-    trace_rows: list[tuple] | None = field(default=None, repr=False)
+    trace_rows: list[TraceRow] | None = field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> Any:
         return self.record[key]

@@ -70,7 +70,7 @@ def resolve(
     (a sum of independent Poisson counts is Poisson), which is exact for every
     total but gives no per-family breakdown.
     """
-    m, _ = expiry.shape
+    m = int(expiry.shape[0])
     leak_time = np.broadcast_to(np.asarray(leak_time, dtype=float), (m,))
     start_col = np.broadcast_to(np.asarray(start, dtype=float), (m,))[:, None]
     usable = np.where(bearer, expiry, np.where(bound, np.minimum(expiry, proof_until), -INF))
@@ -80,7 +80,7 @@ def resolve(
     # first detection: invert the piecewise-linear cumulative hazard (only where it is reached)
     detected_at = np.full(m, np.nan)
     if q > 0 and rho > 0:
-        draw = rng.exponential(1.0, m)
+        draw: np.ndarray = rng.exponential(1.0, m)
         rows = np.flatnonzero(draw < rho * q * (length @ weight))
         if rows.size:
             sub = length[rows]

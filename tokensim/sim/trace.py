@@ -17,7 +17,7 @@ class TraceRow(NamedTuple):
     client: str  # "" for an issuer's signing key or a leak event
     instance: int  # -1 where no instance applies
     credential: str
-    count: int
+    count: int  # type: ignore[assignment]  # the trace column is named count; it shadows tuple.count
     detail: str
 
 
