@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokensim.model.schema import DelayDistribution
 from tokensim.sim import token_families
 from tokensim.sim.bundle import INF
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.distributions import sample_many
-from tokensim.sim.plan import ClientPlan, row_any
+from tokensim.sim.plan import ClientPlan, Threat, row_any
 from tokensim.sim.streams import Streams
 from tokensim.sim.tally import Tally
 from tokensim.sim.trace import TraceEvent, TraceSink
@@ -33,15 +32,6 @@ class QueuedFamilies:
     start: float
     node: str
     vector: str
-
-
-@dataclass(frozen=True)
-class Threat:
-    """The attacker's and defender's parameters the closed form needs."""
-
-    replay_rate: float
-    detection_probability: float
-    response_time: DelayDistribution
 
 
 class FamilyQueue:

@@ -26,7 +26,7 @@ from tokensim.model.routes import Route, analyse, effective_binding
 from tokensim.model.schema import Broker, Client, Issuer
 from tokensim.sim.bundle import Bundle
 from tokensim.sim.capture import CapturedFamilies
-from tokensim.sim.closed_form import FamilyQueue, Threat
+from tokensim.sim.closed_form import FamilyQueue
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
 from tokensim.sim.plan import LeakSource, RunPlan, build_plan
@@ -73,14 +73,10 @@ class Simulation:
         self.tally = Tally()
         self.trace = TraceSink(trace)
         self.families = FamilyQueue(self.horizon, self.trace)
-        attacker, defender = arch.spec.attacker, arch.spec.defender
-        self.threat = Threat(attacker.replay_rate, defender.detection_probability, defender.response_time)
         self.exploitation = Exploitation(
             self.env,
             horizon=self.horizon,
-            replay_rate=attacker.replay_rate,
-            detection_probability=defender.detection_probability,
-            response_time=defender.response_time,
+            threat=self.plan.threat,
             forged_tenants=self.plan.forged_tenants,
             tally=self.tally,
             trace=self.trace,
@@ -97,7 +93,7 @@ class Simulation:
             self.env.process(self._leak_process(source))
         # Segments are clamped to the horizon; run a hair past it so those ending exactly there are counted.
         self.env.run(until=self.horizon * (1 + 1e-9) + 1e-9)
-        self.families.resolve(self.plan.clients, self.streams, self.threat, self.tally)
+        self.families.resolve(self.plan.clients, self.streams, self.plan.threat, self.tally)
         return self.trace.finish()
 
     def outcome_fields(self) -> dict[str, int | float]:

@@ -18,7 +18,7 @@ import numpy as np
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
-from tokensim.model.schema import Broker, Client, Issuer, Leak
+from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, Leak
 from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.streams import Streams
 
@@ -67,6 +67,15 @@ class LeakSource:
 
 
 @dataclass(frozen=True)
+class Threat:
+    """The attacker's and the defender's parameters that every stolen family meets."""
+
+    replay_rate: float  # the thief's requests per hour with one family
+    detection_probability: float  # per successful unauthorized request
+    response_time: DelayDistribution  # from detection to revocation
+
+
+@dataclass(frozen=True)
 class RunPlan:
     """The static plan of a run (see the module docstring)."""
 
@@ -77,6 +86,7 @@ class RunPlan:
     forged_cells: Mapping[str, tuple[Cell, ...]]  # issuer -> what its signing key reaches
     forged_tenants: Mapping[str, tuple[tuple[str, int], ...]]  # resource -> every tenant whose client reaches it
     leaks: tuple[LeakSource, ...]
+    threat: Threat
 
 
 def build_plan(
@@ -87,6 +97,7 @@ def build_plan(
 ) -> RunPlan:
     """The run's static plan from the architecture, the policy and the route table's effective binding."""
     clients = {name: _client_plan(arch, policy, name, routes_binding, streams) for name in arch.clients}
+    attacker, defender = arch.spec.attacker, arch.spec.defender
     return RunPlan(
         policy=policy,
         clients=clients,
@@ -116,6 +127,7 @@ def build_plan(
             for name, node in arch.spec.nodes.items()
             for j, leak in enumerate(node.leaks)
         ),
+        threat=Threat(attacker.replay_rate, defender.detection_probability, defender.response_time),
     )
 
 
