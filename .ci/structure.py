@@ -27,7 +27,9 @@ def attributes(cls: ast.ClassDef) -> set[str]:
     """Names a class holds: annotated class-level fields and attributes assigned on self."""
     names = {s.target.id for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
     for node in ast.walk(cls):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for t in targets:
             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                 names.add(t.attr)
@@ -57,7 +59,9 @@ def main() -> int:
                 if not bases & PYDANTIC_BASES:
                     held = attributes(node)
                     if len(held) > MAX_ATTRIBUTES:
-                        problems.append(f"{rel}: class {node.name} holds {len(held)} attributes (limit {MAX_ATTRIBUTES})")
+                        problems.append(
+                            f"{rel}: class {node.name} holds {len(held)} attributes (limit {MAX_ATTRIBUTES})"
+                        )
             elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tokensim"):
                 a, b = subpackage(module), subpackage(node.module)
                 if a != b:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from tokensim.model.routes import Effect, Tier
 
@@ -46,6 +46,13 @@ class CellState:
     secret_usable: bool
 
 
+class CapturedToken(NamedTuple):
+    """A captured access token: which token it is (its audience and tier) and when it expires."""
+
+    token: str
+    expiry: float
+
+
 @dataclass(frozen=True)
 class MintRules:
     """What a thief needs to mint tokens for one client (from its authentication and the policy)."""
@@ -75,7 +82,7 @@ class Origin:
 class Loot:
     """What the thief holds: filled by the capture functions at the leak, fixed once exploitation starts."""
 
-    tokens: dict[int, tuple[str, float]] = field(default_factory=dict)  # cell -> (token id, expiry)
+    tokens: dict[int, CapturedToken] = field(default_factory=dict)  # per cell
     proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
     rt_expiry: float | None = None  # stolen refresh token's absolute expiry
     thief_until: float = INF  # rotation: the thief's refresh token stops working
@@ -113,10 +120,10 @@ class Bundle:
     revoked_at: float | None = None
     progress: Progress = field(default_factory=Progress)
 
-    @property
-    def start(self) -> float:
-        """When exploitation starts."""
-        return self.origin.start
+    start: float = field(init=False)  # = origin.start: read on every state change, so kept at hand
+
+    def __post_init__(self) -> None:
+        self.start = self.origin.start
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -128,7 +135,7 @@ class Bundle:
 
     def credentials(self) -> int:
         """Distinct credentials exposed: access tokens, refresh token, secret, exported key, signing key."""
-        n = len({tok for tok, _ in self.loot.tokens.values()})
+        n = len({c.token for c in self.loot.tokens.values()})
         n += self.loot.rt_expiry is not None
         n += self.loot.secret
         n += self.loot.key == "exported"
@@ -142,7 +149,7 @@ class Bundle:
     def describe(self) -> str:
         """The exposed credentials in words, for the trace."""
         parts = []
-        tokens = len({tok for tok, _ in self.loot.tokens.values()})
+        tokens = len({c.token for c in self.loot.tokens.values()})
         if tokens:
             parts.append(f"{tokens} access token{'s' if tokens > 1 else ''}")
         if self.loot.proofs:
@@ -176,9 +183,10 @@ class Bundle:
 
     def _key_end(self) -> float:
         """Until when the thief can sign with the victim's key."""
-        if self.loot.key == "exported":
+        loot = self.loot
+        if loot.key == "exported":
             return INF
-        return self.loot.dwell_end if self.loot.key == "oracle" else -INF
+        return loot.dwell_end if loot.key == "oracle" else -INF
 
     def capability_end(self, path: Literal["rt", "secret"], tier: Tier) -> float:
         """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
@@ -187,15 +195,16 @@ class Bundle:
         key or oracle, no revocation) can only end, never start, so the capability is
         an interval ending here (-inf: never had it).
         """
+        loot, rules = self.loot, self.rules
         if path == "rt":
-            if self.loot.rt_expiry is None or (self.rules.rt_needs_secret and not self.loot.secret):
+            if loot.rt_expiry is None or (rules.rt_needs_secret and not loot.secret):
                 return -INF
-            end, needs_key = min(self.loot.rt_expiry, self.loot.thief_until), self.rules.rt_needs_key
+            end, needs_key = min(loot.rt_expiry, loot.thief_until), rules.rt_needs_key
         else:
-            if not self.loot.secret:
+            if not loot.secret:
                 return -INF
-            end, needs_key = INF, self.rules.secret_needs_key
-        if needs_key or tier in self.rules.jit_tiers:
+            end, needs_key = INF, rules.secret_needs_key
+        if needs_key or tier in rules.jit_tiers:
             end = min(end, self._key_end())
         if self.revoked_at is not None:
             end = min(end, self.revoked_at)
@@ -210,9 +219,10 @@ class Bundle:
         ttl = self.mint_ttl.get(tier, 0.0)
         if end == INF:
             return INF
-        if end <= self.start or ttl <= 0:
+        start = self.start
+        if end <= start or ttl <= 0:
             return -INF
-        return self.start + math.ceil((end - self.start) / ttl) * ttl
+        return start + math.ceil((end - start) / ttl) * ttl
 
     def _windows(
         self, tier: Tier, memo: dict[Tier, tuple[float, float, float, float]] | None
@@ -258,8 +268,9 @@ class Bundle:
         reasons: list[str] = []
         usable: set[str] = set()
         rt_usable = secret_usable = False
+        loot, rules = self.loot, self.rules
         key_ok = self.key_ok(t)
-        key_why = "exported key" if self.loot.key == "exported" else "signing oracle during dwell"
+        key_why = "exported key" if loot.key == "exported" else "signing oracle during dwell"
         memo: dict[Tier, tuple[float, float, float, float]] = {}  # per tier: see _windows
         minted: dict[int, tuple[bool, bool]] = {}  # per cell, reused for `holds` below
         for cell in self.cells:
@@ -267,40 +278,40 @@ class Bundle:
                 success.append(False)
                 reasons.append("route fails for everyone")
                 continue
-            if self.loot.forged:
+            if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
                 success.append(ok)
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
                 continue
             bearer = cell.effect == "bearer"
             why = ""
-            captured = self.loot.tokens.get(cell.index)
-            if captured is not None and t < captured[1] and not self._seen_revoked(cell, t):
+            captured = loot.tokens.get(cell.index)
+            if captured is not None and t < captured.expiry and not self._seen_revoked(cell, t):
                 if bearer or key_ok:
                     why = "captured token, bearer route" if bearer else f"captured token, {key_why}"
-                    usable.add(captured[0])
-                elif cell.index in self.loot.proofs and t < self.loot.proofs[cell.index]:
+                    usable.add(captured.token)
+                elif cell.index in loot.proofs and t < loot.proofs[cell.index]:
                     why = "captured DPoP proof inside its window"
-                    usable.add(captured[0])
+                    usable.add(captured.token)
             if not why:
                 via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
-                jit = cell.tier in self.rules.jit_tiers
-                if via_rt and (bearer or key_ok or (self.rules.own_key_rt and not jit)):
+                jit = cell.tier in rules.jit_tiers
+                if via_rt and (bearer or key_ok or (rules.own_key_rt and not jit)):
                     why = "minted from refresh token" + (
                         "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
                     )
                     rt_usable = True
-                elif via_secret and (bearer or key_ok or (self.rules.own_key_secret and not jit)):
+                elif via_secret and (bearer or key_ok or (rules.own_key_secret and not jit)):
                     why = "minted with client secret" + (
                         "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
                     )
                     secret_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
-        holds = self.loot.forged and (self.revoked_at is None or t < self.revoked_at)
+        holds = loot.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
             holds = any(
-                t < exp and not self._seen_revoked(self.cells[i], t) for i, (_, exp) in self.loot.tokens.items()
+                t < c.expiry and not self._seen_revoked(self.cells[i], t) for i, c in loot.tokens.items()
             )  # cells[i].index == i
         if not holds:
             holds = any(
@@ -310,13 +321,14 @@ class Bundle:
 
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
-        times = [self.start, self.loot.dwell_end, self.loot.thief_until]
-        if self.loot.rt_expiry is not None:
-            times.append(self.loot.rt_expiry)
-        if self.loot.reuse_at is not None:
-            times.append(self.loot.reuse_at)
-        times.extend(exp for _, exp in self.loot.tokens.values())
-        times.extend(self.loot.proofs.values())
+        loot = self.loot
+        times = [self.start, loot.dwell_end, loot.thief_until]
+        if loot.rt_expiry is not None:
+            times.append(loot.rt_expiry)
+        if loot.reuse_at is not None:
+            times.append(loot.reuse_at)
+        times.extend(c.expiry for c in loot.tokens.values())
+        times.extend(loot.proofs.values())
         for tier in self.mint_ttl:
             times.extend(self._windows(tier, None))
         if self.revoked_at is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokensim.model.policy import Policy
-from tokensim.sim.bundle import INF, Cell
+from tokensim.sim.bundle import INF, CapturedToken, Cell
 from tokensim.sim.lifecycle import current_expiry_array
 from tokensim.sim.plan import ClientPlan, row_any
 
@@ -86,12 +86,12 @@ def instance_tokens(
     *,
     with_proofs: bool,
     retention: float | None = None,
-) -> tuple[dict[int, tuple[str, float]], dict[int, float]]:
+) -> tuple[dict[int, CapturedToken], dict[int, float]]:
     """The tokens instance ``i`` holds at ``t`` (and, from a log, the proofs of its last requests).
 
     Returns per cell the (token id, expiry) and the captured proof's deadline.
     """
-    tokens: dict[int, tuple[str, float]] = {}
+    tokens: dict[int, CapturedToken] = {}
     proofs: dict[int, float] = {}
     u = plan.access_phase[i]
     for tok, tok_cells in token_groups(plan, cells).items():
@@ -111,7 +111,7 @@ def instance_tokens(
         if not held:
             continue
         for cell in tok_cells:
-            tokens[cell.index] = (tok, float(expiry))
+            tokens[cell.index] = CapturedToken(tok, float(expiry))
             if with_proofs and proofs_replay(policy, plan.mechanism[cell.tier]):
                 rate = plan.request_rate[cell.index]
                 since_proof = rng.exponential(1.0 / rate) if rate > 0 else INF

@@ -121,8 +121,8 @@ def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[
         k = len(plan.cells)
         expiry = np.full((1, k), -INF)
         proof = np.full((1, k), -INF)
-        for i, (_, exp) in b.loot.tokens.items():
-            expiry[0, i] = exp
+        for i, captured in b.loot.tokens.items():
+            expiry[0, i] = captured.expiry
         for i, until in b.loot.proofs.items():
             proof[0, i] = until
         out.append(CapturedFamilies(plan, np.array([b.origin.instance]), expiry, proof))
