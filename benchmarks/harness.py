@@ -10,6 +10,7 @@ everything about *how* a case is measured and reported lives here, once:
 - `CountingEnvironment`: SimPy kernel events counted through the public `Environment.step`;
 - `Checkout`, `run_child`, `interleave`, `Figure`, `compare`: the same benchmark against
   another checkout of tokensim, round by round in child processes, reported as ratios;
+- `available_speedup`, `wait_for_quiet`: how parallel a shared machine is right now;
 - `machine`: the CPU, Python, package versions and commits a run came from;
 - `text_table`, `md_table`, `replace_section`: output.
 
@@ -346,6 +347,8 @@ def compare(before: Sequence[Figure], after: Sequence[Figure], tolerance: float 
             verdict = f"**worse by {worse:.1%}**"
         elif worse > 0:
             verdict = f"worse by {worse:.1%} (within {tolerance:.0%})"
+        elif worse == 0:
+            verdict = "unchanged"
         else:
             verdict = f"better by {-worse:.1%}"
         rows.append([f.id, f.label, *shown, f"{ratio:.3f}", verdict])
@@ -472,3 +475,43 @@ def comparison_section(
         *notes,
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# -- how parallel the machine is right now ----------------------------------------------------------
+
+SPIN = 6_000_000  # iterations of a bare Python loop: about half a second on one core
+QUIET = 1.8  # available speed-up at which a parallel measurement starts
+
+
+def spin(n: int = SPIN) -> float:
+    """Pure-Python work with nothing to share: the best case for running in parallel."""
+    x = 0
+    for i in range(n):
+        x += i
+    return float(x)
+
+
+def available_speedup() -> float:
+    """What 2 processes get on this machine right now: 2 x (one spin alone) / (two spins side by side), wall time."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(spin, [1000, 1000]))  # start the pool outside the timing
+        _, one = timed(spin)
+        _, two = timed(lambda: list(pool.map(spin, [SPIN, SPIN])))
+    return 2 * one.wall / two.wall
+
+
+def wait_for_quiet(limit: float) -> tuple[float, float]:
+    """Wait (up to ``limit`` seconds) until 2 processes get at least QUIET x; (available speed-up, seconds waited).
+
+    On a shared machine a parallel measurement otherwise times other people's work.
+    """
+    w0 = time.perf_counter()
+    while True:
+        available = available_speedup()
+        waited = time.perf_counter() - w0
+        if available >= QUIET or waited >= limit:
+            return available, waited
+        log(f"  other work on the machine (2 processes get {available:.2f}x); waiting")
+        time.sleep(15)

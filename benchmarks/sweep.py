@@ -4,6 +4,7 @@
     python benchmarks/sweep.py            # full run (a few minutes), prints the table
     python benchmarks/sweep.py --quick    # short version (fewer runs and rounds)
     python benchmarks/sweep.py --write    # also replace the "Sweeps" section of docs/benchmarks.md
+    python benchmarks/sweep.py --against ../other-checkout   # the same rounds on two checkouts, ratios
 
 What is measured (targets from the experiments issue):
 
@@ -25,25 +26,22 @@ S3. A local Dask cluster (`tokensim.experiment.local_dask_cluster(2)`, what `tok
 
 Each round times every variant once, in rotating order, so all figures share the
 machine's conditions; figures are medians over the rounds. When a target is missed the
-script profiles that case and lists the hotspots. This is a script, not a test: nothing
-here asserts a timing.
+script profiles that case and lists the hotspots. The cases and targets are defined here;
+timing, rounds, profiles, the comparison with another checkout and the output are
+benchmarks/harness.py's. This is a script, not a test: nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
-import os
+import harness  # benchmarks/harness.py: scripts run from this folder
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # numpy without BLAS thread pools, here and in the workers
+harness.pin_blas_threads()  # numpy without BLAS thread pools, here and in the workers
 
 import argparse
-import cProfile
-import gc
-import io
+import dataclasses
 import logging
-import pstats
+import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -54,17 +52,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import pandas as pd
+from harness import QUIET, Timing, log, median, timed
 
 import tokensim
-from tokensim.experiment import Experiment
-from tokensim.experiment.store import ResultStore
+from tokensim import Experiment
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DOC = ROOT / "docs" / "benchmarks.md"
+SCRIPT = Path(__file__).resolve()
+DOC = harness.DOC
 SECTION = "## Sweeps"
+COMPARISON = "## Before and after: benchmarks/sweep.py"
+PACKAGES = ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")
 
 TARGET_OVERHEAD = 0.10
 TARGET_SPEEDUP = 1.8
@@ -78,6 +76,8 @@ POLICIES = ("bearer", "hybrid", "dpop", "mtls")
 TTLS = ("15m", "1h")
 HORIZON = "90d"
 SEED = 20261125
+KINDS_S1 = ("sweep", "direct", "machinery")
+KINDS_PAR = ("serial", "pool", "dask")
 
 
 @dataclass(frozen=True)
@@ -91,46 +91,8 @@ class Config:
     wait_quiet: float  # seconds a parallel round may wait for 2 free cores (0: start at once)
 
 
-FULL = Config(
-    "full",
-    overhead_replications=100,
-    overhead_rounds=7,
-    parallel_replications=40,
-    parallel_rounds=9,
-    profile=True,
-    wait_quiet=300.0,
-)
-QUICK = Config(
-    "quick",
-    overhead_replications=15,
-    overhead_rounds=3,
-    parallel_replications=8,
-    parallel_rounds=1,
-    profile=True,
-    wait_quiet=0.0,
-)
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Timing:
-    wall: float
-    cpu: float  # this process only: the parent's share when workers run elsewhere
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
-    gc.collect()
-    w0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    c1, w1 = time.process_time(), time.perf_counter()
-    return out, Timing(w1 - w0, c1 - c0)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+FULL = Config("full", 100, 7, 40, 9, profile=True, wait_quiet=300.0)
+QUICK = Config("quick", 15, 3, 8, 1, profile=True, wait_quiet=0.0)
 
 
 def experiment(name: str, models: tuple[str, ...], replications: int) -> Experiment:
@@ -157,6 +119,23 @@ def sweep(exp: Experiment, **kwargs: Any) -> tuple[pd.DataFrame, Timing]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
+    """The sweep's rows carry exactly the direct calls' records (in run order)."""
+    direct = pd.DataFrame(records)
+    if len(frame) != len(direct):
+        return False
+    return frame[list(direct.columns)].reset_index(drop=True).equals(direct)
+
+
+def machine() -> dict[str, Any]:
+    import multiprocessing
+
+    return {**harness.machine(PACKAGES), "start_method": multiprocessing.get_start_method(allow_none=False)}
+
+
+# -- the runner's internals: the only place that names them (the runner is being split, issue 10) ----
+
+
 def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
     """The same runs as the sweep, as plain `tokensim.simulate` calls (models and policies built beforehand)."""
     plan, spec = exp.plan, exp.spec
@@ -171,33 +150,17 @@ def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
     return call
 
 
-def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
-    """The sweep's rows carry exactly the direct calls' records (in run order)."""
-    direct = pd.DataFrame(records)
-    if len(frame) != len(direct):
-        return False
-    return frame[list(direct.columns)].reset_index(drop=True).equals(direct)
-
-
-# -- machine ------------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    return {
-        **machine_info.machine(
-            ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")
-        ),
-        "start_method": _start_method(),
-    }
-
-
-def _start_method() -> str:
-    import multiprocessing
-
-    return multiprocessing.get_start_method(allow_none=False)
-
-
-# -- S1: overhead -------------------------------------------------------------------------------
+def first_outcome(exp: Experiment) -> tokensim.Outcome:
+    """The outcome of the experiment's first run: what the engine stub returns for every run."""
+    first = exp.runs()[0]
+    return tokensim.simulate(
+        exp.plan.variants[first.variant].arch,
+        first.policy,
+        seed=exp.spec.seed,
+        horizon=exp.spec.horizon,
+        replication=first.replication,
+        costs=exp.plan.costs,
+    )
 
 
 @contextmanager
@@ -214,82 +177,27 @@ def engine_stubbed(outcome: Any) -> Iterator[None]:
         tokensim.api.simulate = real
 
 
-def overhead(cfg: Config) -> dict[str, Any]:
-    out: dict[str, Any] = {"models": {}}
-    exps = {m: experiment(f"overhead-{m}", (m,), cfg.overhead_replications) for m in SMALL_MODELS}
-    calls = {m: direct_calls(e) for m, e in exps.items()}
-    canned = {}
-    for m, exp in exps.items():  # untimed warm-up of every path; also the equality check
-        frame, _ = sweep(exp, workers=1)
-        records = calls[m]()
-        if not same_records(frame, records):
-            raise RuntimeError(f"{m}: the sweep's rows differ from direct tokensim.simulate calls")
-        first = exp.runs()[0]
-        canned[m] = tokensim.simulate(
-            exp.plan.variants[first.variant].arch,
-            first.policy,
-            seed=exp.spec.seed,
-            horizon=exp.spec.horizon,
-            replication=first.replication,
-            costs=exp.plan.costs,
-        )
-        with engine_stubbed(canned[m]):
-            sweep(exp, workers=1)
-        out["models"][m] = {"runs": len(records), "sweep": [], "direct": [], "machinery": []}
-    kinds = ("sweep", "direct", "machinery")
-    for rnd in range(cfg.overhead_rounds):
-        log(f"S1 round {rnd + 1}/{cfg.overhead_rounds}")
-        for i, m in enumerate(SMALL_MODELS):
-            for kind in kinds[(rnd + i) % 3 :] + kinds[: (rnd + i) % 3]:
-                if kind == "sweep":
-                    _, t = sweep(exps[m], workers=1)
-                elif kind == "direct":
-                    _, t = timed(calls[m])
-                else:
-                    with engine_stubbed(canned[m]):
-                        _, t = sweep(exps[m], workers=1)
-                out["models"][m][kind].append(t)
-    rounds = range(cfg.overhead_rounds)
-    groups = {
-        **out["models"],
-        "pooled": {
-            "runs": sum(d["runs"] for d in out["models"].values()),
-            **{
-                kind: [
-                    Timing(
-                        sum(d[kind][k].wall for d in out["models"].values()),
-                        sum(d[kind][k].cpu for d in out["models"].values()),
-                    )
-                    for k in rounds
-                ]
-                for kind in kinds
-            },
-        },
-    }
-    for d in groups.values():
-        for clock in ("cpu", "wall"):
-            sw, di, ma = ([getattr(t, clock) for t in d[kind]] for kind in kinds)
-            # Isolated: the machinery's own time (engine stubbed) over the engine's (direct calls).
-            # End to end: each round times a model's sweep and its direct calls back to back, so the
-            # per-round ratio compares runs made under the same machine conditions; median of those.
-            ratios = sorted(sw[k] / di[k] - 1 for k in rounds)
-            d[clock] = {
-                "direct": median(di),
-                "sweep": median(sw),
-                "machinery": median(ma),
-                "overhead": median(ma) / median(di),
-                "us_per_run": median(ma) / d["runs"] * 1e6,
-                "end_to_end": median(ratios),
-                "end_to_end_range": (ratios[0], ratios[-1]),
-            }
-    out["pooled"] = groups["pooled"]
-    out["breakdown"] = breakdown(exps["service_mesh"])
-    return out
+def packed_tasks(exp: Experiment) -> list[bytes]:
+    """The experiment's worker tasks, one run per task size step, pickled as `Experiment.run` sends them."""
+    import pickle
+
+    return [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
 
 
-def breakdown(exp: Experiment) -> dict[str, float]:
+def task_cpu(blob: bytes) -> float:
+    """CPU seconds of the whole worker process (all its threads) while it runs one task. Defined in the script
+    (``__main__``), so that Dask ships it by value to workers that cannot import benchmarks/."""
+    from tokensim.experiment.runner import run_packed_task
+
+    c0 = time.process_time()
+    run_packed_task(blob)
+    return time.process_time() - c0
+
+
+def breakdown(exp: Experiment) -> dict[str, Any]:
     """Where the machinery's time goes, step by step (CPU microseconds per run), on one small model."""
     from tokensim.experiment.runner import run_task
+    from tokensim.experiment.store import ResultStore
 
     n = len(exp.runs())
     steps: dict[str, float] = {}
@@ -301,17 +209,8 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     steps["tasks (`Experiment._tasks`: run descriptions for the workers)"] = t.cpu
     rows = [row for task in tasks for row in run_task(task)]
     _, t_direct = timed(direct_calls(exp))
-    import tokensim.api
-
-    canned, real = (
-        tokensim.api.simulate(exp.plan.variants[0].arch, runs[0].policy, seed=exp.spec.seed, horizon=exp.spec.horizon),
-        tokensim.api.simulate,
-    )
-    tokensim.api.simulate = lambda *args, **kwargs: canned  # run_task's own work, without the engine
-    try:
+    with engine_stubbed(first_outcome(exp)):  # run_task's own work, without the engine
         _, t = timed(lambda: [row for task in tasks for row in run_task(task)])
-    finally:
-        tokensim.api.simulate = real
     steps["worker side (`run_task` with `simulate` replaced by a stub)"] = t.cpu
     folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
     try:
@@ -326,43 +225,81 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in steps.items()} | {"_runs": n, "_direct_us_per_run": t_direct.cpu / n * 1e6}
 
 
-# -- S2, S3: parallel ---------------------------------------------------------------------------
-
-SPIN = 6_000_000  # iterations of a bare Python loop: about half a second on one core
+# -- S1: overhead -----------------------------------------------------------------------------------
 
 
-def spin(n: int = SPIN) -> float:
-    """Pure-Python work with nothing to share: the best case for running in parallel."""
-    x = 0
-    for i in range(n):
-        x += i
-    return float(x)
+class Overhead:
+    """S1's cases: per small model, its sweep, its direct calls and its sweep with the engine stubbed."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.exps = {m: experiment(f"overhead-{m}", (m,), cfg.overhead_replications) for m in SMALL_MODELS}
+        self.calls = {m: direct_calls(e) for m, e in self.exps.items()}
+        self.canned = {m: first_outcome(e) for m, e in self.exps.items()}
+        self.runs = {}
+        for m, exp in self.exps.items():  # untimed warm-up of every path; also the equality check
+            frame, _ = sweep(exp, workers=1)
+            records = self.calls[m]()
+            if not same_records(frame, records):
+                raise RuntimeError(f"{m}: the sweep's rows differ from direct tokensim.simulate calls")
+            with engine_stubbed(self.canned[m]):
+                sweep(exp, workers=1)
+            self.runs[m] = len(records)
+
+    def time(self, m: str, kind: str) -> Timing:
+        if kind == "sweep":
+            return sweep(self.exps[m], workers=1)[1]
+        if kind == "direct":
+            return timed(self.calls[m])[1]
+        with engine_stubbed(self.canned[m]):
+            return sweep(self.exps[m], workers=1)[1]
+
+    def round(self, cfg: Config, r: int) -> dict[str, Any]:
+        """Round ``r``: every model's three timings, in an order rotating with the round and the model."""
+        log(f"S1 round {r + 1}/{cfg.overhead_rounds}")
+        out: dict[str, Any] = {m: {} for m in SMALL_MODELS}
+        for i, m in enumerate(SMALL_MODELS):
+            for kind in harness.rotated(KINDS_S1, r + i):
+                out[m][kind] = self.time(m, kind).to_json()
+        return {"runs": self.runs, "timings": out}
 
 
-def available_speedup() -> float:
-    """What 2 processes get on this machine right now: 2 x (one spin alone) / (two spins side by side), wall time."""
-    from concurrent.futures import ProcessPoolExecutor
+def summarise_overhead(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """S1's figures from its rounds: per model and pooled (the four models' times summed per round)."""
+    runs = rounds[0]["runs"]
+    per = {
+        m: {"runs": runs[m], **{k: [Timing.from_json(r["timings"][m][k]) for r in rounds] for k in KINDS_S1}}
+        for m in SMALL_MODELS
+    }
+    pooled = {
+        "runs": sum(runs.values()),
+        **{
+            k: [
+                Timing(sum(per[m][k][i].wall for m in per), sum(per[m][k][i].cpu for m in per))
+                for i in range(len(rounds))
+            ]
+            for k in KINDS_S1
+        },
+    }
+    for d in [*per.values(), pooled]:
+        for clock in ("cpu", "wall"):
+            sw, di, ma = ([getattr(t, clock) for t in d[k]] for k in KINDS_S1)
+            # Isolated: the machinery's own time (engine stubbed) over the engine's (direct calls).
+            # End to end: each round times a model's sweep and its direct calls back to back, so the
+            # per-round ratio compares runs made under the same machine conditions; median of those.
+            ratios = [s / t - 1 for s, t in zip(sw, di)]
+            d[clock] = {
+                "direct": median(di),
+                "sweep": median(sw),
+                "machinery": median(ma),
+                "overhead": median(ma) / median(di),
+                "us_per_run": median(ma) / d["runs"] * 1e6,
+                "end_to_end": median(ratios),
+                "end_to_end_range": harness.spread(ratios),
+            }
+    return {"models": per, "pooled": pooled}
 
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(spin, [1000, 1000]))  # start the pool outside the timing
-        _, one = timed(spin)
-        _, two = timed(lambda: list(pool.map(spin, [SPIN, SPIN])))
-    return 2 * one.wall / two.wall
 
-
-QUIET = 1.8  # available speed-up at which a parallel round starts
-
-
-def wait_for_quiet(limit: float) -> tuple[float, float]:
-    """Wait (up to ``limit`` seconds) until 2 processes get at least QUIET x; (available speed-up, seconds waited)."""
-    w0 = time.perf_counter()
-    while True:
-        available = available_speedup()
-        waited = time.perf_counter() - w0
-        if available >= QUIET or waited >= limit:
-            return available, waited
-        log(f"  other work on the machine (2 processes get {available:.2f}x); waiting")
-        time.sleep(15)
+# -- S2, S3: parallel -------------------------------------------------------------------------------
 
 
 def start_dask() -> tuple[Any, Any, float]:
@@ -374,13 +311,73 @@ def start_dask() -> tuple[Any, Any, float]:
     return cluster, client, time.perf_counter() - w0
 
 
-def task_cpu(blob: bytes) -> float:
-    """CPU seconds of the whole worker process (all its threads) while it runs one task."""
-    from tokensim.experiment.runner import run_packed_task
+class Parallel:
+    """S2 and S3's cases: one sweep serially, on a 2-process pool and on a local 2-worker Dask cluster."""
 
-    c0 = time.process_time()
-    run_packed_task(blob)
-    return time.process_time() - c0
+    def __init__(self, cfg: Config) -> None:
+        self.exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
+        self.warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
+        self.runs = len(self.exp.runs())
+        log(f"S2/S3: {self.runs} runs per sweep")
+        self.pool_first = sweep(self.warm, workers=2)[1].wall
+
+    def time(self, kind: str, out: dict[str, Any]) -> tuple[pd.DataFrame, Timing]:
+        if kind == "serial":
+            return sweep(self.exp, workers=1)
+        if kind == "pool":
+            return sweep(self.exp, workers=2)
+        # The cluster lives only for its own round: an idle Dask scheduler (in this process) and idle
+        # workers tick every few milliseconds, which slowed the other executors' rounds by about 10 %.
+        # Its start and a warm-up sweep (the workers import tokensim) are untimed, as for a running
+        # cluster that `--dask ADDRESS` uses.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster, client, started = start_dask()
+        try:
+            _, first = sweep(self.warm, executor=client)
+            out["dask_start"], out["dask_first"] = started, first.wall
+            return sweep(self.exp, executor=client)
+        finally:
+            client.close()
+            cluster.close()
+
+    def round(self, cfg: Config, r: int) -> dict[str, Any]:
+        """Round ``r``: each executor's sweep once, in rotating order, each started on a quiet machine."""
+        out: dict[str, Any] = {"runs": self.runs, "pool_first": self.pool_first, "warmup_runs": len(self.warm.runs())}
+        frames = {}
+        for kind in harness.rotated(KINDS_PAR, r):
+            # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
+            # and the machine is probed again after it: load that arrived meanwhile shows.
+            available, waited = harness.wait_for_quiet(cfg.wait_quiet)
+            log(f"S2/S3 round {r + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
+            frames[kind], t = self.time(kind, out)
+            out[kind] = {"timing": t.to_json(), "available": [available, harness.available_speedup()], "waited": waited}
+        out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
+        return out
+
+
+def summarise_parallel(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """S2 and S3's figures from their rounds: median wall times, speed ratios, Dask's start-up."""
+    n = rounds[0]["runs"]
+    out: dict[str, Any] = {"runs": n, "pool_first": rounds[0]["pool_first"], "warmup_runs": rounds[0]["warmup_runs"]}
+    for kind in KINDS_PAR:
+        out[kind] = [Timing.from_json(r[kind]["timing"]) for r in rounds]
+        out[f"{kind}_available"] = [tuple(r[kind]["available"]) for r in rounds]
+        out[f"{kind}_wall"] = median(t.wall for t in out[kind])
+        out[f"{kind}_cpu"] = median(t.cpu for t in out[kind])
+    out["equal"] = all(r["equal"] for r in rounds)
+    out["waited"] = [r[k]["waited"] for r in rounds for k in KINDS_PAR]
+    out["available_median"] = median(r[k]["available"][0] for r in rounds for k in KINDS_PAR)
+    out["dask_start"] = median(r["dask_start"] for r in rounds)
+    out["dask_first"] = median(r["dask_first"] for r in rounds)
+    out["speedup"] = out["serial_wall"] / out["pool_wall"]
+    out["dask_ratio"] = out["pool_wall"] / out["dask_wall"]  # speed of Dask relative to the pool
+    start_up = out["dask_start"] + out["dask_first"]
+    out["dask_ratio_started"] = out["pool_wall"] / (out["dask_wall"] + start_up)
+    scale = 300.0 / out["pool_wall"]  # the same sweep, longer: run time scales, start-up does not
+    out["dask_ratio_5min"] = 300.0 / (out["dask_wall"] * scale + start_up)
+    out["serial_ms_per_run"] = out["serial_wall"] / n * 1e3
+    return out
 
 
 def worker_cpu(cfg: Config) -> dict[str, Any]:
@@ -391,7 +388,6 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     worker's process CPU time during the task is summed. Pairing task by task cancels the
     drift of the shared machine's speed, which is larger than the effect over whole sweeps.
     """
-    import pickle
     from concurrent.futures import ProcessPoolExecutor
 
     from dask.distributed import Client, LocalCluster
@@ -399,7 +395,7 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     from tokensim.experiment import local_dask_cluster
 
     exp = experiment("worker-cpu", PARALLEL_MODELS, cfg.parallel_replications // 2 or 1)
-    tasks = [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
+    tasks = packed_tasks(exp)
     log(f"S3 detail: worker CPU per task, {len(tasks)} tasks ({len(exp.runs())} runs), paired")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -413,9 +409,8 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
             for blob in tasks[:8]:
                 ex.submit(task_cpu, blob).result()
         sums = dict.fromkeys(executors, 0.0)
-        names = list(executors)
         for i, blob in enumerate(tasks):
-            for name in names[i % 3 :] + names[: i % 3]:
+            for name in harness.rotated(list(executors), i):
                 sums[name] += executors[name].submit(task_cpu, blob).result()
     finally:
         pool.shutdown()
@@ -430,120 +425,43 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     }
 
 
-def parallel(cfg: Config) -> dict[str, Any]:
-    exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
-    warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
-    n = len(exp.runs())
-    out: dict[str, Any] = {
-        "runs": n,
-        "serial": [],
-        "pool": [],
-        "dask": [],
-        "available": [],
-        "available_after": [],
-        "waited": [],
-        "dask_start": [],
-        "dask_first": [],
-        "warmup_runs": len(warm.runs()),
-    }
-    log(f"S2/S3: {n} runs per sweep")
-    _, t = sweep(warm, workers=2)
-    out["pool_first"] = t.wall
-    frames = {}
-    kinds = ("serial", "pool", "dask")
-    for rnd in range(cfg.parallel_rounds):
-        for kind in kinds[rnd % 3 :] + kinds[: rnd % 3]:
-            # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
-            # and the machine is probed again after it: load that arrived meanwhile shows.
-            available, waited = wait_for_quiet(cfg.wait_quiet)
-            log(f"S2/S3 round {rnd + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
-            if kind == "serial":
-                frame, t = sweep(exp, workers=1)
-            elif kind == "pool":
-                frame, t = sweep(exp, workers=2)
-            else:
-                # The cluster lives only for its own round: an idle Dask scheduler (in this process)
-                # and idle workers tick every few milliseconds, which slowed the other executors'
-                # rounds by about 10 %. Its start and a warm-up sweep (the workers import tokensim)
-                # are untimed, as for a running cluster that `--dask ADDRESS` uses.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    cluster, client, started = start_dask()
-                try:
-                    _, first = sweep(warm, executor=client)
-                    out["dask_start"].append(started)
-                    out["dask_first"].append(first.wall)
-                    frame, t = sweep(exp, executor=client)
-                finally:
-                    client.close()
-                    cluster.close()
-            out[kind].append(t)
-            out["available"].append(available)
-            out["waited"].append(waited)
-            out["available_after"].append(available_speedup())
-            out[f"{kind}_available"] = out.get(f"{kind}_available", []) + [(available, out["available_after"][-1])]
-            frames.setdefault(kind, frame)
-    out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
-    out["dask_start"] = median(out["dask_start"])
-    out["dask_first"] = median(out["dask_first"])
-    for kind in ("serial", "pool", "dask"):
-        out[f"{kind}_wall"] = median([t.wall for t in out[kind]])
-        out[f"{kind}_cpu"] = median([t.cpu for t in out[kind]])
-    out["available_median"] = median(out["available"])
-    out["speedup"] = out["serial_wall"] / out["pool_wall"]
-    out["dask_ratio"] = out["pool_wall"] / out["dask_wall"]  # speed of Dask relative to the pool
-    start_up = out["dask_start"] + out["dask_first"]
-    out["dask_ratio_started"] = out["pool_wall"] / (out["dask_wall"] + start_up)
-    scale = 300.0 / out["pool_wall"]  # the same sweep, longer: run time scales, start-up does not
-    out["dask_ratio_5min"] = 300.0 / (out["dask_wall"] * scale + start_up)
-    out["serial_ms_per_run"] = out["serial_wall"] / n * 1e3
-    return out
-
-
-# -- profiles of missed targets -------------------------------------------------------------------
-
-
-def profile(label: str, fn: Callable[[], Any], rows: int = 18) -> str:
-    prof = cProfile.Profile()
-    prof.enable()
-    fn()
-    prof.disable()
-    buf = io.StringIO()
-    stats = pstats.Stats(prof, stream=buf)
-    stats.sort_stats("tottime").print_stats(rows)
-    text = buf.getvalue()
-    start = text.find("   ncalls")
-    return f"### Profile: {label}\n\ncProfile of this process, sorted by own time (top {rows}):\n\n```\n{text[start:].rstrip()}\n```\n"
+# -- profiles of missed targets -----------------------------------------------------------------------
 
 
 def profiles(cfg: Config, res: dict[str, Any]) -> list[str]:
+    """cProfile (this process, by own time) of the sweeps behind missed targets."""
     out = []
+
+    def prof(label: str, exp: Experiment, workers: int) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
+        try:
+            log(f"profiling: {label}")
+            stats = harness.profile(lambda: exp.run(out=folder / "out", workers=workers, progress=False))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        text = harness.own_time_text(stats, 18)
+        out.append(
+            f"### Profile: {label}\n\ncProfile of this process, sorted by own time (top 18):\n\n```\n{text}\n```\n"
+        )
+
     if not s1_ok(res["overhead"]):
         worst = max(SMALL_MODELS, key=lambda m: res["overhead"]["models"][m]["cpu"]["overhead"])
-        exp = experiment(f"overhead-{worst}", (worst,), cfg.overhead_replications)
-        folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
-        out.append(
-            profile(
-                f"S1, Experiment.run(workers=1) on {worst}",
-                lambda: exp.run(out=folder / "out", workers=1, progress=False),
-            )
+        prof(
+            f"S1, Experiment.run(workers=1) on {worst}",
+            experiment(f"overhead-{worst}", (worst,), cfg.overhead_replications),
+            1,
         )
-        shutil.rmtree(folder, ignore_errors=True)
     par = res["parallel"]
     if par["speedup"] < TARGET_SPEEDUP or par["dask_ratio"] < TARGET_DASK:
-        exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
-        folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
-        out.append(
-            profile(
-                "S2, the parent process of Experiment.run(workers=2) (its main thread)",
-                lambda: exp.run(out=folder / "out", workers=2, progress=False),
-            )
+        prof(
+            "S2, the parent process of Experiment.run(workers=2) (its main thread)",
+            experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications),
+            2,
         )
-        shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
-# -- report ---------------------------------------------------------------------------------------
+# -- report -----------------------------------------------------------------------------------------
 
 
 def s1_ok(ov: dict[str, Any]) -> bool:
@@ -561,7 +479,7 @@ def pct(x: float) -> str:
 
 def markdown(res: dict[str, Any]) -> str:
     m, cfg, ov, par, wc = res["machine"], res["config"], res["overhead"], res["parallel"], res["worker_cpu"]
-    load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    load = harness.loads
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     lines = [
         SECTION,
@@ -723,33 +641,89 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace the Sweeps section of docs/benchmarks.md (or append it); leave the rest of the file alone."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    start = doc.find(f"\n{SECTION}\n")
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = doc.find("\n## ", start + 1)
-        doc = doc[: start + 1] + text + (doc[end:] if end >= 0 else "")
-    DOC.write_text(doc)
+def figures(res: dict[str, Any]) -> list[harness.Figure]:
+    """The figures a before/after comparison judges, with the times they are made of."""
+    ov, par = res["overhead"], res["parallel"]
+    pooled = ov["pooled"]["cpu"]
+    F = harness.Figure
+    return [
+        F("S1", "machinery overhead per run, 4 small models pooled (CPU)", pooled["overhead"], "{:+.1%}", "lower"),
+        F("S1 (a)", "direct tokensim.simulate calls, pooled: CPU s", pooled["direct"], "{:.3f} s", "lower"),
+        F("S1 (b)", "Experiment.run(workers=1), pooled: CPU s", pooled["sweep"], "{:.3f} s", "lower"),
+        F("S1 (c)", "machinery alone (engine stubbed), pooled: CPU s", pooled["machinery"], "{:.3f} s", "lower"),
+        F("S2", "2 worker processes vs 1 (wall)", par["speedup"], "{:.2f}x", "higher"),
+        F("S2 serial", "serial sweep (workers=1): wall s", par["serial_wall"], "{:.2f} s", "lower"),
+        F("S2 pool", "process pool (workers=2): wall s", par["pool_wall"], "{:.2f} s", "lower"),
+        F("S3", "local Dask cluster vs the pool, speed (wall)", par["dask_ratio"], "{:.2f}x", "higher"),
+        F("S3 dask", "local Dask cluster, 2 workers: wall s", par["dask_wall"], "{:.2f} s", "lower"),
+    ]
+
+
+def measure_round(cfg: Config, r: int, s1: Overhead | None, par: Parallel | None) -> dict[str, Any]:
+    """Round ``r`` of S1 and of S2/S3 (a mode has fewer of one than of the other: None past its last)."""
+    return {
+        "overhead": s1.round(cfg, r) if s1 is not None and r < cfg.overhead_rounds else None,
+        "parallel": par.round(cfg, r) if par is not None and r < cfg.parallel_rounds else None,
+    }
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "overhead": summarise_overhead([r["overhead"] for r in rounds if r["overhead"] is not None]),
+        "parallel": summarise_parallel([r["parallel"] for r in rounds if r["parallel"] is not None]),
+    }
+
+
+def n_rounds(cfg: Config) -> int:
+    return max(cfg.overhead_rounds, cfg.parallel_rounds)
 
 
 def run(cfg: Config) -> dict[str, Any]:
-    res: dict[str, Any] = {"config": cfg, "machine": machine()}
-    res["overhead"] = overhead(cfg)
-    res["parallel"] = parallel(cfg)
-    res["worker_cpu"] = worker_cpu(cfg)
-    res["load_end"] = os.getloadavg()
+    """Every round in this process, then the per-task worker CPU, the breakdown and profiles."""
+    m = machine()
+    s1 = Overhead(cfg)
+    par = Parallel(cfg)
+    res = summarise([measure_round(cfg, r, s1, par) for r in range(n_rounds(cfg))])
+    res["overhead"]["breakdown"] = breakdown(s1.exps["service_mesh"])
+    res |= {"config": cfg, "machine": m, "worker_cpu": worker_cpu(cfg), "load_end": os.getloadavg()}
     res["profiles"] = profiles(cfg, res) if cfg.profile else []
     return res
 
 
+def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
+    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios."""
+    sides = [harness.CURRENT, other]
+    m = machine()
+    rounds = harness.interleave(sides, n_rounds(cfg), SCRIPT, lambda r: [*flags, "--child", "round", "--round", str(r)])
+    figs = {side.name: figures(summarise(rounds[side.name])) for side in sides}
+    rows = harness.compare(figs["before"], figs["after"])
+    print(harness.text_table([["#", "figure", "before", "after", "after/before", "verdict"], *rows]))
+    if write:
+        text = harness.comparison_section(
+            COMPARISON,
+            f"`python benchmarks/sweep.py --against {other.root} {' '.join(flags)}`".replace(" `", "`"),
+            cfg.name,
+            {
+                "before": f"{other.root} at commit {harness.describe(other.root)}",
+                "after": f"{harness.ROOT} at commit {harness.describe(harness.ROOT)}",
+            },
+            m,
+            n_rounds(cfg),
+            rows,
+            [
+                "",
+                f"S1: {cfg.overhead_rounds} round(s), S2/S3: {cfg.parallel_rounds} round(s), as in the Sweeps section; "
+                "the per-task worker CPU and the machinery's breakdown are not compared.",
+            ],
+        )
+        harness.write_section(COMPARISON, text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short version: fewer runs and rounds")
     parser.add_argument(
-        "--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(ROOT)}"
+        "--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(harness.ROOT)}"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip profiling missed targets")
     parser.add_argument(
@@ -759,18 +733,36 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long a parallel round may wait for 2 free cores (default: 300 full, 0 quick)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
+        "interleaved, and report after/before ratios (with --write: its own section of the doc)",
+    )
+    parser.add_argument("--child", choices=("round",), help=argparse.SUPPRESS)
+    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.no_profile:
-        cfg = Config(**{**cfg.__dict__, "profile": False})
+        cfg = dataclasses.replace(cfg, profile=False)
     if args.wait_quiet is not None:
-        cfg = Config(**{**cfg.__dict__, "wait_quiet": args.wait_quiet})
+        cfg = dataclasses.replace(cfg, wait_quiet=args.wait_quiet)
+    if args.child:  # one round of an --against comparison, in this checkout's child process
+        s1 = Overhead(cfg) if args.round < cfg.overhead_rounds else None
+        par = Parallel(cfg) if args.round < cfg.parallel_rounds else None
+        harness.child_output(measure_round(cfg, args.round, s1, par))
+        return 0
+    if args.against:
+        flags = ["--quick"] * args.quick + (
+            ["--wait-quiet", str(args.wait_quiet)] if args.wait_quiet is not None else []
+        )
+        against(cfg, harness.checkout(args.against), flags, args.write)
+        return 0
     res = run(cfg)
     text = markdown(res)
     print(text)
     if args.write:
-        write_section(text)
-        log(f"wrote the {SECTION[3:]} section of {DOC}")
+        harness.write_section(SECTION, text)
     return 0
 
 
