@@ -329,19 +329,37 @@ class Figure:
 TOLERANCE = 0.05  # the issue's bar: no figure worse by more than 5 %
 
 
-def compare(before: Sequence[Figure], after: Sequence[Figure], tolerance: float = TOLERANCE) -> list[list[str]]:
-    """Rows (id, figure, before, after, after/before, verdict): the verdict says whether ``after`` is worse
-    than ``before`` by more than ``tolerance`` in the figure's own direction."""
+def _ratio(before: Figure | None, after: Figure | None) -> float | None:
+    if before is None or after is None or before.value is None or after.value is None or before.value == 0:
+        return None
+    return after.value / before.value
+
+
+def compare(
+    before: Sequence[Figure],
+    after: Sequence[Figure],
+    rounds: Sequence[tuple[Sequence[Figure], Sequence[Figure]]] = (),
+    tolerance: float = TOLERANCE,
+) -> list[list[str]]:
+    """Rows (id, figure, before, after, after/before, per-round range, verdict).
+
+    The verdict says whether ``after`` is worse than ``before`` by more than ``tolerance`` in the figure's own
+    direction. ``rounds``: the same figures from each round alone, (before, after) per round; the range of their
+    ratios shows how far one round's pair moved (interleaving makes each pair share the machine's state).
+    """
     old = {f.id: f for f in before}
+    per_round = [({f.id: f for f in b}, {f.id: f for f in a}) for b, a in rounds]
     rows = []
     for f in after:
         b = old.get(f.id)
-        shown = [f.fmt.format(v.value) if v and v.value is not None else "n/a" for v in (b, f)]
-        if b is None or b.value is None or f.value is None or b.value == 0:
-            why = (b.why if b and b.value is None else "") or f.why or "not measured on both"
-            rows.append([f.id, f.label, *shown, "-", f"not compared ({why})"])
+        shown = [v.fmt.format(v.value) if v is not None and v.value is not None else "n/a" for v in (b, f)]
+        ratio = _ratio(b, f)
+        if b is None or ratio is None:
+            why = (b.why if b is not None and b.value is None else "") or f.why or "not measured on both"
+            rows.append([f.id, f.label, *shown, "-", "-", f"not compared ({why})"])
             continue
-        ratio = f.value / b.value
+        each = [r for rb, ra in per_round if (r := _ratio(rb.get(f.id), ra.get(f.id))) is not None]
+        span = f"{min(each):.3f} to {max(each):.3f}" if len(each) > 1 else "-"
         worse = ratio - 1 if f.better == "lower" else 1 - ratio  # > 0: after is worse
         if worse > tolerance:
             verdict = f"**worse by {worse:.1%}**"
@@ -351,8 +369,11 @@ def compare(before: Sequence[Figure], after: Sequence[Figure], tolerance: float 
             verdict = "unchanged"
         else:
             verdict = f"better by {-worse:.1%}"
-        rows.append([f.id, f.label, *shown, f"{ratio:.3f}", verdict])
+        rows.append([f.id, f.label, *shown, f"{ratio:.3f}", span, verdict])
     return rows
+
+
+COMPARE_HEADER = ("#", "figure", "before", "after", "after / before", "per-round range", "verdict")
 
 
 # -- the machine ----------------------------------------------------------------------------------
@@ -468,10 +489,11 @@ def comparison_section(
         "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
         f"- Date: {m['date']}",
         "",
-        *md_table(("#", "figure", "before", "after", "after / before", "verdict"), rows, "llrrrl"),
+        *md_table(COMPARE_HEADER, rows, "llrrrrl"),
         "",
-        f"A verdict is judged in the figure's own direction (a time: lower is better; a speed-up: higher); the bar is "
-        f"{TOLERANCE:.0%}.",
+        f"after / before is the ratio of the figures over all rounds; the per-round range, of each round's pair alone "
+        "(both checkouts ran back to back). A verdict is judged in the figure's own direction (a time: lower is better; "
+        f"a speed-up: higher); the bar is {TOLERANCE:.0%}.",
         *notes,
     ]
     return "\n".join(lines).rstrip() + "\n"

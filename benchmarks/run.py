@@ -39,6 +39,7 @@ import dataclasses
 import os
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -191,14 +192,14 @@ def measure_round(cases: Cases, cfg: Config, r: int) -> dict[str, Any]:
     out: dict[str, Any] = {"baseline": base.to_json(), "ref": {t: {} for t in TTLS}, "heavy": {}, "records": {}}
     for seed in cfg.seeds:
         for ttl in harness.rotated(TTLS, r):
-            rec, t = timed(lambda ttl=ttl, seed=seed: cases.reference(ttl, seed).record)
+            outcome, t = timed(partial(cases.reference, ttl, seed))
             out["ref"][ttl][str(seed)] = t.to_json()
-            out["records"][f"{ttl}:{seed}"] = {k: rec[k] for k in RECORD_KEYS}
+            out["records"][f"{ttl}:{seed}"] = {k: outcome.record[k] for k in RECORD_KEYS}
         log(f"  reference seed {seed}: " + ", ".join(f"{ttl} {out['ref'][ttl][str(seed)][1]:.2f} s" for ttl in TTLS))
     for seed in cfg.heavy_seeds:
-        rec, t = timed(lambda seed=seed: cases.incident_heavy(seed).record)
+        outcome, t = timed(partial(cases.incident_heavy, seed))
         out["heavy"][str(seed)] = t.to_json()
-        out["records"][f"heavy:{seed}"] = {k: rec[k] for k in RECORD_KEYS}
+        out["records"][f"heavy:{seed}"] = {k: outcome.record[k] for k in RECORD_KEYS}
     log("  incident-heavy: " + ", ".join(f"seed {s} {out['heavy'][str(s)][1]:.2f} s" for s in cfg.heavy_seeds))
     return out
 
@@ -225,7 +226,7 @@ def memory_child(seeds: list[int], trace_seeds: list[int]) -> dict[str, Any]:
         tokensim.simulate(arch, policy, seed=seed, horizon=REF_HOURS)
     rss_after = harness.maxrss_mib()
     peaks = {
-        str(s): harness.tracemalloc_peak(lambda s=s: tokensim.simulate(arch, policy, seed=s, horizon=REF_HOURS))
+        str(s): harness.tracemalloc_peak(partial(tokensim.simulate, arch, policy, seed=s, horizon=REF_HOURS))
         for s in trace_seeds
     }
     return {"rss_start": rss_start, "rss_loaded": rss_loaded, "rss_after": rss_after, "tracemalloc_peaks": peaks}
@@ -236,7 +237,7 @@ def measure_memory(cfg: Config, side: harness.Checkout) -> dict[str, Any]:
     seeds = ",".join(map(str, cfg.seeds))
     trace = ",".join(map(str, cfg.seeds[: cfg.trace_seeds]))
     data = harness.run_child(SCRIPT, ["--child", "memory", "--seeds", seeds, "--trace-seeds", trace], side, fresh=True)
-    mem = data["data"]
+    mem: dict[str, Any] = data["data"]
     mem["tracemalloc_peaks"] = {int(k): v for k, v in mem["tracemalloc_peaks"].items()}
     mem["tracemalloc_peak"] = max(mem["tracemalloc_peaks"].values())
     return mem
@@ -474,7 +475,7 @@ def profiles(cases: Cases, res: dict[str, Any]) -> dict[str, dict[str, Any]]:
         )
     if "2" in failing:
         for ttl in sorted(TTL_PAIR, key=lambda t: -med[t].cpu):  # the slower first
-            prof(f"reference, {ttl} tokens, seed {median_seed}", lambda ttl=ttl: cases.reference(ttl, median_seed))
+            prof(f"reference, {ttl} tokens, seed {median_seed}", partial(cases.reference, ttl, median_seed))
     if failing & {"3a", "3b"}:
         hv = res["heavy"]["per_seed"]
         hs = sorted(cfg.heavy_seeds, key=lambda s: median(t.cpu for t in hv[s]))[len(cfg.heavy_seeds) // 2]
@@ -796,23 +797,26 @@ def child(args: argparse.Namespace, cfg: Config) -> None:
         harness.child_output(measure_counts(cases, cfg))
 
 
-def against(cfg: Config, other: harness.Checkout, write: bool) -> None:
-    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios."""
+def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
+    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios.
+
+    ``flags``: the mode options, passed on to every child (which measures with the same configuration).
+    """
     sides = [harness.CURRENT, other]
     m = harness.machine(PACKAGES)
-    flags = ["--quick"] if cfg.name == "quick" else []
     rounds = harness.interleave(sides, cfg.rounds, SCRIPT, lambda r: [*flags, "--child", "round", "--round", str(r)])
-    figs = {}
+    figs, each = {}, {}
     for side in sides:
-        res = summarise(cfg, rounds[side.name], harness.run_child(SCRIPT, [*flags, "--child", "counts"], side)["data"])
-        res["memory"] = measure_memory(cfg, side)
-        figs[side.name] = figures(res)
-    rows = harness.compare(figs["before"], figs["after"])
-    print(harness.text_table([["#", "figure", "before", "after", "after/before", "verdict"], *rows]))
+        counts = harness.run_child(SCRIPT, [*flags, "--child", "counts"], side)["data"]
+        memory = measure_memory(cfg, side)
+        figs[side.name] = figures(summarise(cfg, rounds[side.name], counts) | {"memory": memory})
+        each[side.name] = [figures(summarise(cfg, [r], counts) | {"memory": memory}) for r in rounds[side.name]]
+    rows = harness.compare(figs["before"], figs["after"], list(zip(each["before"], each["after"])))
+    print(harness.text_table([list(harness.COMPARE_HEADER), *rows]))
     if write:
         text = harness.comparison_section(
             COMPARISON,
-            "`python benchmarks/run.py --against " + str(other.root) + (" --quick`" if flags else "`"),
+            f"`python benchmarks/run.py --against {' '.join([str(other.root), *flags])}`",
             cfg.name,
             {
                 "before": f"{other.root} at commit {harness.describe(other.root)}",
@@ -848,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
         "interleaved, and report after/before ratios (with --write: its own section of the doc)",
     )
+    parser.add_argument("--rounds", type=int, default=0, metavar="N", help="timed rounds (default: 3 full, 1 quick)")
     parser.add_argument("--child", choices=("round", "counts", "memory"), help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seeds", default="", help=argparse.SUPPRESS)
@@ -856,11 +861,14 @@ def main(argv: list[str] | None = None) -> int:
     cfg = QUICK if args.quick else FULL
     if args.no_profile:
         cfg = dataclasses.replace(cfg, profile=False)
+    if args.rounds:
+        cfg = dataclasses.replace(cfg, rounds=args.rounds)
     if args.child:
         child(args, cfg)
         return 0
     if args.against:
-        against(cfg, harness.checkout(args.against), args.write)
+        flags = ["--quick"] * args.quick + (["--rounds", str(args.rounds)] if args.rounds else [])
+        against(cfg, harness.checkout(args.against), flags, args.write)
         return 0
     res = run(cfg)
     print(

@@ -216,7 +216,12 @@ def breakdown(exp: Experiment) -> dict[str, Any]:
     try:
         store = ResultStore(folder / "out")
         store.initialise({"experiment_hash": "benchmark"}, "", resume=False)
-        _, t = timed(lambda: [store.append(rows[i : i + 500]) for i in range(0, len(rows), 500)])
+
+        def store_all() -> None:
+            for i in range(0, len(rows), 500):
+                store.append(rows[i : i + 500])
+
+        _, t = timed(store_all)
         steps["store (`ResultStore.append`, 500-row atomic Parquet chunks)"] = t.cpu
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -691,17 +696,25 @@ def run(cfg: Config) -> dict[str, Any]:
 
 
 def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
-    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios."""
+    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios.
+
+    ``flags``: the mode options, passed on to every child (which measures with the same configuration).
+    """
     sides = [harness.CURRENT, other]
     m = machine()
     rounds = harness.interleave(sides, n_rounds(cfg), SCRIPT, lambda r: [*flags, "--child", "round", "--round", str(r)])
     figs = {side.name: figures(summarise(rounds[side.name])) for side in sides}
-    rows = harness.compare(figs["before"], figs["after"])
-    print(harness.text_table([["#", "figure", "before", "after", "after/before", "verdict"], *rows]))
+    # one round alone has S1 or S2/S3 or both; a figure missing from a round is left out of its range
+    each = {
+        side.name: [figures(summarise([r])) if r["overhead"] and r["parallel"] else [] for r in rounds[side.name]]
+        for side in sides
+    }
+    rows = harness.compare(figs["before"], figs["after"], list(zip(each["before"], each["after"])))
+    print(harness.text_table([list(harness.COMPARE_HEADER), *rows]))
     if write:
         text = harness.comparison_section(
             COMPARISON,
-            f"`python benchmarks/sweep.py --against {other.root} {' '.join(flags)}`".replace(" `", "`"),
+            f"`python benchmarks/sweep.py --against {' '.join([str(other.root), *flags])}`",
             cfg.name,
             {
                 "before": f"{other.root} at commit {harness.describe(other.root)}",
@@ -739,6 +752,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
         "interleaved, and report after/before ratios (with --write: its own section of the doc)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="rounds of S1 and of S2/S3 (default: 7 and 9 full, 3 and 1 quick)",
+    )
     parser.add_argument("--child", choices=("round",), help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -747,6 +767,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = dataclasses.replace(cfg, profile=False)
     if args.wait_quiet is not None:
         cfg = dataclasses.replace(cfg, wait_quiet=args.wait_quiet)
+    if args.rounds:
+        cfg = dataclasses.replace(cfg, overhead_rounds=args.rounds, parallel_rounds=args.rounds)
     if args.child:  # one round of an --against comparison, in this checkout's child process
         s1 = Overhead(cfg) if args.round < cfg.overhead_rounds else None
         par = Parallel(cfg) if args.round < cfg.parallel_rounds else None
