@@ -171,12 +171,11 @@ def _where(key: tuple[str, int, str], bases: Sequence[Path]) -> str:
     if path == "~":
         return func
     p = Path(path)
-    for base in bases:
-        try:
-            return f"{p.relative_to(base)}:{line}({func})"
-        except ValueError:
-            pass
-    return f"{p.name}:{line}({func})"
+    inside = [base for base in bases if p.is_relative_to(base)]
+    if not inside:
+        return f"{p.name}:{line}({func})"
+    base = max(inside, key=lambda b: len(b.parts))  # the most specific: site-packages inside a checkout's .venv
+    return f"{p.relative_to(base)}:{line}({func})"
 
 
 def hotspots(
@@ -190,7 +189,7 @@ def hotspots(
     """Ranked rows of a profile: by cumulative share (dispatch ``wrappers``, given as (prefix, suffix) of the
     location, and anything above 95 % left out: they sit above everything) and by own time.
 
-    Locations are shown relative to the first of ``bases`` that contains them.
+    Locations are shown relative to the innermost of ``bases`` that contains them.
     """
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = [(_where(k, bases), v[1], v[2], v[3]) for k, v in stats.stats.items()]  # type: ignore[attr-defined]
