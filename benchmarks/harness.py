@@ -387,10 +387,16 @@ def git(root: Path, *args: str) -> str:
 
 
 def describe(root: Path) -> str:
-    """A checkout as '<short commit>' (with a note when tokensim/ has uncommitted changes there)."""
+    """A checkout as '<short commit>', with the commit that last changed its tokensim/ and a note when tokensim/
+    has uncommitted changes there."""
     commit = git(root, "rev-parse", "--short", "HEAD") or "unknown"
+    last = git(root, "log", "-1", "--format=%h", "--", "tokensim")
     dirty = bool(git(root, "status", "--porcelain", "--", "tokensim"))
-    return commit + (" with uncommitted changes under tokensim/ in the working tree" if dirty else "")
+    return (
+        commit
+        + (f" (tokensim/ last changed in {last})" if last and last != commit else "")
+        + (" with uncommitted changes under tokensim/ in the working tree" if dirty else "")
+    )
 
 
 def machine(packages: Iterable[str]) -> dict[str, Any]:
@@ -482,6 +488,15 @@ def comparison_section(
         "child process per checkout (PYTHONPATH set to that checkout), the checkouts in alternating order round by "
         f"round, so that the shared machine's drift falls on both; {rounds} round(s).",
         "",
+        *(
+            [
+                "**Quick mode: a smoke test of the comparison mechanism on a shared, busy machine, not the before/after "
+                "record the 5 % bar is judged on (that takes full rounds, on a quiet machine if there is one).**",
+                "",
+            ]
+            if mode == "quick"
+            else []
+        ),
         *(f"- {k}: {v}" for k, v in sides.items()),
         f"- Machine: {m['cpu']}; {m['logical_cpus']} logical CPUs, {m['usable_cpus']} usable (shared with other work); "
         f"{m['python']} on {m['os']}; load at start {loads(m['load_start'])}",
