@@ -334,6 +334,16 @@ def _ratio(before: Figure | None, after: Figure | None) -> float | None:
     return after.value / before.value
 
 
+def round_ratios(rounds: Sequence[tuple[Sequence[Figure], Sequence[Figure]]], ids: Iterable[str]) -> list[float]:
+    """Every round's after/before ratio of the figures ``ids``: how far a pair moves on this machine by itself."""
+    want = set(ids)
+    out = []
+    for b, a in rounds:
+        old = {f.id: f for f in b}
+        out += [r for f in a if f.id in want and (r := _ratio(old.get(f.id), f)) is not None]
+    return out
+
+
 def compare(
     before: Sequence[Figure],
     after: Sequence[Figure],
@@ -355,7 +365,7 @@ def compare(
         ratio = _ratio(b, f)
         if b is None or ratio is None:
             why = (b.why if b is not None and b.value is None else "") or f.why or "not measured on both"
-            rows.append([f.id, f.label, *shown, "-", "-", f"not compared ({why})"])
+            rows.append([f.id, f.label, *shown, "-", "-", f"not compared: {why}"])
             continue
         each = [r for rb, ra in per_round if (r := _ratio(rb.get(f.id), ra.get(f.id))) is not None]
         span = f"{min(each):.3f} to {max(each):.3f}" if len(each) > 1 else "-"
@@ -506,7 +516,7 @@ def comparison_section(
         *md_table(COMPARE_HEADER, rows, "llrrrrl"),
         "",
         f"after / before is the ratio of the figures over all rounds; the per-round range, of each round's pair alone "
-        "(both checkouts ran back to back). A verdict is judged in the figure's own direction (a time: lower is better; "
+        "(both checkouts ran back to back; a ratio of medians may fall outside it). A verdict is judged in the figure's own direction (a time: lower is better; "
         f"a speed-up: higher); the bar is {TOLERANCE:.0%}.",
         *notes,
     ]

@@ -372,6 +372,9 @@ def figures(res: dict[str, Any]) -> list[harness.Figure]:
     ]
 
 
+#: The comparison's plain run-time figures (their per-round ratios show the machine's noise).
+RUN_TIMES = ("1a", "1a'", "1a''", "3")
+
 #: How a check's verdict reads: met, missed, or a figure with no target or no measurement (None).
 RESULT = {True: "pass", False: "FAIL", None: "info"}
 
@@ -554,7 +557,9 @@ def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool)
         memory = measure_memory(cfg, side)
         figs[side.name] = figures(summarise(cfg, rounds[side.name], counts) | {"memory": memory})
         each[side.name] = [figures(summarise(cfg, [r], counts) | {"memory": memory}) for r in rounds[side.name]]
-    rows = harness.compare(figs["before"], figs["after"], list(zip(each["before"], each["after"])))
+    pairs = list(zip(each["before"], each["after"]))
+    rows = harness.compare(figs["before"], figs["after"], pairs)
+    times = harness.round_ratios(pairs, RUN_TIMES)
     print(harness.text_table([list(harness.COMPARE_HEADER), *rows]))
     if write:
         text = harness.comparison_section(
@@ -570,11 +575,20 @@ def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool)
             rows,
             [
                 "",
-                "Figures are CPU-clock medians over each checkout's timed runs (seeds "
+                "- Figures are CPU-clock medians over each checkout's timed runs (seeds "
                 f"{', '.join(map(str, cfg.seeds))} of the reference model under {', '.join(TTLS)}, incident-heavy seeds "
                 f"{', '.join(map(str, cfg.heavy_seeds))}; a {cfg.baseline_instances}-instance bare-SimPy baseline per "
                 "round, timed in the same child); kernel events and revocations come from untimed counting runs "
                 "(`engine_counts` in run.py); memory from a fresh process per checkout.",
+                *(
+                    [
+                        f"- The run times' per-round ratios ({', '.join(RUN_TIMES)}) span {min(times):.2f} to "
+                        f"{max(times):.2f} in this comparison: a difference inside that span is the machine's noise, "
+                        "not the code's."
+                    ]
+                    if len(times) > 1
+                    else []
+                ),
             ],
         )
         harness.write_section(COMPARISON, text)
