@@ -274,7 +274,8 @@ def checkout(path: str | Path, name: str = "before") -> Checkout:
 
 
 def run_child(script: Path, args: Sequence[str], side: Checkout, *, fresh: bool = False) -> Any:
-    """Run ``script args`` in a child process importing ``side``'s tokensim; return the JSON on its last stdout line.
+    """Run ``script args`` in a child process importing ``side``'s tokensim; return the JSON on its last stdout line
+    (`child_output`'s, checked to name ``side``'s tokensim).
 
     ``fresh``: start it through a launcher, so that its ru_maxrss is its own (memory figures).
     The child's stderr (its progress) passes through.
@@ -283,7 +284,10 @@ def run_child(script: Path, args: Sequence[str], side: Checkout, *, fresh: bool 
     if fresh:
         cmd = [sys.executable, "-c", _LAUNCHER, *cmd]
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=side.env())
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if Path(got["tokensim"]).resolve() != (side.root / "tokensim").resolve():
+        raise RuntimeError(f"the {side.name} child imported tokensim from {got['tokensim']}, not from {side.root}")
+    return got
 
 
 def child_output(data: Any) -> None:
@@ -302,10 +306,7 @@ def interleave(
     for r in range(rounds):
         for side in rotated(sides, r):
             log(f"round {r + 1}/{rounds}: {side.name} ({side.root})")
-            got = run_child(script, args(r), side)
-            if Path(got["tokensim"]).resolve() != (side.root / "tokensim").resolve():
-                raise RuntimeError(f"the {side.name} child imported tokensim from {got['tokensim']}, not {side.root}")
-            out[side.name].append(got["data"])
+            out[side.name].append(run_child(script, args(r), side)["data"])
     return out
 
 
