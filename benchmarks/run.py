@@ -36,6 +36,7 @@ harness.pin_blas_threads()  # before numpy is imported
 
 import argparse
 import dataclasses
+import inspect
 import os
 import sys
 from dataclasses import dataclass
@@ -100,8 +101,26 @@ class Config:
     profile: bool
 
 
-FULL = Config("full", tuple(range(1, 8)), 3, 200, tuple(range(1, 6)), 7, linearity=True, profile=True)
-QUICK = Config("quick", (1, 2, 3), 1, 20, (1, 2), 1, linearity=False, profile=True)
+FULL = Config(
+    "full",
+    seeds=tuple(range(1, 8)),
+    rounds=3,
+    baseline_instances=200,
+    heavy_seeds=tuple(range(1, 6)),
+    trace_seeds=7,
+    linearity=True,
+    profile=True,
+)
+QUICK = Config(
+    "quick",
+    seeds=(1, 2, 3),
+    rounds=1,
+    baseline_instances=20,
+    heavy_seeds=(1, 2),
+    trace_seeds=1,
+    linearity=False,
+    profile=True,
+)
 
 
 # -- the engine adapter: the only place that names tokensim's engine ------------------------------
@@ -117,10 +136,10 @@ def engine_counts(arch: tokensim.Architecture, policy: tokensim.Policy, seed: in
     """
     from tokensim.sim.engine import Simulation
 
-    env = harness.counting_environment()
-    try:
+    if "env" in inspect.signature(Simulation).parameters:
+        env = harness.counting_environment()
         sim = Simulation(arch, policy, seed=seed, replication=0, horizon=hours, env=env)
-    except TypeError:  # an engine from before `env=`: counts without kernel events
+    else:  # an engine from before `env=` (11e0f52 and older): counts without kernel events
         env = None
         sim = Simulation(arch, policy, seed=seed, replication=0, horizon=hours)
     sim.run()

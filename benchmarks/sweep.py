@@ -107,8 +107,24 @@ class Config:
     wait_quiet: float  # seconds a parallel round may wait for 2 free cores (0: start at once)
 
 
-FULL = Config("full", 100, 7, 40, 9, profile=True, wait_quiet=300.0)
-QUICK = Config("quick", 15, 3, 8, 1, profile=True, wait_quiet=0.0)
+FULL = Config(
+    "full",
+    overhead_replications=100,
+    overhead_rounds=7,
+    parallel_replications=40,
+    parallel_rounds=9,
+    profile=True,
+    wait_quiet=300.0,
+)
+QUICK = Config(
+    "quick",
+    overhead_replications=15,
+    overhead_rounds=3,
+    parallel_replications=8,
+    parallel_rounds=1,
+    profile=True,
+    wait_quiet=0.0,
+)
 
 
 def experiment(name: str, models: tuple[str, ...], replications: int) -> Experiment:
