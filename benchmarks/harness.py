@@ -20,6 +20,7 @@ calls `pin_blas_threads` before numpy is imported (hence E402 in benchmarks/, py
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import datetime
 import gc
@@ -384,6 +385,82 @@ def compare(
 
 
 COMPARE_HEADER = ("#", "figure", "before", "after", "after / before", "per-round range", "verdict")
+
+
+def against(
+    script: Path,
+    other: Checkout,
+    flags: Sequence[str],
+    rounds: int,
+    figures_of: Callable[[Checkout, list[Any]], tuple[list[Figure], list[list[Figure]]]],
+    *,
+    packages: Iterable[str],
+    heading: str,
+    mode: str,
+    notes: Sequence[str] = (),
+    run_times: Sequence[str] = (),
+    write: bool = False,
+) -> list[list[str]]:
+    """A script's ``--against``: its rounds on this checkout ('after') and ``other`` ('before'), interleaved in
+    child processes (``script *flags --child round --round r``); prints the comparison and, with ``write``,
+    replaces the section ``heading`` of docs/benchmarks.md.
+
+    ``figures_of(side, rounds_data)`` turns one side's rounds into its figures over all rounds and per round
+    (it may run further children of that side: counting runs, memory). ``run_times``: ids of plain run-time
+    figures, whose per-round ratios show how much a pair moves by the machine's noise alone.
+    """
+    sides = [CURRENT, other]
+    m = machine(packages)
+    data = interleave(sides, rounds, script, lambda r: [*flags, "--child", "round", "--round", str(r)])
+    figs, each = {}, {}
+    for side in sides:
+        figs[side.name], each[side.name] = figures_of(side, data[side.name])
+    pairs = list(zip(each["before"], each["after"]))
+    rows = compare(figs["before"], figs["after"], pairs)
+    print(text_table([list(COMPARE_HEADER), *rows]))
+    if write:
+        times = round_ratios(pairs, run_times)
+        span = (
+            [
+                f"- The run times' per-round ratios ({', '.join(run_times)}) span {min(times):.2f} to {max(times):.2f} "
+                "in this comparison: a difference inside that span is the machine's noise, not the code's."
+            ]
+            if len(times) > 1
+            else []
+        )
+        text = comparison_section(
+            heading,
+            f"`python benchmarks/{script.name} --against {' '.join([str(other.root), *flags])}`",
+            mode,
+            {
+                "before": f"{other.root} at commit {describe(other.root)}",
+                "after": f"{ROOT} at commit {describe(ROOT)}",
+            },
+            m,
+            rounds,
+            rows,
+            ["", *notes, *span],
+        )
+        write_section(heading, text)
+    return rows
+
+
+def parser(doc: str | None, *, quick: str, write: str, rounds: str, children: Sequence[str]) -> argparse.ArgumentParser:
+    """The options every benchmark script takes (help texts its own), and the hidden ones of its child processes."""
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--write", action="store_true", help=write)
+    p.add_argument("--no-profile", action="store_true", help="skip profiling the cases behind missed targets")
+    p.add_argument("--rounds", type=int, default=0, metavar="N", help=rounds)
+    p.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
+        "interleaved, and report after/before ratios (with --write: its own section of docs/benchmarks.md)",
+    )
+    p.add_argument("--child", choices=tuple(children), help=argparse.SUPPRESS)
+    p.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
+    return p
 
 
 # -- the machine ----------------------------------------------------------------------------------

@@ -563,54 +563,37 @@ def child(args: argparse.Namespace, cfg: Config) -> None:
 
 
 def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
-    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios.
+    """``--against``: the same rounds on this checkout and ``other`` (harness.against), then per side its counting
+    runs and its memory child; ``flags``, the mode options, go to every child."""
 
-    ``flags``: the mode options, passed on to every child (which measures with the same configuration).
-    """
-    sides = [harness.CURRENT, other]
-    m = harness.machine(PACKAGES)
-    rounds = harness.interleave(sides, cfg.rounds, SCRIPT, lambda r: [*flags, "--child", "round", "--round", str(r)])
-    figs, each = {}, {}
-    for side in sides:
+    def figures_of(
+        side: harness.Checkout, rounds: list[Any]
+    ) -> tuple[list[harness.Figure], list[list[harness.Figure]]]:
         counts = harness.run_child(SCRIPT, [*flags, "--child", "counts"], side)["data"]
-        memory = measure_memory(cfg, side)
-        figs[side.name] = figures(summarise(cfg, rounds[side.name], counts) | {"memory": memory})
-        each[side.name] = [figures(summarise(cfg, [r], counts) | {"memory": memory}) for r in rounds[side.name]]
-    pairs = list(zip(each["before"], each["after"]))
-    rows = harness.compare(figs["before"], figs["after"], pairs)
-    times = harness.round_ratios(pairs, RUN_TIMES)
-    print(harness.text_table([list(harness.COMPARE_HEADER), *rows]))
-    if write:
-        text = harness.comparison_section(
-            COMPARISON,
-            f"`python benchmarks/run.py --against {' '.join([str(other.root), *flags])}`",
-            cfg.name,
-            {
-                "before": f"{other.root} at commit {harness.describe(other.root)}",
-                "after": f"{harness.ROOT} at commit {harness.describe(harness.ROOT)}",
-            },
-            m,
-            cfg.rounds,
-            rows,
-            [
-                "",
-                "- Figures are CPU-clock medians over each checkout's timed runs (seeds "
-                f"{', '.join(map(str, cfg.seeds))} of the reference model under {', '.join(TTLS)}, incident-heavy seeds "
-                f"{', '.join(map(str, cfg.heavy_seeds))}; a {cfg.baseline_instances}-instance bare-SimPy baseline per "
-                "round, timed in the same child); kernel events and revocations come from untimed counting runs "
-                "(`engine_counts` in run.py); memory from a fresh process per checkout.",
-                *(
-                    [
-                        f"- The run times' per-round ratios ({', '.join(RUN_TIMES)}) span {min(times):.2f} to "
-                        f"{max(times):.2f} in this comparison: a difference inside that span is the machine's noise, "
-                        "not the code's."
-                    ]
-                    if len(times) > 1
-                    else []
-                ),
-            ],
-        )
-        harness.write_section(COMPARISON, text)
+        memory = {"memory": measure_memory(cfg, side)}
+        return figures(summarise(cfg, rounds, counts) | memory), [
+            figures(summarise(cfg, [r], counts) | memory) for r in rounds
+        ]
+
+    harness.against(
+        SCRIPT,
+        other,
+        flags,
+        cfg.rounds,
+        figures_of,
+        packages=PACKAGES,
+        heading=COMPARISON,
+        mode=cfg.name,
+        notes=[
+            "- Figures are CPU-clock medians over each checkout's timed runs (seeds "
+            f"{', '.join(map(str, cfg.seeds))} of the reference model under {', '.join(TTLS)}, incident-heavy seeds "
+            f"{', '.join(map(str, cfg.heavy_seeds))}; a {cfg.baseline_instances}-instance bare-SimPy baseline per "
+            "round, timed in the same child); kernel events and revocations come from untimed counting runs "
+            "(`engine_counts` in run.py); memory from a fresh process per checkout."
+        ],
+        run_times=RUN_TIMES,
+        write=write,
+    )
 
 
 def _ints(text: str) -> list[int]:
@@ -618,19 +601,13 @@ def _ints(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short version: fewer seeds and rounds, smaller baseline")
-    parser.add_argument("--write", action="store_true", help=f"regenerate {DOC.relative_to(harness.ROOT)}")
-    parser.add_argument("--no-profile", action="store_true", help="skip profiling failing cases")
-    parser.add_argument(
-        "--against",
-        metavar="CHECKOUT",
-        help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
-        "interleaved, and report after/before ratios (with --write: its own section of the doc)",
+    parser = harness.parser(
+        __doc__,
+        quick="short version: fewer seeds and rounds, smaller baseline",
+        write=f"regenerate {DOC.relative_to(harness.ROOT)} (its sections above Sweeps)",
+        rounds="timed rounds (default: 3 full, 1 quick)",
+        children=("round", "counts", "memory"),
     )
-    parser.add_argument("--rounds", type=int, default=0, metavar="N", help="timed rounds (default: 3 full, 1 quick)")
-    parser.add_argument("--child", choices=("round", "counts", "memory"), help=argparse.SUPPRESS)
-    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seeds", default="", help=argparse.SUPPRESS)
     parser.add_argument("--trace-seeds", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

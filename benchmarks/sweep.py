@@ -37,7 +37,6 @@ import harness  # benchmarks/harness.py: scripts run from this folder
 
 harness.pin_blas_threads()  # numpy without BLAS thread pools, here and in the workers
 
-import argparse
 import dataclasses
 import logging
 import os
@@ -548,49 +547,42 @@ def run(cfg: Config) -> dict[str, Any]:
 
 
 def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
-    """The same rounds on this checkout ('after') and ``other`` ('before'), interleaved; prints the ratios.
+    """``--against``: the same rounds on this checkout and ``other`` (harness.against); ``flags``, the mode
+    options, go to every child."""
 
-    ``flags``: the mode options, passed on to every child (which measures with the same configuration).
-    """
-    sides = [harness.CURRENT, other]
-    m = machine()
-    rounds = harness.interleave(sides, n_rounds(cfg), SCRIPT, lambda r: [*flags, "--child", "round", "--round", str(r)])
-    figs = {side.name: figures(summarise(rounds[side.name])) for side in sides}
-    # one round alone has S1 or S2/S3 or both; a figure missing from a round is left out of its range
-    each = {
-        side.name: [figures(summarise([r])) if r["overhead"] and r["parallel"] else [] for r in rounds[side.name]]
-        for side in sides
-    }
-    rows = harness.compare(figs["before"], figs["after"], list(zip(each["before"], each["after"])))
-    print(harness.text_table([list(harness.COMPARE_HEADER), *rows]))
-    if write:
-        text = harness.comparison_section(
-            COMPARISON,
-            f"`python benchmarks/sweep.py --against {' '.join([str(other.root), *flags])}`",
-            cfg.name,
-            {
-                "before": f"{other.root} at commit {harness.describe(other.root)}",
-                "after": f"{harness.ROOT} at commit {harness.describe(harness.ROOT)}",
-            },
-            m,
-            n_rounds(cfg),
-            rows,
-            [
-                "",
-                f"S1: {cfg.overhead_rounds} round(s), S2/S3: {cfg.parallel_rounds} round(s), as in the Sweeps section; "
-                "the per-task worker CPU and the machinery's breakdown are not compared.",
-            ],
-        )
-        harness.write_section(COMPARISON, text)
+    def figures_of(
+        side: harness.Checkout, rounds: list[Any]
+    ) -> tuple[list[harness.Figure], list[list[harness.Figure]]]:
+        # a round alone has S1 or S2/S3 or both: only rounds with both give per-round figures
+        each = [figures(summarise([r])) for r in rounds if r["overhead"] and r["parallel"]]
+        return figures(summarise(rounds)), each
+
+    harness.against(
+        SCRIPT,
+        other,
+        flags,
+        n_rounds(cfg),
+        figures_of,
+        packages=PACKAGES,
+        heading=COMPARISON,
+        mode=cfg.name,
+        notes=[
+            f"- S1: {cfg.overhead_rounds} round(s), S2/S3: {cfg.parallel_rounds} round(s), sized as in the Sweeps "
+            "section's mode; the per-task worker CPU and the machinery's breakdown are not compared."
+        ],
+        run_times=("S1 (a)", "S1 (b)", "S2 serial", "S2 pool", "S3 dask"),
+        write=write,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short version: fewer runs and rounds")
-    parser.add_argument(
-        "--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(harness.ROOT)}"
+    parser = harness.parser(
+        __doc__,
+        quick="short version: fewer runs and rounds",
+        write=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(harness.ROOT)}",
+        rounds="rounds of S1 and of S2/S3 (default: 7 and 9 full, 3 and 1 quick)",
+        children=("round",),
     )
-    parser.add_argument("--no-profile", action="store_true", help="skip profiling missed targets")
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -598,21 +590,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long a parallel round may wait for 2 free cores (default: 300 full, 0 quick)",
     )
-    parser.add_argument(
-        "--against",
-        metavar="CHECKOUT",
-        help="also run every round against the tokensim of another checkout (a folder holding tokensim/), "
-        "interleaved, and report after/before ratios (with --write: its own section of the doc)",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=0,
-        metavar="N",
-        help="rounds of S1 and of S2/S3 (default: 7 and 9 full, 3 and 1 quick)",
-    )
-    parser.add_argument("--child", choices=("round",), help=argparse.SUPPRESS)
-    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.no_profile:
