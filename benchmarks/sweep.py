@@ -4,6 +4,7 @@
     python benchmarks/sweep.py            # full run (a few minutes), prints the table
     python benchmarks/sweep.py --quick    # short version (fewer runs and rounds)
     python benchmarks/sweep.py --write    # also replace the "Sweeps" section of docs/benchmarks.md
+    python benchmarks/sweep.py --against ../other-checkout   # the same rounds on two checkouts, ratios
 
 What is measured (targets from the experiments issue):
 
@@ -25,25 +26,21 @@ S3. A local Dask cluster (`tokensim.experiment.local_dask_cluster(2)`, what `tok
 
 Each round times every variant once, in rotating order, so all figures share the
 machine's conditions; figures are medians over the rounds. When a target is missed the
-script profiles that case and lists the hotspots. This is a script, not a test: nothing
-here asserts a timing.
+script profiles that case and lists the hotspots. The cases and targets are defined here;
+timing, rounds, profiles, the comparison with another checkout and the output are
+benchmarks/harness.py's. This is a script, not a test: nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
-import os
+import harness  # benchmarks/harness.py: scripts run from this folder
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # numpy without BLAS thread pools, here and in the workers
+harness.pin_blas_threads()  # numpy without BLAS thread pools, here and in the workers
 
-import argparse
-import cProfile
-import gc
-import io
+import dataclasses
 import logging
-import pstats
+import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -54,17 +51,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import machine_info  # benchmarks/machine_info.py: scripts run from this folder
 import pandas as pd
+from harness import Timing, log, median, timed
+from sweep_report import markdown, s1_ok
 
 import tokensim
-from tokensim.experiment import Experiment
-from tokensim.experiment.store import ResultStore
+from tokensim import Experiment
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DOC = ROOT / "docs" / "benchmarks.md"
+SCRIPT = Path(__file__).resolve()
+DOC = harness.DOC
 SECTION = "## Sweeps"
+COMPARISON = "## Before and after: benchmarks/sweep.py"
+PACKAGES = ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")
 
 TARGET_OVERHEAD = 0.10
 TARGET_SPEEDUP = 1.8
@@ -78,6 +76,23 @@ POLICIES = ("bearer", "hybrid", "dpop", "mtls")
 TTLS = ("15m", "1h")
 HORIZON = "90d"
 SEED = 20261125
+KINDS_S1 = ("sweep", "direct", "machinery")
+KINDS_PAR = ("serial", "pool", "dask")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The cases' fixed sizes and the targets, carried in the results (``res["setup"]``) for the report's text."""
+
+    section: str = SECTION
+    small_models: tuple[str, ...] = SMALL_MODELS
+    parallel_models: tuple[str, ...] = PARALLEL_MODELS
+    policies: tuple[str, ...] = POLICIES
+    ttls: tuple[str, ...] = TTLS
+    horizon: str = HORIZON
+    target_overhead: float = TARGET_OVERHEAD
+    target_speedup: float = TARGET_SPEEDUP
+    target_dask: float = TARGET_DASK
 
 
 @dataclass(frozen=True)
@@ -111,28 +126,6 @@ QUICK = Config(
 )
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Timing:
-    wall: float
-    cpu: float  # this process only: the parent's share when workers run elsewhere
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
-    gc.collect()
-    w0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    c1, w1 = time.process_time(), time.perf_counter()
-    return out, Timing(w1 - w0, c1 - c0)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def experiment(name: str, models: tuple[str, ...], replications: int) -> Experiment:
     return Experiment.from_dict(
         {
@@ -157,6 +150,23 @@ def sweep(exp: Experiment, **kwargs: Any) -> tuple[pd.DataFrame, Timing]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
+    """The sweep's rows carry exactly the direct calls' records (in run order)."""
+    direct = pd.DataFrame(records)
+    if len(frame) != len(direct):
+        return False
+    return frame[list(direct.columns)].reset_index(drop=True).equals(direct)
+
+
+def machine() -> dict[str, Any]:
+    import multiprocessing
+
+    return {**harness.machine(PACKAGES), "start_method": multiprocessing.get_start_method(allow_none=False)}
+
+
+# -- the runner's internals: the only place that names them (the runner is being split, issue 10) ----
+
+
 def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
     """The same runs as the sweep, as plain `tokensim.simulate` calls (models and policies built beforehand)."""
     plan, spec = exp.plan, exp.spec
@@ -171,33 +181,17 @@ def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
     return call
 
 
-def same_records(frame: pd.DataFrame, records: list[dict[str, Any]]) -> bool:
-    """The sweep's rows carry exactly the direct calls' records (in run order)."""
-    direct = pd.DataFrame(records)
-    if len(frame) != len(direct):
-        return False
-    return frame[list(direct.columns)].reset_index(drop=True).equals(direct)
-
-
-# -- machine ------------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    return {
-        **machine_info.machine(
-            ("tokensim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "dask", "distributed", "tqdm")
-        ),
-        "start_method": _start_method(),
-    }
-
-
-def _start_method() -> str:
-    import multiprocessing
-
-    return multiprocessing.get_start_method(allow_none=False)
-
-
-# -- S1: overhead -------------------------------------------------------------------------------
+def first_outcome(exp: Experiment) -> tokensim.Outcome:
+    """The outcome of the experiment's first run: what the engine stub returns for every run."""
+    first = exp.runs()[0]
+    return tokensim.simulate(
+        exp.plan.variants[first.variant].arch,
+        first.policy,
+        seed=exp.spec.seed,
+        horizon=exp.spec.horizon,
+        replication=first.replication,
+        costs=exp.plan.costs,
+    )
 
 
 @contextmanager
@@ -214,82 +208,27 @@ def engine_stubbed(outcome: Any) -> Iterator[None]:
         tokensim.api.simulate = real
 
 
-def overhead(cfg: Config) -> dict[str, Any]:
-    out: dict[str, Any] = {"models": {}}
-    exps = {m: experiment(f"overhead-{m}", (m,), cfg.overhead_replications) for m in SMALL_MODELS}
-    calls = {m: direct_calls(e) for m, e in exps.items()}
-    canned = {}
-    for m, exp in exps.items():  # untimed warm-up of every path; also the equality check
-        frame, _ = sweep(exp, workers=1)
-        records = calls[m]()
-        if not same_records(frame, records):
-            raise RuntimeError(f"{m}: the sweep's rows differ from direct tokensim.simulate calls")
-        first = exp.runs()[0]
-        canned[m] = tokensim.simulate(
-            exp.plan.variants[first.variant].arch,
-            first.policy,
-            seed=exp.spec.seed,
-            horizon=exp.spec.horizon,
-            replication=first.replication,
-            costs=exp.plan.costs,
-        )
-        with engine_stubbed(canned[m]):
-            sweep(exp, workers=1)
-        out["models"][m] = {"runs": len(records), "sweep": [], "direct": [], "machinery": []}
-    kinds = ("sweep", "direct", "machinery")
-    for rnd in range(cfg.overhead_rounds):
-        log(f"S1 round {rnd + 1}/{cfg.overhead_rounds}")
-        for i, m in enumerate(SMALL_MODELS):
-            for kind in kinds[(rnd + i) % 3 :] + kinds[: (rnd + i) % 3]:
-                if kind == "sweep":
-                    _, t = sweep(exps[m], workers=1)
-                elif kind == "direct":
-                    _, t = timed(calls[m])
-                else:
-                    with engine_stubbed(canned[m]):
-                        _, t = sweep(exps[m], workers=1)
-                out["models"][m][kind].append(t)
-    rounds = range(cfg.overhead_rounds)
-    groups = {
-        **out["models"],
-        "pooled": {
-            "runs": sum(d["runs"] for d in out["models"].values()),
-            **{
-                kind: [
-                    Timing(
-                        sum(d[kind][k].wall for d in out["models"].values()),
-                        sum(d[kind][k].cpu for d in out["models"].values()),
-                    )
-                    for k in rounds
-                ]
-                for kind in kinds
-            },
-        },
-    }
-    for d in groups.values():
-        for clock in ("cpu", "wall"):
-            sw, di, ma = ([getattr(t, clock) for t in d[kind]] for kind in kinds)
-            # Isolated: the machinery's own time (engine stubbed) over the engine's (direct calls).
-            # End to end: each round times a model's sweep and its direct calls back to back, so the
-            # per-round ratio compares runs made under the same machine conditions; median of those.
-            ratios = sorted(sw[k] / di[k] - 1 for k in rounds)
-            d[clock] = {
-                "direct": median(di),
-                "sweep": median(sw),
-                "machinery": median(ma),
-                "overhead": median(ma) / median(di),
-                "us_per_run": median(ma) / d["runs"] * 1e6,
-                "end_to_end": median(ratios),
-                "end_to_end_range": (ratios[0], ratios[-1]),
-            }
-    out["pooled"] = groups["pooled"]
-    out["breakdown"] = breakdown(exps["service_mesh"])
-    return out
+def packed_tasks(exp: Experiment) -> list[bytes]:
+    """The experiment's worker tasks, one run per task size step, pickled as `Experiment.run` sends them."""
+    import pickle
+
+    return [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
 
 
-def breakdown(exp: Experiment) -> dict[str, float]:
+def task_cpu(blob: bytes) -> float:
+    """CPU seconds of the whole worker process (all its threads) while it runs one task. Defined in the script
+    (``__main__``), so that Dask ships it by value to workers that cannot import benchmarks/."""
+    from tokensim.experiment.runner import run_packed_task
+
+    c0 = time.process_time()
+    run_packed_task(blob)
+    return time.process_time() - c0
+
+
+def breakdown(exp: Experiment) -> dict[str, Any]:
     """Where the machinery's time goes, step by step (CPU microseconds per run), on one small model."""
     from tokensim.experiment.runner import run_task
+    from tokensim.experiment.store import ResultStore
 
     n = len(exp.runs())
     steps: dict[str, float] = {}
@@ -301,23 +240,19 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     steps["tasks (`Experiment._tasks`: run descriptions for the workers)"] = t.cpu
     rows = [row for task in tasks for row in run_task(task)]
     _, t_direct = timed(direct_calls(exp))
-    import tokensim.api
-
-    canned, real = (
-        tokensim.api.simulate(exp.plan.variants[0].arch, runs[0].policy, seed=exp.spec.seed, horizon=exp.spec.horizon),
-        tokensim.api.simulate,
-    )
-    tokensim.api.simulate = lambda *args, **kwargs: canned  # run_task's own work, without the engine
-    try:
+    with engine_stubbed(first_outcome(exp)):  # run_task's own work, without the engine
         _, t = timed(lambda: [row for task in tasks for row in run_task(task)])
-    finally:
-        tokensim.api.simulate = real
     steps["worker side (`run_task` with `simulate` replaced by a stub)"] = t.cpu
     folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
     try:
         store = ResultStore(folder / "out")
         store.initialise({"experiment_hash": "benchmark"}, "", resume=False)
-        _, t = timed(lambda: [store.append(rows[i : i + 500]) for i in range(0, len(rows), 500)])
+
+        def store_all() -> None:
+            for i in range(0, len(rows), 500):
+                store.append(rows[i : i + 500])
+
+        _, t = timed(store_all)
         steps["store (`ResultStore.append`, 500-row atomic Parquet chunks)"] = t.cpu
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -326,43 +261,81 @@ def breakdown(exp: Experiment) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in steps.items()} | {"_runs": n, "_direct_us_per_run": t_direct.cpu / n * 1e6}
 
 
-# -- S2, S3: parallel ---------------------------------------------------------------------------
-
-SPIN = 6_000_000  # iterations of a bare Python loop: about half a second on one core
+# -- S1: overhead -----------------------------------------------------------------------------------
 
 
-def spin(n: int = SPIN) -> float:
-    """Pure-Python work with nothing to share: the best case for running in parallel."""
-    x = 0
-    for i in range(n):
-        x += i
-    return float(x)
+class Overhead:
+    """S1's cases: per small model, its sweep, its direct calls and its sweep with the engine stubbed."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.exps = {m: experiment(f"overhead-{m}", (m,), cfg.overhead_replications) for m in SMALL_MODELS}
+        self.calls = {m: direct_calls(e) for m, e in self.exps.items()}
+        self.canned = {m: first_outcome(e) for m, e in self.exps.items()}
+        self.runs = {}
+        for m, exp in self.exps.items():  # untimed warm-up of every path; also the equality check
+            frame, _ = sweep(exp, workers=1)
+            records = self.calls[m]()
+            if not same_records(frame, records):
+                raise RuntimeError(f"{m}: the sweep's rows differ from direct tokensim.simulate calls")
+            with engine_stubbed(self.canned[m]):
+                sweep(exp, workers=1)
+            self.runs[m] = len(records)
+
+    def time(self, m: str, kind: str) -> Timing:
+        if kind == "sweep":
+            return sweep(self.exps[m], workers=1)[1]
+        if kind == "direct":
+            return timed(self.calls[m])[1]
+        with engine_stubbed(self.canned[m]):
+            return sweep(self.exps[m], workers=1)[1]
+
+    def round(self, cfg: Config, r: int) -> dict[str, Any]:
+        """Round ``r``: every model's three timings, in an order rotating with the round and the model."""
+        log(f"S1 round {r + 1}/{cfg.overhead_rounds}")
+        out: dict[str, Any] = {m: {} for m in SMALL_MODELS}
+        for i, m in enumerate(SMALL_MODELS):
+            for kind in harness.rotated(KINDS_S1, r + i):
+                out[m][kind] = self.time(m, kind).to_json()
+        return {"runs": self.runs, "timings": out}
 
 
-def available_speedup() -> float:
-    """What 2 processes get on this machine right now: 2 x (one spin alone) / (two spins side by side), wall time."""
-    from concurrent.futures import ProcessPoolExecutor
+def summarise_overhead(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """S1's figures from its rounds: per model and pooled (the four models' times summed per round)."""
+    runs = rounds[0]["runs"]
+    per = {
+        m: {"runs": runs[m], **{k: [Timing.from_json(r["timings"][m][k]) for r in rounds] for k in KINDS_S1}}
+        for m in SMALL_MODELS
+    }
+    pooled = {
+        "runs": sum(runs.values()),
+        **{
+            k: [
+                Timing(sum(per[m][k][i].wall for m in per), sum(per[m][k][i].cpu for m in per))
+                for i in range(len(rounds))
+            ]
+            for k in KINDS_S1
+        },
+    }
+    for d in [*per.values(), pooled]:
+        for clock in ("cpu", "wall"):
+            sw, di, ma = ([getattr(t, clock) for t in d[k]] for k in KINDS_S1)
+            # Isolated: the machinery's own time (engine stubbed) over the engine's (direct calls).
+            # End to end: each round times a model's sweep and its direct calls back to back, so the
+            # per-round ratio compares runs made under the same machine conditions; median of those.
+            ratios = [s / t - 1 for s, t in zip(sw, di)]
+            d[clock] = {
+                "direct": median(di),
+                "sweep": median(sw),
+                "machinery": median(ma),
+                "overhead": median(ma) / median(di),
+                "us_per_run": median(ma) / d["runs"] * 1e6,
+                "end_to_end": median(ratios),
+                "end_to_end_range": harness.spread(ratios),
+            }
+    return {"models": per, "pooled": pooled}
 
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(spin, [1000, 1000]))  # start the pool outside the timing
-        _, one = timed(spin)
-        _, two = timed(lambda: list(pool.map(spin, [SPIN, SPIN])))
-    return 2 * one.wall / two.wall
 
-
-QUIET = 1.8  # available speed-up at which a parallel round starts
-
-
-def wait_for_quiet(limit: float) -> tuple[float, float]:
-    """Wait (up to ``limit`` seconds) until 2 processes get at least QUIET x; (available speed-up, seconds waited)."""
-    w0 = time.perf_counter()
-    while True:
-        available = available_speedup()
-        waited = time.perf_counter() - w0
-        if available >= QUIET or waited >= limit:
-            return available, waited
-        log(f"  other work on the machine (2 processes get {available:.2f}x); waiting")
-        time.sleep(15)
+# -- S2, S3: parallel -------------------------------------------------------------------------------
 
 
 def start_dask() -> tuple[Any, Any, float]:
@@ -374,13 +347,73 @@ def start_dask() -> tuple[Any, Any, float]:
     return cluster, client, time.perf_counter() - w0
 
 
-def task_cpu(blob: bytes) -> float:
-    """CPU seconds of the whole worker process (all its threads) while it runs one task."""
-    from tokensim.experiment.runner import run_packed_task
+class Parallel:
+    """S2 and S3's cases: one sweep serially, on a 2-process pool and on a local 2-worker Dask cluster."""
 
-    c0 = time.process_time()
-    run_packed_task(blob)
-    return time.process_time() - c0
+    def __init__(self, cfg: Config) -> None:
+        self.exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
+        self.warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
+        self.runs = len(self.exp.runs())
+        log(f"S2/S3: {self.runs} runs per sweep")
+        self.pool_first = sweep(self.warm, workers=2)[1].wall
+
+    def time(self, kind: str, out: dict[str, Any]) -> tuple[pd.DataFrame, Timing]:
+        if kind == "serial":
+            return sweep(self.exp, workers=1)
+        if kind == "pool":
+            return sweep(self.exp, workers=2)
+        # The cluster lives only for its own round: an idle Dask scheduler (in this process) and idle
+        # workers tick every few milliseconds, which slowed the other executors' rounds by about 10 %.
+        # Its start and a warm-up sweep (the workers import tokensim) are untimed, as for a running
+        # cluster that `--dask ADDRESS` uses.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster, client, started = start_dask()
+        try:
+            _, first = sweep(self.warm, executor=client)
+            out["dask_start"], out["dask_first"] = started, first.wall
+            return sweep(self.exp, executor=client)
+        finally:
+            client.close()
+            cluster.close()
+
+    def round(self, cfg: Config, r: int) -> dict[str, Any]:
+        """Round ``r``: each executor's sweep once, in rotating order, each started on a quiet machine."""
+        out: dict[str, Any] = {"runs": self.runs, "pool_first": self.pool_first, "warmup_runs": len(self.warm.runs())}
+        frames = {}
+        for kind in harness.rotated(KINDS_PAR, r):
+            # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
+            # and the machine is probed again after it: load that arrived meanwhile shows.
+            available, waited = harness.wait_for_quiet(cfg.wait_quiet)
+            log(f"S2/S3 round {r + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
+            frames[kind], t = self.time(kind, out)
+            out[kind] = {"timing": t.to_json(), "available": [available, harness.available_speedup()], "waited": waited}
+        out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
+        return out
+
+
+def summarise_parallel(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """S2 and S3's figures from their rounds: median wall times, speed ratios, Dask's start-up."""
+    n = rounds[0]["runs"]
+    out: dict[str, Any] = {"runs": n, "pool_first": rounds[0]["pool_first"], "warmup_runs": rounds[0]["warmup_runs"]}
+    for kind in KINDS_PAR:
+        out[kind] = [Timing.from_json(r[kind]["timing"]) for r in rounds]
+        out[f"{kind}_available"] = [tuple(r[kind]["available"]) for r in rounds]
+        out[f"{kind}_wall"] = median(t.wall for t in out[kind])
+        out[f"{kind}_cpu"] = median(t.cpu for t in out[kind])
+    out["equal"] = all(r["equal"] for r in rounds)
+    out["waited"] = [r[k]["waited"] for r in rounds for k in KINDS_PAR]
+    out["available_median"] = median(r[k]["available"][0] for r in rounds for k in KINDS_PAR)
+    out["dask_start"] = median(r["dask_start"] for r in rounds)
+    out["dask_first"] = median(r["dask_first"] for r in rounds)
+    out["speedup"] = out["serial_wall"] / out["pool_wall"]
+    out["dask_ratio"] = out["pool_wall"] / out["dask_wall"]  # speed of Dask relative to the pool
+    start_up = out["dask_start"] + out["dask_first"]
+    out["dask_ratio_started"] = out["pool_wall"] / (out["dask_wall"] + start_up)
+    scale = 300.0 / out["pool_wall"]  # the same sweep, longer: run time scales, start-up does not
+    out["dask_ratio_5min"] = 300.0 / (out["dask_wall"] * scale + start_up)
+    out["serial_ms_per_run"] = out["serial_wall"] / n * 1e3
+    return out
 
 
 def worker_cpu(cfg: Config) -> dict[str, Any]:
@@ -391,7 +424,6 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     worker's process CPU time during the task is summed. Pairing task by task cancels the
     drift of the shared machine's speed, which is larger than the effect over whole sweeps.
     """
-    import pickle
     from concurrent.futures import ProcessPoolExecutor
 
     from dask.distributed import Client, LocalCluster
@@ -399,7 +431,7 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     from tokensim.experiment import local_dask_cluster
 
     exp = experiment("worker-cpu", PARALLEL_MODELS, cfg.parallel_replications // 2 or 1)
-    tasks = [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
+    tasks = packed_tasks(exp)
     log(f"S3 detail: worker CPU per task, {len(tasks)} tasks ({len(exp.runs())} runs), paired")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -413,9 +445,8 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
             for blob in tasks[:8]:
                 ex.submit(task_cpu, blob).result()
         sums = dict.fromkeys(executors, 0.0)
-        names = list(executors)
         for i, blob in enumerate(tasks):
-            for name in names[i % 3 :] + names[: i % 3]:
+            for name in harness.rotated(list(executors), i):
                 sums[name] += executors[name].submit(task_cpu, blob).result()
     finally:
         pool.shutdown()
@@ -430,328 +461,128 @@ def worker_cpu(cfg: Config) -> dict[str, Any]:
     }
 
 
-def parallel(cfg: Config) -> dict[str, Any]:
-    exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
-    warm = experiment("parallel-warmup", PARALLEL_MODELS, 1)
-    n = len(exp.runs())
-    out: dict[str, Any] = {
-        "runs": n,
-        "serial": [],
-        "pool": [],
-        "dask": [],
-        "available": [],
-        "available_after": [],
-        "waited": [],
-        "dask_start": [],
-        "dask_first": [],
-        "warmup_runs": len(warm.runs()),
-    }
-    log(f"S2/S3: {n} runs per sweep")
-    _, t = sweep(warm, workers=2)
-    out["pool_first"] = t.wall
-    frames = {}
-    kinds = ("serial", "pool", "dask")
-    for rnd in range(cfg.parallel_rounds):
-        for kind in kinds[rnd % 3 :] + kinds[: rnd % 3]:
-            # Every timed sweep starts when 2 processes get 2 cores (or after waiting wait_quiet),
-            # and the machine is probed again after it: load that arrived meanwhile shows.
-            available, waited = wait_for_quiet(cfg.wait_quiet)
-            log(f"S2/S3 round {rnd + 1}/{cfg.parallel_rounds}: {kind} (available {available:.2f}x)")
-            if kind == "serial":
-                frame, t = sweep(exp, workers=1)
-            elif kind == "pool":
-                frame, t = sweep(exp, workers=2)
-            else:
-                # The cluster lives only for its own round: an idle Dask scheduler (in this process)
-                # and idle workers tick every few milliseconds, which slowed the other executors'
-                # rounds by about 10 %. Its start and a warm-up sweep (the workers import tokensim)
-                # are untimed, as for a running cluster that `--dask ADDRESS` uses.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    cluster, client, started = start_dask()
-                try:
-                    _, first = sweep(warm, executor=client)
-                    out["dask_start"].append(started)
-                    out["dask_first"].append(first.wall)
-                    frame, t = sweep(exp, executor=client)
-                finally:
-                    client.close()
-                    cluster.close()
-            out[kind].append(t)
-            out["available"].append(available)
-            out["waited"].append(waited)
-            out["available_after"].append(available_speedup())
-            out[f"{kind}_available"] = out.get(f"{kind}_available", []) + [(available, out["available_after"][-1])]
-            frames.setdefault(kind, frame)
-    out["equal"] = frames["serial"].equals(frames["pool"]) and frames["serial"].equals(frames["dask"])
-    out["dask_start"] = median(out["dask_start"])
-    out["dask_first"] = median(out["dask_first"])
-    for kind in ("serial", "pool", "dask"):
-        out[f"{kind}_wall"] = median([t.wall for t in out[kind]])
-        out[f"{kind}_cpu"] = median([t.cpu for t in out[kind]])
-    out["available_median"] = median(out["available"])
-    out["speedup"] = out["serial_wall"] / out["pool_wall"]
-    out["dask_ratio"] = out["pool_wall"] / out["dask_wall"]  # speed of Dask relative to the pool
-    start_up = out["dask_start"] + out["dask_first"]
-    out["dask_ratio_started"] = out["pool_wall"] / (out["dask_wall"] + start_up)
-    scale = 300.0 / out["pool_wall"]  # the same sweep, longer: run time scales, start-up does not
-    out["dask_ratio_5min"] = 300.0 / (out["dask_wall"] * scale + start_up)
-    out["serial_ms_per_run"] = out["serial_wall"] / n * 1e3
-    return out
-
-
-# -- profiles of missed targets -------------------------------------------------------------------
-
-
-def profile(label: str, fn: Callable[[], Any], rows: int = 18) -> str:
-    prof = cProfile.Profile()
-    prof.enable()
-    fn()
-    prof.disable()
-    buf = io.StringIO()
-    stats = pstats.Stats(prof, stream=buf)
-    stats.sort_stats("tottime").print_stats(rows)
-    text = buf.getvalue()
-    start = text.find("   ncalls")
-    return f"### Profile: {label}\n\ncProfile of this process, sorted by own time (top {rows}):\n\n```\n{text[start:].rstrip()}\n```\n"
+# -- profiles of missed targets -----------------------------------------------------------------------
 
 
 def profiles(cfg: Config, res: dict[str, Any]) -> list[str]:
+    """cProfile (this process, by own time) of the sweeps behind missed targets."""
     out = []
-    if not s1_ok(res["overhead"]):
-        worst = max(SMALL_MODELS, key=lambda m: res["overhead"]["models"][m]["cpu"]["overhead"])
-        exp = experiment(f"overhead-{worst}", (worst,), cfg.overhead_replications)
+
+    def prof(label: str, exp: Experiment, workers: int) -> None:
         folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
+        try:
+            log(f"profiling: {label}")
+            stats = harness.profile(lambda: exp.run(out=folder / "out", workers=workers, progress=False))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        text = harness.own_time_text(stats, 18)
         out.append(
-            profile(
-                f"S1, Experiment.run(workers=1) on {worst}",
-                lambda: exp.run(out=folder / "out", workers=1, progress=False),
-            )
+            f"### Profile: {label}\n\ncProfile of this process, sorted by own time (top 18):\n\n```\n{text}\n```\n"
         )
-        shutil.rmtree(folder, ignore_errors=True)
+
+    if not s1_ok(res["overhead"], TARGET_OVERHEAD):
+        worst = max(SMALL_MODELS, key=lambda m: res["overhead"]["models"][m]["cpu"]["overhead"])
+        prof(
+            f"S1, Experiment.run(workers=1) on {worst}",
+            experiment(f"overhead-{worst}", (worst,), cfg.overhead_replications),
+            1,
+        )
     par = res["parallel"]
     if par["speedup"] < TARGET_SPEEDUP or par["dask_ratio"] < TARGET_DASK:
-        exp = experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications)
-        folder = Path(tempfile.mkdtemp(prefix="tokensim-bench-"))
-        out.append(
-            profile(
-                "S2, the parent process of Experiment.run(workers=2) (its main thread)",
-                lambda: exp.run(out=folder / "out", workers=2, progress=False),
-            )
+        prof(
+            "S2, the parent process of Experiment.run(workers=2) (its main thread)",
+            experiment("parallel", PARALLEL_MODELS, cfg.parallel_replications),
+            2,
         )
-        shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
-# -- report ---------------------------------------------------------------------------------------
-
-
-def s1_ok(ov: dict[str, Any]) -> bool:
-    """S1 passes when the pooled figure and every model's are within the target."""
-    return all(d["cpu"]["overhead"] <= TARGET_OVERHEAD for d in [ov["pooled"], *ov["models"].values()])
-
-
-def verdict(ok: bool) -> str:
-    return "pass" if ok else "**FAIL**"
-
-
-def pct(x: float) -> str:
-    return f"{x * 100:+.1f} %"
-
-
-def markdown(res: dict[str, Any]) -> str:
-    m, cfg, ov, par, wc = res["machine"], res["config"], res["overhead"], res["parallel"], res["worker_cpu"]
-    load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
-    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-    lines = [
-        SECTION,
-        "",
-        f"Generated by `python benchmarks/sweep.py --write` ({cfg.name} mode), which replaces only this section; "
-        "`benchmarks/run.py --write` regenerates the sections above it. The sweep machinery "
-        "(`tokensim.Experiment`, docs: the experiments issue) against direct `tokensim.simulate` calls, "
-        "and its executors against each other.",
-        "",
-        "### Machine",
-        "",
-        f"- CPU: {m['cpu']}; {m['logical_cpus']} logical CPUs, {m['usable_cpus']} usable by this process, "
-        "**shared with other work** (other sessions ran tests and benchmarks on the same 2 cores), so wall "
-        "times carry their noise",
-        f"- Load average (1, 5, 15 min) at start: {load(m['load_start'])}; at the end: {load(res['load_end'])}",
-        f"- {m['python']} on {m['os']}; multiprocessing start method `{m['start_method']}` (the process pool forks; "
-        "Dask's LocalCluster spawns its workers)",
-        f"- {versions}",
-        f"- tokensim at commit {m['commit']}"
-        + (" with uncommitted changes under tokensim/ in the working tree" if m["tokensim_dirty"] else ""),
-        f"- Date: {m['date']}",
-        "",
-        "### How it is measured",
-        "",
-        f"- S1: for each small built-in model ({', '.join(SMALL_MODELS)}), an experiment of policies "
-        f"{', '.join(POLICIES)} x `policy.access_ttl` {', '.join(TTLS)} x {cfg.overhead_replications} replications "
-        f"({ov['models'][SMALL_MODELS[0]]['runs']} runs, horizon {HORIZON}), run serially in this process. Three "
-        "timings, in rotating order within each of "
-        f"{cfg.overhead_rounds} rounds, after one untimed warm-up of each: (a) direct: `tokensim.simulate(arch, policy, "
-        "seed, horizon, replication, costs)` for every run, models and policies built beforehand, records kept in a "
-        "list (no DataFrame: the cheapest way to get the numbers); (b) sweep: `Experiment.run(out=TMP, workers=1, "
-        "progress=False)` for the same runs (run ids, tasks, `run_task`, atomic Parquet chunks with fsync, the "
-        "returned DataFrame; the script checks its rows carry the same records as (a)); (c) machinery: the same "
-        "sweep with `tokensim.simulate` replaced by a stub returning one canned outcome of that model, which "
-        "leaves the machinery alone. Expanding the experiment (loading models, building the design) is outside "
-        "all three and shown in the breakdown.",
-        "- The S1 figure is (c) / (a), medians over rounds, on CPU time (`time.process_time`; everything runs in "
-        "this process): the machinery's cost per run against the engine's. The end-to-end comparison, (b) / (a) - 1 "
-        "per round (each round times them back to back) with its median and range over rounds, measures the same "
-        "thing as a difference of two large numbers: on this shared machine the same runs' CPU time moves by "
-        "10-30 % from one round to the next, more than the effect, so it is shown as a cross-check and not judged. "
-        "Pooled = the four models' times summed per round.",
-        f"- S2, S3: one experiment over {', '.join(PARALLEL_MODELS)} x the same policies and TTLs x "
-        f"{cfg.parallel_replications} replications ({par['runs']} runs, horizon {HORIZON}): a mix of cheap and "
-        "expensive runs, like the shipped experiment files. `workers=1` (serial), `workers=2` (a fresh "
-        "`ProcessPoolExecutor` per sweep, its start-up included) and `executor=client` for the local Dask cluster "
-        "that `tokensim sweep --dask-local 2` starts (`tokensim.experiment.local_dask_cluster(2)`: 2 worker processes "
-        "of one thread each, no dashboard, `tokensim.experiment.cluster.CLUSTER_CONFIG`: worker profiler off, "
-        "event-loop checks every 200 ms), started in each Dask round and "
-        "warmed up by one small sweep before the timed sweep, closed after it (an idle cluster's scheduler, in this "
-        "process, and workers tick every few milliseconds, and slowed the other rounds by about 10 %; its start-up and "
-        "first sweep are shown apart). Wall time "
-        f"(`time.perf_counter`) of the whole `Experiment.run`, output folder included; {cfg.parallel_rounds} "
-        "round(s) in rotating order; medians. Speed ratios are ratios of median wall times. The script checks that "
-        "the three give equal DataFrames.",
-        "",
-        "### Results",
-        "",
-        "| # | figure | measured | target | result |",
-        "|---|---|---:|---:|---|",
-        f"| S1 | sweep machinery overhead per run, workers=1, 4 small models pooled, CPU clock (each model: "
-        f"{', '.join(pct(ov['models'][m]['cpu']['overhead']) for m in SMALL_MODELS)}; end to end "
-        f"{pct(ov['pooled']['cpu']['end_to_end'])}) "
-        f"| {pct(ov['pooled']['cpu']['overhead'])} ({ov['pooled']['cpu']['us_per_run']:.0f} us per run) | <= 10 % | "
-        f"{verdict(s1_ok(ov))} |",
-        f"| S2 | 2 worker processes vs 1, {par['runs']} runs (wall: {par['serial_wall']:.2f} s vs {par['pool_wall']:.2f} s; "
-        f"the machine's available speed-up at the time: {par['available_median']:.2f}x) "
-        f"| {par['speedup']:.2f}x | >= 1.8x | {verdict(par['speedup'] >= TARGET_SPEEDUP)} |",
-        f"| S3 | local Dask cluster (2 workers) vs the 2-process pool, speed (wall: {par['dask_wall']:.2f} s vs "
-        f"{par['pool_wall']:.2f} s) | {par['dask_ratio']:.2f}x | >= 0.85x | {verdict(par['dask_ratio'] >= TARGET_DASK)} |",
-        "",
-        "### Details",
-        "",
-        "S1 per model (CPU seconds per sweep, medians over rounds; wall-clock figures in brackets):",
-        "",
-        "| model | runs | (a) direct s | (c) machinery s | machinery / direct | us per run | (b) sweep s | end to end: median (range) | result |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+def figures(res: dict[str, Any]) -> list[harness.Figure]:
+    """The figures a before/after comparison judges, with the times they are made of."""
+    ov, par = res["overhead"], res["parallel"]
+    pooled = ov["pooled"]["cpu"]
+    F = harness.Figure
+    return [
+        F("S1", "machinery overhead per run, 4 small models pooled (CPU)", pooled["overhead"], "{:+.1%}", "lower"),
+        F("S1 (a)", "direct tokensim.simulate calls, pooled: CPU s", pooled["direct"], "{:.3f} s", "lower"),
+        F("S1 (b)", "Experiment.run(workers=1), pooled: CPU s", pooled["sweep"], "{:.3f} s", "lower"),
+        F("S1 (c)", "machinery alone (engine stubbed), pooled: CPU s", pooled["machinery"], "{:.3f} s", "lower"),
+        F("S2", "2 worker processes vs 1 (wall)", par["speedup"], "{:.2f}x", "higher"),
+        F("S2 serial", "serial sweep (workers=1): wall s", par["serial_wall"], "{:.2f} s", "lower"),
+        F("S2 pool", "process pool (workers=2): wall s", par["pool_wall"], "{:.2f} s", "lower"),
+        F("S3", "local Dask cluster vs the pool, speed (wall)", par["dask_ratio"], "{:.2f}x", "higher"),
+        F("S3 dask", "local Dask cluster, 2 workers: wall s", par["dask_wall"], "{:.2f} s", "lower"),
     ]
-    for name, d in {**ov["models"], "pooled": ov["pooled"]}.items():
-        c, w = d["cpu"], d["wall"]
-        lo, hi = c["end_to_end_range"]
-        lines.append(
-            f"| {name} | {d['runs']} | {c['direct']:.3f} ({w['direct']:.3f}) | {c['machinery']:.3f} ({w['machinery']:.3f}) "
-            f"| {pct(c['overhead'])} ({pct(w['overhead'])}) | {c['us_per_run']:.0f} | {c['sweep']:.3f} ({w['sweep']:.3f}) "
-            f"| {pct(c['end_to_end'])} ({pct(lo)} to {pct(hi)}) | {verdict(c['overhead'] <= TARGET_OVERHEAD)} |"
-        )
-    bd = ov["breakdown"]
-    lines += [
-        "",
-        f"Where the machinery's time goes (service_mesh, {bd['_runs']} runs, each step timed alone, CPU "
-        f"microseconds per run; a direct run costs {bd['_direct_us_per_run']:.0f} us here):",
-        "",
-        "| step | us per run |",
-        "|---|---:|",
-    ]
-    lines += [f"| {k} | {v:.1f} |" for k, v in bd.items() if not k.startswith("_")]
-    lines += [
-        "",
-        "S2 and S3 (wall seconds per sweep, every round; CPU seconds are this parent process's own):",
-        "",
-        "| executor | rounds (wall s) | median wall s | median parent CPU s | available speed-up before/after each |",
-        "|---|---|---:|---:|---|",
-    ]
-    for kind, label in (
-        ("serial", "serial (workers=1)"),
-        ("pool", "process pool (workers=2)"),
-        ("dask", "local Dask cluster, 2 workers"),
-    ):
-        lines.append(
-            f"| {label} | {', '.join(f'{t.wall:.2f}' for t in par[kind])} | {par[f'{kind}_wall']:.2f} | "
-            f"{par[f'{kind}_cpu']:.2f} | {', '.join(f'{a:.2f}/{b:.2f}' for a, b in par[f'{kind}_available'])} |"
-        )
-    lines += [
-        "",
-        f"- A serial run costs {par['serial_ms_per_run']:.1f} ms of wall time on average in this sweep; results "
-        f"equal across the three executors: {'yes' if par['equal'] else '**no**'}.",
-        f"- Dask (medians over its rounds, untimed in the table): starting the cluster took {par['dask_start']:.2f} s "
-        f"and its first sweep ({par['warmup_runs']} runs, "
-        f"the workers importing tokensim) {par['dask_first']:.2f} s, against {par['pool_first']:.2f} s for the same "
-        "sweep on a fresh process pool (forked workers inherit the imports). `tokensim sweep --dask-local N` pays "
-        "both once per sweep: counted in, the cluster's speed on this "
-        f"{par['pool_wall']:.0f}-second sweep is {par['dask_ratio_started']:.2f}x the pool's; on a 5-minute sweep "
-        f"(the shipped experiments run minutes) it would be {par['dask_ratio_5min']:.2f}x. S3 judges the running "
-        "cluster, as `--dask ADDRESS` uses one.",
-        f"- A Dask worker's CPU per run against a pool worker's ({wc['runs']} runs in {wc['tasks']} tasks, one worker "
-        "each, every task sent to each executor in turn, the worker process's CPU time during the task summed): "
-        f"pool {wc['pool']:.2f} s, tokensim's cluster {wc['tokensim']:.2f} s ({pct(wc['tokensim_extra'])}), Dask's "
-        f"default settings {wc['default']:.2f} s ({pct(wc['default_extra'])}). The difference between the two "
-        "Dask figures is mostly Dask's statistical profiler, which samples the running task's stack every 10 ms, "
-        "and its event-loop checks every 20 ms; `local_dask_cluster` turns the first off and slows the second to 200 ms.",
-        "- The machine has 2 cores shared with other work: a parallel sweep's wall time counts any time its "
-        "workers wait for a core, and the parent process (submitting tasks, collecting rows, writing Parquet "
-        "chunks) shares the same 2 cores with the 2 workers.",
-        "- The machine's available speed-up (last column): two pure-Python loops in 2 processes against one alone "
-        "(2 x wall of one / wall of both; 2.00 on 2 idle cores), probed before and after every timed sweep. "
-        + (
-            f"Each timed sweep waited (up to {cfg.wait_quiet:.0f} s; in all {sum(par['waited']):.0f} s) until the "
-            f"probe reached {QUIET}x, so that executors are compared on a quiet machine; a probe well below 2 after "
-            "a sweep means other work arrived during it. "
-            if cfg.wait_quiet
-            else ""
-        )
-        + f"S2 / median available before = {par['speedup'] / par['available_median']:.2f}: the share of the machine's "
-        "parallelism the sweep machinery turned into speed-up (above 1 means the serial rounds were slowed by other "
-        "work more than the parallel ones: the figures carry the shared machine's noise).",
-    ]
-    if res.get("profiles"):
-        missed = [
-            k
-            for k, ok in (
-                ("S1", s1_ok(ov)),
-                ("S2", par["speedup"] >= TARGET_SPEEDUP),
-                ("S3", par["dask_ratio"] >= TARGET_DASK),
-            )
-            if not ok
-        ]
-        lines += ["", f"Targets missed: {', '.join(missed)}. Profiles:", ""]
-        lines += res["profiles"]
-    return "\n".join(lines).rstrip() + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace the Sweeps section of docs/benchmarks.md (or append it); leave the rest of the file alone."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    start = doc.find(f"\n{SECTION}\n")
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = doc.find("\n## ", start + 1)
-        doc = doc[: start + 1] + text + (doc[end:] if end >= 0 else "")
-    DOC.write_text(doc)
+def measure_round(cfg: Config, r: int, s1: Overhead | None, par: Parallel | None) -> dict[str, Any]:
+    """Round ``r`` of S1 and of S2/S3 (a mode has fewer of one than of the other: None past its last)."""
+    return {
+        "overhead": s1.round(cfg, r) if s1 is not None and r < cfg.overhead_rounds else None,
+        "parallel": par.round(cfg, r) if par is not None and r < cfg.parallel_rounds else None,
+    }
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "overhead": summarise_overhead([r["overhead"] for r in rounds if r["overhead"] is not None]),
+        "parallel": summarise_parallel([r["parallel"] for r in rounds if r["parallel"] is not None]),
+    }
+
+
+def n_rounds(cfg: Config) -> int:
+    return max(cfg.overhead_rounds, cfg.parallel_rounds)
 
 
 def run(cfg: Config) -> dict[str, Any]:
-    res: dict[str, Any] = {"config": cfg, "machine": machine()}
-    res["overhead"] = overhead(cfg)
-    res["parallel"] = parallel(cfg)
-    res["worker_cpu"] = worker_cpu(cfg)
-    res["load_end"] = os.getloadavg()
+    """Every round in this process, then the per-task worker CPU, the breakdown and profiles."""
+    m = machine()
+    s1 = Overhead(cfg)
+    par = Parallel(cfg)
+    res = summarise([measure_round(cfg, r, s1, par) for r in range(n_rounds(cfg))])
+    res["overhead"]["breakdown"] = breakdown(s1.exps["service_mesh"])
+    res |= {"config": cfg, "setup": Setup(), "machine": m, "worker_cpu": worker_cpu(cfg), "load_end": os.getloadavg()}
     res["profiles"] = profiles(cfg, res) if cfg.profile else []
     return res
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short version: fewer runs and rounds")
-    parser.add_argument(
-        "--write", action="store_true", help=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(ROOT)}"
+def against(cfg: Config, other: harness.Checkout, flags: list[str], write: bool) -> None:
+    """``--against``: the same rounds on this checkout and ``other`` (harness.against); ``flags``, the mode
+    options, go to every child."""
+
+    def figures_of(
+        side: harness.Checkout, rounds: list[Any]
+    ) -> tuple[list[harness.Figure], list[list[harness.Figure]]]:
+        # a round alone has S1 or S2/S3 or both: only rounds with both give per-round figures
+        each = [figures(summarise([r])) for r in rounds if r["overhead"] and r["parallel"]]
+        return figures(summarise(rounds)), each
+
+    harness.against(
+        SCRIPT,
+        other,
+        flags,
+        n_rounds(cfg),
+        figures_of,
+        packages=PACKAGES,
+        heading=COMPARISON,
+        mode=cfg.name,
+        notes=[
+            f"- S1: {cfg.overhead_rounds} round(s), S2/S3: {cfg.parallel_rounds} round(s), sized as in the Sweeps "
+            "section's mode; the per-task worker CPU and the machinery's breakdown are not compared."
+        ],
+        run_times=("S1 (a)", "S1 (b)", "S2 serial", "S2 pool", "S3 dask"),
+        write=write,
     )
-    parser.add_argument("--no-profile", action="store_true", help="skip profiling missed targets")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(
+        __doc__,
+        quick="short version: fewer runs and rounds",
+        write=f"replace the '{SECTION[3:]}' section of {DOC.relative_to(harness.ROOT)}",
+        rounds="rounds of S1 and of S2/S3 (default: 7 and 9 full, 3 and 1 quick)",
+        children=("round",),
+    )
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -762,15 +593,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.no_profile:
-        cfg = Config(**{**cfg.__dict__, "profile": False})
+        cfg = dataclasses.replace(cfg, profile=False)
     if args.wait_quiet is not None:
-        cfg = Config(**{**cfg.__dict__, "wait_quiet": args.wait_quiet})
+        cfg = dataclasses.replace(cfg, wait_quiet=args.wait_quiet)
+    if args.rounds:
+        cfg = dataclasses.replace(cfg, overhead_rounds=args.rounds, parallel_rounds=args.rounds)
+    if args.child:  # one round of an --against comparison, in this checkout's child process
+        s1 = Overhead(cfg) if args.round < cfg.overhead_rounds else None
+        par = Parallel(cfg) if args.round < cfg.parallel_rounds else None
+        harness.child_output(measure_round(cfg, args.round, s1, par))
+        return 0
+    if args.against:
+        flags = ["--quick"] * args.quick + (
+            ["--wait-quiet", str(args.wait_quiet)] if args.wait_quiet is not None else []
+        )
+        against(cfg, harness.checkout(args.against), flags, args.write)
+        return 0
     res = run(cfg)
     text = markdown(res)
     print(text)
     if args.write:
-        write_section(text)
-        log(f"wrote the {SECTION[3:]} section of {DOC}")
+        harness.write_section(SECTION, text)
     return 0
 
 
