@@ -144,11 +144,16 @@ def engine_counts(arch: tokensim.Architecture, policy: tokensim.Policy, seed: in
         sim = Simulation(arch, policy, seed=seed, replication=0, horizon=hours)
     sim.run()
     bundles = getattr(sim, "bundles", None)
+    if hasattr(sim, "outcome_fields"):  # the engine after issue 10's split
+        fields = sim.outcome_fields()
+        counters = {k: fields[k] for k in ("leaks", "replay_attempts", "detections")}
+    else:  # the engine's counters before it
+        counters = {k: getattr(sim, k, None) for k in ("leaks", "replay_attempts", "detections")}
     return {
         "kernel_events": env.events_processed if env is not None else None,
         "bundles": len(bundles) if bundles is not None else None,
         "revocations": sum(b.revoked_at is not None for b in bundles) if bundles is not None else None,
-        **{k: getattr(sim, k, None) for k in ("leaks", "replay_attempts", "detections")},
+        **counters,
     }
 
 
