@@ -18,6 +18,7 @@ import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, require_columns, require_frame, require_level, require_positive
 from tokensim.analysis.pareto import tradeoff_table
+from tokensim.analysis.text import ci_text, number
 from tokensim.errors import InputError
 
 
@@ -54,12 +55,8 @@ class Recommendation:
 
 
 def _number(value: float) -> str:
-    """A number for a sentence: thousands separators, one decimal above 10, three below, exponents only at the extremes."""
-    if value != value:  # NaN
-        return "n/a"
-    if abs(value) >= 1e6 or (value != 0 and abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}".removesuffix(".0")
+    """A number for the recommendation's sentence (`tokensim.analysis.text`'s ``sentence`` style)."""
+    return number(value, "sentence")
 
 
 def _words(column: str) -> str:
@@ -119,14 +116,12 @@ def recommend(
     floor = 0.0 if (results[metric].dropna() >= 0).all() else -math.inf  # a non-negative metric: CI shown from 0
 
     def ci(row: Any) -> str:
-        if row["_values"] < 2:
-            return "one replication, no interval"
-        if row[high] <= row[f"{metric}_low"]:
+        if row["_values"] >= 2 and row[high] <= row[f"{metric}_low"]:
             return (
                 f"all {int(row['_values'])} replications gave {_number(row[mean])}; "
                 f"{int(row['_leaky'])} of them saw a leak"
             )
-        return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['_values'])}"
+        return ci_text(row[f"{metric}_low"], row[high], int(row["_values"]), level, floor=floor, style="sentence")
 
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]

@@ -170,24 +170,21 @@ def ttl_figure_for(
     A column the figure would average over (a sampled factor of an lhs/sobol/morris design)
     is refused, naming ``source`` and the ``--where`` that fixes it.
     """
+    from tokensim.analysis.configurations import pooled_columns
     from tokensim.viz import ttl_figure
-    from tokensim.viz._frames import configuration_columns as figure_columns
 
     others = varying(results, experiment, exclude=("access_ttl",))
     by = ["policy", *others]
     keys = [c for c in ("model", *by, "access_ttl") if c in results.columns]
-    rest = [c for c in figure_columns(results) if c not in keys and c != "policy.access_ttl"]
-    if rest and keys:
-        spread = results.groupby(keys, sort=False, dropna=False)[rest].nunique(dropna=False).max()
-        pooled = [c for c in rest if spread[c] > 1]
-        if pooled:
-            raise InputError.single(
-                source,
-                pooled[0],
-                f"{', '.join(pooled)} also varies within one point of the TTL figure, "
-                f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
-                f"({_some_values(results, pooled[0])})",
-            )
+    pooled = pooled_columns(results, keys, exclude=("policy.access_ttl",))
+    if pooled:
+        raise InputError.single(
+            source,
+            pooled[0],
+            f"{', '.join(pooled)} also varies within one point of the TTL figure, "
+            f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
+            f"({_some_values(results, pooled[0])})",
+        )
     return ttl_figure(results, metric, by=by)
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from tokensim.analysis.text import ci_text, interval, number
 from tokensim.errors import InputError
 from tokensim.report import figures
-from tokensim.report.format import interval, number
 
 METRIC = "blast_radius"
 COST = "integration_cost"
@@ -26,9 +26,7 @@ TARGET_HINT = "tokensim report RESULTS --target X (from Python: build_report(...
 
 def _ci(row: pd.Series, level: float) -> str:
     """`95% CI 1.2 to 3.4, n=5` (the lower end clipped at 0: blast radius cannot be negative)."""
-    if row["n"] < 2:
-        return "one replication, no interval"
-    return f"{level:.0%} CI {number(max(float(row[f'{METRIC}_low']), 0.0))} to {number(row[f'{METRIC}_high'])}, n={int(row['n'])}"
+    return ci_text(float(row[f"{METRIC}_low"]), float(row[f"{METRIC}_high"]), int(row["n"]), level, floor=0.0)
 
 
 def front_runner_up(table: pd.DataFrame) -> pd.Series | None:

@@ -7,12 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from tokensim.analysis.configurations import config_label, pooled_columns
 from tokensim.errors import InputError, Problem
-from tokensim.model.policy import PARAMETERS
 from tokensim.model.units import UnitError, parse_duration
-
-#: Columns that define a configuration besides the factor columns (those with a dot).
-_CONFIG = ("model", "policy", "horizon_hours", *(p for p in PARAMETERS if p != "name"))
 
 
 def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -29,18 +26,9 @@ def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
         raise InputError.single(source, "", "no rows to plot")
 
 
-def configuration_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns that identify a configuration: model, policy, policy parameters and factor columns."""
-    return [c for c in frame.columns if c in _CONFIG or "." in str(c)]
-
-
 def check_not_pooled(frame: pd.DataFrame, keys: Sequence[str], source: str, hint: str) -> None:
     """Refuse to average over configurations: every configuration column must be constant per ``keys`` cell."""
-    others = [c for c in configuration_columns(frame) if c not in keys]
-    if not others:
-        return
-    counts = frame.groupby(list(keys), dropna=False)[others].nunique(dropna=False).max()
-    varying = [c for c in others if counts[c] > 1]
+    varying = pooled_columns(frame, keys)
     if varying:
         raise InputError.single(
             source,
@@ -83,6 +71,4 @@ def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float 
 
 def group_label(keys: Sequence[str], values: Sequence[object]) -> str:
     """A group's label as the analysis layer writes it: `dpop`, `dpop, rotation`, `bearer, access_ttl=15m`."""
-    from tokensim.analysis.configurations import config_label
-
     return config_label(dict(zip(keys, values)), list(keys))

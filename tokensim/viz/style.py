@@ -10,7 +10,6 @@ changes nothing global.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 from matplotlib.transforms import offset_copy
 
-from tokensim.model.units import format_duration
+from tokensim.analysis.text import number
+from tokensim.model.units import duration_text
 
 #: The Okabe-Ito palette (Okabe and Ito 2008, "Color Universal Design").
 OKABE_ITO: dict[str, str] = {
@@ -203,16 +203,9 @@ def metric_label(name: str) -> str:
     return METRIC_LABELS.get(base, name.replace("_", " "))
 
 
-def duration_text(hours: float) -> str:
-    """A duration in hours as people write it: 0.25 -> 15m, 24 -> 1d, 0 -> 0."""
-    if hours == 0 or not math.isfinite(hours):
-        return "0" if hours == 0 else str(hours)
-    return f"-{format_duration(-hours)}" if hours < 0 else format_duration(hours)
-
-
 def duration_formatter() -> FuncFormatter:
     """Tick labels such as 5m, 1h, 30d for an axis in hours."""
-    return FuncFormatter(lambda value, _pos: duration_text(value))
+    return FuncFormatter(lambda value, _pos: duration_text(value, exact=True))
 
 
 def duration_axis(axis: Axis, ticks: list[float] | None = None, *, span: float | None = None) -> None:
@@ -228,7 +221,7 @@ def duration_axis(axis: Axis, ticks: list[float] | None = None, *, span: float |
 
 def value_axis(axis: Axis) -> None:
     """Plain numbers with thousands separators (12,500 rather than 1.25e4)."""
-    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: number(value, "tick")))
 
 
 def dodge(ax: Axes, artists: list[Artist], index: int, count: int, step: float = 5.0, spread: float = 24.0) -> None:
