@@ -103,7 +103,8 @@ def run(
     cost_model = load_costs(costs) if costs is not None else None
 
     def progress(jobs: Iterable[_T]) -> Iterable[_T]:
-        return tqdm(jobs, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False)
+        bar: Iterable[_T] = tqdm(jobs, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False)
+        return bar
 
     frame = replicate(
         arch, pols, replications=replications, seed=seed, horizon=horizon, costs=cost_model, progress=progress

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -142,5 +142,6 @@ def config_labels(table: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     shown = [c for c in columns if table[c].nunique(dropna=False) > 1]
     if not shown and columns:
         shown = ["policy"] if "policy" in columns else columns[:1]
-    records = table[columns].to_dict("records")
+    # to_dict gives Python scalars (format_value reads ints and floats); its keys are these str columns
+    records = cast("list[dict[str, Any]]", table[columns].to_dict("records"))
     return pd.Series([config_label(rec, shown) for rec in records], index=table.index, dtype=object)

@@ -54,7 +54,7 @@ class Recommendation:
     cost_high: float = math.nan
 
 
-def _number(value: float) -> str:
+def _number(value: float | None) -> str:
     """A number for the recommendation's sentence (`tokensim.analysis.text`'s ``sentence`` style)."""
     return number(value, "sentence")
 
@@ -123,6 +123,8 @@ def recommend(
             )
         return ci_text(row[f"{metric}_low"], row[high], int(row["_values"]), level, floor=floor, style="sentence")
 
+    runner_up: dict[str, Any] | None
+    margin: float | None
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
         runner_up, margin, met = None, None, False
@@ -137,7 +139,9 @@ def recommend(
         row = meets.iloc[0]
         met = True
         runner_up = (
-            {k: _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()} if len(meets) > 1 else None
+            {str(k): _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()}
+            if len(meets) > 1
+            else None
         )
         margin = float(runner_up[cost_mean] - row[cost_mean]) if runner_up is not None else None
         text = (

@@ -154,6 +154,7 @@ def sobol_indices(
     columns = _groups(results, by)
     rows_out = []
     for where, rows, name, y in _responses(results, metrics, columns, transform):
+        values: np.ndarray | None
         if X is not None:
             values = np.asarray(X)
             if len(values) != len(y):
@@ -331,6 +332,7 @@ def sensitivity(
     X = design_matrix(spec)
     if spec.design == "sobol":
         return sobol_indices(results, problem(spec), metric, by=by, transform=transform, seed=seed, level=level, X=X)
+    assert X is not None, "a morris design has its sample"
     return morris_screening(
         results,
         problem(spec),

@@ -63,7 +63,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def policy_from_row(row: Mapping[str, Any]) -> Policy | None:
+def policy_from_row(row: Mapping[str, Any] | pd.Series) -> Policy | None:
     """The policy a result row ran, rebuilt from its parameter columns (None if they are missing)."""
     data = {k: _plain(row[k]) for k in PARAMETERS if k != "name" and k in row and not pd.isna(row[k])}
     if len(data) < len(PARAMETERS) - 1:
@@ -93,13 +93,14 @@ def _model_for(name: str, given: Mapping[str, Architecture], experiment: Any) ->
         return None, "", None
 
 
-def _variant(experiment: Any, name: str, row: Mapping[str, Any]) -> Architecture | None:
+def _variant(experiment: Any, name: str, row: Mapping[str, Any] | pd.Series) -> Architecture | None:
     """The model exactly as a sweep ran a row (its design point's model factors applied), if known."""
     if experiment is None or "design_point" not in row or pd.isna(row["design_point"]):
         return None
     for variant in experiment.plan.variants:
         if variant.arch.name == name and variant.point == int(row["design_point"]):
-            return variant.arch
+            arch: Architecture = variant.arch
+            return arch
     return None
 
 

@@ -95,7 +95,7 @@ class LoadedResults:
     """
 
     frame: pd.DataFrame
-    source: str
+    source: str | None
     experiment: Any = None
     manifest: dict[str, Any] | None = None
     note: str | None = None
@@ -107,8 +107,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             # Durations (hours) must read back bit for bit, so configuration hashes can be checked:
             # pandas 3 parses floats exactly by default; earlier versions need float_precision="round_trip".
-            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            return pd.read_csv(path, **exact)
+            if int(pd.__version__.split(".")[0]) >= 3:
+                return pd.read_csv(path)
+            return pd.read_csv(path, float_precision="round_trip")
         return pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError.single(str(path), "", f"cannot read it as a {suffix[1:]} table: {err}") from None

@@ -96,7 +96,7 @@ def provenance(
                 info["hashes"].append(
                     {
                         "model": model,
-                        "label": labels.loc[key] if key in labels.index else str(key),
+                        "label": labels.loc[key] if key in labels.index else str(key),  # type: ignore[call-overload]  # pandas-stubs: loc takes any hashable label
                         "hashes": shown,
                         "count": len(found),
                     }

@@ -41,9 +41,8 @@ def front_runner_up(table: pd.DataFrame) -> pd.Series | None:
     other = front[(front[cost] != knee[cost]) | (front[mean] != knee[mean])]
     safer = other[other[cost] >= knee[cost]]
     cheaper = other[other[cost] < knee[cost]]
-    if not safer.empty:
-        return safer.iloc[0]
-    return cheaper.iloc[-1] if not cheaper.empty else None
+    chosen: pd.Series | None = safer.iloc[0] if not safer.empty else (cheaper.iloc[-1] if not cheaper.empty else None)
+    return chosen
 
 
 def _trade(knee: pd.Series, runner: pd.Series) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from tokensim.analysis.configurations import config_label, pooled_columns
 from tokensim.errors import InputError, Problem
@@ -55,7 +56,7 @@ def floor_of(metric: str) -> float | None:
     return 0.0 if metric in METRIC_FIELDS else None
 
 
-def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float | None = None) -> np.ndarray:
+def ci_errors(mean: ArrayLike, low: ArrayLike, high: ArrayLike, floor: float | None = None) -> NDArray[np.float64]:
     """Asymmetric error-bar lengths (2 x n) from a mean and its interval (NaN ends give no bar).
 
     With a ``floor`` the lower end is clipped there, as the command line prints it: the

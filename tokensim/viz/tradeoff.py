@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -229,7 +230,7 @@ def tradeoff_figure(
             ax.set_xlabel(metric_label(x))
             ax.set_ylabel(metric_label(y))
             ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
-        legend: dict[str, object] = {}
+        legend: dict[str, Artist] = {}
         for ax in axes[: len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)
