@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, require_columns, require_frame, require_level, require_positive
+from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.pareto import tradeoff_table
 from tokensim.analysis.text import ci_text, number
 from tokensim.errors import InputError
@@ -139,7 +140,7 @@ def recommend(
         row = meets.iloc[0]
         met = True
         runner_up = (
-            {str(k): _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()}
+            {str(k): plain_value(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()}
             if len(meets) > 1
             else None
         )
@@ -156,7 +157,7 @@ def recommend(
                 f"({_words(metric)} {_number(runner_up[mean])}, CI up to {_number(runner_up[high])})."
             )
     return Recommendation(
-        choice={c: _plain(row[c]) for c in config_cols},
+        choice={c: plain_value(row[c]) for c in config_cols},
         label=str(row["label"]),
         metric_mean=float(row[mean]),
         metric_low=float(row[f"{metric}_low"]),
@@ -175,8 +176,3 @@ def recommend(
         cost_low=float(row[f"{cost}_low"]),
         cost_high=float(row[f"{cost}_high"]),
     )
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python values (a choice prints and serialises cleanly)."""
-    return value.item() if hasattr(value, "item") else value

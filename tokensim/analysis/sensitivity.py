@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 Transform = Callable[[np.ndarray], np.ndarray] | str | None
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt}
@@ -288,7 +291,7 @@ def morris_screening(
 
 
 def sensitivity(
-    experiment: Any,
+    experiment: Experiment,
     results: pd.DataFrame,
     metric: str | Sequence[str] = "blast_radius",
     by: str | Sequence[str] | None = ("policy",),

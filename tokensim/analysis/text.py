@@ -28,6 +28,16 @@ from typing import Literal, SupportsFloat, SupportsIndex, SupportsInt
 NumberStyle = Literal["compact", "fixed", "sentence", "tick"]
 
 
+def as_float(value: object) -> float | None:
+    """``value`` as a float when it reads as one (a number of any kind, a numeric string), else None."""
+    if not isinstance(value, (str, SupportsFloat, SupportsIndex)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def number(value: object, style: NumberStyle = "compact") -> str:
     """A number with thousands separators in ``style``; `n/a` for a missing one, yes/no for a flag.
 
@@ -38,11 +48,8 @@ def number(value: object, style: NumberStyle = "compact") -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if not isinstance(value, (str, SupportsFloat, SupportsIndex)):
-        return str(value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
+    x = as_float(value)
+    if x is None:
         return str(value)
     if math.isnan(x):
         return "n/a"

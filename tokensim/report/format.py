@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import SupportsFloat, SupportsIndex
 
 from markupsafe import Markup, escape
 
-from tokensim.analysis.text import interval, number
+from tokensim.analysis.text import as_float, interval, number
 from tokensim.model.units import duration_text
 
 __all__ = ["breakable", "hours", "interval", "number"]
@@ -17,11 +16,8 @@ __all__ = ["breakable", "hours", "interval", "number"]
 
 def hours(value: object) -> str:
     """A template value in hours as a duration (`15m`, `1h`, `30d`); `n/a` when missing, text as it is."""
-    if not isinstance(value, (str, SupportsFloat, SupportsIndex)):
-        return str(value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
+    x = as_float(value)
+    if x is None:
         return str(value)
     return "n/a" if math.isnan(x) else duration_text(x)
 

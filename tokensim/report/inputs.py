@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 #: Columns every result row has (docs/model.md section 8).
 RESULT_COLUMNS: tuple[str, ...] = ("model", "policy", "seed", "replication", "blast_radius", "integration_cost")
@@ -96,7 +99,7 @@ class LoadedResults:
 
     frame: pd.DataFrame
     source: str | None
-    experiment: Any = None
+    experiment: Experiment | None = None
     manifest: dict[str, Any] | None = None
     note: str | None = None
 

@@ -9,13 +9,17 @@ and what moving to it costs or buys, and claims no target.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.text import ci_text, interval, number
 from tokensim.errors import InputError
 from tokensim.report import figures
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 METRIC = "blast_radius"
 COST = "integration_cost"
@@ -120,7 +124,7 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         return {
             "mode": "knee",
             "table": table,
-            "choice": {c: _plain(knee[c]) for c in config_cols},
+            "choice": {c: plain_value(knee[c]) for c in config_cols},
             "label": str(knee["label"]),
             "text": summary["text"],
             "met": None,
@@ -155,10 +159,6 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         "no_runner_up": "none meets the target",
         "how": f"the target {number(target)} was given",
     }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def tradeoff_rows(table: pd.DataFrame, chosen: str) -> list[dict[str, Any]]:
@@ -240,7 +240,9 @@ def optional_figure(draw: Any, what: str) -> dict[str, Any]:
         return {"image": None, "note": f"The {what} figure could not be drawn: {err}"}
 
 
-def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None, baseline: str) -> dict[str, Any]:
+def model_analysis(
+    rows: pd.DataFrame, *, experiment: Experiment | None, target: float | None, baseline: str
+) -> dict[str, Any]:
     """Everything the report says about one model's results."""
     from tokensim.viz import tradeoff_figure
 
