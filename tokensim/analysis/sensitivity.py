@@ -155,7 +155,7 @@ def sobol_indices(
     metrics = as_list(metric)
     require_columns(results, ["design_point", *metrics], "column")
     columns = _groups(results, by)
-    rows_out = []
+    rows_out: list[dict[str, Any]] = []
     for where, rows, name, y in _responses(results, metrics, columns, transform):
         values: np.ndarray | None
         if X is not None:
@@ -195,16 +195,18 @@ def sobol_indices(
                 conf_level=level,
                 seed=np.random.default_rng(seed),
             )
-        for j, factor in enumerate(names):
-            rows_out.append(
-                {
-                    **where,
-                    "metric": name,
-                    "factor": factor,
-                    **{k: float(indices[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
-                }
-            )
+        rows_out += _factor_rows(where, name, names, indices, ("S1", "S1_conf", "ST", "ST_conf"))
     return pd.DataFrame(rows_out)
+
+
+def _factor_rows(
+    where: Mapping[str, Any], metric: str, names: Sequence[str], indices: Mapping[str, Any], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One output row per factor: the group's columns, the metric, the factor and its ``keys`` indices."""
+    return [
+        {**where, "metric": metric, "factor": factor, **{k: float(indices[k][j]) for k in keys}}
+        for j, factor in enumerate(names)
+    ]
 
 
 def _morris_mismatch(values: np.ndarray) -> str | None:
@@ -259,7 +261,7 @@ def morris_screening(
     metrics = as_list(metric)
     require_columns(results, ["design_point", *metrics], "column")
     columns = _groups(results, by)
-    rows_out = []
+    rows_out: list[dict[str, Any]] = []
     for where, _rows, name, y in _responses(results, metrics, columns, transform):
         if len(y) != len(values):
             raise InputError.single(
@@ -276,17 +278,7 @@ def morris_screening(
             num_levels=num_levels,
             seed=np.random.default_rng(seed),
         )
-        for j, factor in enumerate(names):
-            rows_out.append(
-                {
-                    **where,
-                    "metric": name,
-                    "factor": factor,
-                    "mu_star": float(indices["mu_star"][j]),
-                    "mu_star_conf": float(indices["mu_star_conf"][j]),
-                    "sigma": float(indices["sigma"][j]),
-                }
-            )
+        rows_out += _factor_rows(where, name, names, indices, ("mu_star", "mu_star_conf", "sigma"))
     return pd.DataFrame(rows_out)
 
 
