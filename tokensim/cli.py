@@ -2,6 +2,8 @@
 
 Bad input (a malformed model, an unknown policy, a negative TTL) prints one clear
 message naming the file and the field and exits with status 2, never a traceback.
+The app, its shared options and run, check and diagram live here; the other commands
+in `tokensim.commands`, registered below in the order ``tokensim --help`` lists them.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
     return title + "\n" + wide.to_string()
 
 
-# The other commands live in tokensim.commands; registered here, in the order `tokensim --help` lists them.
+# Commands from tokensim.commands, each registered where `tokensim --help` lists it.
 app.command()(sweeps.sweep)
 app.command()(sweeps.results)
 
