@@ -19,6 +19,7 @@ from matplotlib.patches import Rectangle
 import tokensim
 from tokensim import InputError
 from tokensim.analysis import mean_ci, sensitivity, summarise, tradeoff_table
+from tokensim.model.units import duration_text
 from tokensim.viz import (
     architecture_figure,
     exposure_figure,
@@ -29,7 +30,7 @@ from tokensim.viz import (
     ttl_figure,
 )
 from tokensim.viz.architecture import KIND_STYLES, layers, layout
-from tokensim.viz.style import LINE_COLOURS, PRESET_STYLES, STATUS_COLOURS, duration_text, policy_style, policy_styles
+from tokensim.viz.style import LINE_COLOURS, PRESET_STYLES, STATUS_COLOURS, policy_style, policy_styles
 from tokensim.viz.timeline import exposure_windows
 
 TTLS = {"5m": 5 / 60, "1h": 1.0, "8h": 8.0}
@@ -580,7 +581,7 @@ def test_policy_colours_are_stable_and_distinct_within_a_figure():
 
 
 def test_durations_read_as_people_write_them():
-    assert [duration_text(h) for h in (0, 5 / 60, 0.25, 1, 8, 24, 30 * 24, -48)] == [
+    assert [duration_text(h, exact=True) for h in (0, 5 / 60, 0.25, 1, 8, 24, 30 * 24, -48)] == [
         "0",
         "5m",
         "15m",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from tokensim.analysis.checks import require_frame
 from tokensim.model.policy import PARAMETERS
-from tokensim.model.units import format_duration
+from tokensim.model.units import duration_text
 
 #: Columns that always name a configuration when present.
 IDENTITY_COLUMNS: tuple[str, ...] = ("model", "policy")
@@ -40,8 +40,12 @@ RUN_COLUMNS: frozenset[str] = frozenset(
 )
 
 
-def _candidates(results: pd.DataFrame) -> list[str]:
-    """Columns that may identify a configuration: policy parameters, the horizon, sweep factors."""
+def _candidates(results: pd.DataFrame, *, every: bool = False) -> list[str]:
+    """Columns that may identify a configuration: policy parameters, the horizon, sweep factors.
+
+    With ``every``, in the frame's order and with each policy factor beside the parameter
+    column it repeats; else parameters, horizon, then factors, one column per setting.
+    """
     from tokensim.sim.outcome import METRIC_FIELDS
 
     params = [p for p in PARAMETERS if p != "name" and p in results.columns]
@@ -54,19 +58,26 @@ def _candidates(results: pd.DataFrame) -> list[str]:
         if isinstance(c, str)
         and "." in c
         and c not in METRIC_FIELDS
-        and not (c.startswith("policy.") and c.split(".", 1)[1] in results.columns)
+        and (every or not (c.startswith("policy.") and c.split(".", 1)[1] in results.columns))
     ]
+    if every:
+        named = {*IDENTITY_COLUMNS, *params, *extra, *factors}
+        return [c for c in results.columns if c in named and c not in RUN_COLUMNS]
     return [c for c in params + extra + factors if c not in RUN_COLUMNS]
 
 
-def configuration_columns(results: pd.DataFrame) -> list[str]:
+def configuration_columns(results: pd.DataFrame, *, every: bool = False) -> list[str]:
     """The columns that identify a configuration: ``model``, ``policy`` (when present) and every
     policy parameter, horizon or sweep factor that varies for one model and policy.
 
     Parameters that only follow from the policy's name (``low_risk`` of ``dpop``) are left out:
-    they add nothing to the label and nothing to the grouping.
+    they add nothing to the label and nothing to the grouping. With ``every``, all the columns
+    that hold a setting, varying or not, in the frame's order: what a figure checks it does
+    not average over (`pooled_columns`).
     """
     results = require_frame(results)
+    if every:
+        return _candidates(results, every=True)
     identity = [c for c in IDENTITY_COLUMNS if c in results.columns]
     candidates = _candidates(results)
     if not candidates:
@@ -76,6 +87,24 @@ def configuration_columns(results: pd.DataFrame) -> list[str]:
     else:
         spread = results[candidates].nunique(dropna=False)
     return identity + [c for c in candidates if spread[c] > 1]
+
+
+def pooled_columns(results: pd.DataFrame, keys: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
+    """The setting columns (besides ``keys`` and ``exclude``) that vary within one ``keys`` cell.
+
+    A mean over such a cell would average over those settings: figures refuse to draw it.
+    """
+    others = [c for c in configuration_columns(results, every=True) if c not in keys and c not in exclude]
+    if not others or not keys:
+        return []
+    spread = results.groupby(list(keys), sort=False, dropna=False)[others].nunique(dropna=False).max()
+    return [c for c in others if spread[c] > 1]
+
+
+def plain_value(value: object) -> object:
+    """A numpy scalar as the Python value it holds (a choice prints and serialises cleanly); others as they are."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
 
 
 def format_value(column: str, value: Any) -> str:
@@ -90,17 +119,6 @@ def format_value(column: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
-
-
-def duration_text(hours: float) -> str:
-    """Hours as a short duration: exact units when they fit (15m, 8h, 30d), else 3 significant digits."""
-    text = format_duration(hours)
-    if not text.endswith("h") or text[:-1].isdigit():
-        return text
-    for unit, size in (("d", 24.0), ("h", 1.0), ("m", 1 / 60), ("s", 1 / 3600)):
-        if hours >= size * (2 if unit == "d" else 1):
-            return f"{hours / size:.3g}{unit}"
-    return f"{hours * 3600:.3g}s"
 
 
 def config_label(config: Mapping[str, Any], shown: Sequence[str]) -> str:
@@ -130,5 +148,6 @@ def config_labels(table: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     shown = [c for c in columns if table[c].nunique(dropna=False) > 1]
     if not shown and columns:
         shown = ["policy"] if "policy" in columns else columns[:1]
-    records = table[columns].to_dict("records")
+    # to_dict gives Python scalars (format_value reads ints and floats); its keys are these str columns
+    records = cast("list[dict[str, Any]]", table[columns].to_dict("records"))
     return pd.Series([config_label(rec, shown) for rec in records], index=table.index, dtype=object)

@@ -183,12 +183,11 @@ def design_average(
     out["_rows"] = grouped.size()
     # The design's points: per model (every model runs the same design), else over the frame.
     if "model" in keys:
-        total = out.index.get_level_values("model").map(
-            frame.groupby("model", sort=False, dropna=False)[over].nunique()
-        )
+        points = frame.groupby("model", sort=False, dropna=False)[over].nunique()
+        total = np.asarray(out.index.get_level_values("model").map(points))  # type: ignore[arg-type]  # pandas-stubs: Index.map takes a Series too
     else:
-        total = frame[over].nunique()
-    full = out["design_points"].to_numpy() == np.asarray(total)
+        total = np.asarray(frame[over].nunique())
+    full = out["design_points"].to_numpy() == total
     complete = pd.Series(full, index=out.index).groupby(level=keys, sort=False, dropna=False).any()
     if not complete.all():
         key = complete.index[~complete.to_numpy()][0]
@@ -200,7 +199,7 @@ def design_average(
             f"{named}: no replication covers every design point of its model "
             "(an interrupted sweep? resume it), so there is no average over the design to compare",
         )
-    kept = out[full]
+    kept: pd.DataFrame = out[full]  # a boolean mask: rows (pandas-stubs types it Any)
     result = kept.drop(columns="_rows").reset_index()
     result.attrs["left_out_rows"] = int(out.loc[~full, "_rows"].sum())
     return result

@@ -9,7 +9,7 @@ ends (cheapest and safest), i.e. where paying more stops buying much less blast 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,16 +29,16 @@ def pareto_front(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     require_columns(table, [x, y], "column")
     require_numeric(table, [x, y])
     points = table[[x, y]].astype(float).dropna()
-    values = points.to_numpy()
+    values = points.to_numpy(dtype=float)
     # j dominates i when j <= i on both axes and j < i on one of them.
-    le = (values[None, :, :] <= values[:, None, :]).all(axis=2)
-    lt = (values[None, :, :] < values[:, None, :]).any(axis=2)
-    dominated = (le & lt).any(axis=1)
-    keep = points.index[~dominated]
-    return table.loc[keep].sort_values([x, y], kind="stable")
+    le = np.all(values[None, :, :] <= values[:, None, :], axis=2)
+    lt = np.any(values[None, :, :] < values[:, None, :], axis=2)
+    dominated = np.any(le & lt, axis=1)
+    front: pd.DataFrame = table.loc[points.index[~dominated]]
+    return front.sort_values([x, y], kind="stable")
 
 
-def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
+def knee_point(front: pd.DataFrame, x: str, y: str) -> Hashable:
     """Index label of the knee of a Pareto front (as returned by `pareto_front`).
 
     Both axes are min-max scaled over the front. With at least three distinct points the knee
@@ -63,10 +63,12 @@ def knee_point(front: pd.DataFrame, x: str, y: str) -> int:
         # and the distance below it (towards the utopia point) is (1 - x - y) / sqrt(2).
         below = (1.0 - scaled.sum(axis=1)) / np.sqrt(2.0)
         if below.max() > 1e-12:
-            return points.index[int(np.argmax(below))]
+            farthest: Hashable = points.index[int(np.argmax(below))]
+            return farthest
     utopia = np.hypot(scaled[:, 0], scaled[:, 1])
     closest = np.flatnonzero(utopia <= utopia.min() + 1e-12)
-    return points.index[int(closest[np.argmin(scaled[closest, 1])])]
+    nearest: Hashable = points.index[int(closest[np.argmin(scaled[closest, 1])])]
+    return nearest
 
 
 def tradeoff_table(

@@ -17,7 +17,9 @@ from typing import Any
 import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, require_columns, require_frame, require_level, require_positive
+from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.pareto import tradeoff_table
+from tokensim.analysis.text import ci_text, number
 from tokensim.errors import InputError
 
 
@@ -53,13 +55,9 @@ class Recommendation:
     cost_high: float = math.nan
 
 
-def _number(value: float) -> str:
-    """A number for a sentence: thousands separators, one decimal above 10, three below, exponents only at the extremes."""
-    if value != value:  # NaN
-        return "n/a"
-    if abs(value) >= 1e6 or (value != 0 and abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}".removesuffix(".0")
+def _number(value: float | None) -> str:
+    """A number for the recommendation's sentence (`tokensim.analysis.text`'s ``sentence`` style)."""
+    return number(value, "sentence")
 
 
 def _words(column: str) -> str:
@@ -119,15 +117,15 @@ def recommend(
     floor = 0.0 if (results[metric].dropna() >= 0).all() else -math.inf  # a non-negative metric: CI shown from 0
 
     def ci(row: Any) -> str:
-        if row["_values"] < 2:
-            return "one replication, no interval"
-        if row[high] <= row[f"{metric}_low"]:
+        if row["_values"] >= 2 and row[high] <= row[f"{metric}_low"]:
             return (
                 f"all {int(row['_values'])} replications gave {_number(row[mean])}; "
                 f"{int(row['_leaky'])} of them saw a leak"
             )
-        return f"{pct} CI {_number(max(row[f'{metric}_low'], floor))} to {_number(row[high])}, n={int(row['_values'])}"
+        return ci_text(row[f"{metric}_low"], row[high], int(row["_values"]), level, floor=floor, style="sentence")
 
+    runner_up: dict[str, Any] | None
+    margin: float | None
     if meets.empty:
         row = table.sort_values([mean, cost_mean], kind="stable").iloc[0]
         runner_up, margin, met = None, None, False
@@ -142,7 +140,9 @@ def recommend(
         row = meets.iloc[0]
         met = True
         runner_up = (
-            {k: _plain(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()} if len(meets) > 1 else None
+            {str(k): plain_value(v) for k, v in meets.iloc[1].drop(["_values", "_leaky"]).items()}
+            if len(meets) > 1
+            else None
         )
         margin = float(runner_up[cost_mean] - row[cost_mean]) if runner_up is not None else None
         text = (
@@ -157,7 +157,7 @@ def recommend(
                 f"({_words(metric)} {_number(runner_up[mean])}, CI up to {_number(runner_up[high])})."
             )
     return Recommendation(
-        choice={c: _plain(row[c]) for c in config_cols},
+        choice={c: plain_value(row[c]) for c in config_cols},
         label=str(row["label"]),
         metric_mean=float(row[mean]),
         metric_low=float(row[f"{metric}_low"]),
@@ -176,8 +176,3 @@ def recommend(
         cost_low=float(row[f"{cost}_low"]),
         cost_high=float(row[f"{cost}_high"]),
     )
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python values (a choice prints and serialises cleanly)."""
-    return value.item() if hasattr(value, "item") else value

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 Transform = Callable[[np.ndarray], np.ndarray] | str | None
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt}
@@ -152,8 +155,9 @@ def sobol_indices(
     metrics = as_list(metric)
     require_columns(results, ["design_point", *metrics], "column")
     columns = _groups(results, by)
-    rows_out = []
+    rows_out: list[dict[str, Any]] = []
     for where, rows, name, y in _responses(results, metrics, columns, transform):
+        values: np.ndarray | None
         if X is not None:
             values = np.asarray(X)
             if len(values) != len(y):
@@ -191,16 +195,18 @@ def sobol_indices(
                 conf_level=level,
                 seed=np.random.default_rng(seed),
             )
-        for j, factor in enumerate(names):
-            rows_out.append(
-                {
-                    **where,
-                    "metric": name,
-                    "factor": factor,
-                    **{k: float(indices[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
-                }
-            )
+        rows_out += _factor_rows(where, name, names, indices, ("S1", "S1_conf", "ST", "ST_conf"))
     return pd.DataFrame(rows_out)
+
+
+def _factor_rows(
+    where: Mapping[str, Any], metric: str, names: Sequence[str], indices: Mapping[str, Any], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One output row per factor: the group's columns, the metric, the factor and its ``keys`` indices."""
+    return [
+        {**where, "metric": metric, "factor": factor, **{k: float(indices[k][j]) for k in keys}}
+        for j, factor in enumerate(names)
+    ]
 
 
 def _morris_mismatch(values: np.ndarray) -> str | None:
@@ -255,7 +261,7 @@ def morris_screening(
     metrics = as_list(metric)
     require_columns(results, ["design_point", *metrics], "column")
     columns = _groups(results, by)
-    rows_out = []
+    rows_out: list[dict[str, Any]] = []
     for where, _rows, name, y in _responses(results, metrics, columns, transform):
         if len(y) != len(values):
             raise InputError.single(
@@ -272,22 +278,12 @@ def morris_screening(
             num_levels=num_levels,
             seed=np.random.default_rng(seed),
         )
-        for j, factor in enumerate(names):
-            rows_out.append(
-                {
-                    **where,
-                    "metric": name,
-                    "factor": factor,
-                    "mu_star": float(indices["mu_star"][j]),
-                    "mu_star_conf": float(indices["mu_star_conf"][j]),
-                    "sigma": float(indices["sigma"][j]),
-                }
-            )
+        rows_out += _factor_rows(where, name, names, indices, ("mu_star", "mu_star_conf", "sigma"))
     return pd.DataFrame(rows_out)
 
 
 def sensitivity(
-    experiment: Any,
+    experiment: Experiment,
     results: pd.DataFrame,
     metric: str | Sequence[str] = "blast_radius",
     by: str | Sequence[str] | None = ("policy",),
@@ -331,6 +327,7 @@ def sensitivity(
     X = design_matrix(spec)
     if spec.design == "sobol":
         return sobol_indices(results, problem(spec), metric, by=by, transform=transform, seed=seed, level=level, X=X)
+    assert X is not None, "a morris design has its sample"
     return morris_screening(
         results,
         problem(spec),

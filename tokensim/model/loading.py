@@ -8,21 +8,26 @@ because a silently ignored duplicate is a wrong simulation.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from tokensim.errors import InputError, Problem, format_loc
 
+_M = TypeVar("_M", bound=BaseModel)
+
 
 class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys."""
 
 
-def _mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping_without_duplicates(
+    loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Hashable, Any]:
     seen: set[object] = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` is flattened by construct_mapping
@@ -183,7 +188,7 @@ def validation_problems(err: ValidationError, model: type[BaseModel], data: Any)
     return problems
 
 
-def validate_as(model: type[BaseModel], data: Any, source: str, *, units_required: bool = False) -> Any:
+def validate_as(model: type[_M], data: object, source: str, *, units_required: bool = False) -> _M:
     """Validate ``data`` as ``model`` or raise `InputError` naming ``source`` and each field.
 
     ``units_required`` (for files) rejects bare numbers where a duration or rate is

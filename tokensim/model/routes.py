@@ -23,9 +23,13 @@ from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Broker, Client, Intermediary, Mesh, Resource
 
+#: A policy's two tiers of resources, each with its own wanted mechanisms.
 Tier = Literal["low_risk", "privileged"]
-#: What a thief faces on a route: it needs the key, possession is enough, or nobody's request succeeds.
+#: What the network does to a mechanism on a path (``bearer``: the mechanism is bearer, nothing to bind).
+Status = Literal["bound", "downgraded", "broken", "bearer"]
+#: What the policy makes of a route: a thief needs the key, possession is enough, or nobody's request succeeds.
 Effect = Literal["bound", "bearer", "fails"]
+
 TIERS: tuple[Tier, ...] = ("low_risk", "privileged")
 
 
@@ -33,7 +37,7 @@ TIERS: tuple[Tier, ...] = ("low_risk", "privileged")
 class Verdict:
     """What the network does to one mechanism on one path."""
 
-    status: str  # bound | downgraded | broken
+    status: Status
     hop: str | None
     reason: str
 
@@ -106,11 +110,11 @@ class Route:
     client: str
     resource: str
     path: tuple[str, ...]
-    tier: str
+    tier: Tier
     wanted: str
     mechanism: str
-    status: str
-    effect: str
+    status: Status
+    effect: Effect
     hop: str | None
     reason: str
 
@@ -145,6 +149,8 @@ def analyse(arch: Architecture, policy: Policy) -> list[Route]:
                     )
                     continue
                 verdict = classify_path(arch, path, chosen)
+                status: Status
+                effect: Effect
                 if verdict.status == "bearer":
                     status, effect = "bearer", "bearer"
                 elif verdict.status == "broken":
@@ -186,17 +192,17 @@ def route_table(arch: Architecture | str | Path, policy: Policy | str | Path) ->
     return frame
 
 
-def effective_binding(routes: list[Route]) -> dict[tuple[str, str, str], tuple[Effect, float]]:
+def effective_binding(routes: list[Route]) -> dict[tuple[str, str, Tier], tuple[Effect, float]]:
     """Per (client, resource, tier): what a thief faces, and the share of legit requests that fail.
 
     The thief takes the weakest path: ``bearer`` if any path carries the token as
     bearer, else ``bound`` if any path works, else ``fails``. Legitimate traffic
     spreads evenly over the paths, so the failing share is the share of failing paths.
     """
-    groups: dict[tuple[str, str, str], list[Route]] = {}
+    groups: dict[tuple[str, str, Tier], list[Route]] = {}
     for r in routes:
         groups.setdefault((r.client, r.resource, r.tier), []).append(r)
-    out: dict[tuple[str, str, str], tuple[Effect, float]] = {}
+    out: dict[tuple[str, str, Tier], tuple[Effect, float]] = {}
     for key, rs in groups.items():
         effects = [r.effect for r in rs]
         thief: Effect = "bearer" if "bearer" in effects else ("bound" if "bound" in effects else "fails")

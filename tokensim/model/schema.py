@@ -9,6 +9,7 @@ Durations are stored in hours and rates per hour (see ``units.py``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
@@ -47,7 +48,9 @@ def _units_required(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("units_required"))
 
 
-def _reading(parse, example: str, *, positive: bool):
+def _reading(
+    parse: Callable[[object], float], example: str, *, positive: bool
+) -> Callable[[object, ValidationInfo], float]:
     """A validator that parses a duration or rate and checks its sign, quoting what the user wrote."""
 
     def read(value: object, info: ValidationInfo) -> float:
@@ -160,6 +163,11 @@ class _NodeBase(_Strict):
     description: str = ""
 
 
+def _bearer_only() -> list[Mechanism]:
+    """A client's mechanisms when its file names none: bearer tokens only."""
+    return ["bearer"]
+
+
 class Client(_NodeBase):
     """A population of identical client instances."""
 
@@ -168,7 +176,7 @@ class Client(_NodeBase):
     instances: Annotated[int, Field(ge=1)] = 1
     hosts: Annotated[int, Field(ge=1)] | None = None
     key_storage: KeyStorage = "software"
-    supports: list[Mechanism] = Field(default_factory=lambda: ["bearer"])
+    supports: list[Mechanism] = Field(default_factory=_bearer_only)
     holds_refresh_token: bool = False
     confidential: bool = False
     request_rate: Rate = 60.0

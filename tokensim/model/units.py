@@ -6,6 +6,7 @@ float **per hour**, so the engine never converts units.
 
 from __future__ import annotations
 
+import math
 import re
 
 #: Hours in each duration unit. A year is 365 days, a month 30 days.
@@ -87,3 +88,28 @@ def format_duration(hours: float) -> str:
     if abs(seconds - round(seconds)) < 1e-9:
         return f"{round(seconds)}s"
     return f"{hours:g}h"
+
+
+def duration_text(hours: float, *, exact: bool = False) -> str:
+    """Hours as a short duration to read (`15m`, `8h`, `30d`): the one rule for labels, text and figures.
+
+    A duration no unit divides evenly is given to three significant digits in the largest
+    unit it fills (0.123 -> `7.38m`), and zero as `0s`: right for a setting in a label or a
+    sentence. With ``exact`` (figures: axis ticks, values beside points) it keeps
+    `format_duration`'s exact text (`0.123h`), zero is a bare `0` and a negative value (an
+    axis margin) gets its sign, so a text never misplaces the point it marks.
+
+        >>> duration_text(0.123), duration_text(0.123, exact=True), duration_text(-48, exact=True)
+        ('7.38m', '0.123h', '-2d')
+    """
+    if exact:
+        if hours == 0 or not math.isfinite(hours):
+            return "0" if hours == 0 else str(hours)
+        return f"-{format_duration(-hours)}" if hours < 0 else format_duration(hours)
+    text = format_duration(hours)
+    if not text.endswith("h") or text[:-1].isdigit():
+        return text
+    for unit, size in (("d", 24.0), ("h", 1.0), ("m", 1 / 60), ("s", 1 / 3600)):
+        if hours >= size * (2 if unit == "d" else 1):
+            return f"{hours / size:.3g}{unit}"
+    return f"{hours * 3600:.3g}s"

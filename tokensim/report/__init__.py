@@ -1,7 +1,15 @@
 """The design-review report: one self-contained HTML file from result rows (see docs/report.md).
 
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import tokensim
     >>> from tokensim.report import build_report
-    >>> build_report("results/policy-ttl-rotation", out="review.html")   # doctest: +SKIP
+    >>> rows = tokensim.replicate(tokensim.load_model("spa_behind_proxy"), ["bearer", "dpop"], replications=2, horizon="7d")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     build_report(rows, out=Path(folder) / "review.html").name
+    'review.html'
+
+A sweep folder works as well: ``build_report("results/policy-ttl-rotation", out="review.html")``.
 
 Also the helpers `tokensim plot` uses: reading results and traces, and drawing the
 figure of one kind from result rows.

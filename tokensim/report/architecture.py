@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tokensim.analysis.configurations import plain_value
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import PARAMETERS, Policy
 from tokensim.report.figures import figure_data_uri
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
+    from tokensim.sim.cost import CostModel
 
 #: Policy fields the route analysis reads (docs/model.md section 3): one diagram per distinct setting of them
 #: (and policies whose route tables come out the same share it).
@@ -59,13 +64,9 @@ def given_models(models: ModelsArg, held: Iterable[str]) -> dict[str, Architectu
     return out
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def policy_from_row(row: Mapping[str, Any]) -> Policy | None:
+def policy_from_row(row: Mapping[str, Any] | pd.Series) -> Policy | None:
     """The policy a result row ran, rebuilt from its parameter columns (None if they are missing)."""
-    data = {k: _plain(row[k]) for k in PARAMETERS if k != "name" and k in row and not pd.isna(row[k])}
+    data = {k: plain_value(row[k]) for k in PARAMETERS if k != "name" and k in row and not pd.isna(row[k])}
     if len(data) < len(PARAMETERS) - 1:
         return None
     try:
@@ -74,7 +75,9 @@ def policy_from_row(row: Mapping[str, Any]) -> Policy | None:
         return None
 
 
-def _model_for(name: str, given: Mapping[str, Architecture], experiment: Any) -> tuple[Architecture | None, str, Any]:
+def _model_for(
+    name: str, given: Mapping[str, Architecture], experiment: Experiment | None
+) -> tuple[Architecture | None, str, CostModel | None]:
     """(architecture, where it came from, cost model) for a model name of the results."""
     from tokensim.sim.cost import CostModel
 
@@ -86,25 +89,28 @@ def _model_for(name: str, given: Mapping[str, Architecture], experiment: Any) ->
                 where = "the experiment's model"
                 if variant.factors and any(not str(path).startswith("policy.") for path in variant.factors):
                     where += " as run at design point 0 (the sweep varies model factors)"
-                return variant.arch, where, experiment.plan.costs
+                arch: Architecture = variant.arch
+                costs: CostModel | None = experiment.plan.costs
+                return arch, where, costs
     try:
         return load_model(name), "the built-in model of that name", CostModel()
     except InputError:
         return None, "", None
 
 
-def _variant(experiment: Any, name: str, row: Mapping[str, Any]) -> Architecture | None:
+def _variant(experiment: Experiment | None, name: str, row: Mapping[str, Any] | pd.Series) -> Architecture | None:
     """The model exactly as a sweep ran a row (its design point's model factors applied), if known."""
     if experiment is None or "design_point" not in row or pd.isna(row["design_point"]):
         return None
     for variant in experiment.plan.variants:
         if variant.arch.name == name and variant.point == int(row["design_point"]):
-            return variant.arch
+            arch: Architecture = variant.arch
+            return arch
     return None
 
 
 def model_sections(
-    results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Any = None
+    results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Experiment | None = None
 ) -> dict[str, dict[str, Any]]:
     """Per model name: its description, source note, and one diagram and route table per distinct routing policy."""
     from tokensim.api import config_hash

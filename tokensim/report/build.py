@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pandas as pd
@@ -21,6 +21,9 @@ from tokensim.report.figures import SENSITIVITY_TRANSFORM, design_of, figure_dat
 from tokensim.report.inputs import LoadedResults, check_columns, read_results
 from tokensim.report.provenance import provenance
 from tokensim.report.sections import COST, METRIC, model_analysis
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 QUESTION = "Which token policy buys the most blast-radius reduction per unit of integration cost?"
 
@@ -43,7 +46,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "model"
 
 
-def _load(results: pd.DataFrame | str | Path, experiment: Any) -> LoadedResults:
+def _load(results: pd.DataFrame | str | Path, experiment: Experiment | None) -> LoadedResults:
     from tokensim.experiment import Experiment
 
     if isinstance(results, (str, Path)):
@@ -89,12 +92,12 @@ def _target(target: float | None) -> float | None:
     return float(target)
 
 
-def _sensitivity(frame: pd.DataFrame, experiment: Any) -> dict[str, Any] | None:
+def _sensitivity(frame: pd.DataFrame, experiment: Experiment | None) -> dict[str, Any] | None:
     """Sobol indices or Morris screening of blast radius, when the results come from such a sweep."""
     from tokensim.analysis import sensitivity
     from tokensim.viz import sensitivity_figure
 
-    if design_of(experiment) not in ("sobol", "morris"):
+    if experiment is None or design_of(experiment) not in ("sobol", "morris"):
         return None
     try:
         indices = sensitivity(experiment, frame, metric=METRIC, transform=SENSITIVITY_TRANSFORM)
@@ -136,7 +139,7 @@ def build_report(
     target: float | None = None,
     baseline: str | None = None,
     title: str | None = None,
-    experiment: Any = None,
+    experiment: Experiment | None = None,
     command: str | None = None,
 ) -> Path:
     """Write one self-contained HTML design-review report of ``results`` to ``out`` and return its path.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -19,6 +19,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 #: Kinds of figure `results_figure` draws from result rows (a timeline needs a trace instead).
 KINDS: tuple[str, ...] = ("tradeoff", "ttl", "exposure", "sensitivity", "timeline")
@@ -39,12 +42,12 @@ def figure_data_uri(fig: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def design_of(experiment: Any) -> str | None:
+def design_of(experiment: Experiment | None) -> str | None:
     """The experiment's design (grid, lhs, sobol, morris), or None without an experiment."""
     return None if experiment is None else str(experiment.spec.design)
 
 
-def config_by(results: pd.DataFrame, experiment: Any = None) -> list[str]:
+def config_by(results: pd.DataFrame, experiment: Experiment | None = None) -> list[str]:
     """The columns that name a configuration in these results.
 
     For a grid (or plain `tokensim run` rows): `tokensim.analysis.configuration_columns`.
@@ -59,7 +62,9 @@ def config_by(results: pd.DataFrame, experiment: Any = None) -> list[str]:
     return configuration_columns(results)
 
 
-def design_rows(results: pd.DataFrame, experiment: Any = None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+def design_rows(
+    results: pd.DataFrame, experiment: Experiment | None = None, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The rows intervals are taken over: as they are, or for a sampled design averaged over its points.
 
     A sampled design's points share each replication's random streams, so its rows are not
@@ -74,7 +79,7 @@ def design_rows(results: pd.DataFrame, experiment: Any = None, metrics: Sequence
     return design_average(results, metrics, by=config_by(results, experiment))
 
 
-def varying(results: pd.DataFrame, experiment: Any = None, exclude: Sequence[str] = ()) -> list[str]:
+def varying(results: pd.DataFrame, experiment: Experiment | None = None, exclude: Sequence[str] = ()) -> list[str]:
     """Configuration columns besides model and policy that take several values (per model and policy)."""
     skip = {"model", "policy", *exclude}
     return [c for c in config_by(results, experiment) if c not in skip]
@@ -145,7 +150,10 @@ def require_values(results: pd.DataFrame, column: str, source: str, within: str 
 
 
 def tradeoff_tables(
-    results: pd.DataFrame, experiment: Any = None, metric: str = "blast_radius", cost: str = "integration_cost"
+    results: pd.DataFrame,
+    experiment: Experiment | None = None,
+    metric: str = "blast_radius",
+    cost: str = "integration_cost",
 ) -> pd.DataFrame:
     """`tokensim.analysis.tradeoff_table` per model (one Pareto front each), configurations as `config_by` says."""
     from tokensim.analysis import tradeoff_table
@@ -163,31 +171,28 @@ def tradeoff_tables(
 
 
 def ttl_figure_for(
-    results: pd.DataFrame, metric: str = "blast_radius", experiment: Any = None, source: str = "results"
+    results: pd.DataFrame, metric: str = "blast_radius", experiment: Experiment | None = None, source: str = "results"
 ) -> Figure:
     """Metric against access-token TTL, one curve per policy and per other setting that varies.
 
     A column the figure would average over (a sampled factor of an lhs/sobol/morris design)
     is refused, naming ``source`` and the ``--where`` that fixes it.
     """
+    from tokensim.analysis.configurations import pooled_columns
     from tokensim.viz import ttl_figure
-    from tokensim.viz._frames import configuration_columns as figure_columns
 
     others = varying(results, experiment, exclude=("access_ttl",))
     by = ["policy", *others]
     keys = [c for c in ("model", *by, "access_ttl") if c in results.columns]
-    rest = [c for c in figure_columns(results) if c not in keys and c != "policy.access_ttl"]
-    if rest and keys:
-        spread = results.groupby(keys, sort=False, dropna=False)[rest].nunique(dropna=False).max()
-        pooled = [c for c in rest if spread[c] > 1]
-        if pooled:
-            raise InputError.single(
-                source,
-                pooled[0],
-                f"{', '.join(pooled)} also varies within one point of the TTL figure, "
-                f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
-                f"({_some_values(results, pooled[0])})",
-            )
+    pooled = pooled_columns(results, keys, exclude=("policy.access_ttl",))
+    if pooled:
+        raise InputError.single(
+            source,
+            pooled[0],
+            f"{', '.join(pooled)} also varies within one point of the TTL figure, "
+            f"which would average over it: pick one value with --where {pooled[0]}=VALUE "
+            f"({_some_values(results, pooled[0])})",
+        )
     return ttl_figure(results, metric, by=by)
 
 
@@ -200,7 +205,7 @@ def _some_values(results: pd.DataFrame, column: str, limit: int = 6) -> str:
 
 
 def exposure_figure_for(
-    results: pd.DataFrame, metric: str = "exposure_hours", experiment: Any = None, source: str = "results"
+    results: pd.DataFrame, metric: str = "exposure_hours", experiment: Experiment | None = None, source: str = "results"
 ) -> Figure:
     """Metric by rotation mode and revocation mode; every other varying setting must be fixed first."""
     from tokensim.analysis.configurations import format_value
@@ -221,7 +226,7 @@ def exposure_figure_for(
 
 
 def sensitivity_table(
-    results: pd.DataFrame, experiment: Any, metric: str = "blast_radius", source: str = "results"
+    results: pd.DataFrame, experiment: Experiment | None, metric: str = "blast_radius", source: str = "results"
 ) -> pd.DataFrame:
     """Sobol indices or Morris screening of ``metric`` (on log(1 + metric)) from a sobol or morris sweep."""
     from tokensim.analysis import sensitivity
@@ -237,7 +242,12 @@ def sensitivity_table(
 
 
 def results_figure(
-    results: pd.DataFrame, kind: str, *, metric: str | None = None, experiment: Any = None, source: str = "results"
+    results: pd.DataFrame,
+    kind: str,
+    *,
+    metric: str | None = None,
+    experiment: Experiment | None = None,
+    source: str = "results",
 ) -> Figure:
     """Draw one kind of figure (tradeoff, ttl, exposure, sensitivity) from result rows.
 

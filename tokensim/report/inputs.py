@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 #: Columns every result row has (docs/model.md section 8).
 RESULT_COLUMNS: tuple[str, ...] = ("model", "policy", "seed", "replication", "blast_radius", "integration_cost")
@@ -95,8 +98,8 @@ class LoadedResults:
     """
 
     frame: pd.DataFrame
-    source: str
-    experiment: Any = None
+    source: str | None
+    experiment: Experiment | None = None
     manifest: dict[str, Any] | None = None
     note: str | None = None
 
@@ -107,8 +110,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             # Durations (hours) must read back bit for bit, so configuration hashes can be checked:
             # pandas 3 parses floats exactly by default; earlier versions need float_precision="round_trip".
-            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            return pd.read_csv(path, **exact)
+            if int(pd.__version__.split(".")[0]) >= 3:
+                return pd.read_csv(path)
+            return pd.read_csv(path, float_precision="round_trip")
         return pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError.single(str(path), "", f"cannot read it as a {suffix[1:]} table: {err}") from None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as _dt
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tokensim._version import __version__
 from tokensim.report.format import hours
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 _MAX_HASHES = 4  # configuration hashes listed per configuration before "and N more"
 
@@ -27,7 +30,7 @@ def provenance(
     tables: dict[str, pd.DataFrame],
     *,
     source: str | None,
-    experiment: Any,
+    experiment: Experiment | None,
     manifest: dict[str, Any] | None,
     command: str | None,
     note: str | None,
@@ -96,7 +99,7 @@ def provenance(
                 info["hashes"].append(
                     {
                         "model": model,
-                        "label": labels.loc[key] if key in labels.index else str(key),
+                        "label": labels.loc[key] if key in labels.index else str(key),  # type: ignore[call-overload]  # pandas-stubs: loc takes any hashable label
                         "hashes": shown,
                         "count": len(found),
                     }

@@ -9,13 +9,17 @@ and what moving to it costs or buys, and claims no target.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tokensim.analysis.configurations import plain_value
+from tokensim.analysis.text import ci_text, interval, number
 from tokensim.errors import InputError
 from tokensim.report import figures
-from tokensim.report.format import interval, number
+
+if TYPE_CHECKING:
+    from tokensim.experiment import Experiment
 
 METRIC = "blast_radius"
 COST = "integration_cost"
@@ -26,9 +30,7 @@ TARGET_HINT = "tokensim report RESULTS --target X (from Python: build_report(...
 
 def _ci(row: pd.Series, level: float) -> str:
     """`95% CI 1.2 to 3.4, n=5` (the lower end clipped at 0: blast radius cannot be negative)."""
-    if row["n"] < 2:
-        return "one replication, no interval"
-    return f"{level:.0%} CI {number(max(float(row[f'{METRIC}_low']), 0.0))} to {number(row[f'{METRIC}_high'])}, n={int(row['n'])}"
+    return ci_text(float(row[f"{METRIC}_low"]), float(row[f"{METRIC}_high"]), int(row["n"]), level, floor=0.0)
 
 
 def front_runner_up(table: pd.DataFrame) -> pd.Series | None:
@@ -43,9 +45,8 @@ def front_runner_up(table: pd.DataFrame) -> pd.Series | None:
     other = front[(front[cost] != knee[cost]) | (front[mean] != knee[mean])]
     safer = other[other[cost] >= knee[cost]]
     cheaper = other[other[cost] < knee[cost]]
-    if not safer.empty:
-        return safer.iloc[0]
-    return cheaper.iloc[-1] if not cheaper.empty else None
+    chosen: pd.Series | None = safer.iloc[0] if not safer.empty else (cheaper.iloc[-1] if not cheaper.empty else None)
+    return chosen
 
 
 def _trade(knee: pd.Series, runner: pd.Series) -> str:
@@ -123,7 +124,7 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         return {
             "mode": "knee",
             "table": table,
-            "choice": {c: _plain(knee[c]) for c in config_cols},
+            "choice": {c: plain_value(knee[c]) for c in config_cols},
             "label": str(knee["label"]),
             "text": summary["text"],
             "met": None,
@@ -158,10 +159,6 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         "no_runner_up": "none meets the target",
         "how": f"the target {number(target)} was given",
     }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def tradeoff_rows(table: pd.DataFrame, chosen: str) -> list[dict[str, Any]]:
@@ -243,7 +240,9 @@ def optional_figure(draw: Any, what: str) -> dict[str, Any]:
         return {"image": None, "note": f"The {what} figure could not be drawn: {err}"}
 
 
-def model_analysis(rows: pd.DataFrame, *, experiment: Any, target: float | None, baseline: str) -> dict[str, Any]:
+def model_analysis(
+    rows: pd.DataFrame, *, experiment: Experiment | None, target: float | None, baseline: str
+) -> dict[str, Any]:
     """Everything the report says about one model's results."""
     from tokensim.viz import tradeoff_figure
 

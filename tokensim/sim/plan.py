@@ -23,6 +23,10 @@ from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.streams import Streams
 
 
+#: Per (client, resource, tier): what a thief faces and the share of legitimate requests that fail.
+Binding = Mapping[tuple[str, str, Tier], tuple[Effect, float]]
+
+
 @dataclass(frozen=True)
 class ClientPlan:
     """Everything about one client population that does not change during a run."""
@@ -92,7 +96,7 @@ class RunPlan:
 def build_plan(
     arch: Architecture,
     policy: Policy,
-    routes_binding: Mapping[tuple[str, str, str], tuple[Effect, float]],
+    routes_binding: Binding,
     streams: Streams,
 ) -> RunPlan:
     """The run's static plan from the architecture, the policy and the route table's effective binding."""
@@ -159,7 +163,7 @@ def _client_plan(
     arch: Architecture,
     policy: Policy,
     name: str,
-    binding: Mapping[tuple[str, str, str], tuple[Effect, float]],
+    binding: Binding,
     streams: Streams,
 ) -> ClientPlan:
     spec: Client = arch.node(name)
@@ -244,9 +248,7 @@ def _broker_views(arch: Architecture, broker: str, clients: Mapping[str, ClientP
     return tuple(out)
 
 
-def _forged_cells(
-    arch: Architecture, issuer: str, binding: Mapping[tuple[str, str, str], tuple[Effect, float]]
-) -> tuple[Cell, ...]:
+def _forged_cells(arch: Architecture, issuer: str, binding: Binding) -> tuple[Cell, ...]:
     """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts the issuer."""
     resources = tuple(r for r in arch.resources if arch.issuer_of(r) is arch.node(issuer))
     effects: list[tuple[str, Tier, Effect]] = []

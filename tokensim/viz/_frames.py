@@ -6,13 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
+from tokensim.analysis.configurations import config_label, pooled_columns
 from tokensim.errors import InputError, Problem
-from tokensim.model.policy import PARAMETERS
 from tokensim.model.units import UnitError, parse_duration
-
-#: Columns that define a configuration besides the factor columns (those with a dot).
-_CONFIG = ("model", "policy", "horizon_hours", *(p for p in PARAMETERS if p != "name"))
 
 
 def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -29,18 +27,9 @@ def require(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
         raise InputError.single(source, "", "no rows to plot")
 
 
-def configuration_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns that identify a configuration: model, policy, policy parameters and factor columns."""
-    return [c for c in frame.columns if c in _CONFIG or "." in str(c)]
-
-
 def check_not_pooled(frame: pd.DataFrame, keys: Sequence[str], source: str, hint: str) -> None:
     """Refuse to average over configurations: every configuration column must be constant per ``keys`` cell."""
-    others = [c for c in configuration_columns(frame) if c not in keys]
-    if not others:
-        return
-    counts = frame.groupby(list(keys), dropna=False)[others].nunique(dropna=False).max()
-    varying = [c for c in others if counts[c] > 1]
+    varying = pooled_columns(frame, keys)
     if varying:
         raise InputError.single(
             source,
@@ -67,7 +56,7 @@ def floor_of(metric: str) -> float | None:
     return 0.0 if metric in METRIC_FIELDS else None
 
 
-def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float | None = None) -> np.ndarray:
+def ci_errors(mean: ArrayLike, low: ArrayLike, high: ArrayLike, floor: float | None = None) -> NDArray[np.float64]:
     """Asymmetric error-bar lengths (2 x n) from a mean and its interval (NaN ends give no bar).
 
     With a ``floor`` the lower end is clipped there, as the command line prints it: the
@@ -83,6 +72,4 @@ def ci_errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float 
 
 def group_label(keys: Sequence[str], values: Sequence[object]) -> str:
     """A group's label as the analysis layer writes it: `dpop`, `dpop, rotation`, `bearer, access_ttl=15m`."""
-    from tokensim.analysis.configurations import config_label
-
     return config_label(dict(zip(keys, values)), list(keys))

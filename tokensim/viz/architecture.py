@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -28,6 +29,9 @@ from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.routes import TIERS, route_table
 from tokensim.viz.style import GREY, OKABE_ITO, STATUS_COLOURS, STATUS_LABELS, context, new_figure
 
+if TYPE_CHECKING:
+    from matplotlib.typing import LineStyleType
+
 #: Each node kind's marker and fill (labels sit under the nodes, so any fill reads).
 KIND_STYLES: dict[str, tuple[str, str]] = {
     "client": ("o", OKABE_ITO["sky_blue"]),
@@ -39,7 +43,7 @@ KIND_STYLES: dict[str, tuple[str, str]] = {
     "issuer": ("*", "#BBBBBB"),
 }
 #: Line style per privilege tier: privileged solid, low-risk dashed.
-TIER_STYLES: dict[str, str] = {"privileged": "-", "low_risk": "--"}
+TIER_STYLES: dict[str, LineStyleType] = {"privileged": "-", "low_risk": "--"}
 #: Where the binding is lost: the hop's marker says how.
 HOP_TEXT: dict[str, str] = {"broken": "binding broken here", "downgraded": "downgraded to bearer here"}
 
@@ -100,7 +104,7 @@ def layout(arch: Architecture) -> dict[str, tuple[float, float]]:
 
 
 def _issuer_of(arch: Architecture, resource: str) -> str | None:
-    named = arch.node(resource).issuer
+    named: str | None = arch.node(resource).issuer
     if named is not None:
         return named
     issuers = [n for n, v in arch.spec.nodes.items() if v.kind == "issuer"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -122,7 +123,7 @@ def exposure_figure(
                 ax.set_title(f"revocation: {mode}" + (f" ({model})" if len(models) > 1 else ""))
                 if col == 0:
                     ax.set_ylabel(metric_label(metric))
-        handles = [Patch(facecolor=styles[p][0], label=p) for p in policies]
+        handles: list[Artist] = [Patch(facecolor=styles[p][0], label=p) for p in policies]
         handles += [Patch(facecolor="white", edgecolor=GREY, hatch=ROTATION_MODES[r], label=r) for r in rotations]
         handles.append(Line2D([], [], color="black", linewidth=1, label=f"{level:.0%} interval"))
         fig.legend(handles=handles, loc="outside right center")

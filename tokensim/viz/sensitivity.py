@@ -11,11 +11,12 @@ from tokensim.viz._frames import group_label, require
 from tokensim.viz.style import OKABE_ITO, context, metric_label, new_figure
 
 #: What each kind of indices frame holds: (value column, its half-interval column, legend label, colour).
-_SOBOL = (
+_Series = tuple[tuple[str, str, str, str], ...]
+_SOBOL: _Series = (
     ("S1", "S1_conf", "first order (S1): the factor alone", OKABE_ITO["sky_blue"]),
     ("ST", "ST_conf", "total order (ST): with its interactions", OKABE_ITO["blue"]),
 )
-_MORRIS = (("mu_star", "mu_star_conf", "\u03bc*: mean absolute elementary effect", OKABE_ITO["blue"]),)
+_MORRIS: _Series = (("mu_star", "mu_star_conf", "\u03bc*: mean absolute elementary effect", OKABE_ITO["blue"]),)
 _KNOWN = {"metric", "factor", "S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma", "mu"}
 
 

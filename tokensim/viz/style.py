@@ -10,20 +10,25 @@ changes nothing global.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.rcsetup import cycler  # what matplotlib.cycler is; its stub does not export it
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 from matplotlib.transforms import offset_copy
 
-from tokensim.model.units import format_duration
+from tokensim.analysis.text import number
+from tokensim.model.units import duration_text
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: The Okabe-Ito palette (Okabe and Ito 2008, "Color Universal Design").
 OKABE_ITO: dict[str, str] = {
@@ -95,7 +100,7 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 #: rcParams of every tokensim figure (applied with `context`, never globally).
-RC: dict[str, object] = {
+RC: dict[RcKeyType, object] = {
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
@@ -108,7 +113,7 @@ RC: dict[str, object] = {
     "grid.color": "#DDDDDD",
     "grid.linewidth": 0.6,
     "axes.axisbelow": True,
-    "axes.prop_cycle": matplotlib.cycler(color=list(LINE_COLOURS)),
+    "axes.prop_cycle": cycler(color=list(LINE_COLOURS)),
     "lines.linewidth": 1.6,
     "lines.markersize": 6,
     "errorbar.capsize": 3,
@@ -203,16 +208,9 @@ def metric_label(name: str) -> str:
     return METRIC_LABELS.get(base, name.replace("_", " "))
 
 
-def duration_text(hours: float) -> str:
-    """A duration in hours as people write it: 0.25 -> 15m, 24 -> 1d, 0 -> 0."""
-    if hours == 0 or not math.isfinite(hours):
-        return "0" if hours == 0 else str(hours)
-    return f"-{format_duration(-hours)}" if hours < 0 else format_duration(hours)
-
-
 def duration_formatter() -> FuncFormatter:
     """Tick labels such as 5m, 1h, 30d for an axis in hours."""
-    return FuncFormatter(lambda value, _pos: duration_text(value))
+    return FuncFormatter(lambda value, _pos: duration_text(value, exact=True))
 
 
 def duration_axis(axis: Axis, ticks: list[float] | None = None, *, span: float | None = None) -> None:
@@ -228,7 +226,7 @@ def duration_axis(axis: Axis, ticks: list[float] | None = None, *, span: float |
 
 def value_axis(axis: Axis) -> None:
     """Plain numbers with thousands separators (12,500 rather than 1.25e4)."""
-    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: number(value, "tick")))
 
 
 def dodge(ax: Axes, artists: list[Artist], index: int, count: int, step: float = 5.0, spread: float = 24.0) -> None:
@@ -239,6 +237,8 @@ def dodge(ax: Axes, artists: list[Artist], index: int, count: int, step: float =
     if count < 2:
         return
     step = min(step, spread / (count - 1))
-    shift = offset_copy(ax.transData, fig=ax.figure, x=(index - (count - 1) / 2) * step, y=0.0, units="points")
+    fig = ax.figure
+    root = fig if isinstance(fig, Figure) else fig.figure  # axes of a subfigure: offsets in its figure's dpi
+    shift = offset_copy(ax.transData, fig=root, x=(index - (count - 1) / 2) * step, y=0.0, units="points")
     for artist in artists:
         artist.set_transform(shift)

@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -83,9 +84,10 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
     if missing:
         require(trace, list(TRACE_COLUMNS), source)
     if horizon is not None:  # hours; the time axis ends there
-        if isinstance(horizon, (bool, str)) or not isinstance(horizon, numbers.Real) or not 0 < horizon < math.inf:
+        given: object = horizon  # checked as any value: callers without a type checker pass strings too
+        if isinstance(given, (bool, str)) or not isinstance(given, numbers.Real) or not 0 < float(given) < math.inf:
             raise InputError.single(source, "horizon", f"must be a positive number of hours, got {horizon!r}")
-        horizon = float(horizon)
+        horizon = float(given)
     if horizon is None and record is not None:
         horizon = float(record["horizon_hours"])
     end = horizon if horizon is not None else (float(trace["time_hours"].max()) * 1.02 if len(trace) else 1.0)
@@ -97,7 +99,7 @@ def timeline_figure(trace: pd.DataFrame | Outcome, *, horizon: float | None = No
                 ax.axvspan(start, stop, color=EXPOSURE_COLOUR, alpha=0.3, linewidth=0, gid="exposure")
             else:  # everything at one moment (a captured token used at once, no later event): a thin band
                 ax.axvline(start, color=EXPOSURE_COLOUR, alpha=0.5, linewidth=3, gid="exposure")
-        handles = []
+        handles: list[Artist] = []
         for lane, (event, label, colour, marker) in enumerate(LANES):
             rows = trace[trace["event"] == event]
             if event == "replay":

@@ -6,16 +6,17 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from tokensim.errors import InputError
+from tokensim.model.units import duration_text
 from tokensim.viz._frames import ci_errors, floor_of, group_label, hours, require
 from tokensim.viz.style import (
     OKABE_ITO,
     context,
-    duration_text,
     metric_label,
     new_figure,
     policy_style,
@@ -140,7 +141,7 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
             for (xv, yv), ttls in ttl_labels(xm, ym, curve["_ttl"].to_numpy(float), spans):
                 ax.annotate(
-                    ", ".join(duration_text(t) for t in ttls),
+                    ", ".join(duration_text(t, exact=True) for t in ttls),
                     (xv, yv),
                     xytext=(4, 4),
                     textcoords="offset points",
@@ -229,7 +230,7 @@ def tradeoff_figure(
             ax.set_xlabel(metric_label(x))
             ax.set_ylabel(metric_label(y))
             ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
-        legend: dict[str, object] = {}
+        legend: dict[str, Artist] = {}
         for ax in axes[: len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from tokensim.analysis import summarise
@@ -80,7 +81,7 @@ def ttl_figure(
             value_axis(ax.yaxis)
             ax.set_title(f"{model}: mean and {level:.0%} interval")
             ax.margins(x=0.08)
-        legend: dict[str, object] = {}
+        legend: dict[str, Artist] = {}
         for ax in axes[: len(models)]:  # one legend for all panels
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)

@@ -1,0 +1,136 @@
+"""``tokensim plot`` and ``tokensim report``: a figure, or the design-review report, from results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokensim.commands.outputs import require_suffix
+from tokensim.errors import InputError
+
+ResultsArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A sweep folder, or a .csv/.parquet file from `tokensim run --out` "
+        "(for --kind timeline: a trace file from `tokensim run --trace`)."
+    ),
+]
+
+
+def _as_file_error(err: InputError, source: Path) -> InputError:
+    """Analysis and figure errors name "results" or "ttl figure": name the user's file instead."""
+    return InputError(str(source), err.problems) if err.source == "results" or err.source.endswith(" figure") else err
+
+
+def plot(
+    results: ResultsArg,
+    kind: Annotated[str, typer.Option("--kind", help="tradeoff, ttl, exposure, sensitivity or timeline.")],
+    out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="The metric on the y axis (default blast_radius; exposure: exposure_hours)."),
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="Keep rows with COLUMN=VALUE, e.g. access_ttl=1h (repeatable).")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="timeline: the policy whose trace to draw.")
+    ] = None,
+    horizon: Annotated[
+        str | None, typer.Option("--horizon", help="timeline: the run's horizon, e.g. 90d (the time axis ends there).")
+    ] = None,
+) -> None:
+    """Draw one figure from results (or, for --kind timeline, from a trace file)."""
+    from tokensim.report import KINDS, apply_where, read_results, read_trace, results_figure
+    from tokensim.viz import save_figure, timeline_figure
+    from tokensim.viz.io import FORMATS
+
+    if kind not in KINDS:
+        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join(KINDS)}")
+    require_suffix(out, tuple(FORMATS), "a figure")
+    if kind == "timeline":
+        if metric is not None or where:
+            raise InputError.single(
+                "--kind timeline",
+                "--metric" if metric is not None else "--where",
+                "does not apply: a timeline draws every event of one run",
+            )
+        from tokensim.model.units import UnitError, parse_duration
+
+        try:
+            hours = parse_duration(horizon) if horizon is not None else None
+        except UnitError as err:
+            raise InputError.single("--horizon", "", str(err)) from None
+        if hours is not None and not hours > 0:
+            raise InputError.single(
+                "--horizon", "", f"must be a positive duration (the run's horizon, e.g. 90d), got {horizon!r}"
+            )
+        trace = read_trace(results, policy)
+        title = f"Event trace of one run ({results.name}" + (f", policy {policy})" if policy else ")")
+        fig = timeline_figure(trace, horizon=hours, title=title)
+    else:
+        if policy is not None or horizon is not None:
+            raise InputError.single(
+                "--policy" if policy is not None else "--horizon",
+                "",
+                "applies to --kind timeline only" + (" (filter results with --where policy=NAME)" if policy else ""),
+            )
+        loaded = read_results(results)
+        try:
+            frame = apply_where(loaded.frame, where) if where else loaded.frame
+            fig = results_figure(frame, kind, metric=metric, experiment=loaded.experiment, source=str(results))
+        except InputError as err:
+            raise _as_file_error(err, results) from None
+    save_figure(fig, out)
+    typer.echo(f"wrote {out}")
+
+
+def report(
+    results: Annotated[Path, typer.Argument(help="A sweep folder, or a .csv/.parquet file from `tokensim run --out`.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")
+    ] = Path("report.html"),
+    target: Annotated[
+        float | None,
+        typer.Option(
+            "--target",
+            help="The blast radius the recommendation must stay under "
+            "(default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).",
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="The policy paired differences are taken against (default: bearer)."),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A model file the results were run on, for its diagram (repeatable; "
+            "default: the sweep's own models, else the built-in ones).",
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
+) -> None:
+    """Write a design-review report: question, models and routes, tradeoffs, recommendation, provenance."""
+    import shlex
+
+    from tokensim.report import build_report
+
+    require_suffix(out, (".html", ".htm"), "the report")
+    try:
+        path = build_report(
+            results,
+            out=out,
+            models=model,
+            target=target,
+            baseline=baseline,
+            title=title,
+            command=shlex.join(["tokensim", *sys.argv[1:]]),
+        )
+    except InputError as err:
+        raise _as_file_error(err, results) from None
+    typer.echo(f"wrote {path}")
