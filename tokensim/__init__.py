@@ -10,10 +10,10 @@ from tokensim.api import replicate, simulate
 from tokensim.errors import InputError
 from tokensim.experiment import Experiment, load_results
 from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.cost import CostModel
 from tokensim.model.policy import PRESETS, Policy, load_policy, preset
 from tokensim.model.routes import route_table
-from tokensim.sim.cost import CostModel
-from tokensim.sim.outcome import Outcome
+from tokensim.outcome import Outcome
 
 __all__ = [
     "PRESETS",

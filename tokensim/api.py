@@ -20,11 +20,11 @@ import pandas as pd
 from tokensim._version import __version__
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.cost import CostModel, integration_cost
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.units import UnitError, parse_duration
-from tokensim.sim.cost import CostModel, integration_cost
+from tokensim.outcome import Outcome
 from tokensim.sim.engine import Simulation
-from tokensim.sim.outcome import Outcome
 
 ModelLike = Architecture | str | Path
 PolicyLike = Policy | str | Path

@@ -85,8 +85,8 @@ def run(
     from tokensim.analysis import paired_differences, summarise
     from tokensim.api import replicate, simulate
     from tokensim.model.architecture import load_model
-    from tokensim.sim.cost import load_costs
-    from tokensim.sim.outcome import MAIN_METRICS
+    from tokensim.model.cost import load_costs
+    from tokensim.outcome import MAIN_METRICS
 
     if replications < 1:
         raise InputError.single("-n", "replications", f"must be at least 1, got {replications}")

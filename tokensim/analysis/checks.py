@@ -26,7 +26,7 @@ def require_frame(results: Any) -> pd.DataFrame:
 
 def require_columns(results: pd.DataFrame, columns: Iterable[str], what: str = "column") -> None:
     """Every named column must exist; the error lists the missing ones and the metric columns there are."""
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     missing = [c for c in columns if c not in results.columns]
     if missing:

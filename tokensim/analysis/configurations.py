@@ -46,7 +46,7 @@ def _candidates(results: pd.DataFrame, *, every: bool = False) -> list[str]:
     With ``every``, in the frame's order and with each policy factor beside the parameter
     column it repeats; else parameters, horizon, then factors, one column per setting.
     """
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     params = [p for p in PARAMETERS if p != "name" and p in results.columns]
     extra = ["horizon_hours"] if "horizon_hours" in results.columns else []

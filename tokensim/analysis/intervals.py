@@ -47,7 +47,7 @@ def _half_widths(n: pd.Series | np.ndarray, sd: pd.Series | np.ndarray, level: f
 
 def _metric_columns(frame: pd.DataFrame, metrics: str | Sequence[str] | None) -> list[str]:
     """The metrics to analyse: the named ones (checked), or every outcome metric the frame has."""
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     if metrics is None:
         found = [m for m in METRIC_FIELDS if m in frame.columns]

@@ -84,7 +84,7 @@ def _run_id(config: str, seed: int, replication: int, variant: int) -> str:
 def run_task(task: dict[str, Any]) -> list[dict[str, Any]]:
     """Execute a batch of runs of one model variant (this is what workers run)."""
     from tokensim.api import simulate
-    from tokensim.sim.cost import CostModel
+    from tokensim.model.cost import CostModel
 
     arch = Architecture.from_dict(task["model"], task["source"])
     costs = CostModel.model_validate(task["costs"])
@@ -167,8 +167,8 @@ class Experiment:
     # -- expansion ---------------------------------------------------------------------------
 
     def _expand(self) -> Plan:
-        from tokensim.sim.cost import CostModel
-        from tokensim.sim.outcome import METRIC_FIELDS
+        from tokensim.model.cost import CostModel
+        from tokensim.outcome import METRIC_FIELDS
 
         spec, source = self.spec, self.source
         problems: list[Problem] = []

@@ -24,7 +24,7 @@ from tokensim.report.figures import figure_data_uri
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
-    from tokensim.sim.cost import CostModel
+    from tokensim.model.cost import CostModel
 
 #: Policy fields the route analysis reads (docs/model.md section 3): one diagram per distinct setting of them
 #: (and policies whose route tables come out the same share it).
@@ -79,7 +79,7 @@ def _model_for(
     name: str, given: Mapping[str, Architecture], experiment: Experiment | None
 ) -> tuple[Architecture | None, str, CostModel | None]:
     """(architecture, where it came from, cost model) for a model name of the results."""
-    from tokensim.sim.cost import CostModel
+    from tokensim.model.cost import CostModel
 
     if name in given:
         return given[name], "the model passed to the report", CostModel()

@@ -125,7 +125,7 @@ def exposure_varies(results: pd.DataFrame) -> bool:
 
 
 def _require_metric(results: pd.DataFrame, metric: str, source: str) -> None:
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     if metric not in results.columns:
         present = [m for m in METRIC_FIELDS if m in results.columns]

@@ -33,7 +33,7 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
     Every metric, the seed and replication, the horizon and the policy's durations (hours).
     """
     from tokensim.analysis.configurations import DURATION_PARAMETERS
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     wanted = [*METRIC_FIELDS, *INTEGER_COLUMNS, "horizon_hours", *sorted(DURATION_PARAMETERS), "design_point"]
     return [c for c in dict.fromkeys(wanted) if c in frame.columns]
@@ -143,7 +143,7 @@ def read_results(path: str | Path) -> LoadedResults:
     """Result rows from a sweep folder or a `.csv` / `.parquet` results file, checked."""
     from tokensim.experiment import load_results
     from tokensim.experiment.store import ResultStore
-    from tokensim.sim.outcome import TRACE_COLUMNS
+    from tokensim.outcome import TRACE_COLUMNS
 
     p = Path(path)
     if not p.exists():
@@ -194,7 +194,7 @@ def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
     That file holds replication 0 of every policy it ran, with a ``policy`` column:
     ``policy`` picks one, and may be left out only when the file holds one policy.
     """
-    from tokensim.sim.outcome import TRACE_COLUMNS
+    from tokensim.outcome import TRACE_COLUMNS
 
     p = Path(path)
     if not p.exists():

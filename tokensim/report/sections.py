@@ -188,7 +188,7 @@ def differences(rows: pd.DataFrame, baseline: str, by: list[str], sampled: bool)
     design, ``rows`` are already averaged over the design per replication (`design_rows`).
     """
     from tokensim.analysis import paired_differences
-    from tokensim.sim.outcome import MAIN_METRICS
+    from tokensim.outcome import MAIN_METRICS
 
     metrics = [m for m in MAIN_METRICS if m in rows.columns]
     if baseline not in set(rows["policy"].astype(str)):

@@ -22,7 +22,6 @@ from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, Lea
 from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.streams import Streams
 
-
 #: Per (client, resource, tier): what a thief faces and the share of legitimate requests that fail.
 Binding = Mapping[tuple[str, str, Tier], tuple[Effect, float]]
 

@@ -43,7 +43,7 @@ class Tally:
         self.reach.resource_hits[cell.resource] = self.reach.resource_hits.get(cell.resource, 0) + n
 
     def fields(self, bundles: Iterable[Bundle]) -> dict[str, int | float]:
-        """The blast-radius fields of the outcome record (`tokensim.sim.outcome.BLAST_FIELDS`, in order)."""
+        """The blast-radius fields of the outcome record (`tokensim.outcome.BLAST_FIELDS`, in order)."""
         bundles = list(bundles)
         usable = self.credentials_usable + sum(
             len(b.progress.usable_tokens)

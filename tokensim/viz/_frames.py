@@ -51,7 +51,7 @@ def hours(values: pd.Series, source: str) -> pd.Series:
 
 def floor_of(metric: str) -> float | None:
     """0 for tokensim's outcome metrics (none can be negative), else no floor."""
-    from tokensim.sim.outcome import METRIC_FIELDS
+    from tokensim.outcome import METRIC_FIELDS
 
     return 0.0 if metric in METRIC_FIELDS else None
 

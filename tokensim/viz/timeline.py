@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tokensim.errors import InputError
-from tokensim.sim.outcome import TRACE_COLUMNS, Outcome
+from tokensim.outcome import TRACE_COLUMNS, Outcome
 from tokensim.viz._frames import require
 from tokensim.viz.style import OKABE_ITO, context, duration_axis, metric_label, new_figure
 

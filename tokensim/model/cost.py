@@ -80,16 +80,6 @@ def load_costs(path: str | Path) -> CostModel:
     return CostModel().with_overrides(data, source)
 
 
-COST_FIELDS: tuple[str, ...] = (
-    "engineering_cost",
-    "latency_overhead_ms",
-    "token_endpoint_rps",
-    "availability_loss",
-    "unsupported_instances",
-    "integration_cost",
-)
-
-
 def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], costs: CostModel) -> dict[str, float]:
     """The integration-cost fields of an outcome row."""
     binding = effective_binding(routes)

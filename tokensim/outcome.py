@@ -1,4 +1,9 @@
-"""The outcome of one run: field names (MODEL.md section 8) and the record type."""
+"""The outcome schema: the public contract between the engine and everything that reads its results.
+
+Field names and their order (MODEL.md section 8, docs/model.md section 8), the trace's
+columns, and the `Outcome` record type. Analysis, figures and the report read these
+names, never the engine's internals.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from tokensim.sim.cost import COST_FIELDS
 from tokensim.sim.trace import TraceRow
 
 #: What the thief achieved, in the order the outcome row lists them.
@@ -25,6 +29,16 @@ BLAST_FIELDS: tuple[str, ...] = (
     "detections",
     "reuse_detections",
     "time_to_containment_hours",
+)
+
+#: What the policy costs (tokensim.model.cost.integration_cost), in the order the outcome row lists them.
+COST_FIELDS: tuple[str, ...] = (
+    "engineering_cost",
+    "latency_overhead_ms",
+    "token_endpoint_rps",
+    "availability_loss",
+    "unsupported_instances",
+    "integration_cost",
 )
 
 METRIC_FIELDS: tuple[str, ...] = BLAST_FIELDS + COST_FIELDS
