@@ -10,13 +10,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 
 from tokensim._version import __version__
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
+    from tokensim.model.policy import Policy
 
 app = typer.Typer(
     name="tokensim",
@@ -41,16 +44,16 @@ SetOpt = Annotated[
 ]
 
 
-def _policies(names: list[str] | None, overrides: list[str] | None):
-    from tokensim.model.policy import parse_assignments, resolve_policy
+def _policies(names: list[str] | None, overrides: list[str] | None) -> list[Policy]:
+    from tokensim.model.policy import parse_assignments, repeated_policies, resolve_policy
 
     pols = [resolve_policy(n) for n in (names or ["bearer"])]
     if overrides:
         values = parse_assignments(overrides)
         pols = [p.with_overrides(values) for p in pols]
-    names_seen = [p.name for p in pols]
-    if len(set(names_seen)) != len(names_seen):
-        raise InputError.single("--policy", "policy", f"the same policy is named twice: {', '.join(names_seen)}")
+    if repeated_policies(pols):
+        names_seen = ", ".join(p.name for p in pols)
+        raise InputError.single("--policy", "policy", f"the same policy is named twice: {names_seen}")
     return pols
 
 

@@ -57,21 +57,28 @@ def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, Any]:
 
 def design_matrix(spec: ExperimentFile) -> np.ndarray | None:
     """The raw sample (rows in SALib's order) for sampled designs; None for grids."""
-    if spec.design == "grid":
-        return None
+    return None if spec.design == "grid" else _sample(spec)
+
+
+def _sample(spec: ExperimentFile) -> np.ndarray:
+    """SALib's sample of a sampled design (lhs, sobol, morris)."""
     prob = problem(spec)
     n = spec.design_options.samples
+    sample: np.ndarray
+    # SALib takes ~0.2 s to import: loaded only when a sampled design is built.
     if spec.design == "lhs":
         from SALib.sample import latin
 
-        return latin.sample(prob, n, seed=spec.seed)
-    if spec.design == "sobol":
+        sample = latin.sample(prob, n, seed=spec.seed)
+    elif spec.design == "sobol":
         from SALib.sample import sobol
 
-        return sobol.sample(prob, n, calc_second_order=False, seed=spec.seed)
-    from SALib.sample import morris
+        sample = sobol.sample(prob, n, calc_second_order=False, seed=spec.seed)
+    else:
+        from SALib.sample import morris
 
-    return morris.sample(prob, n, num_levels=spec.design_options.levels, seed=spec.seed)
+        sample = morris.sample(prob, n, num_levels=spec.design_options.levels, seed=spec.seed)
+    return sample
 
 
 def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
@@ -83,4 +90,4 @@ def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
         return [
             dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))
         ]
-    return [_decode(spec, row) for row in design_matrix(spec)]
+    return [_decode(spec, row) for row in _sample(spec)]

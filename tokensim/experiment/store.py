@@ -111,7 +111,7 @@ class ResultStore:
         parts = self.parts()
         if not parts:
             return pd.DataFrame()
-        frame = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+        frame: pd.DataFrame = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
         return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
 
 
@@ -119,3 +119,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def load_results(folder: str | Path) -> pd.DataFrame:
+    """Every row stored in a sweep's output folder, in run order."""
+    store = ResultStore(folder)
+    if store.manifest() is None:
+        raise InputError.single(str(folder), "", "is not a tokensim results folder (no manifest.json)")
+    return store.load()
