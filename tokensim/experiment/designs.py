@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from tokensim.experiment.spec import ExperimentFile, Range, range_end
+
+
+class SalibProblem(TypedDict):
+    """A SALib problem definition: the factors' names and their numeric bounds."""
+
+    num_vars: int
+    names: list[str]
+    bounds: list[list[float]]
 
 
 def numeric(value: float | str) -> float:
@@ -21,7 +29,7 @@ def numeric(value: float | str) -> float:
     return range_end(value)
 
 
-def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:
+def grid_values(values: Range | tuple[Any, ...]) -> list[object]:
     """The values a grid takes for one factor."""
     if isinstance(values, tuple):
         return list(values)
@@ -32,7 +40,7 @@ def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:
     return list(np.linspace(low, high, steps))
 
 
-def problem(spec: ExperimentFile) -> dict[str, Any]:
+def problem(spec: ExperimentFile) -> SalibProblem:
     """The SALib problem: every factor on its numeric range (categories on [0, 1))."""
     names = list(spec.factors)
     bounds = []
@@ -45,8 +53,8 @@ def problem(spec: ExperimentFile) -> dict[str, Any]:
     return {"num_vars": len(names), "names": names, "bounds": bounds}
 
 
-def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, Any]:
-    point = {}
+def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, object]:
+    point: dict[str, object] = {}
     for x, (name, values) in zip(row, spec.factors.items()):
         if isinstance(values, Range):
             point[name] = float(math.exp(x)) if values.log else float(x)
@@ -81,7 +89,7 @@ def _sample(spec: ExperimentFile) -> np.ndarray:
     return sample
 
 
-def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
+def design_points(spec: ExperimentFile) -> list[dict[str, object]]:
     """Every design point of the experiment, in a fixed order."""
     if not spec.factors:
         return [{}]

@@ -13,6 +13,7 @@ import pickle
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic import JsonValue
 
 from tokensim import api
 from tokensim.experiment.plan import Plan, Run
@@ -28,7 +29,7 @@ Row = dict[str, Any]
 class TaskRun(NamedTuple):
     """One run of a task: its policy (a dump shared by the task's runs of that policy), replication, row columns."""
 
-    policy: dict[str, Any]
+    policy: dict[str, JsonValue]
     replication: int
     columns: dict[str, object]
 
@@ -38,7 +39,7 @@ class Task(NamedTuple):
 
     model: dict[str, Any]  # the variant's model data
     source: str
-    costs: dict[str, Any]
+    costs: dict[str, JsonValue]
     seed: int
     horizon: float
     runs: tuple[TaskRun, ...]
@@ -60,9 +61,9 @@ def make_tasks(plan: Plan, runs: list[Run], parallelism: int) -> list[Task]:
         by_variant.setdefault(run.variant, []).append(run)
     costs = plan.costs.model_dump(mode="json")
     text_factors = mixed_factors(plan.spec)
-    dumped: dict[int, dict[str, Any]] = {}  # one dump per policy object, shared by its runs
+    dumped: dict[int, dict[str, JsonValue]] = {}  # one dump per policy object, shared by its runs
 
-    def policy(run: Run) -> dict[str, Any]:
+    def policy(run: Run) -> dict[str, JsonValue]:
         if id(run.policy) not in dumped:
             dumped[id(run.policy)] = run.policy.model_dump(mode="json")
         return dumped[id(run.policy)]
