@@ -22,6 +22,8 @@ import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
 from tokensim.errors import InputError
+from tokensim.experiment import Experiment
+from tokensim.experiment.designs import design_matrix, problem
 
 Transform = Callable[[np.ndarray], np.ndarray] | str | None
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt}
@@ -300,9 +302,6 @@ def sensitivity(
     ``experiment`` is a `tokensim.Experiment` or the path of its file; ``results`` its rows
     (`Experiment.run` or `load_results`). Rows of another experiment are refused.
     """
-    from tokensim.experiment import Experiment
-    from tokensim.experiment.designs import design_matrix, problem
-
     if isinstance(experiment, (str, Path)):
         experiment = Experiment.from_yaml(experiment)
     if not isinstance(experiment, Experiment):

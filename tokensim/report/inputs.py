@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from tokensim.errors import InputError
-
-if TYPE_CHECKING:
-    from tokensim.experiment.runner import Experiment
+from tokensim.experiment.runner import Experiment, ExperimentChanged
 
 #: Columns every result row has (docs/model.md section 8).
 RESULT_COLUMNS: tuple[str, ...] = ("model", "policy", "seed", "replication", "blast_radius", "integration_cost")
@@ -119,8 +117,6 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _folder_experiment(folder: Path) -> tuple[Experiment | None, str | None]:
     """The experiment a sweep folder stored (`Experiment.from_folder`), or a note saying why it cannot be read back."""
-    from tokensim.experiment.runner import Experiment, ExperimentChanged
-
     try:
         return Experiment.from_folder(folder), None
     except ExperimentChanged:
