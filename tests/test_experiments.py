@@ -645,6 +645,23 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
         equal_frames(stored, reference)
 
 
+def test_stopping_decisions_are_a_pure_function_of_the_rows_and_the_counts(until_frames):
+    """`units_to_extend` judges only the runs counted so far: rows of later replications change nothing."""
+    from tokensim.experiment.stopping import next_replications, stopping_units, units_to_extend
+
+    _, exp, reference, _ = until_frames
+    until, start = exp.spec.until, exp.spec.replications
+    units = stopping_units(exp.plan)
+    counted = {r.run_id: r.variant for r in exp.runs()}
+    done = dict.fromkeys(range(len(exp.plan.variants)), start)
+    wide = units_to_extend(reference[reference["run_id"].isin(counted)], counted, done, until, units)
+    assert wide, "the first replications are not enough for every point"
+    assert units_to_extend(reference, counted, done, until, units) == wide, "later replications are not judged"
+    added = next_replications(wide, units, done, until, until.batch)
+    assert set(added) == {v for u in wide for v in units.members[u]}
+    assert set(added.values()) == {range(start, start + until.batch)}
+
+
 def test_sequential_stopping_of_a_sampled_design_extends_every_point_together():
     # A sampled design is judged as the report reads it: per model and policy, each replication
     # averaged over the design's points; a model's points get their replications together, so
