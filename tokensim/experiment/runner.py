@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
+from pydantic import JsonValue
 from tqdm.auto import tqdm
 
 from tokensim._version import __version__
@@ -133,7 +134,7 @@ class Experiment:
         stored: set[str] = set()
         rows: list[Row] = []
         if store is not None:
-            manifest = {
+            manifest: dict[str, JsonValue] = {
                 "experiment": self.spec.name,
                 "experiment_hash": self.plan.experiment_hash,
                 "source": self.source,

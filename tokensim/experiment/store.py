@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import JsonValue
 
 from tokensim.errors import InputError
 
@@ -36,7 +37,7 @@ class ResultStore:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def manifest(self) -> dict[str, Any] | None:
+    def manifest(self) -> dict[str, JsonValue] | None:
         """The stored manifest, or None for a new folder.
 
         A manifest that cannot be read as a JSON object (cut short, edited by hand) is an
@@ -61,7 +62,7 @@ class ResultStore:
             )
         return data
 
-    def initialise(self, manifest: dict[str, Any], experiment_text: str, *, resume: bool) -> None:
+    def initialise(self, manifest: dict[str, JsonValue], experiment_text: str, *, resume: bool) -> None:
         """Prepare the folder for a sweep; refuse to mix two different experiments."""
         existing = self.manifest()
         if existing is not None:
