@@ -145,15 +145,15 @@ class Experiment:
             stored = store.stored_ids()
             if stored:
                 rows = cast(list[Row], store.load().to_dict("records"))
-        runner = open_executor(executor, workers)
+        backend = open_executor(executor, workers)
         try:
             first = self.runs()
-            rows.extend(self._execute([r for r in first if r.run_id not in stored], runner, store, progress))
+            rows.extend(self._execute([r for r in first if r.run_id not in stored], backend, store, progress))
             if self.spec.until is not None:
                 counted = {r.run_id: r.variant for r in first}
-                rows = self._until(self.spec.until, rows, stored, counted, runner, store, progress)
+                rows = self._until(self.spec.until, rows, stored, counted, backend, store, progress)
         finally:
-            runner.close()
+            backend.close()
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
@@ -165,7 +165,7 @@ class Experiment:
         rows: list[Row],
         stored: set[str],
         counted: dict[str, int],
-        runner: TaskExecutor,
+        backend: TaskExecutor,
         store: ResultStore | None,
         progress: bool,
     ) -> list[Row]:
@@ -191,13 +191,13 @@ class Experiment:
                 counted.update((r.run_id, r.variant) for r in runs)
                 new_runs.extend(r for r in runs if r.run_id not in stored)
             if new_runs:  # none when a resumed sweep already holds this batch: go on deciding
-                rows.extend(self._execute(new_runs, runner, store, progress))
+                rows.extend(self._execute(new_runs, backend, store, progress))
 
-    def _execute(self, runs: list[Run], runner: TaskExecutor, store: ResultStore | None, progress: bool) -> list[Row]:
+    def _execute(self, runs: list[Run], backend: TaskExecutor, store: ResultStore | None, progress: bool) -> list[Row]:
         """Run and store; on Ctrl-C, store what finished and stop."""
         if not runs:
             return []
-        tasks = make_tasks(self.plan, runs, runner.parallelism)
+        tasks = make_tasks(self.plan, runs, backend.parallelism)
         bar = tqdm(total=len(runs), unit="run", desc=self.spec.name, disable=not progress, smoothing=0.1)
         buffer: list[Row] = []
         done: list[Row] = []
@@ -214,7 +214,7 @@ class Experiment:
             last_flush = time.monotonic()
 
         try:
-            with closing(runner.completed(tasks)) as results:  # closing cancels the tasks not yet started
+            with closing(backend.completed(tasks)) as results:  # closing cancels the tasks not yet started
                 for chunk in results:
                     buffer.extend(chunk)
                     bar.update(len(chunk))
