@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tokensim.experiment.tasks import Row, Task, pack, run_packed_task, run_task
@@ -52,17 +53,13 @@ class SerialExecutor:
         pass
 
 
+@dataclass(frozen=True)
 class FuturesExecutor:
     """Tasks submitted, pickled, to a `concurrent.futures.Executor`; ``owned``: shut it down on `close`."""
 
-    def __init__(self, executor: Executor, parallelism: int, *, owned: bool = False) -> None:
-        self.executor = executor
-        self._parallelism = parallelism
-        self.owned = owned
-
-    @property
-    def parallelism(self) -> int:
-        return self._parallelism
+    executor: Executor
+    parallelism: int
+    owned: bool = False
 
     def completed(self, tasks: Sequence[Task]) -> Generator[list[Row]]:
         futures: list[Future[list[Row]]] = []
