@@ -22,8 +22,9 @@ from tokensim.cli import main
 from tokensim.errors import InputError
 from tokensim.experiment import Experiment, load_results
 from tokensim.experiment.designs import design_points
-from tokensim.experiment.runner import _parallelism
+from tokensim.experiment.executors import SerialExecutor, dask_parallelism, open_executor
 from tokensim.experiment.store import ResultStore
+from tokensim.experiment.tasks import make_tasks
 
 ISSUE_EXAMPLE = """\
 name: ttl-vs-policy
@@ -387,12 +388,13 @@ def test_serial_process_pool_threads_and_dask_agree_row_for_row(paired_experimen
         assert set(client.run(_tick).values()) == {"200ms"}  # event-loop checks every 200 ms, not 20
         assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
         assert _profiler_enabled() == caller_setting and _tick() == "20ms", "the caller's configuration is untouched"
-        assert _parallelism(client) == 2  # tasks are sized for the cluster's threads, not this machine's cores
+        # tasks are sized for the cluster's threads, not this machine's cores
+        assert open_executor(client, None).parallelism == 2
         equal_frames(serial_frame, paired_experiment.run(executor=client, progress=False))
 
 
 class _FakeClient:
-    """What `_parallelism` asks of a distributed.Client: its workers' threads."""
+    """What `dask_parallelism` asks of a distributed.Client: its workers' threads."""
 
     def __init__(self, nthreads: dict[str, int]) -> None:
         self._nthreads = nthreads
@@ -404,16 +406,25 @@ class _FakeClient:
 def test_tasks_are_sized_for_the_executors_parallelism(paired_experiment):
     # A big cluster needs many small tasks to keep every worker busy; a sweep sized for this
     # machine's cores would leave most of a 64-worker cluster idle.
-    assert _parallelism(_FakeClient({"tcp://a": 3, "tcp://b": 5})) == 8
-    assert _parallelism(_FakeClient({"tcp://w": 1} | {f"tcp://w{i}": 1 for i in range(63)})) == 64
-    assert _parallelism(_FakeClient({})) == (os.cpu_count() or 1), "no worker joined yet: this machine's cores"
+    assert dask_parallelism(_FakeClient({"tcp://a": 3, "tcp://b": 5})) == 8
+    assert dask_parallelism(_FakeClient({"tcp://w": 1} | {f"tcp://w{i}": 1 for i in range(63)})) == 64
+    assert dask_parallelism(_FakeClient({})) == (os.cpu_count() or 1), "no worker joined yet: this machine's cores"
     with ThreadPoolExecutor(5) as pool:
-        assert _parallelism(pool) == 5
+        # a caller's executor does not say its size: this machine's cores, unless `workers` says
+        assert open_executor(pool, None).parallelism == (os.cpu_count() or 1)
+        assert open_executor(pool, 5).parallelism == 5
+    own = open_executor(None, 3)
+    try:
+        assert own.parallelism == 3, "a pool tokensim starts knows its size"
+    finally:
+        own.close()
+    assert isinstance(open_executor(None, 1), SerialExecutor)
     runs = paired_experiment.runs(range(100))  # 600 runs: enough for task sizes above the minimum
-    few, many = paired_experiment._tasks(runs, 2), paired_experiment._tasks(runs, 16)
+    plan = paired_experiment.plan
+    few, many = make_tasks(plan, runs, 2), make_tasks(plan, runs, 16)
     assert len(many) > len(few)
     for tasks in (few, many):  # every run once, whatever the sizes
-        assert sorted(run["columns"]["run_index"] for task in tasks for run in task["runs"]) == sorted(
+        assert sorted(item.columns["run_index"] for task in tasks for item in task.runs) == sorted(
             r.index for r in runs
         )
 
@@ -632,6 +643,23 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
         stored = load_results(out)
         assert stored["run_id"].is_unique
         equal_frames(stored, reference)
+
+
+def test_stopping_decisions_are_a_pure_function_of_the_rows_and_the_counts(until_frames):
+    """`units_to_extend` judges only the runs counted so far: rows of later replications change nothing."""
+    from tokensim.experiment.stopping import next_replications, stopping_units, units_to_extend
+
+    _, exp, reference, _ = until_frames
+    until, start = exp.spec.until, exp.spec.replications
+    units = stopping_units(exp.plan)
+    counted = {r.run_id: r.variant for r in exp.runs()}
+    done = dict.fromkeys(range(len(exp.plan.variants)), start)
+    wide = units_to_extend(reference[reference["run_id"].isin(counted)], counted, done, until, units)
+    assert wide, "the first replications are not enough for every point"
+    assert units_to_extend(reference, counted, done, until, units) == wide, "later replications are not judged"
+    added = next_replications(wide, units, done, until, until.batch)
+    assert set(added) == {v for u in wide for v in units.members[u]}
+    assert set(added.values()) == {range(start, start + until.batch)}
 
 
 def test_sequential_stopping_of_a_sampled_design_extends_every_point_together():

@@ -21,7 +21,7 @@ from tokensim._version import __version__
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.cost import CostModel, integration_cost
-from tokensim.model.policy import Policy, resolve_policy
+from tokensim.model.policy import Policy, repeated_policies, resolve_policy
 from tokensim.model.units import UnitError, parse_duration
 from tokensim.outcome import Outcome
 from tokensim.sim.engine import Simulation
@@ -113,9 +113,8 @@ def replicate(
         raise InputError.single("replications", "replications", f"must be at least 1, got {replications}")
     arch = _architecture(model)
     pols = [resolve_policy(p) for p in policies]
-    dumps = [p.model_dump_json() for p in pols]
-    if len(set(dumps)) != len(dumps):  # the same policy twice: its rows could not be told apart
-        twice = sorted({p.name for p, d in zip(pols, dumps) if dumps.count(d) > 1})
+    twice = repeated_policies(pols, by="settings")
+    if twice:
         raise InputError.single("policies", "", f"the same policy is given twice: {', '.join(map(repr, twice))}")
     hours = _hours(horizon)
     jobs = [(pol, r) for r in range(replications) for pol in pols]

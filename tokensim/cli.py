@@ -22,7 +22,7 @@ from tokensim.commands import catalogue, figures, sweeps
 from tokensim.commands.outputs import require_suffix, writable_file
 from tokensim.errors import InputError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
     from tokensim.model.policy import Policy
 
 _T = TypeVar("_T")
@@ -51,15 +51,15 @@ SetOpt = Annotated[
 
 
 def _policies(names: list[str] | None, overrides: list[str] | None) -> list[Policy]:
-    from tokensim.model.policy import parse_assignments, resolve_policy
+    from tokensim.model.policy import parse_assignments, repeated_policies, resolve_policy
 
     pols = [resolve_policy(n) for n in (names or ["bearer"])]
     if overrides:
         values = parse_assignments(overrides)
         pols = [p.with_overrides(values) for p in pols]
-    names_seen = [p.name for p in pols]
-    if len(set(names_seen)) != len(names_seen):
-        raise InputError.single("--policy", "policy", f"the same policy is named twice: {', '.join(names_seen)}")
+    if repeated_policies(pols):
+        names_seen = ", ".join(p.name for p in pols)
+        raise InputError.single("--policy", "policy", f"the same policy is named twice: {names_seen}")
     return pols
 
 

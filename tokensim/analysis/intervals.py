@@ -18,21 +18,12 @@ from scipy import stats
 
 from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
 from tokensim.errors import InputError
+from tokensim.stats import t_interval
 
 
 def mean_ci(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and the two ends of its t-interval (NaN values are ignored; one value gives a zero-width interval)."""
-    level = require_level(level)
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return (float("nan"),) * 3
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, mean, mean
-    sem = float(x.std(ddof=1) / np.sqrt(x.size))
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * sem)
-    return mean, mean - half, mean + half
+    return t_interval(values, require_level(level))
 
 
 def _half_widths(n: pd.Series | np.ndarray, sd: pd.Series | np.ndarray, level: float) -> np.ndarray:

@@ -22,6 +22,8 @@ import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, as_list, require_columns, require_frame, require_level
 from tokensim.errors import InputError
+from tokensim.experiment import Experiment
+from tokensim.experiment.designs import design_matrix, problem
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
@@ -296,9 +298,6 @@ def sensitivity(
     ``experiment`` is a `tokensim.Experiment` or the path of its file; ``results`` its rows
     (`Experiment.run` or `load_results`). Rows of another experiment are refused.
     """
-    from tokensim.experiment import Experiment
-    from tokensim.experiment.designs import design_matrix, problem
-
     if isinstance(experiment, (str, Path)):
         experiment = Experiment.from_yaml(experiment)
     if not isinstance(experiment, Experiment):

@@ -6,7 +6,10 @@ cluster is asked for, and an `ImportError` says which extra to install.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
 
 #: Settings of tokensim's local clusters, for pure-Python runs of a few milliseconds each:
 #:
@@ -18,7 +21,7 @@ from typing import Any
 #:   this process (scheduler and nannies) and 62 ms in the workers: 8 % of two cores taken
 #:   from the runs. With these intervals: 18 and 14 ms. A blocked event loop is still
 #:   reported (after 3 s), and the memory monitor still acts within a second.
-CLUSTER_CONFIG: dict[str, Any] = {
+CLUSTER_CONFIG: dict[str, bool | str] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "200ms",
     "distributed.admin.system-monitor.interval": "2s",
@@ -26,16 +29,11 @@ CLUSTER_CONFIG: dict[str, Any] = {
 }
 
 
-def _distributed() -> Any:
-    try:
-        import dask
-        import distributed
-    except ImportError:
-        raise ImportError("Dask is not installed; pip install 'tokensim[dask]'") from None
-    return dask, distributed
+#: What an `ImportError` says when Dask is asked for but not installed.
+MISSING = "Dask is not installed; pip install 'tokensim[dask]'"
 
 
-def local_dask_cluster(n_workers: int) -> tuple[Any, Any]:
+def local_dask_cluster(n_workers: int) -> tuple[Client, LocalCluster]:
     """Start a local Dask cluster of ``n_workers`` single-threaded worker processes.
 
     Returns ``(client, cluster)``; pass the client as ``Experiment.run(executor=client)``
@@ -50,27 +48,34 @@ def local_dask_cluster(n_workers: int) -> tuple[Any, Any]:
     """
     if n_workers < 1:
         raise ValueError(f"a local Dask cluster needs at least 1 worker, got {n_workers}")
-    dask, distributed = _distributed()
+    try:  # Dask is optional (and takes about a second to import): loaded when a cluster is asked for
+        import dask
+        import distributed
+    except ImportError:
+        raise ImportError(MISSING) from None
     # The scheduler and the nannies, which run in this process, read the settings as they
     # start (scoped: this process's configuration is restored after). `config` goes to every
     # nanny, which hands it to its worker, those added later by `cluster.scale` included.
     with dask.config.set(CLUSTER_CONFIG):
-        cluster = distributed.LocalCluster(
+        cluster = distributed.LocalCluster(  # type: ignore[no-untyped-call]  # Dask's constructors are untyped
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, config=CLUSTER_CONFIG
         )
     try:
-        return distributed.Client(cluster), cluster
+        return distributed.Client(cluster), cluster  # type: ignore[no-untyped-call]
     except BaseException:
         cluster.close()
         raise
 
 
-def connect_dask(address: str, timeout: str = "10s") -> Any:
+def connect_dask(address: str, timeout: str = "10s") -> Client:
     """A client of the running Dask scheduler at ``address`` (e.g. ``tcp://host:8786``).
 
     Raises `OSError` when the scheduler cannot be reached within ``timeout``. Its workers
     keep their own settings: start them with ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``
     and ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=200ms`` to save what `CLUSTER_CONFIG` saves.
     """
-    _, distributed = _distributed()
-    return distributed.Client(address, timeout=timeout)
+    try:  # optional, as in `local_dask_cluster`
+        import distributed
+    except ImportError:
+        raise ImportError(MISSING) from None
+    return distributed.Client(address, timeout=timeout)  # type: ignore[no-untyped-call]

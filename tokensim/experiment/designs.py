@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from tokensim.experiment.spec import ExperimentFile, Range, range_end
+
+
+class SalibProblem(TypedDict):
+    """A SALib problem definition: the factors' names and their numeric bounds."""
+
+    num_vars: int
+    names: list[str]
+    bounds: list[list[float]]
 
 
 def numeric(value: float | str) -> float:
@@ -21,7 +29,7 @@ def numeric(value: float | str) -> float:
     return range_end(value)
 
 
-def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:
+def grid_values(values: Range | tuple[Any, ...]) -> list[object]:
     """The values a grid takes for one factor."""
     if isinstance(values, tuple):
         return list(values)
@@ -32,7 +40,7 @@ def grid_values(values: Range | tuple[Any, ...]) -> list[Any]:
     return list(np.linspace(low, high, steps))
 
 
-def problem(spec: ExperimentFile) -> dict[str, Any]:
+def problem(spec: ExperimentFile) -> SalibProblem:
     """The SALib problem: every factor on its numeric range (categories on [0, 1))."""
     names = list(spec.factors)
     bounds = []
@@ -45,8 +53,8 @@ def problem(spec: ExperimentFile) -> dict[str, Any]:
     return {"num_vars": len(names), "names": names, "bounds": bounds}
 
 
-def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, Any]:
-    point = {}
+def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, object]:
+    point: dict[str, object] = {}
     for x, (name, values) in zip(row, spec.factors.items()):
         if isinstance(values, Range):
             point[name] = float(math.exp(x)) if values.log else float(x)
@@ -57,24 +65,31 @@ def _decode(spec: ExperimentFile, row: np.ndarray) -> dict[str, Any]:
 
 def design_matrix(spec: ExperimentFile) -> np.ndarray | None:
     """The raw sample (rows in SALib's order) for sampled designs; None for grids."""
-    if spec.design == "grid":
-        return None
+    return None if spec.design == "grid" else _sample(spec)
+
+
+def _sample(spec: ExperimentFile) -> np.ndarray:
+    """SALib's sample of a sampled design (lhs, sobol, morris)."""
     prob = problem(spec)
     n = spec.design_options.samples
+    sample: np.ndarray
+    # SALib takes ~0.2 s to import: loaded only when a sampled design is built.
     if spec.design == "lhs":
         from SALib.sample import latin
 
-        return latin.sample(prob, n, seed=spec.seed)
-    if spec.design == "sobol":
+        sample = latin.sample(prob, n, seed=spec.seed)
+    elif spec.design == "sobol":
         from SALib.sample import sobol
 
-        return sobol.sample(prob, n, calc_second_order=False, seed=spec.seed)
-    from SALib.sample import morris
+        sample = sobol.sample(prob, n, calc_second_order=False, seed=spec.seed)
+    else:
+        from SALib.sample import morris
 
-    return morris.sample(prob, n, num_levels=spec.design_options.levels, seed=spec.seed)
+        sample = morris.sample(prob, n, num_levels=spec.design_options.levels, seed=spec.seed)
+    return sample
 
 
-def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
+def design_points(spec: ExperimentFile) -> list[dict[str, object]]:
     """Every design point of the experiment, in a fixed order."""
     if not spec.factors:
         return [{}]
@@ -83,4 +98,4 @@ def design_points(spec: ExperimentFile) -> list[dict[str, Any]]:
         return [
             dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))
         ]
-    return [_decode(spec, row) for row in design_matrix(spec)]
+    return [_decode(spec, row) for row in _sample(spec)]

@@ -39,7 +39,7 @@ def path_problem(path: str, model: dict[str, Any]) -> str | None:
     if parts[0] not in ("nodes", "attacker", "defender"):
         return f"a factor path starts with policy, nodes, attacker or defender, not {parts[0]!r}"
     node: Any = model
-    walked = []
+    walked: list[str | int] = []
     for part in parts:
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):

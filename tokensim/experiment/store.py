@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import JsonValue
 
 from tokensim.errors import InputError
 
@@ -36,7 +37,7 @@ class ResultStore:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def manifest(self) -> dict[str, Any] | None:
+    def manifest(self) -> dict[str, JsonValue] | None:
         """The stored manifest, or None for a new folder.
 
         A manifest that cannot be read as a JSON object (cut short, edited by hand) is an
@@ -61,7 +62,7 @@ class ResultStore:
             )
         return data
 
-    def initialise(self, manifest: dict[str, Any], experiment_text: str, *, resume: bool) -> None:
+    def initialise(self, manifest: dict[str, JsonValue], experiment_text: str, *, resume: bool) -> None:
         """Prepare the folder for a sweep; refuse to mix two different experiments."""
         existing = self.manifest()
         if existing is not None:
@@ -111,7 +112,7 @@ class ResultStore:
         parts = self.parts()
         if not parts:
             return pd.DataFrame()
-        frame = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+        frame: pd.DataFrame = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
         return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
 
 
@@ -119,3 +120,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def load_results(folder: str | Path) -> pd.DataFrame:
+    """Every row stored in a sweep's output folder, in run order."""
+    store = ResultStore(folder)
+    if store.manifest() is None:
+        raise InputError.single(str(folder), "", "is not a tokensim results folder (no manifest.json)")
+    return store.load()

@@ -7,6 +7,7 @@ rotation and binding setting. Defaults and their sources: docs/parameters.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -73,6 +74,18 @@ class Policy(_Strict):
 
 
 PARAMETERS: tuple[str, ...] = tuple(Policy.model_fields)
+
+
+def repeated_policies(policies: Sequence[Policy], by: Literal["name", "settings"] = "name") -> list[str]:
+    """The names, sorted, of the policies given more than once: rows of theirs could not be told apart.
+
+    ``by="name"``: two policies with one name (sweeps and the CLI label rows by name alone).
+    ``by="settings"``: two policies equal in every setting, the name included (`replicate`
+    keeps same-named variants apart by their parameter columns).
+    """
+    keys = [p.name if by == "name" else p.model_dump_json() for p in policies]
+    return sorted({p.name for p, key in zip(policies, keys) if keys.count(key) > 1})
+
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "bearer": {"low_risk": ("bearer",), "privileged": ("bearer",)},

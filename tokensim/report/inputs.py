@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tokensim.errors import InputError
+from tokensim.experiment.runner import Experiment, ExperimentChanged
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
@@ -118,24 +119,14 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InputError.single(str(path), "", f"cannot read it as a {suffix[1:]} table: {err}") from None
 
 
-def _folder_experiment(path: Path) -> tuple[Any, str | None]:
-    """The experiment a sweep folder stored, and a note when it cannot be read back.
-
-    A sweep started from Python (`Experiment.from_dict`) stores its validated spec, whose
-    durations are plain hours; `from_yaml` wants units, so such a file is read as a dict.
-    The caller still checks the result against the manifest's experiment hash.
-    """
-    from tokensim.experiment import Experiment
-    from tokensim.model.loading import read_document
-
+def _folder_experiment(folder: Path) -> tuple[Experiment | None, str | None]:
+    """The experiment a sweep folder stored (`Experiment.from_folder`), or a note saying why it cannot be read back."""
     try:
-        return Experiment.from_yaml(path), None
-    except (InputError, OSError) as err:
+        return Experiment.from_folder(folder), None
+    except ExperimentChanged:
+        return None, "the folder's experiment file no longer matches the hash its results were run with"
+    except (InputError, OSError, TypeError) as err:
         first = str(err).splitlines()[0]
-    try:
-        data, source = read_document(path)
-        return Experiment.from_dict(data, source), None
-    except (InputError, OSError, TypeError):
         return None, f"the folder's experiment file cannot be read back ({first})"
 
 
@@ -159,9 +150,7 @@ def read_results(path: str | Path) -> LoadedResults:
         manifest = ResultStore(p).manifest()
         if frame.empty:
             raise InputError.single(str(p), "", "holds no runs yet; run (or resume) the sweep first")
-        experiment, note = _folder_experiment(p / "experiment.yaml")
-        if experiment is not None and manifest and manifest.get("experiment_hash") != experiment.plan.experiment_hash:
-            experiment, note = None, "the folder's experiment file no longer matches the hash its results were run with"
+        experiment, note = _folder_experiment(p)
     elif p.suffix.lower() in (".csv", ".parquet"):
         frame = _read_table(p)
     else:

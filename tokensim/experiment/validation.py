@@ -1,0 +1,111 @@
+"""Checking an experiment against its models and policies before anything runs.
+
+`resolve` loads every model and policy the file names and checks each factor path and
+written value, the stopping metric and the cost overrides; it reports every problem at
+once as one `InputError` naming the file and the field, like a model file's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ValidationError
+
+from tokensim.errors import InputError, Problem, format_loc
+from tokensim.experiment.factors import parse_path, path_problem, set_path
+from tokensim.experiment.spec import ExperimentFile, FactorValues, Range
+from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.cost import CostModel
+from tokensim.model.loading import validation_problems
+from tokensim.model.policy import Policy, repeated_policies, resolve_policy
+from tokensim.model.schema import ModelFile
+from tokensim.outcome import METRIC_FIELDS
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What an experiment file names, loaded and checked: its models, its policies, its cost model."""
+
+    models: tuple[Architecture, ...]
+    policies: tuple[Policy, ...]  # the policies as written, before any policy factor is applied
+    costs: CostModel
+
+
+def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
+    """Load and check what ``spec`` names; every problem found is raised together as one `InputError`.
+
+    ``units_required``: factor values must carry their units (experiment files), as in model files.
+    """
+    problems: list[Problem] = []
+    models: list[Architecture] = []
+    for i, name in enumerate(spec.models):
+        try:
+            models.append(load_model(name))
+        except InputError as err:
+            problems.append(Problem(f"models[{i}]", str(err)))
+    policies: list[Policy] = []
+    for i, entry in enumerate(spec.policies):
+        try:
+            pol = resolve_policy(entry.base)
+            if entry.set:
+                pol = pol.with_overrides(entry.set, source=f"{source}: policies[{i}].set")
+            if entry.name:
+                pol = pol.model_copy(update={"name": entry.name})
+            policies.append(pol)
+        except InputError as err:
+            problems.append(Problem(f"policies[{i}]", "; ".join(p.message for p in err.problems) or str(err)))
+    if repeated_policies(policies):  # rows are told apart by the policy's name
+        names = ", ".join(p.name for p in policies)
+        problems.append(Problem("policies", f"two policies share a name ({names}); give each a `name`"))
+    for path in spec.factors:
+        for arch in models:
+            why = path_problem(path, arch.spec.model_dump(mode="python"))
+            if why:
+                problems.append(Problem(f"factors.{path}", f"{why} (model {arch.name})"))
+                break
+        else:
+            if models and policies:
+                written = _written_problems(path, spec.factors[path], models[0], policies[0], units_required)
+                problems.extend(Problem(f"factors.{path}", why) for why in written)
+    if spec.until is not None and spec.until.metric not in METRIC_FIELDS:
+        problems.append(
+            Problem("until.metric", f"unknown metric {spec.until.metric!r}; metrics: {', '.join(METRIC_FIELDS)}")
+        )
+    try:
+        costs = CostModel().with_overrides(spec.costs, source=f"{source}: costs")
+    except InputError as err:
+        problems.extend(Problem(f"costs.{p.path}", p.message) for p in err.problems)
+        costs = CostModel()
+    if problems:
+        raise InputError(source, problems)
+    return Inputs(tuple(models), tuple(policies), costs)
+
+
+def _written_problems(
+    path: str, values: FactorValues, arch: Architecture, policy: Policy, units_required: bool
+) -> list[str]:
+    """What is wrong with the values a factor's file writes (list items, range ends), checked like a model file.
+
+    Validates the model or policy with each value in place and keeps only the problems at
+    the factor's own path (the rest of the data is already-read numbers).
+    """
+    parts = parse_path(path)
+    written: list[object] = [values.low, values.high] if isinstance(values, Range) else list(values)
+    out: list[str] = []
+    for value in written:
+        model: type[BaseModel]
+        if parts[0] == "policy":
+            model, data, target = Policy, {**policy.model_dump(), str(parts[1]): value}, str(parts[1])
+        else:
+            model, data, target = (
+                ModelFile,
+                set_path(arch.spec.model_dump(mode="python"), parts, value),
+                format_loc(tuple(parts)),
+            )
+        try:
+            model.model_validate(data, context={"units_required": units_required})
+        except ValidationError as err:
+            out.extend(
+                p.message for p in validation_problems(err, model, data) if p.path == target and p.message not in out
+            )
+    return out
