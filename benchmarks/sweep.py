@@ -164,7 +164,25 @@ def machine() -> dict[str, Any]:
     return {**harness.machine(PACKAGES), "start_method": multiprocessing.get_start_method(allow_none=False)}
 
 
-# -- the runner's internals: the only place that names them (the runner is being split, issue 10) ----
+# -- the runner's internals: the only place that names them (split by issue 10; older checkouts kept working) --
+
+
+def worker_tasks(exp: Experiment, runs: list[Any]) -> list[Any]:
+    """The worker tasks of ``runs``, sized as for one worker."""
+    try:
+        from tokensim.experiment.tasks import make_tasks
+    except ImportError:  # a checkout from before the runner split
+        return exp._tasks(runs, 1)  # type: ignore[attr-defined, no-any-return]
+    return list(make_tasks(exp.plan, runs, 1))
+
+
+def task_functions() -> tuple[Callable[[Any], list[dict[str, Any]]], Callable[[bytes], list[dict[str, Any]]]]:
+    """`run_task` and `run_packed_task`, wherever the checkout keeps them."""
+    try:
+        from tokensim.experiment.tasks import run_packed_task, run_task
+    except ImportError:  # a checkout from before the runner split
+        from tokensim.experiment.runner import run_packed_task, run_task  # type: ignore[attr-defined, no-redef]
+    return run_task, run_packed_task
 
 
 def direct_calls(exp: Experiment) -> Callable[[], list[dict[str, Any]]]:
@@ -212,14 +230,17 @@ def packed_tasks(exp: Experiment) -> list[bytes]:
     """The experiment's worker tasks, one run per task size step, pickled as `Experiment.run` sends them."""
     import pickle
 
-    return [pickle.dumps(t) for t in exp._tasks(exp.runs(), 1)]
+    try:
+        from tokensim.experiment.tasks import pack
+    except ImportError:  # a checkout from before the runner split pickled the task dicts itself
+        return [pickle.dumps(t) for t in worker_tasks(exp, exp.runs())]
+    return [pack(t) for t in worker_tasks(exp, exp.runs())]
 
 
 def task_cpu(blob: bytes) -> float:
     """CPU seconds of the whole worker process (all its threads) while it runs one task. Defined in the script
     (``__main__``), so that Dask ships it by value to workers that cannot import benchmarks/."""
-    from tokensim.experiment.runner import run_packed_task
-
+    _, run_packed_task = task_functions()
     c0 = time.process_time()
     run_packed_task(blob)
     return time.process_time() - c0
@@ -227,8 +248,9 @@ def task_cpu(blob: bytes) -> float:
 
 def breakdown(exp: Experiment) -> dict[str, Any]:
     """Where the machinery's time goes, step by step (CPU microseconds per run), on one small model."""
-    from tokensim.experiment.runner import run_task
     from tokensim.experiment.store import ResultStore
+
+    run_task, _ = task_functions()
 
     n = len(exp.runs())
     steps: dict[str, float] = {}
@@ -236,8 +258,8 @@ def breakdown(exp: Experiment) -> dict[str, Any]:
     steps["expand the experiment (models, design, policies; once per sweep)"] = t.cpu
     runs, t = timed(exp.runs)
     steps["run ids (`Experiment.runs`: a configuration hash per run)"] = t.cpu
-    tasks, t = timed(lambda: exp._tasks(runs, 1))
-    steps["tasks (`Experiment._tasks`: run descriptions for the workers)"] = t.cpu
+    tasks, t = timed(lambda: worker_tasks(exp, runs))
+    steps["tasks (`make_tasks`: run descriptions for the workers)"] = t.cpu
     rows = [row for task in tasks for row in run_task(task)]
     _, t_direct = timed(direct_calls(exp))
     with engine_stubbed(first_outcome(exp)):  # run_task's own work, without the engine

@@ -189,8 +189,8 @@ def test_recommendation_picks_the_cheapest_under_target_on_the_interval_with_run
     )
     rec = recommend(frame, target=100)
     assert rec.met and rec.choice == {"model": "m", "policy": "dpop"} and rec.label == "dpop"
-    assert rec.metric_mean == pytest.approx(20.0) and rec.metric_low < 20.0 < rec.metric_high <= 100
-    assert rec.cost_mean == 10.0 and rec.runner_up["label"] == "mtls" and rec.margin == pytest.approx(2.0)
+    assert rec.metric_ci.mean == pytest.approx(20.0) and rec.metric_ci.low < 20.0 < rec.metric_ci.high <= 100
+    assert rec.cost_ci.mean == 10.0 and rec.runner_up["label"] == "mtls" and rec.margin == pytest.approx(2.0)
     assert "dpop" in rec.text and "mtls" in rec.text and "95% CI" in rec.text
     assert len(rec.table) == 4
     only = recommend(frame[frame["policy"] != "mtls"], target=100)

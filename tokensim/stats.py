@@ -6,13 +6,23 @@ this interval, does not import `tokensim.analysis`, which itself reads experimen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 
-def t_interval(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
+class Estimate(NamedTuple):
+    """A mean and the two ends of its confidence interval (unpacks as ``mean, low, high``)."""
+
+    mean: float
+    low: float
+    high: float
+
+
+def t_interval(values: Sequence[float] | np.ndarray | pd.Series, level: float = 0.95) -> Estimate:
     """Mean and the two ends of its t-interval at ``level`` (unchecked: 0 < level < 1).
 
     NaN values are ignored; one value gives a zero-width interval, none gives NaNs.
@@ -23,10 +33,10 @@ def t_interval(values: Sequence[float] | np.ndarray | pd.Series, level: float = 
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
-        return (float("nan"),) * 3
+        return Estimate(math.nan, math.nan, math.nan)
     mean = float(x.mean())
     if x.size == 1:
-        return mean, mean, mean
+        return Estimate(mean, mean, mean)
     sem = float(x.std(ddof=1) / np.sqrt(x.size))
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * sem)
-    return mean, mean - half, mean + half
+    return Estimate(mean, mean - half, mean + half)

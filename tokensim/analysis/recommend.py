@@ -21,38 +21,43 @@ from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.pareto import tradeoff_table
 from tokensim.analysis.text import ci_text, number
 from tokensim.errors import InputError
+from tokensim.stats import Estimate
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a recommendation answers: keep ``metric`` under ``target`` with confidence ``level``, cheapest by ``cost``."""
+
+    target: float
+    metric: str = "blast_radius"
+    cost: str = "integration_cost"
+    level: float = 0.95
 
 
 @dataclass
 class Recommendation:
     """The answer to "what is the cheapest configuration that keeps blast radius under the target?".
 
-    ``choice`` maps the configuration columns to their values; ``metric_*`` are the mean and
-    interval of the metric (blast radius by default), ``cost_*`` those of the cost. ``runner_up``
-    is the next cheapest configuration meeting the target (a row of ``table`` as a dict, with
-    ``label`` and the ``{metric}_*`` / ``{cost}_*`` columns) or None; ``margin`` is how much more
-    it costs (None without a runner-up). When no configuration meets the target, ``met`` is False
-    and ``choice`` is the configuration with the lowest mean metric. ``table`` is the tradeoff table.
+    ``choice`` maps the configuration columns to their values; ``metric_ci`` and ``cost_ci``
+    are the mean and interval of the metric (blast radius by default) and of the cost, over
+    ``n`` replications. ``runner_up`` is the next cheapest configuration meeting the target (a
+    row of ``table`` as a dict, with ``label`` and the ``{metric}_*`` / ``{cost}_*`` columns) or
+    None; ``margin`` is how much more it costs (None without a runner-up). When no
+    configuration meets the target, ``met`` is False and ``choice`` is the configuration with
+    the lowest mean metric. ``table`` is the tradeoff table; ``question`` what was asked.
     """
 
     choice: dict[str, Any]
     label: str
-    metric_mean: float
-    metric_low: float
-    metric_high: float
-    cost_mean: float
+    metric_ci: Estimate
+    cost_ci: Estimate
+    n: int
     runner_up: dict[str, Any] | None
     margin: float | None
     met: bool
     text: str
     table: pd.DataFrame = field(repr=False)
-    target: float = math.nan
-    metric: str = "blast_radius"
-    cost: str = "integration_cost"
-    level: float = 0.95
-    n: int = 0
-    cost_low: float = math.nan
-    cost_high: float = math.nan
+    question: Question
 
 
 def _number(value: float | None) -> str:
@@ -159,20 +164,13 @@ def recommend(
     return Recommendation(
         choice={c: plain_value(row[c]) for c in config_cols},
         label=str(row["label"]),
-        metric_mean=float(row[mean]),
-        metric_low=float(row[f"{metric}_low"]),
-        metric_high=float(row[high]),
-        cost_mean=float(row[cost_mean]),
+        metric_ci=Estimate(float(row[mean]), float(row[f"{metric}_low"]), float(row[high])),
+        cost_ci=Estimate(float(row[cost_mean]), float(row[f"{cost}_low"]), float(row[f"{cost}_high"])),
+        n=int(row["_values"]),
         runner_up=runner_up,
         margin=margin,
         met=met,
         text=text,
         table=table.drop(columns=["_values", "_leaky"]),
-        target=target,
-        metric=metric,
-        cost=cost,
-        level=level,
-        n=int(row["_values"]),
-        cost_low=float(row[f"{cost}_low"]),
-        cost_high=float(row[f"{cost}_high"]),
+        question=Question(target, metric, cost, level),
     )

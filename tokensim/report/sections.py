@@ -151,8 +151,8 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
         "target": target,
         "n": rec.n,
         "chosen_as": "recommended" if rec.met else "safest; target not met",
-        "metric": interval(rec.metric_mean, rec.metric_low, rec.metric_high, rec.n, clip=True),
-        "cost": interval(rec.cost_mean, rec.cost_low, rec.cost_high, rec.n, clip=True),
+        "metric": interval(*rec.metric_ci, rec.n, clip=True),
+        "cost": interval(*rec.cost_ci, rec.n, clip=True),
         "runner_up": None
         if runner is None
         else {"label": runner["label"], **_facts(runner), "margin": f"costs {number(rec.margin)} more"},
