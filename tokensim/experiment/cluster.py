@@ -42,6 +42,9 @@ def local_dask_cluster(n_workers: int) -> tuple[Client, LocalCluster]:
     and workers (those added by ``cluster.scale`` too). The caller's Dask configuration is
     left as it was.
 
+    Not run as a doctest (it starts worker processes, several seconds; tests/test_experiments.py
+    runs a sweep on such a cluster):
+
     >>> client, cluster = local_dask_cluster(2)                 # doctest: +SKIP
     >>> with cluster, client:                                   # doctest: +SKIP
     ...     frame = experiment.run(executor=client)

@@ -42,8 +42,16 @@ class ExperimentChanged(InputError):
 class Experiment:
     """An experiment file, validated and expanded, ready to run.
 
-    >>> exp = Experiment.from_yaml("experiments/ttl_by_policy.yaml")   # doctest: +SKIP
-    >>> frame = exp.run(out="results/ttl", workers=2)                   # doctest: +SKIP
+    From a file: ``Experiment.from_yaml("experiments/hybrid_vs_binding.yaml").run(out="results/hybrid")``.
+    A small one from Python, into a temporary folder, serially:
+
+    >>> import tempfile
+    >>> exp = Experiment.from_dict({"name": "doc", "models": ["ci_pipeline"], "policies": ["bearer", "mtls"],
+    ...                             "replications": 2, "seed": 1, "horizon": "30d"})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     frame = exp.run(out=folder, workers=1, progress=False)
+    >>> len(frame), sorted(frame["policy"].unique())
+    (4, ['bearer', 'mtls'])
     """
 
     def __init__(
