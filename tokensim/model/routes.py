@@ -128,50 +128,30 @@ def analyse(arch: Architecture, policy: Policy) -> list[Route]:
             wanted = getattr(policy, tier)
             chosen = choose_mechanism(client, wanted)
             for path in paths:
+                status: Status
+                effect: Effect
+                hop: str | None
                 if chosen is None:
                     fails = policy.on_unsupported == "fail"
+                    mechanism, hop = ("none" if fails else "bearer"), client_name
+                    status, effect = ("broken", "fails") if fails else ("downgraded", "bearer")
                     reason = f"{client_name} cannot do {' or '.join(wanted)}" + (
                         "; its requests fail" if fails else "; it falls back to bearer"
                     )
-                    rows.append(
-                        Route(
-                            client_name,
-                            resource_name,
-                            path,
-                            tier,
-                            ",".join(wanted),
-                            "none" if fails else "bearer",
-                            "broken" if fails else "downgraded",
-                            "fails" if fails else "bearer",
-                            client_name,
-                            reason,
-                        )
-                    )
-                    continue
-                verdict = classify_path(arch, path, chosen)
-                status: Status
-                effect: Effect
-                if verdict.status == "bearer":
-                    status, effect = "bearer", "bearer"
-                elif verdict.status == "broken":
-                    status, effect = "broken", ("fails" if policy.on_binding_loss == "fail" else "bearer")
                 else:
-                    status, effect = verdict.status, ("bound" if verdict.status == "bound" else "bearer")
-                reason = verdict.reason
-                if verdict.status == "broken":
-                    reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
+                    verdict = classify_path(arch, path, chosen)
+                    if verdict.status == "bearer":
+                        status, effect = "bearer", "bearer"
+                    elif verdict.status == "broken":
+                        status, effect = "broken", ("fails" if policy.on_binding_loss == "fail" else "bearer")
+                    else:
+                        status, effect = verdict.status, ("bound" if verdict.status == "bound" else "bearer")
+                    mechanism, hop, reason = chosen, verdict.hop, verdict.reason
+                    if verdict.status == "broken":
+                        reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
                 rows.append(
                     Route(
-                        client_name,
-                        resource_name,
-                        path,
-                        tier,
-                        ",".join(wanted),
-                        chosen,
-                        status,
-                        effect,
-                        verdict.hop,
-                        reason,
+                        client_name, resource_name, path, tier, ",".join(wanted), mechanism, status, effect, hop, reason
                     )
                 )
     return rows
