@@ -18,7 +18,7 @@ from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Route, Tier, choose_mechanism, effective_binding
+from tokensim.model.routes import TIERS, Route, Tier, choose_mechanism, effective_binding, mechanism_for
 from tokensim.model.schema import Client, Intermediary, Mesh
 
 
@@ -104,8 +104,8 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
     for name in arch.clients:
         client: Client = arch.node(name)
         total_instances += client.instances
-        chosen = {tier: choose_mechanism(client, getattr(policy, tier)) for tier in TIERS}
-        if policy.on_unsupported == "fail" and any(m is None for m in chosen.values()):
+        chosen = {tier: mechanism_for(client, policy, tier) for tier in TIERS}  # None: unsupported and failing
+        if any(m is None for m in chosen.values()):
             unsupported += client.instances  # with fallback they run bearer: a security cost, not this one
         for bound in {m for m in chosen.values() if m not in (None, "bearer")}:
             engineering += costs.client_person_days.get(client.platform, {}).get(bound, 0.0)
@@ -125,7 +125,9 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
         per_hour = 1 / policy.access_ttl + 1 / policy.refresh_ttl
         if policy.jit:
             per_hour += client.request_rate * _mean_privileged(arch, resources)
-        elif chosen["low_risk"] != chosen["privileged"]:
+        elif choose_mechanism(client, policy.low_risk) != choose_mechanism(client, policy.privileged):
+            # Version 1's count, kept: a tier that falls back to bearer is counted as a second token
+            # although the engine gives such a client one token for both tiers (cost model v2, issue 13).
             per_hour += 1 / policy.access_ttl
         rps += client.instances * per_hour / 3600.0
         if policy.rotation and policy.reuse_detection and client.holds_refresh_token:

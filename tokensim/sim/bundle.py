@@ -130,9 +130,6 @@ class Bundle:
         """Share of the thief's attempts aimed at each cell."""
         return tuple(c.weight for c in self.cells)
 
-    def __hash__(self) -> int:
-        return self.uid
-
     def credentials(self) -> int:
         """Distinct credentials exposed: access tokens, refresh token, secret, exported key, signing key."""
         n = len({c.token for c in self.loot.tokens.values()})
@@ -210,12 +207,8 @@ class Bundle:
             end = min(end, self.revoked_at)
         return end
 
-    def last_minted_expiry(self, path: Literal["rt", "secret"], tier: Tier) -> float:
-        """Expiry of the last token minted before the capability ended (mints at start + k * ttl)."""
-        return self._expiry_after(self.capability_end(path, tier), tier)
-
     def _expiry_after(self, end: float, tier: Tier) -> float:
-        """`last_minted_expiry` for a capability that ends at ``end``."""
+        """Expiry of the last token minted before a capability ending at ``end`` (mints at start + k * ttl)."""
         ttl = self.mint_ttl.get(tier, 0.0)
         if end == INF:
             return INF

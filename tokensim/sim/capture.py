@@ -17,7 +17,8 @@ import numpy as np
 from tokensim.model.policy import Policy
 from tokensim.sim.bundle import INF, CapturedToken, Cell
 from tokensim.sim.lifecycle import current_expiry_array
-from tokensim.sim.plan import ClientPlan, row_any
+from tokensim.sim.plan import ClientPlan
+from tokensim.sim.token_families import row_any
 
 #: One instance's value or a population's array of them (numpy operates on both alike).
 Times = float | np.ndarray
@@ -67,7 +68,7 @@ def proofs_replay(policy: Policy, mechanism: str | None) -> bool:
     return mechanism == "dpop" and not (policy.nonce or policy.jti_tracking)
 
 
-def token_groups(plan: ClientPlan, cells: tuple[Cell, ...] | list[Cell]) -> dict[str, list[Cell]]:
+def cells_by_token(plan: ClientPlan, cells: tuple[Cell, ...] | list[Cell]) -> dict[str, list[Cell]]:
     """The cells that have a token (the mechanism is possible), grouped by the token that serves them."""
     groups: dict[str, list[Cell]] = {}
     for cell in cells:
@@ -94,7 +95,7 @@ def instance_tokens(
     tokens: dict[int, CapturedToken] = {}
     proofs: dict[int, float] = {}
     u = plan.access_phase[i]
-    for tok, tok_cells in token_groups(plan, cells).items():
+    for tok, tok_cells in cells_by_token(plan, cells).items():
         jit = tok_cells[0].tier in plan.rules.jit_tiers
         since = INF
         if jit or retention is not None:  # when was this token last used?
@@ -129,7 +130,7 @@ def population_tokens(
     own proof (htm, htu), so proofs are per cell. None when nothing valid is exposed.
     """
     seen = [c for c in plan.cells if share[c.index] > 0]
-    groups = token_groups(plan, seen)
+    groups = cells_by_token(plan, seen)
     if not groups:
         return None
     n = plan.spec.instances

@@ -17,9 +17,10 @@ from tokensim.sim import token_families
 from tokensim.sim.bundle import INF
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.distributions import sample_many
-from tokensim.sim.plan import ClientPlan, Threat, row_any
+from tokensim.sim.plan import ClientPlan, Threat
 from tokensim.sim.streams import Streams
 from tokensim.sim.tally import Tally
+from tokensim.sim.token_families import row_any
 from tokensim.sim.trace import TraceEvent, TraceSink
 
 

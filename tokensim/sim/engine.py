@@ -23,7 +23,6 @@ import simpy
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import Route, analyse, effective_binding
-from tokensim.model.schema import Broker, Client, Issuer
 from tokensim.sim.bundle import Bundle
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import FamilyQueue
@@ -63,7 +62,6 @@ class Simulation:
         ``env`` lets a caller supply its own SimPy environment (benchmarks count its events)."""
         if not horizon > 0:
             raise ValueError("horizon must be positive")
-        self.arch = arch
         self.horizon = float(horizon)
         self.streams = Streams(seed, replication)
         self.env = env if env is not None else simpy.Environment()
@@ -109,7 +107,7 @@ class Simulation:
         rng = self.streams.rng("leak", name, j)
         delay_rng = self.streams.rng("delay", name, j)
         replay_rng = self.streams.rng("replay", name, j)  # what the thief does: may depend on the policy
-        replay_delay = source.leak.replay_delay or self.arch.spec.attacker.replay_delay
+        replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
         while True:
             gap = rng.exponential(1.0 / rate)
             victim = int(rng.integers(source.units))
@@ -120,34 +118,30 @@ class Simulation:
             self.tally.leaks += 1
             t = self.env.now
             leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell_of(source.leak.vector, source.leak.dwell))
-            self._on_leak(leak, victim, replay_rng)
+            self._on_leak(source, leak, victim, replay_rng)
 
-    def _on_leak(self, leak: LeakEvent, victim: int, rng: np.random.Generator) -> None:
+    def _on_leak(self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator) -> None:
         """Capture what the leak exposes, count it, then queue or start the families' exploitation."""
-        node = self.arch.node(leak.node)
-        plan, policy = self.plan, self.plan.policy
+        run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
         families: list[CapturedFamilies] = []
-        if isinstance(node, Issuer):
-            bundles.append(forged_bundle(plan.forged_cells[leak.node], leak, self._uids))
-        elif isinstance(node, Client):
-            client = plan.clients[leak.node]
-            if leak.vector == "host_compromise":  # every instance on the victim's host
-                victims: range | list[int] = range(victim, node.instances, node.hosts or node.instances)
-            else:
-                victims = [victim]
+        if source.handler == "signing_key":
+            bundles.append(forged_bundle(run_plan.forged_cells[leak.node], leak, self._uids))
+        elif source.handler == "client":  # a host compromise takes every instance on the victim's host
+            client = run_plan.clients[leak.node]
+            victims = range(victim, source.instances, source.stride)
             bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids) for i in victims)
-        elif isinstance(node, Broker) and leak.vector == "host_compromise":
-            bundles.extend(
-                broker_bundles(plan.broker_views[leak.node], policy, node.key_storage, leak, rng, self._uids)
-            )
+        elif source.handler == "broker_host":
+            views = run_plan.broker_views[leak.node]
+            bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))
         else:  # a log on an intermediary, resource or broker
-            shares = plan.path_share[leak.node]
-            pairs = [(c, shares[name]) for name, c in plan.clients.items()]
-            families.extend(log_families(pairs, policy, node.log_retention, leak.time, rng))
+            assert source.retention is not None
+            shares = run_plan.path_share[leak.node]
+            populations = [(c, shares[name]) for name, c in run_plan.clients.items()]
+            families.extend(log_families(populations, policy, source.retention, leak.time, rng))
         bundles = [b for b in bundles if b.credentials() > 0]
         token_only = [b for b in bundles if b.tokens_only()] if self.closed_form_families else []
-        families.extend(as_families(token_only, plan.clients))
+        families.extend(as_families(token_only, run_plan.clients))
         queued = {id(b) for b in token_only}
         bundles = [b for b in bundles if id(b) not in queued]
         exposed = sum(b.credentials() for b in bundles)

@@ -1,7 +1,7 @@
 """The static plan of one run: everything about the architecture and policy that no leak changes.
 
-Built once, before the clock starts, and never re-queried from the architecture at a
-leak: per client population its target cells (resource x tier, with the route's
+Built once, before the clock starts, and never changed; nothing is re-queried from
+the architecture at a leak: per client population its target cells (resource x tier, with the route's
 effect and the issuer's revocation mode), request rates, chosen mechanisms, token
 identities, renewal phases and what a thief needs to mint tokens; per node, the
 share of each client's paths that pass through it (what its log sees); per broker,
@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
-from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, Leak
+from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
 from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.streams import Streams
+from tokensim.sim.token_families import row_any
 
 #: Per (client, resource, tier): what a thief faces and the share of legitimate requests that fail.
 Binding = Mapping[tuple[str, str, Tier], tuple[Effect, float]]
@@ -61,12 +63,17 @@ class BrokerView:
 
 @dataclass(frozen=True)
 class LeakSource:
-    """One leak process of the model: where, which vector, at what rate, over how many victims."""
+    """One leak process of the model: where, which vector, at what rate, over which victims, handled how."""
 
     node: str
     index: int  # position in the node's `leaks` (names its random streams)
     leak: Leak
     units: int  # instances (or hosts) a leak picks its victim from
+    handler: Literal["signing_key", "client", "broker_host", "log"]
+    instances: int  # a client's population (victims: every `stride`-th instance from the one picked)
+    stride: int  # hosts for a host compromise (every instance on the host), else the population: one victim
+    retention: float | None  # a logging node's retention
+    key_storage: KeyStorage  # where a broker's host keeps its key
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Threat:
     replay_rate: float  # the thief's requests per hour with one family
     detection_probability: float  # per successful unauthorized request
     response_time: DelayDistribution  # from detection to revocation
+    replay_delay: DelayDistribution  # from a leak to the thief's first replay, unless the leak sets its own
 
 
 @dataclass(frozen=True)
@@ -95,11 +103,11 @@ class RunPlan:
 def build_plan(
     arch: Architecture,
     policy: Policy,
-    routes_binding: Binding,
+    binding: Binding,
     streams: Streams,
 ) -> RunPlan:
     """The run's static plan from the architecture, the policy and the route table's effective binding."""
-    clients = {name: _client_plan(arch, policy, name, routes_binding, streams) for name in arch.clients}
+    clients = {name: _client_plan(arch, policy, name, binding, streams) for name in arch.clients}
     attacker, defender = arch.spec.attacker, arch.spec.defender
     return RunPlan(
         policy=policy,
@@ -115,7 +123,7 @@ def build_plan(
             if isinstance(node, Broker)
         },
         forged_cells={
-            name: _forged_cells(arch, name, routes_binding)
+            name: _forged_cells(arch, name, binding)
             for name, node in arch.spec.nodes.items()
             if isinstance(node, Issuer)
         },
@@ -126,11 +134,13 @@ def build_plan(
             for r in arch.resources
         },
         leaks=tuple(
-            LeakSource(name, j, leak, _leak_units(node, leak))
+            _leak_source(name, j, node, leak)
             for name, node in arch.spec.nodes.items()
             for j, leak in enumerate(node.leaks)
         ),
-        threat=Threat(attacker.replay_rate, defender.detection_probability, defender.response_time),
+        threat=Threat(
+            attacker.replay_rate, defender.detection_probability, defender.response_time, attacker.replay_delay
+        ),
     )
 
 
@@ -259,17 +269,25 @@ def _forged_cells(arch: Architecture, issuer: str, binding: Binding) -> tuple[Ce
     return cells_for_resources(arch, resources, effects)
 
 
-def _leak_units(node: object, leak: Leak) -> int:
+def _leak_source(name: str, index: int, node: object, leak: Leak) -> LeakSource:
+    """How one leak process of a node is handled, read off the node once."""
+    if isinstance(node, Issuer):
+        return LeakSource(name, index, leak, 1, "signing_key", 1, 1, None, "none")
     if isinstance(node, Client):
-        if leak.vector == "host_compromise":
-            return node.hosts or node.instances
-        return node.instances
-    return 1
-
-
-def row_any(a: np.ndarray) -> np.ndarray:
-    """Row-wise any of a tall, narrow boolean array (column by column: faster than any(axis=1) there)."""
-    out = a[:, 0].copy()
-    for k in range(1, a.shape[1]):
-        out |= a[:, k]
-    return out
+        hosts = node.hosts or node.instances
+        host = leak.vector == "host_compromise"
+        return LeakSource(
+            name,
+            index,
+            leak,
+            hosts if host else node.instances,
+            "client",
+            node.instances,
+            hosts if host else node.instances,
+            None,
+            node.key_storage,
+        )
+    if isinstance(node, Broker) and leak.vector == "host_compromise":
+        return LeakSource(name, index, leak, 1, "broker_host", 1, 1, None, node.key_storage)
+    retention: float = node.log_retention  # type: ignore[attr-defined]  # intermediaries, meshes, brokers, resources
+    return LeakSource(name, index, leak, 1, "log", 1, 1, retention, "none")

@@ -28,7 +28,7 @@ STEALS_REFRESH_TOKEN = frozenset({*RESIDENT, "secret_sprawl"})
 
 @dataclass(frozen=True)
 class LeakEvent:
-    """One leak as the capture functions see it."""
+    """One leak as the vector functions see it."""
 
     node: str
     vector: str
@@ -98,14 +98,18 @@ def forged_bundle(cells: tuple[Cell, ...], leak: LeakEvent, uids: Iterator[int])
 
 
 def log_families(
-    plans: list[tuple[ClientPlan, np.ndarray]], policy: Policy, retention: float, t: float, rng: np.random.Generator
+    populations: list[tuple[ClientPlan, np.ndarray]],
+    policy: Policy,
+    retention: float,
+    t: float,
+    rng: np.random.Generator,
 ) -> list[CapturedFamilies]:
     """A logging intermediary, resource or broker: the still-valid tokens of every population through it.
 
-    ``plans`` pairs each client plan with its per-cell share of paths through the node.
+    ``populations`` pairs each client plan with its per-cell share of paths through the node.
     """
     out = []
-    for plan, share in plans:
+    for plan, share in populations:
         found = population_tokens(plan, policy, share, t, retention, rng)
         if found is not None:
             out.append(found)
