@@ -16,7 +16,7 @@ import numpy as np
 
 from tokensim.model.policy import Policy
 from tokensim.sim.bundle import INF, CapturedToken, Cell
-from tokensim.sim.lifecycle import current_expiry_array
+from tokensim.sim.lifecycle import current_expiry, current_expiry_array
 from tokensim.sim.plan import ClientPlan
 from tokensim.sim.token_families import row_any
 
@@ -52,10 +52,12 @@ def captured_token(
     if jit_ttl is not None:
         window = jit_ttl if retention is None else min(jit_ttl, retention)
         return t - since + jit_ttl, since < window
-    expiry = current_expiry_array(t, ttl, phase)  # type: ignore[arg-type]  # a float phase gives a float
+    population = isinstance(phase, np.ndarray)  # one instance: plain float arithmetic (numpy calls cost more)
+    expiry = current_expiry_array(t, ttl, phase) if population else current_expiry(t, ttl, phase)  # type: ignore[arg-type]
     if retention is None:
         return expiry, True
-    return expiry, since < np.minimum(ttl - (expiry - t), retention)
+    age_window = ttl - (expiry - t)  # how long ago the current token was issued
+    return expiry, since < (np.minimum(age_window, retention) if population else min(age_window, retention))
 
 
 def proof_deadline(t: float, since: Times, proof_window: float) -> Times:
@@ -94,7 +96,7 @@ def instance_tokens(
     """
     tokens: dict[int, CapturedToken] = {}
     proofs: dict[int, float] = {}
-    u = plan.access_phase[i]
+    u = float(plan.access_phase[i])  # a Python float: the scalar path does plain float arithmetic
     for tok, tok_cells in cells_by_token(plan, cells).items():
         jit = tok_cells[0].tier in plan.rules.jit_tiers
         since = INF
