@@ -109,35 +109,27 @@ def build_plan(
     """The run's static plan from the architecture, the policy and the route table's effective binding."""
     clients = {name: _client_plan(arch, policy, name, binding, streams) for name in arch.clients}
     attacker, defender = arch.spec.attacker, arch.spec.defender
+    leaks = tuple(
+        _leak_source(name, j, node, leak) for name, node in arch.spec.nodes.items() for j, leak in enumerate(node.leaks)
+    )
+    # only what some leak process can reach: a model without a signing-key leak forges nothing
+    handled = {(source.node, source.handler) for source in leaks if source.leak.rate > 0}
+    forging = {node for node, handler in handled if handler == "signing_key"}
     return RunPlan(
         policy=policy,
         clients=clients,
-        path_share={
-            name: _path_shares(arch, name, clients)
-            for name, node in arch.spec.nodes.items()
-            if node.leaks and not isinstance(node, (Client, Issuer))
-        },
+        path_share={node: _path_shares(arch, node, clients) for node, handler in handled if handler == "log"},
         broker_views={
-            name: _broker_views(arch, name, clients)
-            for name, node in arch.spec.nodes.items()
-            if isinstance(node, Broker)
+            node: _broker_views(arch, node, clients) for node, handler in handled if handler == "broker_host"
         },
-        forged_cells={
-            name: _forged_cells(arch, name, binding)
-            for name, node in arch.spec.nodes.items()
-            if isinstance(node, Issuer)
-        },
+        forged_cells={node: _forged_cells(arch, node, binding) for node in forging},
         forged_tenants={
-            r: tuple(
-                (c, tenant) for c in arch.clients if (c, r) in arch.paths for tenant in range(arch.node(c).tenants)
-            )
+            r: tuple((c, t) for c in arch.clients if (c, r) in arch.paths for t in range(arch.node(c).tenants))
             for r in arch.resources
-        },
-        leaks=tuple(
-            _leak_source(name, j, node, leak)
-            for name, node in arch.spec.nodes.items()
-            for j, leak in enumerate(node.leaks)
-        ),
+        }
+        if forging
+        else {},
+        leaks=leaks,
         threat=Threat(
             attacker.replay_rate, defender.detection_probability, defender.response_time, attacker.replay_delay
         ),
