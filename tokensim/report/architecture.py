@@ -163,13 +163,22 @@ def model_sections(
                 if key in groups:
                     groups[key]["policies"].append(label)
                     continue
-                columns = table.reindex(columns=list(ROUTE_COLUMNS))
+                # a model with too many routes to list: one row per outcome, with its number of paths
+                summarised = not table.empty and int(table["paths"].sum()) > len(table)
+                columns = table.reindex(columns=[*ROUTE_COLUMNS, *(["paths"] if summarised else [])])
                 shown = columns.astype(object).where(columns.notna(), "-")
+                counts: dict[Any, Any]  # status -> number of routes (as shown)
+                if summarised:
+                    shown["paths"] = [f"{n:,}" for n in table["paths"]]
+                    counts = {s: f"{int(n):,}" for s, n in table.groupby("status", sort=False)["paths"].sum().items()}
+                else:
+                    counts = table["status"].value_counts().to_dict() if not table.empty else {}
                 groups[key] = {
                     "policies": [label],
                     "image": figure_data_uri(architecture_figure(arch, policy)),
                     "routes": shown.to_dict("records"),
-                    "counts": table["status"].value_counts().to_dict() if not table.empty else {},
+                    "counts": counts,
+                    "summarised": summarised,
                 }
         section["groups"] = list(groups.values())
         if mismatched:
