@@ -34,6 +34,8 @@ class Architecture:
     graph: nx.DiGraph = field(init=False, repr=False, compare=False)
     #: Per (client, resource) pair with at least one route, in model order: its routes (`PathSpace`).
     paths: dict[tuple[str, str], PathSpace] = field(init=False, repr=False, compare=False)
+    #: What is derived from the model once and asked for by every run (route analysis per routing setting).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = check_model(self.spec)

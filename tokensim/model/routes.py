@@ -34,6 +34,7 @@ from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Client
 
 __all__ = [
+    "ROUTING_FIELDS",
     "TABLE_ROWS",
     "TIERS",
     "Effect",
@@ -56,6 +57,8 @@ Tier = Literal["low_risk", "privileged"]
 Effect = Literal["bound", "bearer", "fails"]
 
 TIERS: tuple[Tier, ...] = ("low_risk", "privileged")
+#: The policy fields route analysis reads: the mechanisms wanted per tier and what a loss of binding does.
+ROUTING_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
 #: Most rows `route_table` lists one per path; beyond, it gives one row per outcome with its path count.
 #: Assumption: what a person reads in a terminal or a report (every built-in model has at most 6).
 TABLE_ROWS = 200
@@ -116,7 +119,7 @@ class RouteAnalysis:
     bound_hops: Mapping[tuple[str, str, Tier], frozenset[str]]
 
     @cached_property
-    def binding(self) -> dict[tuple[str, str, Tier], tuple[Effect, float]]:
+    def binding(self) -> Mapping[tuple[str, str, Tier], tuple[Effect, float]]:
         """Per (client, resource, tier): what a thief faces and the share of legitimate requests that fail
         (`effective_binding`); exact: counts of paths are Python integers."""
         counts: dict[tuple[str, str, Tier], dict[Effect, int]] = {}
@@ -140,7 +143,19 @@ class RouteAnalysis:
 
 
 def analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
-    """Every client -> resource route, per tier, under a policy: counted by outcome, never listed."""
+    """Every client -> resource route, per tier, under a policy: counted by outcome, never listed.
+
+    It reads only the policy's `ROUTING_FIELDS`, so it is computed once per model and setting of them
+    (every run of a sweep asks again) and kept in the model's memo.
+    """
+    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS))
+    if key not in arch.memo:
+        arch.memo[key] = _analyse(arch, policy)
+    analysis: RouteAnalysis = arch.memo[key]
+    return analysis
+
+
+def _analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
     groups: list[Route] = []
     bound_hops: dict[tuple[str, str, Tier], frozenset[str]] = {}
     for (client_name, resource_name), space in arch.paths.items():
@@ -163,7 +178,7 @@ def analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
     return RouteAnalysis(tuple(groups), bound_hops)
 
 
-def effective_binding(routes: RouteAnalysis) -> dict[tuple[str, str, Tier], tuple[Effect, float]]:
+def effective_binding(routes: RouteAnalysis) -> Mapping[tuple[str, str, Tier], tuple[Effect, float]]:
     """Per (client, resource, tier): what a thief faces, and the share of legit requests that fail.
 
     The thief takes the weakest path: ``bearer`` if any path carries the token as

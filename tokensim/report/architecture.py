@@ -20,6 +20,7 @@ from tokensim.analysis.configurations import plain_value
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import PARAMETERS, Policy
+from tokensim.model.routes import ROUTING_FIELDS
 from tokensim.report.figures import figure_data_uri
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Policy fields the route analysis reads (docs/model.md section 3): one diagram per distinct setting of them
 #: (and policies whose route tables come out the same share it).
-ROUTE_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
+ROUTE_FIELDS: tuple[str, ...] = ROUTING_FIELDS
 #: Route table columns shown, in order.
 ROUTE_COLUMNS: tuple[str, ...] = (
     "client",
