@@ -21,8 +21,7 @@ from tokensim.model.schema import Broker, Intermediary, Mesh, Resource
 Status = Literal["bound", "downgraded", "broken", "bearer"]
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the network does to one mechanism on one path: its status, the hop that decides it, and why."""
 
     status: Status

@@ -85,13 +85,28 @@ class PathSpace(ABC):
 
 
 class DagPaths(PathSpace):
-    """The paths of a pair whose usable subgraph is acyclic: counted by dynamic programming over it."""
+    """The paths of a pair whose usable part of the graph is acyclic: counted by dynamic programming over it.
 
-    def __init__(self, nodes: Mapping[str, Any], client: str, resource: str, sub: nx.DiGraph) -> None:
+    ``order``: that part's nodes in topological order (the client first, the resource last); ``succ``: each
+    node's successors in it, sorted.
+    """
+
+    def __init__(
+        self,
+        nodes: Mapping[str, Any],
+        client: str,
+        resource: str,
+        order: Sequence[str],
+        succ: Mapping[str, Sequence[str]],
+    ) -> None:
         super().__init__(nodes, client, resource)
-        self._order: tuple[str, ...] = tuple(nx.topological_sort(sub))  # client first, resource last
-        self._succ = {v: tuple(sorted(sub.successors(v))) for v in self._order}
-        self._pred = {v: tuple(sub.predecessors(v)) for v in self._order}
+        self._order = tuple(order)
+        self._succ = {v: tuple(succ[v]) for v in self._order}
+        pred: dict[str, list[str]] = {v: [] for v in self._order}
+        for v in self._order:
+            for w in self._succ[v]:
+                pred[w].append(v)
+        self._pred = {v: tuple(us) for v, us in pred.items()}
         into: dict[str, int] = {client: 1}  # paths from the client to each node
         for v in self._order[1:]:
             into[v] = sum(into[u] for u in self._pred[v])
@@ -126,43 +141,49 @@ class DagPaths(PathSpace):
 
     def _tally(self, rule: HopRule) -> Tally:
         client, resource = self.client, self.resource
+        moves: dict[tuple[Walk, str], Walk] = {}  # (state, next node) -> state there: each step taken once
 
         def enter(state: Walk, v: str) -> Walk:
-            return state if v == resource else rule.step(state, v)  # the resource's verdict comes from `finish`
+            key = (state, v)
+            if key not in moves:  # the resource's verdict comes from `finish`, not a step
+                moves[key] = state if v == resource else rule.step(state, v)
+            return moves[key]
 
         # forward: per node, how many walks from the client arrive in each state (its own hop applied)
-        arrive: dict[str, Counter[Walk]] = {client: Counter({rule.start(): 1})}
+        start = rule.start()
+        arrive: dict[str, dict[Walk, int]] = {client: {start: 1}}
         for v in self._order[1:]:
-            here: Counter[Walk] = Counter()
+            here: dict[Walk, int] = {}
             for u in self._pred[v]:
                 for state, n in arrive[u].items():
-                    here[enter(state, v)] += n
+                    s2 = enter(state, v)
+                    here[s2] = here.get(s2, 0) + n
             arrive[v] = here
         # backward: per (node, state), how many ways on to the resource end in each verdict
-        ahead: dict[tuple[str, Walk], Counter[Verdict]] = {
-            (resource, s): Counter({rule.finish(s, resource): 1}) for s in arrive[resource]
+        ahead: dict[tuple[str, Walk], dict[Verdict, int]] = {
+            (resource, s): {rule.finish(s, resource): 1} for s in arrive[resource]
         }
         for v in reversed(self._order[:-1]):
             for state in arrive[v]:
-                acc: Counter[Verdict] = Counter()
+                acc: dict[Verdict, int] = {}
                 for w in self._succ[v]:
-                    acc.update(ahead[(w, enter(state, w))])
+                    for verdict, m in ahead[(w, enter(state, w))].items():
+                        acc[verdict] = acc.get(verdict, 0) + m
                 ahead[(v, state)] = acc
-        start = rule.start()
-        first = {verdict: self._first(enter, ahead, start, verdict) for verdict in ahead[(client, start)]}
+        paths = ahead[(client, start)]
+        first = {verdict: self._first(enter, ahead, start, verdict) for verdict in paths}
         order = sorted(first, key=first.__getitem__)
         through: dict[Verdict, dict[str, int]] = {verdict: {} for verdict in order}
         for v in self._order[1:-1]:
             for state, n in arrive[v].items():
                 for verdict, m in ahead[(v, state)].items():
                     through[verdict][v] = through[verdict].get(v, 0) + n * m
-        paths = ahead[(client, start)]
         return Tally({k: paths[k] for k in order}, through, {k: first[k] for k in order})
 
     def _first(
         self,
         enter: Callable[[Walk, str], Walk],
-        ahead: Mapping[tuple[str, Walk], Counter[Verdict]],
+        ahead: Mapping[tuple[str, Walk], Mapping[Verdict, int]],
         start: Walk,
         verdict: Verdict,
     ) -> tuple[str, ...]:
@@ -171,7 +192,7 @@ class DagPaths(PathSpace):
         while path[-1] != self.resource:
             for w in self._succ[path[-1]]:
                 nxt = enter(state, w)
-                if ahead[(w, nxt)][verdict]:
+                if ahead[(w, nxt)].get(verdict, 0):
                     path.append(w)
                     state = nxt
                     break
@@ -219,15 +240,24 @@ def path_spaces(
     Raises `InputError` (naming ``source``) for a pair whose paths pass a cycle and number
     more than `CYCLIC_PATH_LIMIT` (or take more than `CYCLIC_STEP_LIMIT` steps to find).
     """
+    succ = {v: sorted(graph.successors(v)) for v in graph}
+    acyclic = nx.is_directed_acyclic_graph(graph)
+    topo = list(nx.topological_sort(graph)) if acyclic else []
+    above = {r: nx.ancestors(graph, r) for r in resources}
     out: dict[tuple[str, str], PathSpace] = {}
     for c in clients:
         below = nx.descendants(graph, c)
         for r in resources:
             if r not in below:
                 continue
-            sub = graph.subgraph((below & nx.ancestors(graph, r)) | {c, r})
+            usable = (below & above[r]) | {c, r}  # the nodes some path from c to r can use
+            inside = {v: [w for w in succ[v] if w in usable] for v in usable}
+            if acyclic:
+                out[(c, r)] = DagPaths(nodes, c, r, [v for v in topo if v in usable], inside)
+                continue
+            sub = graph.subgraph(usable)
             if nx.is_directed_acyclic_graph(sub):
-                out[(c, r)] = DagPaths(nodes, c, r, sub)
+                out[(c, r)] = DagPaths(nodes, c, r, list(nx.topological_sort(sub)), inside)
             else:
                 out[(c, r)] = ListedPaths(nodes, c, r, _simple_paths(sub, c, r, source))
     return out
