@@ -104,7 +104,10 @@ class FolderLock:
             except OSError as err:  # ENOLCK: a file system without locks
                 os.close(fd)
                 raise InputError.single(
-                    str(self.folder), "", f"cannot lock the folder for writing: {err.strerror or err}"
+                    str(self.folder),
+                    "",
+                    f"cannot lock the folder for writing ({err.strerror or err}): its file system keeps no locks, "
+                    "so a second writer could not be kept out; choose an --out folder on a local disk",
                 ) from None
             self._fd = fd
             break

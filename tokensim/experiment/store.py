@@ -48,7 +48,9 @@ class ResultStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self._stored: set[str] | None = None  # the run ids stored, as the writer knows them (after its first append)
+        self._stored: set[str] | None = (
+            None  # the run ids stored, as last read (`scan`) or written: what `append` skips
+        )
 
     @property
     def manifest_path(self) -> Path:
@@ -91,7 +93,7 @@ class ResultStore:
         what cannot be checked.
         """
         existing = self.manifest()
-        has_runs = self._holds_runs()
+        has_runs = self.holds_runs()
         if existing is None and has_runs:
             raise InputError.single(
                 str(self.root),
@@ -125,14 +127,14 @@ class ResultStore:
             self.quarantine()
         runs = self.root / RUNS
         if runs.exists() and not runs.is_dir():
-            raise InputError.single(str(runs), "", _RUNS_NOT_FOLDER)
+            raise InputError.single(str(runs), "", RUNS_NOT_FOLDER)
         runs.mkdir(exist_ok=True)
         for leftover in runs.glob(".part-*.tmp"):  # half-written by a writer that died (the lock says none is alive)
             leftover.unlink(missing_ok=True)
         _atomic_write(self.root / "experiment.yaml", experiment_text.encode())
         _atomic_write(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode())
 
-    def _holds_runs(self) -> bool:
+    def holds_runs(self) -> bool:
         """Whether the folder holds results: chunks in ``runs/``, or a ``runs`` that is not a folder."""
         runs = self.root / RUNS
         if runs.is_dir():
@@ -155,7 +157,7 @@ class ResultStore:
         if not folder.exists():
             return []
         if not folder.is_dir():
-            raise InputError.single(str(folder), "", _RUNS_NOT_FOLDER)
+            raise InputError.single(str(folder), "", RUNS_NOT_FOLDER)
         return sorted(folder.glob("part-*.parquet"))
 
     def stored_ids(self) -> set[str]:
@@ -214,7 +216,7 @@ class ResultStore:
         moved: list[ChunkProblem] = []
         runs = self.root / RUNS
         if (runs.exists() or runs.is_symlink()) and not runs.is_dir():
-            moved.append(ChunkProblem(str(runs), "runs is a file", _RUNS_NOT_FOLDER))
+            moved.append(ChunkProblem(str(runs), "runs is a file", RUNS_NOT_FOLDER))
         else:
             moved.extend(self.scan().problems)
         if not moved:
@@ -227,7 +229,8 @@ class ResultStore:
                 target = target.with_name(f"{source.name}.{uuid.uuid4().hex[:8]}")
             os.replace(source, target)
         self._stored = None
-        listed = "; ".join(f"{Path(p.path).name}: {p.message}" for p in moved)
+        listed = "; ".join(f"{Path(p.path).name}: {p.message}" for p in moved[:_LISTED])
+        listed += f"; and {len(moved) - _LISTED} more" if len(moved) > _LISTED else ""
         warnings.warn(
             f"{self.root}: moved {len(moved)} {'entry' if len(moved) == 1 else 'entries'} to {self.root / QUARANTINE} "
             f"({listed}); their runs are run again",
@@ -237,7 +240,8 @@ class ResultStore:
         return moved
 
 
-_RUNS_NOT_FOLDER = (
+_LISTED = 5  # chunks a quarantine note names one by one (assumption: the rest are counted; `results` lists all)
+RUNS_NOT_FOLDER = (
     "is not a folder: a results folder keeps its chunks in runs/; "
     "`tokensim sweep EXPERIMENT --out DIR --resume --quarantine` moves it aside and runs the sweep's runs again"
 )
@@ -268,6 +272,6 @@ def load_results(folder: str | Path) -> pd.DataFrame:
     """
     store = ResultStore(folder)
     if store.manifest() is None:
-        held = f", yet {RUNS}/ holds result chunks: their experiment cannot be told" if store.parts() else ""
+        held = f", yet {RUNS}/ holds result chunks: their experiment cannot be told" if store.holds_runs() else ""
         raise InputError.single(str(folder), "", f"is not a tokensim results folder (no manifest.json{held})")
     return store.load()

@@ -19,7 +19,7 @@ from tokensim.experiment.chunks import ChunkProblem
 from tokensim.experiment.inputs import changed_inputs, manifest_inputs
 from tokensim.experiment.lock import LockHolder, writer_of
 from tokensim.experiment.runner import Experiment
-from tokensim.experiment.store import RUNS, ResultStore
+from tokensim.experiment.store import RUNS, RUNS_NOT_FOLDER, ResultStore
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,12 @@ def verify_results(folder: str | Path) -> FolderCheck:
     store = ResultStore(folder)
     manifest = store.manifest()
     if manifest is None:
-        held = f", yet {RUNS}/ holds result chunks: their experiment cannot be told" if _has_runs(store) else ""
+        held = f", yet {RUNS}/ holds result chunks: their experiment cannot be told" if store.holds_runs() else ""
         raise InputError.single(str(folder), "", f"is not a tokensim results folder (no manifest.json{held})")
     notes: list[str] = []
     runs = store.root / RUNS
     if runs.exists() and not runs.is_dir():
-        problems: tuple[ChunkProblem, ...] = (
-            ChunkProblem(str(runs), "runs is a file", "is not a folder: the chunks of a results folder live in runs/"),
-        )
+        problems: tuple[ChunkProblem, ...] = (ChunkProblem(str(runs), "runs is a file", RUNS_NOT_FOLDER),)
         chunks, kept, duplicates = 0, [], 0
     else:
         found = store.scan()
@@ -116,11 +114,6 @@ def verify_results(folder: str | Path) -> FolderCheck:
     return FolderCheck(
         str(folder), manifest, chunks, rows, problems, duplicates, counts, extra, tuple(changed), tuple(notes), writer
     )
-
-
-def _has_runs(store: ResultStore) -> bool:
-    runs = store.root / RUNS
-    return runs.exists() and (not runs.is_dir() or any(runs.glob("part-*.parquet")))
 
 
 def _counts(
