@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -32,6 +33,14 @@ def sweep(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")
     ] = False,
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine",
+            help="With --resume: move unreadable chunks, and chunks of another experiment or of copied runs, "
+            "to OUT/quarantine/ and run their runs again.",
+        ),
+    ] = False,
 ) -> None:
     """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
     from tokensim.experiment import Experiment
@@ -42,6 +51,8 @@ def sweep(
         raise InputError.single("--dask", "", "give either --dask ADDRESS or --dask-local N, not both")
     if dask_local is not None and dask_local < 1:
         raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
+    if quarantine and not resume:
+        raise InputError.single("--quarantine", "", "applies to --resume only: it repairs a folder being resumed")
     exp = Experiment.from_yaml(experiment)
     folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
     client: Client | None = None
@@ -50,7 +61,9 @@ def sweep(
         if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
             client, cluster = _dask_client(dask, dask_local)
         writable_folder(folder)
-        frame = exp.run(folder, executor=client, workers=jobs, resume=resume)
+        frame = _run_noting(
+            lambda: exp.run(folder, executor=client, workers=jobs, resume=resume, quarantine=quarantine)
+        )
     except KeyboardInterrupt:
         from tokensim.experiment.store import ResultStore
 
@@ -64,6 +77,26 @@ def sweep(
             cluster.close()
     typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
     typer.echo(_results_summary(frame))
+
+
+def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``run()``, printing each `FolderNote` it raises (what a resume cannot check, chunks moved aside) as a note line."""
+    import warnings
+
+    from tokensim.experiment.store import FolderNote
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FolderNote)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, FolderNote):
+                typer.echo(f"note: {message}", err=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return run()
 
 
 def _dask_client(address: str | None, local: int | None) -> tuple[Client, LocalCluster | None]:
@@ -95,34 +128,60 @@ def _results_summary(frame: pd.DataFrame) -> str:
 
 
 def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")]) -> None:
-    """Show what a sweep folder holds: runs done and missing, per model and policy."""
-    from tokensim.experiment import Experiment, load_results
-    from tokensim.experiment.store import ResultStore
+    """Verify a sweep folder and show what it holds: runs done and missing per model and policy, and every problem.
 
-    frame = load_results(folder)
-    manifest = ResultStore(folder).manifest() or {}
+    Exit status: 0 when every chunk is readable and this experiment's, no run is stored twice
+    and no input changed (runs may still be missing); 1 when a problem is found (each is listed);
+    2 when the folder is not a results folder at all.
+    """
+    from tokensim.experiment import verify_results
+
+    check = verify_results(folder)
+    manifest = check.manifest
+    inputs = f", inputs hash {manifest['inputs_hash']}" if "inputs_hash" in manifest else ""
     typer.echo(
-        f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}"
+        f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}{inputs}), "
+        f"tokensim {manifest.get('tokensim_version')}"
     )
-    try:
-        exp = Experiment.from_folder(folder)
-        planned = pd.DataFrame(
-            [
-                {"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
-                for r in exp.runs()
-            ]
+    if not check.counts:
+        typer.echo("no runs stored")
+    elif check.missing is not None:
+        table = pd.DataFrame([(c.model, c.policy, c.done, c.missing) for c in check.counts])
+        typer.echo(
+            table.set_axis(["model", "policy", "done", "missing"], axis=1).set_index(["model", "policy"]).to_string()
         )
-    except InputError:
-        planned = None
-    done = set(frame["run_id"]) if not frame.empty else set()
-    if planned is not None:
-        planned["done"] = planned["run_id"].isin(done)
-        table = planned.groupby(["model", "policy"], sort=False)["done"].agg(
-            done="sum", missing=lambda d: int((~d).sum())
-        )
-        extra = len(done - set(planned["run_id"]))
-        typer.echo(table.to_string())
-        if extra:
-            typer.echo(f"plus {extra} runs added by sequential stopping")
+        if check.extra_runs:
+            typer.echo(f"plus {check.extra_runs} runs added by sequential stopping")
     else:
-        typer.echo(_results_summary(frame))
+        table = pd.DataFrame([(c.model, c.policy, c.done) for c in check.counts])
+        typer.echo(table.set_axis(["model", "policy", "runs"], axis=1).set_index(["model", "policy"]).to_string())
+    if check.writer is not None:
+        typer.echo(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
+    for note in check.notes:
+        typer.echo(f"note: {note}")
+    findings = [f"{p.path}: {p.message}" for p in check.problems]
+    if check.duplicate_runs:
+        findings.append(f"{check.duplicate_runs} runs are stored more than once (the copies are not counted above)")
+    findings += [f"{c} changed since the results were run: it reads differently now" for c in check.changed]
+    if not findings:
+        typer.echo(
+            f"checked {_count(check.chunks, 'chunk')}, {_count(check.rows, 'row')}: every chunk readable and this experiment's, "
+            "no run stored twice" + (", no input changed" if "inputs" in manifest else "")
+        )
+        return
+    for finding in findings:
+        typer.echo(f"problem: {finding}")
+    advice = []
+    if check.problems:
+        advice.append(
+            f"`tokensim sweep EXPERIMENT --out {folder} --resume --quarantine` moves the bad chunks to "
+            f"{Path(folder) / 'quarantine'} and runs their runs again"
+        )
+    if check.changed:
+        advice.append("restore the changed inputs to resume, or sweep into a new --out folder")
+    typer.echo(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
+    raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

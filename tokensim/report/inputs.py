@@ -123,8 +123,10 @@ def _folder_experiment(folder: Path) -> tuple[Experiment | None, str | None]:
     """The experiment a sweep folder stored (`Experiment.from_folder`), or a note saying why it cannot be read back."""
     try:
         return Experiment.from_folder(folder), None
-    except ExperimentChanged:
-        return None, "the folder's experiment file no longer matches the hash its results were run with"
+    except (
+        ExperimentChanged
+    ) as err:  # an edited experiment file, or a model, policy or cost model that reads differently
+        return None, f"the folder's experiment no longer matches its results ({str(err).splitlines()[0]})"
     except (InputError, OSError, TypeError) as err:
         first = str(err).splitlines()[0]
         return None, f"the folder's experiment file cannot be read back ({first})"
