@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +16,8 @@ from tokensim.errors import InputError
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
+
+    from tokensim.experiment.signals import Interrupted
 
 
 def sweep(
@@ -42,8 +46,15 @@ def sweep(
         ),
     ] = False,
 ) -> None:
-    """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
+    """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues.
+
+    Ctrl-C, SIGTERM and SIGHUP stop it the same way: the runs that finished are stored, the
+    workers stopped, and a few lines say what was stored and how to continue; exit status
+    128 + the signal's number (130 for Ctrl-C).
+    """
     from tokensim.experiment import Experiment
+    from tokensim.experiment.cluster import close_dask
+    from tokensim.experiment.signals import Interrupted, interrupts
 
     if jobs is not None and jobs < 1:
         raise InputError.single("-j", "jobs", f"must be at least 1, got {jobs}")
@@ -53,30 +64,66 @@ def sweep(
         raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
     if quarantine and not resume:
         raise InputError.single("--quarantine", "", "applies to --resume only: it repairs a folder being resumed")
-    exp = Experiment.from_yaml(experiment)
-    folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
-    client: Client | None = None
-    cluster: LocalCluster | None = None
-    try:
-        if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
-            client, cluster = _dask_client(dask, dask_local)
-        writable_folder(folder)
-        frame = _run_noting(
-            lambda: exp.run(folder, executor=client, workers=jobs, resume=resume, quarantine=quarantine)
-        )
-    except KeyboardInterrupt:
-        from tokensim.experiment.store import ResultStore
+    folder: Path | None = out
+    with interrupts() as received:  # the command's handlers only: `Experiment.run` installs none
+        client: Client | None = None
+        cluster: LocalCluster | None = None
+        try:
+            try:
+                exp = Experiment.from_yaml(experiment)
+                folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
+                if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
+                    client, cluster = _dask_client(dask, dask_local)
+                writable_folder(folder)
+                frame = _run_noting(
+                    lambda: exp.run(folder, executor=client, workers=jobs, resume=resume, quarantine=quarantine)
+                )
+            finally:
+                with received.deferred():  # a signal meanwhile waits until the cluster is closed
+                    close_dask(client, cluster, quiet=received.signum is not None)
+            typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
+            typer.echo(_results_summary(frame))
+        except BaseException as err:
+            stopped = _stopping_signal(err, received.signum)
+            if stopped is None:
+                raise
+            _report_interrupted(Interrupted(stopped), experiment, folder)  # inside: a second signal is ignored
 
-        stored = len(ResultStore(folder).stored_ids())
-        typer.echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
-        raise typer.Exit(130) from None
-    finally:
-        if client is not None:
-            client.close()  # type: ignore[no-untyped-call]  # distributed leaves Client.close unannotated
-        if cluster is not None:
-            cluster.close()
-    typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
-    typer.echo(_results_summary(frame))
+
+def _stopping_signal(err: BaseException, received: int | None) -> int | None:
+    """The signal that stopped a sweep with ``err``, or None when no signal did.
+
+    An `Interrupted` says; a bare `KeyboardInterrupt` is Ctrl-C; any other error raised
+    once a signal has arrived is that signal's doing (a pool whose workers the same signal
+    killed first, as a kill of the whole process group does).
+    """
+    from tokensim.experiment.signals import Interrupted
+
+    if isinstance(err, Interrupted):
+        return err.signum
+    if isinstance(err, KeyboardInterrupt):
+        return signal.SIGINT
+    return received if isinstance(err, Exception) else None
+
+
+def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None) -> None:
+    """Say what an interrupted sweep stored and how to continue it, then exit with 128 + the signal's number."""
+    from tokensim.experiment.store import ResultStore
+
+    if folder is None:  # stopped while the experiment file was read
+        lines = [f"interrupted by {stop.name} before any run started; nothing is stored"]
+    else:
+        try:
+            stored = f"{len(ResultStore(folder).stored_ids())} runs are stored in {folder}"
+        except (InputError, OSError, ValueError) as err:  # an unreadable chunk: say so, not a traceback
+            stored = f"the runs stored in {folder} cannot be counted ({err})"
+        lines = [
+            f"interrupted by {stop.name}: {stored}; continue with --resume:",
+            f"  tokensim sweep {experiment} --out {folder} --resume",
+        ]
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        typer.echo("\n".join(lines), err=True)
+    raise typer.Exit(stop.exit_status)
 
 
 def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
