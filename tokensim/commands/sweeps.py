@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
-from tokensim.commands.outputs import writable_folder
+from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ def sweep(
     if dask_local is not None and dask_local < 1:
         raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
     exp = Experiment.from_yaml(experiment)
-    folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
+    # the name is text (it may hold `/` or `..`): the default folder is a safe name made from it, inside results/
+    folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / folder_name(exp.spec.name))
     client: Client | None = None
     cluster: LocalCluster | None = None
     try:
@@ -55,15 +56,15 @@ def sweep(
         from tokensim.experiment.store import ResultStore
 
         stored = len(ResultStore(folder).stored_ids())
-        typer.echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
+        echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
         raise typer.Exit(130) from None
     finally:
         if client is not None:
             client.close()  # type: ignore[no-untyped-call]  # distributed leaves Client.close unannotated
         if cluster is not None:
             cluster.close()
-    typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
-    typer.echo(_results_summary(frame))
+    echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
+    echo(_results_summary(frame))
 
 
 def _dask_client(address: str | None, local: int | None) -> tuple[Client, LocalCluster | None]:
@@ -101,7 +102,7 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
 
     frame = load_results(folder)
     manifest = ResultStore(folder).manifest() or {}
-    typer.echo(
+    echo(
         f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}"
     )
     try:
@@ -121,8 +122,8 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
             done="sum", missing=lambda d: int((~d).sum())
         )
         extra = len(done - set(planned["run_id"]))
-        typer.echo(table.to_string())
+        echo(table.to_string())
         if extra:
-            typer.echo(f"plus {extra} runs added by sequential stopping")
+            echo(f"plus {extra} runs added by sequential stopping")
     else:
-        typer.echo(_results_summary(frame))
+        echo(_results_summary(frame))

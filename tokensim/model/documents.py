@@ -190,6 +190,28 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Any:
         raise InputError.single(source, "", f"YAML error: {err}") from None
 
 
+def _not_regular(mode: int, expected: str = "a file") -> str | None:
+    """Why a file of this mode cannot be read as an input file, or None for a regular file."""
+    if stat.S_ISDIR(mode):
+        return f"is a folder, expected {expected}"
+    if not stat.S_ISREG(mode):
+        return f"is not a regular file (a FIFO, device or socket); expected {expected}"
+    return None
+
+
+def require_regular_file(path: str | Path) -> None:
+    """Refuse, before it is opened, an input that is not a regular file: a FIFO's open would block forever.
+
+    For files read by other libraries (pandas, pyarrow); `read_text` checks the file it opens itself.
+    """
+    try:
+        problem = _not_regular(os.stat(path).st_mode)
+    except OSError:  # absent or unreachable: the reader says which
+        return
+    if problem is not None:
+        raise InputError.single(str(path), "", problem)
+
+
 def read_text(path: str | Path) -> tuple[str, str]:
     """The text of a regular UTF-8 file of at most `MAX_BYTES`, and the label for messages.
 
@@ -207,12 +229,9 @@ def read_text(path: str | Path) -> tuple[str, str]:
         raise InputError.single(source, "", f"cannot be read: {err.strerror or err}") from None
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError.single(source, "", "is a folder, expected a YAML or JSON file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError.single(
-                source, "", "is not a regular file (a FIFO, device or socket); expected a YAML or JSON file"
-            )
+        problem = _not_regular(info.st_mode, "a YAML or JSON file")
+        if problem is not None:
+            raise InputError.single(source, "", problem)
         if info.st_size > MAX_BYTES:
             raise _too_large(source)
         with os.fdopen(fd, "rb", closefd=False) as handle:
