@@ -175,6 +175,15 @@ def test_recursive_alias_is_refused(tmp_path, monkeypatch, capsys):
     refused(cli(monkeypatch, capsys, "check", path), str(path), "alias *me refers to a value that contains it")
 
 
+def test_aliases_cannot_nest_deeper_than_the_limit(tmp_path, monkeypatch, capsys):
+    """Each anchor shallow, the chain of aliases 5 x 10 levels deep once expanded."""
+    chain = ["&n0 " + "[" * 10 + "1" + "]" * 10]
+    chain += [f"&n{i} " + "[" * 10 + f"*n{i - 1}" + "]" * 10 for i in range(1, 5)]
+    path = tmp_path / "chain.yaml"
+    path.write_text(model(platform="[" + ", ".join(chain) + "]"))
+    refused(cli(monkeypatch, capsys, "check", path), f"{path}: YAML error: nested too deeply (more than {MAX_DEPTH}")
+
+
 def test_anchors_and_merge_keys_within_the_budget_still_work(tmp_path, monkeypatch, capsys):
     path = tmp_path / "anchors.yaml"
     path.write_text(
@@ -206,16 +215,18 @@ def expanded_size(value: object, depth: int = 1) -> tuple[int, int]:
 
 @st.composite
 def aliased_yaml(draw: st.DrawFn) -> str:
-    """A mapping of anchored values, each a list or mapping of scalars, aliases of earlier anchors and nested lists."""
+    """A mapping of anchored values, each a list or mapping of scalars, nested lists and aliases of earlier
+    anchors (mostly of the last few: chains that multiply), some documents nested beyond the limit."""
+    deep = draw(st.booleans())
     lines = []
-    for i in range(draw(st.integers(1, 12))):
+    for i in range(draw(st.integers(1, 14))):
 
         def item(i: int) -> str:
-            kind = draw(st.sampled_from(["scalar", "alias", "nest"] if i else ["scalar", "nest"]))
-            if kind == "alias":
-                return f"*a{draw(st.integers(0, i - 1))}"
+            kind = draw(st.sampled_from(["scalar", "scalar", "alias", "alias", "alias", "alias", "nest"]))
+            if kind == "alias" and i:
+                return f"*a{i - 1 - draw(st.integers(0, min(2, i - 1)))}"
             if kind == "nest":
-                depth = draw(st.integers(1, 2 * MAX_DEPTH))
+                depth = draw(st.integers(1, 2 * MAX_DEPTH if deep else 3))
                 return "[" * depth + draw(st.sampled_from(["1", "x", ""])) + "]" * depth
             return draw(st.sampled_from(["1", "lol", "15m", "~", "true"]))
 
@@ -306,6 +317,14 @@ def test_control_characters_in_names_do_not_reach_the_terminal(tmp_path, monkeyp
     assert code == 0, err
     assert not any(c in out for c in ESCAPES)
     assert "app\\x1b[2J\\x1b[H\\r\\x07" in out and "model m\\x1b[31m" in out  # shown escaped: the user sees them
+
+
+def test_control_characters_in_the_run_table_do_not_reach_the_terminal(tmp_path, monkeypatch, capsys):
+    policy = tmp_path / "p\x1b[2J.yaml"  # a policy is named after its file
+    policy.write_text("base: dpop\n")
+    code, out, err = cli(monkeypatch, capsys, "run", "workload_direct", "-p", policy, "-n", "2", "--horizon", "1d")
+    assert code == 0, err
+    assert "\x1b" not in out + err and "p\\x1b[2J" in out
 
 
 def test_control_characters_do_not_reach_the_terminal_in_error_messages(tmp_path, monkeypatch, capsys):

@@ -19,7 +19,7 @@ import os
 import stat
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -40,23 +40,32 @@ class _TooDeep(yaml.YAMLError):
     """Nesting beyond `MAX_DEPTH` (reported like Python's own recursion limit: no field path)."""
 
 
+class _Extent(NamedTuple):
+    """An anchored value once its aliases are expanded: how many values, how many levels deep."""
+
+    values: int
+    levels: int
+
+
 class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys and bounds nesting and alias expansion.
 
     The bounds are checked while the document is composed (before any Python object
-    is built): each new node counts one, each alias the size of the subtree it
-    repeats, so the count is the size of the fully expanded document.
+    is built) on the document as if every alias were expanded: each new node counts
+    one value, each alias the values of the subtree it repeats; and an alias reaches
+    as deep as that subtree does from where the alias stands.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self._expanded = 0  # nodes of the expanded document so far
+        self._expanded = 0  # values of the expanded document so far
         self._aliases = 0  # alias uses so far, to say what made a document too big
-        self._depth = 0
-        self._sizes: dict[int, int] = {}  # id of an anchored node -> size of its expanded subtree
+        self._depth = 0  # level of the node being composed
+        self._deepest = 0  # deepest level the expanded node being composed reaches so far
+        self._extents: dict[int, _Extent] = {}  # id of an anchored node -> its expanded extent
 
-    def _count(self, nodes: int, mark: yaml.Mark | None) -> None:
-        self._expanded += nodes
+    def _count(self, values: int, mark: yaml.Mark | None) -> None:
+        self._expanded += values
         if self._expanded > MAX_NODES:
             what = (
                 f"too many aliases: the document expands to more than {MAX_NODES:,} values (each alias counts the values it repeats)"
@@ -65,31 +74,36 @@ class _StrictSafeLoader(yaml.SafeLoader):
             )
             raise yaml.composer.ComposerError(None, None, what, mark)
 
+    def _reach(self, level: int, mark: yaml.Mark) -> None:
+        if level > MAX_DEPTH:
+            raise _TooDeep(f"at line {mark.line + 1}, column {mark.column + 1}")
+        self._deepest = max(self._deepest, level)
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Compose one node as PyYAML does, counting it (an alias: its whole subtree) against the bounds."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # the stubs leave it untyped
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]  # the stubs leave it untyped
             target = self.anchors.get(event.anchor)
             if target is not None:  # an unknown anchor is PyYAML's own error, below
-                size = self._sizes.get(id(target))
-                if size is None:
+                extent = self._extents.get(id(target))
+                if extent is None:
                     raise yaml.composer.ComposerError(
                         None, None, f"alias *{event.anchor} refers to a value that contains it", event.start_mark
                     )
                 self._aliases += 1
-                self._count(size, event.start_mark)
+                self._reach(self._depth + extent.levels, event.start_mark)
+                self._count(extent.values, event.start_mark)
             return super().compose_node(parent, index)
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # the stubs leave it untyped
         self._depth += 1
-        if self._depth > MAX_DEPTH:
-            mark = event.start_mark
-            raise _TooDeep(f"at line {mark.line + 1}, column {mark.column + 1}")
+        outer, self._deepest = self._deepest, 0
+        self._reach(self._depth, event.start_mark)
         start = self._expanded
         self._count(1, event.start_mark)
         node = super().compose_node(parent, index)
-        self._depth -= 1
         if event.anchor is not None:
-            self._sizes[id(node)] = self._expanded - start
+            self._extents[id(node)] = _Extent(self._expanded - start, self._deepest - self._depth + 1)
+        self._depth -= 1
+        self._deepest = max(outer, self._deepest)
         return node
 
 
