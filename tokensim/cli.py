@@ -20,6 +20,7 @@ from tokensim._version import __version__
 from tokensim.analysis.text import interval
 from tokensim.commands import catalogue, figures, sweeps
 from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
+from tokensim.display import terminal_text
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
@@ -174,7 +175,7 @@ def check(
     cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"]
     if table.empty:
         return
-    shown = table[cols].fillna("-").astype(str)
+    shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
     widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
     echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
     for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
