@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pandas as pd
 import typer
 
-from tokensim.commands.outputs import writable_folder
+from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ def sweep(
         try:
             try:
                 exp = Experiment.from_yaml(experiment)
-                folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
+                # the name is text (it may hold `/` or `..`): the default folder is a safe name made from it, inside results/
+                folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / folder_name(exp.spec.name))
                 if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
                     client, cluster = _dask_client(dask, dask_local)
                 writable_folder(folder)
@@ -81,8 +82,8 @@ def sweep(
             finally:
                 with received.deferred():  # a signal meanwhile waits until the cluster is closed
                     close_dask(client, cluster, quiet=received.signum is not None)
-            typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
-            typer.echo(_results_summary(frame))
+            echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
+            echo(_results_summary(frame))
         except BaseException as err:
             stopped = _stopping_signal(err, received.signum)
             if stopped is None:
@@ -122,7 +123,7 @@ def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None
             f"  tokensim sweep {experiment} --out {folder} --resume",
         ]
     with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-        typer.echo("\n".join(lines), err=True)
+        echo("\n".join(lines), err=True)
     raise typer.Exit(stop.exit_status)
 
 
@@ -138,7 +139,7 @@ def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
 
         def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
             if issubclass(category, FolderNote):
-                typer.echo(f"note: {message}", err=True)
+                echo(f"note: {message}", err=True)
             else:
                 shown(message, category, *args, **kwargs)
 
@@ -186,38 +187,36 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
     check = verify_results(folder)
     manifest = check.manifest
     inputs = f", inputs hash {manifest['inputs_hash']}" if "inputs_hash" in manifest else ""
-    typer.echo(
+    echo(
         f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}{inputs}), "
         f"tokensim {manifest.get('tokensim_version')}"
     )
     if not check.counts:
-        typer.echo("no runs stored")
+        echo("no runs stored")
     elif check.missing is not None:
         table = pd.DataFrame([(c.model, c.policy, c.done, c.missing) for c in check.counts])
-        typer.echo(
-            table.set_axis(["model", "policy", "done", "missing"], axis=1).set_index(["model", "policy"]).to_string()
-        )
+        echo(table.set_axis(["model", "policy", "done", "missing"], axis=1).set_index(["model", "policy"]).to_string())
         if check.extra_runs:
-            typer.echo(f"plus {check.extra_runs} runs added by sequential stopping")
+            echo(f"plus {check.extra_runs} runs added by sequential stopping")
     else:
         table = pd.DataFrame([(c.model, c.policy, c.done) for c in check.counts])
-        typer.echo(table.set_axis(["model", "policy", "runs"], axis=1).set_index(["model", "policy"]).to_string())
+        echo(table.set_axis(["model", "policy", "runs"], axis=1).set_index(["model", "policy"]).to_string())
     if check.writer is not None:
-        typer.echo(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
+        echo(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
     for note in check.notes:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
     findings = [f"{p.path}: {p.message}" for p in check.problems]
     if check.duplicate_runs:
         findings.append(f"{check.duplicate_runs} runs are stored more than once (the copies are not counted above)")
     findings += [f"{c} changed since the results were run: it reads differently now" for c in check.changed]
     if not findings:
-        typer.echo(
+        echo(
             f"checked {_count(check.chunks, 'chunk')}, {_count(check.rows, 'row')}: every chunk readable and this experiment's, "
             "no run stored twice" + (", no input changed" if "inputs" in manifest else "")
         )
         return
     for finding in findings:
-        typer.echo(f"problem: {finding}")
+        echo(f"problem: {finding}")
     advice = []
     if check.problems:
         advice.append(
@@ -226,7 +225,7 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
         )
     if check.changed:
         advice.append("restore the changed inputs to resume, or sweep into a new --out folder")
-    typer.echo(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
+    echo(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
     raise typer.Exit(1)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import JsonValue
 
 from tokensim._version import __version__
+from tokensim.display import shorten, terminal_text
 from tokensim.errors import InputError
 from tokensim.experiment.executors import TaskExecutor, open_executor
 from tokensim.experiment.inputs import ExperimentChanged, inputs_hash, manifest_inputs, refuse_changed
@@ -226,7 +227,8 @@ class Experiment:
         tasks = make_tasks(self.plan, runs, backend.parallelism)
         from tqdm.auto import tqdm  # loaded when a sweep runs: it imports asyncio (~40 ms on `import tokensim`)
 
-        bar = tqdm(total=len(runs), unit="run", desc=self.spec.name, disable=not progress, smoothing=0.1)
+        desc = terminal_text(shorten(self.spec.name, 40))  # a name is text: no control characters on the terminal
+        bar = tqdm(total=len(runs), unit="run", desc=desc, disable=not progress, smoothing=0.1)
         buffer: list[Row] = []
         done: list[Row] = []
         last_flush = time.monotonic()

@@ -106,6 +106,9 @@ class LoadedResults:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    from tokensim.model.documents import require_regular_file
+
+    require_regular_file(path)  # a FIFO named rows.csv would block the read forever
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
