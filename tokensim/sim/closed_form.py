@@ -26,12 +26,13 @@ from tokensim.sim.tally import Tally
 from tokensim.sim.token_families import row_any
 from tokensim.sim.trace import TraceEvent, TraceSink
 
-#: Queued (families x cells) values per population before its queue is resolved: 2^19, 4 MiB per
-#: float array of a pass (a pass holds about twenty such arrays). Assumption: 13 times the largest
-#: population queue of the golden set (34,232 values: mobile_gateway), so no golden run is chunked,
-#: and small enough that a run of 10^7 instances stays near 100 MiB (docs/benchmarks.md, "Memory of a run").
-#: Runs above it depend on this fixed number (chunk boundaries decide the order of the draws), never
-#: on the policy's being compared (docs/model.md, section 9).
+#: Queued (families x cells) values per population before its queue is resolved, and the size of a log
+#: leak's capture blocks (instances x cells): 2^19, 4 MiB per float array of a pass (a pass holds about
+#: twenty such arrays). Assumption: 13 times the golden set's largest population queue (34,232 values)
+#: and largest population (40,000), both mobile_gateway's, so no golden run is chunked; small enough that
+#: a run of 10^7 instances stays near 100 MiB beyond the imports (docs/benchmarks.md, "Memory of a run").
+#: Runs above it depend on this fixed number (chunk boundaries decide the order of the draws), never on
+#: the policy being compared (docs/model.md, section 9).
 CHUNK_CELLS = 2**19
 
 
