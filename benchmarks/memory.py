@@ -153,9 +153,10 @@ def table(rows: list[dict[str, Any]]) -> list[list[str]]:
 HEAD = ["instances", "leaks", "credentials exposed", "peak RSS", "run's part", "CPU s", "wall s"]
 
 
-def section(cfg: Config, mode: str, m: dict[str, Any], tables: list[tuple[str, list[list[str]]]]) -> str:
+def section(
+    cfg: Config, mode: str, m: dict[str, Any], tables: list[tuple[str, list[list[str]]]], against: list[str]
+) -> str:
     days = cfg.days
-    against = [label for label, _ in tables[1:]]
     lines = [
         SECTION,
         "",
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         tables.append((label, table(rows)))
         print(f"\n{label}\n" + harness.text_table([HEAD, *tables[-1][1]]))
     if args.write:
-        harness.write_section(SECTION, section(cfg, mode, m, tables))
+        harness.write_section(SECTION, section(cfg, mode, m, tables, args.against))
     return 0
 
 
