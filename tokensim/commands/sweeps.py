@@ -34,14 +34,16 @@ def sweep(
     ] = False,
 ) -> None:
     """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
+    from tokensim.api import checked
     from tokensim.experiment import Experiment
+    from tokensim.model import limits
 
-    if jobs is not None and jobs < 1:
-        raise InputError.single("-j", "jobs", f"must be at least 1, got {jobs}")
+    if jobs is not None:
+        checked("-j", "jobs", limits.workers, jobs)
     if dask is not None and dask_local is not None:
         raise InputError.single("--dask", "", "give either --dask ADDRESS or --dask-local N, not both")
-    if dask_local is not None and dask_local < 1:
-        raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
+    if dask_local is not None:
+        checked("--dask-local", "", limits.workers, dask_local)
     exp = Experiment.from_yaml(experiment)
     folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
     client: Client | None = None
