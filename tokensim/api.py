@@ -74,7 +74,7 @@ def simulate(
     """Run one simulation and return its `Outcome` (a tidy record, plus the trace if asked).
 
     ``horizon`` is a duration (``"90d"``) or hours, at most 100 years; ``seed`` a whole
-    number from 0 to 2^63 - 1 (docs/parameters.md section 6, "Ranges"). Replication ``r`` of every
+    number from 0 to 2^63 - 1 (docs/parameters.md section 7, "Ranges"). Replication ``r`` of every
     policy sees the same leaks (common random numbers). A run that would simulate more than
     a million leaks on average is refused before it starts (`InputError`).
     """

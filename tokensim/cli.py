@@ -19,7 +19,8 @@ import typer
 from tokensim._version import __version__
 from tokensim.analysis.text import interval
 from tokensim.commands import catalogue, figures, sweeps
-from tokensim.commands.outputs import require_suffix, writable_file
+from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
+from tokensim.display import terminal_text
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
@@ -89,7 +90,7 @@ def run(
     from tokensim.model.cost import load_costs
     from tokensim.outcome import MAIN_METRICS
 
-    # the options' ranges (docs/parameters.md section 6), checked before any file is read
+    # the options' ranges (docs/parameters.md section 7), checked before any file is read
     checked("-n", "replications", limits.replications, replications)
     checked("--seed", "seed", limits.seed, seed)
     checked("--horizon", "horizon", limits.horizon_hours, horizon)
@@ -127,20 +128,16 @@ def run(
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
-    typer.echo(
-        f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}"
-    )
+    echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
     summary = summarise(frame, MAIN_METRICS, by="policy")  # one model, one setting per policy
-    typer.echo("")
-    typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
+    echo("")
+    echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
     if len(pols) > 1:
         diffs = paired_differences(frame, MAIN_METRICS, baseline=pols[0].name)
-        typer.echo("")
-        typer.echo(
-            _format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]")
-        )
+        echo("")
+        echo(_format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]"))
     if out is not None:
-        typer.echo(f"\nwrote {len(frame)} rows to {out}")
+        echo(f"\nwrote {len(frame)} rows to {out}")
 
 
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
@@ -176,16 +173,16 @@ def check(
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     table = route_table(arch, pol)
-    typer.echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
+    echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
     cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"]
     if table.empty:
         return
-    shown = table[cols].fillna("-").astype(str)
+    shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
     widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+    echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
     for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
-        typer.echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
-        typer.echo(f"    {full['path']}: {full['reason']}")
+        echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
+        echo(f"    {full['path']}: {full['reason']}")
 
 
 app.command()(figures.plot)
@@ -206,12 +203,13 @@ def diagram(
     from tokensim.viz.io import FORMATS
 
     require_suffix(out, tuple(FORMATS), "a figure")
+    regular_output(out, "--out")
     if tier is not None and tier not in TIERS:
         raise InputError.single("--tier", tier, f"unknown tier; use one of {', '.join(TIERS)}")
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     save_figure(architecture_figure(arch, pol, tier=tier), out)
-    typer.echo(f"wrote {out}")
+    echo(f"wrote {out}")
 
 
 app.command()(figures.report)
@@ -241,7 +239,7 @@ def main() -> None:
     try:
         app()  # click handles its own usage errors (exit 2) in standalone mode
     except InputError as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         sys.exit(2)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from tokensim.api import config_hash
 from tokensim.experiment.designs import check_size, design_points
 from tokensim.experiment.factors import parse_path, set_path
+from tokensim.experiment.inputs import InputDigest
 from tokensim.experiment.spec import ExperimentFile
 from tokensim.experiment.validation import Inputs
 from tokensim.model.architecture import Architecture
@@ -58,7 +59,8 @@ class Plan:
     variants: tuple[Variant, ...]
     policies: tuple[tuple[Policy, ...], ...]  # per variant: the paired policies
     costs: CostModel
-    experiment_hash: str
+    experiment_hash: str  # of the experiment file (every row carries it)
+    inputs: tuple[InputDigest, ...]  # of each model, policy and the cost model it names (the manifest keeps them)
 
 
 def experiment_hash(spec: ExperimentFile) -> str:
@@ -105,7 +107,7 @@ def build_plan(spec: ExperimentFile, source: str, inputs: Inputs) -> Plan:
                     for pol in inputs.policies
                 )
             )
-    return Plan(spec, source, tuple(variants), tuple(policies), inputs.costs, experiment_hash(spec))
+    return Plan(spec, source, tuple(variants), tuple(policies), inputs.costs, experiment_hash(spec), inputs.digests)
 
 
 def replication_cap(spec: ExperimentFile) -> int:

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 
+from tokensim.display import quote
 from tokensim.model.units import parse_duration
 
 _YEAR = 24.0 * 365  # hours (units.py: a year is 365 days)
@@ -97,7 +98,10 @@ WORKERS = Bound(1, 1024, "1024", "each worker process holds about 100 MB")
 
 
 def _shown(value: object) -> str:
-    return repr(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+    """A value as the messages show it: text quoted (a short prefix, `display.quote`), floats in short form."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if isinstance(value, Integral) else quote(value)
 
 
 def above(bound: Bound, value: object) -> str:
