@@ -84,15 +84,16 @@ def run(
     from tqdm import tqdm
 
     from tokensim.analysis import paired_differences, summarise
-    from tokensim.api import replicate, simulate
+    from tokensim.api import checked, replicate, simulate
+    from tokensim.model import limits
     from tokensim.model.architecture import load_model
     from tokensim.model.cost import load_costs
     from tokensim.outcome import MAIN_METRICS
 
-    if replications < 1:
-        raise InputError.single("-n", "replications", f"must be at least 1, got {replications}")
-    if seed < 0:
-        raise InputError.single("--seed", "seed", f"must be a non-negative integer, got {seed}")
+    # the options' ranges (docs/parameters.md section 7), checked before any file is read
+    checked("-n", "replications", limits.replications, replications)
+    checked("--seed", "seed", limits.seed, seed)
+    checked("--horizon", "horizon", limits.horizon_hours, horizon)
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None and path.suffix.lower() not in ((".csv", ".parquet") if flag == "--out" else (".csv",)):
             raise InputError.single(
@@ -103,6 +104,7 @@ def run(
             writable_file(path, flag)  # before the runs: a bad path must not cost the results
     arch = load_model(model)
     pols = _policies(policy, set_)
+    checked("-n", "replications", lambda n: limits.runs(n, len(pols)), replications)
     cost_model = load_costs(costs) if costs is not None else None
 
     def progress(jobs: Iterable[_T]) -> Iterable[_T]:

@@ -52,16 +52,18 @@ def sweep(
     workers stopped, and a few lines say what was stored and how to continue; exit status
     128 + the signal's number (130 for Ctrl-C).
     """
+    from tokensim.api import checked
     from tokensim.experiment import Experiment
     from tokensim.experiment.cluster import close_dask
     from tokensim.experiment.signals import Interrupted, interrupts
+    from tokensim.model import limits
 
-    if jobs is not None and jobs < 1:
-        raise InputError.single("-j", "jobs", f"must be at least 1, got {jobs}")
+    if jobs is not None:
+        checked("-j", "jobs", limits.workers, jobs)
     if dask is not None and dask_local is not None:
         raise InputError.single("--dask", "", "give either --dask ADDRESS or --dask-local N, not both")
-    if dask_local is not None and dask_local < 1:
-        raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
+    if dask_local is not None:
+        checked("--dask-local", "", limits.workers, dask_local)
     if quarantine and not resume:
         raise InputError.single("--quarantine", "", "applies to --resume only: it repairs a folder being resumed")
     folder: Path | None = out

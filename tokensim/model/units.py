@@ -1,7 +1,8 @@
 """Durations and rates as people write them (`90s`, `15m`, `30d`, `3/day`).
 
 Internally every duration is a float number of **hours** and every rate is a
-float **per hour**, so the engine never converts units.
+float **per hour**, so the engine never converts units. The parsers refuse what is
+not finite (`1e400h` reads as infinity); the ranges per kind of number are in `limits.py`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class UnitError(ValueError):
     """A duration or rate that cannot be read; the message says what is allowed."""
 
 
+def _finite(number: float, value: object) -> float:
+    """Refuse infinities and NaN (`.inf`, `1e400h`): the ranges of docs/parameters.md start with finite."""
+    if not math.isfinite(number):
+        raise UnitError(f"must be a finite number, got {quote(value)}")
+    return number
+
+
 def _unit_hours(unit: str, text: str, allowed: str) -> float:
     unit = unit.lower()
     if unit in DURATION_UNITS:
@@ -56,13 +64,13 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a duration, got {quote(value)}; expected {ALLOWED_DURATION}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if not isinstance(value, str):
         raise UnitError(f"expected a duration, got {quote(value)}; expected {ALLOWED_DURATION}")
     match = _DURATION_RE.match(value)
     if not match:
         raise UnitError(f"cannot read duration {quote(value)}; expected {ALLOWED_DURATION}")
-    hours = float(match["num"]) * _unit_hours(match["unit"], value, ALLOWED_DURATION)
+    hours = _finite(float(match["num"]) * _unit_hours(match["unit"], value, ALLOWED_DURATION), value)
     return -hours if match["sign"] else hours
 
 
@@ -71,13 +79,13 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a rate, got {quote(value)}; expected {ALLOWED_RATE}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if not isinstance(value, str):
         raise UnitError(f"expected a rate, got {quote(value)}; expected {ALLOWED_RATE}")
     match = _RATE_RE.match(value)
     if not match:
         raise UnitError(f"cannot read rate {quote(value)}; expected {ALLOWED_RATE}")
-    rate = float(match["num"]) / _unit_hours(match["unit"], value, ALLOWED_RATE)
+    rate = _finite(float(match["num"]) / _unit_hours(match["unit"], value, ALLOWED_RATE), value)
     return -rate if match["sign"] else rate
 
 
