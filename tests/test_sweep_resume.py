@@ -3,16 +3,20 @@
 Real processes: `python -m tokensim sweep EXP --out DIR -j 2` in its own session, so the
 kill reaches the pool's workers too, as when a machine or a job scheduler kills it.
 Each kill may land before anything is stored, mid-way, or after the sweep ended; the
-comparison holds in every case.
+comparison holds in every case, and no process of the sweep outlives it.
+tests/test_signals.py reuses these helpers for kills of the sweep's process alone, and
+for the other executors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -55,9 +59,10 @@ def reference(experiment_file, tmp_path_factory) -> pd.DataFrame:
     return frame
 
 
-def start(experiment: Path, out: Path, *extra: str) -> subprocess.Popen:
+def start(experiment: Path, out: Path, *extra: str, executor: tuple[str, ...] = ("-j", "2")) -> subprocess.Popen:
+    """``tokensim sweep`` in a new session (its id is the sweep's pid), on ``executor``."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), "-j", "2", *extra],
+        [sys.executable, "-m", "tokensim", "sweep", str(experiment), "--out", str(out), *executor, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -69,8 +74,40 @@ def chunks(out: Path) -> int:
     return len(ResultStore(out).parts())
 
 
-def interrupt(proc: subprocess.Popen, out: Path, when: float | int | str, sig: int = signal.SIGKILL) -> tuple[int, str]:
-    """Send ``sig`` to the sweep's whole process group after ``when`` seconds, or once ``"+N"`` new chunks are stored."""
+def session_processes(sid: int) -> list[str]:
+    """The live processes of session ``sid``, as "pid command" (a zombie has ended; only its parent has not reaped it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()  # state, ppid, pgrp, session, ...
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            found.append(f"{entry.name} {command[:150].strip()}")
+    return found
+
+
+def survivors(sid: int, grace: float = 15.0) -> list[str]:
+    """The processes of session ``sid`` still alive after up to ``grace`` seconds (none, once they have all ended)."""
+    deadline = time.monotonic() + grace
+    while (alive := session_processes(sid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def interrupt(
+    proc: subprocess.Popen, out: Path, when: float | int | str, sig: int = signal.SIGKILL, *, group: bool = True
+) -> tuple[int, str]:
+    """Send ``sig`` after ``when`` seconds, or once ``"+N"`` new chunks are stored; returns the exit status and stderr.
+
+    To the sweep's whole process group (a terminal's Ctrl-C, a job scheduler's kill), or with
+    ``group=False`` to the sweep's process alone (``kill PID``, an out-of-memory kill). Then
+    asserts that no process of the sweep's session outlives it by more than a grace period
+    (and kills any that does, by its pid).
+    """
     before = chunks(out)
     if isinstance(when, str):
         new, deadline = int(when), time.monotonic() + 60
@@ -81,16 +118,23 @@ def interrupt(proc: subprocess.Popen, out: Path, when: float | int | str, sig: i
             break
         time.sleep(0.01)
     if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # finished in the meantime
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                os.kill(proc.pid, sig)
+    # The pipes stay open while any child holds them: read them aside, wait for the sweep's process.
+    with ThreadPoolExecutor(1) as reader:
+        output = reader.submit(proc.communicate)
         try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:  # finished in the meantime
-            pass
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:  # never leave a sweep behind
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=60)
+        finally:
+            left = survivors(proc.pid)
+            for line in left:  # never leave a sweep behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line.split()[0]), signal.SIGKILL)
+        _, err = output.result(timeout=60)
+    assert not left, f"processes of the sweep outlived it: {left}"
     return proc.returncode, err
 
 
@@ -116,7 +160,7 @@ def finish(experiment: Path, out: Path, reference: pd.DataFrame) -> None:
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    assert f"{RUNS} runs in" in res.stdout
+    assert f"{len(reference)} runs in" in res.stdout
     result = load_results(out)
     assert result["run_id"].is_unique
     assert set(result["run_id"]) == set(reference["run_id"])
@@ -155,5 +199,5 @@ def test_ctrl_c_keeps_what_finished_and_resume_completes(experiment_file, refere
     stored = check_partial(out, reference)
     if code != 0:  # the sweep may have ended before the signal
         assert code == 130, err
-        assert f"interrupted: {stored} runs are stored in {out}; continue with --resume" in err
+        assert f"interrupted by SIGINT: {stored} runs are stored in {out}; continue with --resume" in err
     finish(experiment_file, out, reference)

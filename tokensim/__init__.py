@@ -8,7 +8,7 @@ measure what a thief achieves (blast radius) against what the policy costs
 from tokensim._version import __version__
 from tokensim.api import replicate, simulate
 from tokensim.errors import InputError
-from tokensim.experiment import Experiment, load_results
+from tokensim.experiment import Experiment, load_results, verify_results
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.cost import CostModel
 from tokensim.model.policy import PRESETS, Policy, load_policy, preset
@@ -31,4 +31,5 @@ __all__ = [
     "replicate",
     "route_table",
     "simulate",
+    "verify_results",
 ]

@@ -13,35 +13,38 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from tokensim._version import __version__
 from tokensim.errors import InputError
+from tokensim.model import limits
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.cost import CostModel, integration_cost
 from tokensim.model.policy import Policy, repeated_policies, resolve_policy
-from tokensim.model.units import UnitError, parse_duration
+from tokensim.model.workload import check_run
 from tokensim.outcome import Outcome
 from tokensim.sim.engine import Simulation
 
 ModelLike = Architecture | str | Path
 PolicyLike = Policy | str | Path
+_T = TypeVar("_T")
 
 
 def _architecture(model: ModelLike) -> Architecture:
     return model if isinstance(model, Architecture) else load_model(model)
 
 
-def _hours(horizon: float | str, source: str = "--horizon") -> float:
+def checked(source: str, field: str, check: Callable[[Any], _T], value: object) -> _T:
+    """``check(value)`` (a `limits` check), its ValueError turned into an `InputError` naming ``source`` and ``field``.
+
+    The one way an argument or option is checked, so that it gets the message a file's field gets.
+    """
     try:
-        hours = parse_duration(horizon)
-    except UnitError as err:
-        raise InputError.single(source, "", str(err)) from None
-    if not hours > 0:
-        raise InputError.single(source, "", f"must be greater than zero, got {horizon!r}")
-    return hours
+        return check(value)
+    except ValueError as err:  # UnitError is a ValueError
+        raise InputError.single(source, field, str(err)) from None
 
 
 def config_hash(arch: Architecture, policy: Policy, horizon: float, costs: CostModel) -> str:
@@ -70,12 +73,17 @@ def simulate(
 ) -> Outcome:
     """Run one simulation and return its `Outcome` (a tidy record, plus the trace if asked).
 
-    ``horizon`` is a duration (``"90d"``) or hours. Replication ``r`` of every policy
-    sees the same leaks (common random numbers).
+    ``horizon`` is a duration (``"90d"``) or hours, at most 100 years; ``seed`` a whole
+    number from 0 to 2^63 - 1 (docs/parameters.md section 7, "Ranges"). Replication ``r`` of every
+    policy sees the same leaks (common random numbers). A run that would simulate more than
+    a million leaks on average is refused before it starts (`InputError`).
     """
+    seed = checked("simulate()", "seed", limits.seed, seed)
+    replication = checked("simulate()", "replication", limits.replication, replication)
+    hours = checked("simulate()", "horizon", limits.horizon_hours, horizon)
     arch = _architecture(model)
     pol = resolve_policy(policy)
-    hours = _hours(horizon)
+    check_run(arch, hours)
     costs = costs or CostModel()
     sim = Simulation(arch, pol, seed=seed, replication=replication, horizon=hours, trace=trace)
     trace_rows = sim.run()
@@ -107,16 +115,20 @@ def replicate(
     """Run ``replications`` paired runs of each policy; one row per (policy, replication).
 
     Replication r uses the same leak timeline under every policy, so differences
-    between policies are paired. ``progress`` wraps the run iterator (e.g. tqdm).
+    between policies are paired. ``progress`` wraps the run iterator (e.g. tqdm). The
+    arguments are checked as `simulate`'s are; at most a million replications and a
+    million runs (replications x policies).
     """
-    if replications < 1:
-        raise InputError.single("replications", "replications", f"must be at least 1, got {replications}")
+    replications = checked("replicate()", "replications", limits.replications, replications)
+    seed = checked("replicate()", "seed", limits.seed, seed)
+    hours = checked("replicate()", "horizon", limits.horizon_hours, horizon)
     arch = _architecture(model)
     pols = [resolve_policy(p) for p in policies]
     twice = repeated_policies(pols, by="settings")
     if twice:
         raise InputError.single("policies", "", f"the same policy is given twice: {', '.join(map(repr, twice))}")
-    hours = _hours(horizon)
+    checked("replicate()", "replications", lambda n: limits.runs(n, len(pols)), replications)
+    check_run(arch, hours)  # before the first run: simulate checks each run again
     jobs = [(pol, r) for r in range(replications) for pol in pols]
     iterator: Iterable[tuple[Policy, int]] = progress(jobs) if progress else jobs
     rows = [simulate(arch, pol, seed=seed, horizon=hours, replication=r, costs=costs).record for pol, r in iterator]

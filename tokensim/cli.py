@@ -19,7 +19,8 @@ import typer
 from tokensim._version import __version__
 from tokensim.analysis.text import interval
 from tokensim.commands import catalogue, figures, sweeps
-from tokensim.commands.outputs import require_suffix, writable_file
+from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
+from tokensim.display import terminal_text
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
@@ -83,15 +84,16 @@ def run(
     from tqdm import tqdm
 
     from tokensim.analysis import paired_differences, summarise
-    from tokensim.api import replicate, simulate
+    from tokensim.api import checked, replicate, simulate
+    from tokensim.model import limits
     from tokensim.model.architecture import load_model
     from tokensim.model.cost import load_costs
     from tokensim.outcome import MAIN_METRICS
 
-    if replications < 1:
-        raise InputError.single("-n", "replications", f"must be at least 1, got {replications}")
-    if seed < 0:
-        raise InputError.single("--seed", "seed", f"must be a non-negative integer, got {seed}")
+    # the options' ranges (docs/parameters.md section 7), checked before any file is read
+    checked("-n", "replications", limits.replications, replications)
+    checked("--seed", "seed", limits.seed, seed)
+    checked("--horizon", "horizon", limits.horizon_hours, horizon)
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None and path.suffix.lower() not in ((".csv", ".parquet") if flag == "--out" else (".csv",)):
             raise InputError.single(
@@ -102,6 +104,7 @@ def run(
             writable_file(path, flag)  # before the runs: a bad path must not cost the results
     arch = load_model(model)
     pols = _policies(policy, set_)
+    checked("-n", "replications", lambda n: limits.runs(n, len(pols)), replications)
     cost_model = load_costs(costs) if costs is not None else None
 
     def progress(jobs: Iterable[_T]) -> Iterable[_T]:
@@ -125,20 +128,16 @@ def run(
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
-    typer.echo(
-        f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}"
-    )
+    echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
     summary = summarise(frame, MAIN_METRICS, by="policy")  # one model, one setting per policy
-    typer.echo("")
-    typer.echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
+    echo("")
+    echo(_format_summary(summary, "mean", "per policy: mean [95% CI]"))
     if len(pols) > 1:
         diffs = paired_differences(frame, MAIN_METRICS, baseline=pols[0].name)
-        typer.echo("")
-        typer.echo(
-            _format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]")
-        )
+        echo("")
+        echo(_format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]"))
     if out is not None:
-        typer.echo(f"\nwrote {len(frame)} rows to {out}")
+        echo(f"\nwrote {len(frame)} rows to {out}")
 
 
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
@@ -181,24 +180,24 @@ def check(
     total = int(table["paths"].sum()) if not table.empty else 0
     summarised = total > len(table)
     if summarised:
-        typer.echo(
+        echo(
             f"model {arch.name}, policy {pol.name}: {total:,} routes, more than {TABLE_ROWS} to list: "
             f"summarised in {len(table)} lines, one per client, resource, tier and outcome, with its number of paths"
         )
     else:
-        typer.echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
+        echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
     cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"] + (["paths"] if summarised else [])
     if table.empty:
         return
-    shown = table[cols].fillna("-").astype(str)
+    shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
     if summarised:
         shown["paths"] = [f"{n:,}" for n in table["paths"]]
     widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+    echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
     for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
-        typer.echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
+        echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
         first = f"the first of {full['paths']:,}: " if full["paths"] > 1 else ""
-        typer.echo(f"    {first}{full['path']}: {full['reason']}")
+        echo(f"    {first}{full['path']}: {full['reason']}")
 
 
 app.command()(figures.plot)
@@ -219,12 +218,13 @@ def diagram(
     from tokensim.viz.io import FORMATS
 
     require_suffix(out, tuple(FORMATS), "a figure")
+    regular_output(out, "--out")
     if tier is not None and tier not in TIERS:
         raise InputError.single("--tier", tier, f"unknown tier; use one of {', '.join(TIERS)}")
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     save_figure(architecture_figure(arch, pol, tier=tier), out)
-    typer.echo(f"wrote {out}")
+    echo(f"wrote {out}")
 
 
 app.command()(figures.report)
@@ -254,7 +254,7 @@ def main() -> None:
     try:
         app()  # click handles its own usage errors (exit 2) in standalone mode
     except InputError as err:
-        typer.echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         sys.exit(2)
 
 

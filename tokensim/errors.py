@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tokensim.display import shorten
+
+#: Problems a message lists (assumption: 20 fill a screen; the rest are counted, so the first ones stay readable).
+SHOWN_PROBLEMS = 20
+#: Characters of one problem's field path and of its message (assumption: a few terminal lines at most;
+#: the places that quote values quote short prefixes already, this bounds any that do not).
+PATH_LIMIT = 120
+MESSAGE_LIMIT = 400
+#: Characters of one key in a field path (assumption: 40, longer than any name in the built-in models).
+KEY_LIMIT = 40
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -18,7 +29,9 @@ class InputError(Exception):
     """Bad input (model, policy, experiment or option): every problem, with its place.
 
     ``source`` is the file name (or a label such as ``--set``); each problem has a
-    dotted field path such as ``nodes.spa.leaks[0].rate``.
+    dotted field path such as ``nodes.spa.leaks[0].rate``. The message shows at most
+    `SHOWN_PROBLEMS` problems, each path and message shortened: user text is never
+    printed in full, however long.
     """
 
     source: str
@@ -29,9 +42,11 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         lines = []
-        for p in self.problems:
-            where = f"{self.source}: {p.path}" if p.path else self.source
-            lines.append(f"{where}: {p.message}")
+        for p in self.problems[:SHOWN_PROBLEMS]:
+            where = f"{self.source}: {shorten(p.path, PATH_LIMIT)}" if p.path else self.source
+            lines.append(f"{where}: {shorten(p.message, MESSAGE_LIMIT)}")
+        if len(self.problems) > SHOWN_PROBLEMS:
+            lines.append(f"{self.source}: and {len(self.problems) - SHOWN_PROBLEMS} more problems")
         return "\n".join(lines) if lines else f"{self.source}: invalid input"
 
     @classmethod
@@ -40,14 +55,18 @@ class InputError(Exception):
 
 
 def format_loc(loc: tuple[object, ...] | list[object]) -> str:
-    """Turn a location tuple into a dotted path: ('nodes', 'spa', 'leaks', 0) -> nodes.spa.leaks[0]."""
+    """Turn a location tuple into a dotted path: ('nodes', 'spa', 'leaks', 0) -> nodes.spa.leaks[0].
+
+    Keys are user text: one with a newline or control character is quoted (one line per
+    problem), one longer than `KEY_LIMIT` characters is shortened.
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = str(part)
-            if not text.isprintable():  # a key with a newline or control character: keep one line per problem
+            text = shorten(str(part), KEY_LIMIT)
+            if not text.isprintable():
                 text = repr(text)
             out += ("." if out else "") + text
     return out

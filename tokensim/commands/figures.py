@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tokensim.commands.outputs import require_suffix
+from tokensim.commands.outputs import echo, regular_output, require_suffix
 from tokensim.errors import InputError
 
 ResultsArg = Annotated[
@@ -51,6 +51,7 @@ def plot(
     if kind not in KINDS:
         raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join(KINDS)}")
     require_suffix(out, tuple(FORMATS), "a figure")
+    regular_output(out, "--out")
     if kind == "timeline":
         if metric is not None or where:
             raise InputError.single(
@@ -85,7 +86,7 @@ def plot(
         except InputError as err:
             raise _as_file_error(err, results) from None
     save_figure(fig, out)
-    typer.echo(f"wrote {out}")
+    echo(f"wrote {out}")
 
 
 def report(
@@ -121,6 +122,7 @@ def report(
     from tokensim.report import build_report
 
     require_suffix(out, (".html", ".htm"), "the report")
+    regular_output(out, "--out")
     try:
         path = build_report(
             results,
@@ -133,4 +135,4 @@ def report(
         )
     except InputError as err:
         raise _as_file_error(err, results) from None
-    typer.echo(f"wrote {path}")
+    echo(f"wrote {path}")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
 
-from tokensim.commands.outputs import writable_folder
+from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
+
+    from tokensim.experiment.signals import Interrupted
 
 
 def sweep(
@@ -32,38 +37,116 @@ def sweep(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")
     ] = False,
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine",
+            help="With --resume: move unreadable chunks, and chunks of another experiment or of copied runs, "
+            "to OUT/quarantine/ and run their runs again.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues."""
-    from tokensim.experiment import Experiment
+    """Run a parameter sweep; results go to a crash-safe Parquet dataset that --resume continues.
 
-    if jobs is not None and jobs < 1:
-        raise InputError.single("-j", "jobs", f"must be at least 1, got {jobs}")
+    Ctrl-C, SIGTERM and SIGHUP stop it the same way: the runs that finished are stored, the
+    workers stopped, and a few lines say what was stored and how to continue; exit status
+    128 + the signal's number (130 for Ctrl-C).
+    """
+    from tokensim.api import checked
+    from tokensim.experiment import Experiment
+    from tokensim.experiment.cluster import close_dask
+    from tokensim.experiment.signals import Interrupted, interrupts
+    from tokensim.model import limits
+
+    if jobs is not None:
+        checked("-j", "jobs", limits.workers, jobs)
     if dask is not None and dask_local is not None:
         raise InputError.single("--dask", "", "give either --dask ADDRESS or --dask-local N, not both")
-    if dask_local is not None and dask_local < 1:
-        raise InputError.single("--dask-local", "", f"must be at least 1, got {dask_local}")
-    exp = Experiment.from_yaml(experiment)
-    folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / exp.spec.name)
-    client: Client | None = None
-    cluster: LocalCluster | None = None
-    try:
-        if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
-            client, cluster = _dask_client(dask, dask_local)
-        writable_folder(folder)
-        frame = exp.run(folder, executor=client, workers=jobs, resume=resume)
-    except KeyboardInterrupt:
-        from tokensim.experiment.store import ResultStore
+    if dask_local is not None:
+        checked("--dask-local", "", limits.workers, dask_local)
+    if quarantine and not resume:
+        raise InputError.single("--quarantine", "", "applies to --resume only: it repairs a folder being resumed")
+    folder: Path | None = out
+    with interrupts() as received:  # the command's handlers only: `Experiment.run` installs none
+        client: Client | None = None
+        cluster: LocalCluster | None = None
+        try:
+            try:
+                exp = Experiment.from_yaml(experiment)
+                # the name is text (it may hold `/` or `..`): the default folder is a safe name made from it, inside results/
+                folder = out or (Path(exp.spec.out) if exp.spec.out else Path("results") / folder_name(exp.spec.name))
+                if dask is not None or dask_local is not None:  # before the folder: a bad address leaves none behind
+                    client, cluster = _dask_client(dask, dask_local)
+                writable_folder(folder)
+                frame = _run_noting(
+                    lambda: exp.run(folder, executor=client, workers=jobs, resume=resume, quarantine=quarantine)
+                )
+            finally:
+                with received.deferred():  # a signal meanwhile waits until the cluster is closed
+                    close_dask(client, cluster, quiet=received.signum is not None)
+            echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
+            echo(_results_summary(frame))
+        except BaseException as err:
+            stopped = _stopping_signal(err, received.signum)
+            if stopped is None:
+                raise
+            _report_interrupted(Interrupted(stopped), experiment, folder)  # inside: a second signal is ignored
 
-        stored = len(ResultStore(folder).stored_ids())
-        typer.echo(f"interrupted: {stored} runs are stored in {folder}; continue with --resume", err=True)
-        raise typer.Exit(130) from None
-    finally:
-        if client is not None:
-            client.close()  # type: ignore[no-untyped-call]  # distributed leaves Client.close unannotated
-        if cluster is not None:
-            cluster.close()
-    typer.echo(f"{exp.spec.name}: {len(frame)} runs in {folder}")
-    typer.echo(_results_summary(frame))
+
+def _stopping_signal(err: BaseException, received: int | None) -> int | None:
+    """The signal that stopped a sweep with ``err``, or None when no signal did.
+
+    An `Interrupted` says; a bare `KeyboardInterrupt` is Ctrl-C; any other error raised
+    once a signal has arrived is that signal's doing (a pool whose workers the same signal
+    killed first, as a kill of the whole process group does).
+    """
+    from tokensim.experiment.signals import Interrupted
+
+    if isinstance(err, Interrupted):
+        return err.signum
+    if isinstance(err, KeyboardInterrupt):
+        return signal.SIGINT
+    return received if isinstance(err, Exception) else None
+
+
+def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None) -> None:
+    """Say what an interrupted sweep stored and how to continue it, then exit with 128 + the signal's number."""
+    from tokensim.experiment.store import ResultStore
+
+    if folder is None:  # stopped while the experiment file was read
+        lines = [f"interrupted by {stop.name} before any run started; nothing is stored"]
+    else:
+        try:
+            stored = f"{len(ResultStore(folder).stored_ids())} runs are stored in {folder}"
+        except (InputError, OSError, ValueError) as err:  # an unreadable chunk: say so, not a traceback
+            stored = f"the runs stored in {folder} cannot be counted ({err})"
+        lines = [
+            f"interrupted by {stop.name}: {stored}; continue with --resume:",
+            f"  tokensim sweep {experiment} --out {folder} --resume",
+        ]
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        echo("\n".join(lines), err=True)
+    raise typer.Exit(stop.exit_status)
+
+
+def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``run()``, printing each `FolderNote` it raises (what a resume cannot check, chunks moved aside) as a note line."""
+    import warnings
+
+    from tokensim.experiment.store import FolderNote
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FolderNote)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, FolderNote):
+                echo(f"note: {message}", err=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return run()
 
 
 def _dask_client(address: str | None, local: int | None) -> tuple[Client, LocalCluster | None]:
@@ -95,34 +178,58 @@ def _results_summary(frame: pd.DataFrame) -> str:
 
 
 def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")]) -> None:
-    """Show what a sweep folder holds: runs done and missing, per model and policy."""
-    from tokensim.experiment import Experiment, load_results
-    from tokensim.experiment.store import ResultStore
+    """Verify a sweep folder and show what it holds: runs done and missing per model and policy, and every problem.
 
-    frame = load_results(folder)
-    manifest = ResultStore(folder).manifest() or {}
-    typer.echo(
-        f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}), tokensim {manifest.get('tokensim_version')}"
+    Exit status: 0 when every chunk is readable and this experiment's, no run is stored twice
+    and no input changed (runs may still be missing); 1 when a problem is found (each is listed);
+    2 when the folder is not a results folder at all.
+    """
+    from tokensim.experiment import verify_results
+
+    check = verify_results(folder)
+    manifest = check.manifest
+    inputs = f", inputs hash {manifest['inputs_hash']}" if "inputs_hash" in manifest else ""
+    echo(
+        f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}{inputs}), "
+        f"tokensim {manifest.get('tokensim_version')}"
     )
-    try:
-        exp = Experiment.from_folder(folder)
-        planned = pd.DataFrame(
-            [
-                {"model": exp.plan.variants[r.variant].arch.name, "policy": r.policy.name, "run_id": r.run_id}
-                for r in exp.runs()
-            ]
-        )
-    except InputError:
-        planned = None
-    done = set(frame["run_id"]) if not frame.empty else set()
-    if planned is not None:
-        planned["done"] = planned["run_id"].isin(done)
-        table = planned.groupby(["model", "policy"], sort=False)["done"].agg(
-            done="sum", missing=lambda d: int((~d).sum())
-        )
-        extra = len(done - set(planned["run_id"]))
-        typer.echo(table.to_string())
-        if extra:
-            typer.echo(f"plus {extra} runs added by sequential stopping")
+    if not check.counts:
+        echo("no runs stored")
+    elif check.missing is not None:
+        table = pd.DataFrame([(c.model, c.policy, c.done, c.missing) for c in check.counts])
+        echo(table.set_axis(["model", "policy", "done", "missing"], axis=1).set_index(["model", "policy"]).to_string())
+        if check.extra_runs:
+            echo(f"plus {check.extra_runs} runs added by sequential stopping")
     else:
-        typer.echo(_results_summary(frame))
+        table = pd.DataFrame([(c.model, c.policy, c.done) for c in check.counts])
+        echo(table.set_axis(["model", "policy", "runs"], axis=1).set_index(["model", "policy"]).to_string())
+    if check.writer is not None:
+        echo(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
+    for note in check.notes:
+        echo(f"note: {note}")
+    findings = [f"{p.path}: {p.message}" for p in check.problems]
+    if check.duplicate_runs:
+        findings.append(f"{check.duplicate_runs} runs are stored more than once (the copies are not counted above)")
+    findings += [f"{c} changed since the results were run: it reads differently now" for c in check.changed]
+    if not findings:
+        echo(
+            f"checked {_count(check.chunks, 'chunk')}, {_count(check.rows, 'row')}: every chunk readable and this experiment's, "
+            "no run stored twice" + (", no input changed" if "inputs" in manifest else "")
+        )
+        return
+    for finding in findings:
+        echo(f"problem: {finding}")
+    advice = []
+    if check.problems:
+        advice.append(
+            f"`tokensim sweep EXPERIMENT --out {folder} --resume --quarantine` moves the bad chunks to "
+            f"{Path(folder) / 'quarantine'} and runs their runs again"
+        )
+    if check.changed:
+        advice.append("restore the changed inputs to resume, or sweep into a new --out folder")
+    echo(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
+    raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -2,11 +2,24 @@
 
 Dask is an optional extra (`pip install 'tokensim[dask]'`); it is imported only when a
 cluster is asked for, and an `ImportError` says which extra to install.
+
+A local cluster's processes end with the sweep. Distributed itself makes each worker process
+exit when its parent dies (SIGKILL included: the worker waits on a pipe the parent holds
+open, ``distributed.process.AsyncProcess._immediate_exit_when_closed``); the nannies and the
+scheduler run in the sweep's own process. tokensim adds that the workers leave SIGINT,
+SIGTERM and SIGHUP to the sweep (a terminal's Ctrl-C reaches the whole process group, and
+each worker would print its own traceback): the cluster is started with those signals held
+(`signals.signals_held`), which its event-loop thread and every worker process it starts
+inherit, so the sweep alone handles them and shuts the cluster down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import TYPE_CHECKING
+
+from tokensim.experiment.signals import signals_held, start_resource_tracker
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -40,7 +53,8 @@ def local_dask_cluster(n_workers: int) -> tuple[Client, LocalCluster]:
     and close both when done (each is a context manager). One thread per worker because a
     run holds the GIL throughout; no dashboard; `CLUSTER_CONFIG` for the scheduler, nannies
     and workers (those added by ``cluster.scale`` too). The caller's Dask configuration is
-    left as it was.
+    left as it was. The workers never see SIGINT, SIGTERM or SIGHUP (held, see above):
+    the caller handles them and closes the cluster; a worker exits when this process dies.
 
     Not run as a doctest (it starts worker processes, several seconds; tests/test_experiments.py
     runs a sweep on such a cluster):
@@ -59,15 +73,54 @@ def local_dask_cluster(n_workers: int) -> tuple[Client, LocalCluster]:
     # The scheduler and the nannies, which run in this process, read the settings as they
     # start (scoped: this process's configuration is restored after). `config` goes to every
     # nanny, which hands it to its worker, those added later by `cluster.scale` included.
-    with dask.config.set(CLUSTER_CONFIG):
-        cluster = distributed.LocalCluster(  # type: ignore[no-untyped-call]  # Dask's constructors are untyped
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, config=CLUSTER_CONFIG
-        )
+    cluster: LocalCluster | None = None
+    start_resource_tracker()  # the workers are spawned: started inside, it would release the held signals
     try:
+        with dask.config.set(CLUSTER_CONFIG), signals_held():  # a signal held meanwhile is raised on leaving
+            cluster = distributed.LocalCluster(  # type: ignore[no-untyped-call]  # Dask's constructors are untyped
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # The scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 by
+                # default: any free port instead, so that a second cluster on the machine does not warn.
+                scheduler_kwargs={"dashboard_address": ":0"},
+                config=CLUSTER_CONFIG,
+            )
         return distributed.Client(cluster), cluster  # type: ignore[no-untyped-call]
-    except BaseException:
-        cluster.close()
+    except BaseException as err:
+        if cluster is not None:
+            close_dask(None, cluster, quiet=isinstance(err, KeyboardInterrupt))
         raise
+
+
+def close_dask(client: Client | None, cluster: LocalCluster | None, *, quiet: bool = False) -> None:
+    """Close a client, then a local cluster (either may be None); ``quiet``: without Dask's log lines.
+
+    ``quiet`` is for a sweep being interrupted: the scheduler, the nannies and the workers warn
+    of every task and worker that the shutdown drops, which is what the user asked for. The
+    workers of a local cluster write to this process's stderr: they are quietened too (those
+    of a scheduler given by address are someone else's, and log elsewhere).
+    """
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.CRITICAL)
+        if client is not None and cluster is not None:
+            with contextlib.suppress(Exception):  # a worker already gone has nothing left to say
+                client.run(_quieten)
+    try:
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]  # distributed leaves Client.close unannotated
+        if cluster is not None:
+            cluster.close()
+    finally:
+        logger.setLevel(level)
+
+
+def _quieten() -> None:
+    """Run on a local cluster's workers as an interrupted sweep closes it: no more log lines from Dask."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def connect_dask(address: str, timeout: str = "10s") -> Client:

@@ -2,7 +2,9 @@
 
 A design is a list of points, each a mapping factor -> value, reproducible from the
 experiment's seed. Sampled designs need ranges (``{low, high}``) or lists (read as
-categories: the unit interval is cut into equal parts).
+categories: the unit interval is cut into equal parts). `check_size` counts the points
+and runs of a design arithmetically and refuses one beyond `limits.VARIANTS` or
+`limits.RUNS` before a single point is built.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from tokensim.errors import InputError
 from tokensim.experiment.spec import ExperimentFile, Range, range_end
+from tokensim.model import limits
 
 
 class SalibProblem(TypedDict):
@@ -99,3 +103,50 @@ def design_points(spec: ExperimentFile) -> list[dict[str, object]]:
             dict(zip(names, combo)) for combo in itertools.product(*(grid_values(v) for v in spec.factors.values()))
         ]
     return [_decode(spec, row) for row in _sample(spec)]
+
+
+def point_count(spec: ExperimentFile) -> int:
+    """How many points `design_points` gives, counted without building them (SALib's sizes for sampled designs)."""
+    if not spec.factors:
+        return 1
+    k, n = len(spec.factors), spec.design_options.samples
+    if spec.design == "grid":
+        return math.prod(len(v) if isinstance(v, tuple) else v.steps or 2 for v in spec.factors.values())
+    return {"lhs": n, "sobol": n * (k + 2), "morris": n * (k + 1)}[spec.design]  # sobol without second order
+
+
+def _count(n: int, word: str, words: str = "") -> str:
+    """``n`` and its noun: `1 model`, `7 models`, `2 policies`."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
+def check_size(spec: ExperimentFile, source: str) -> None:
+    """Refuse, before anything is planned, a design of more model variants than `limits.VARIANTS`
+    or more runs than `limits.RUNS` (counting `until.max_replications`), with the count."""
+    points = point_count(spec)
+    variants = points * len(spec.models)
+    if variants > limits.VARIANTS.high:
+        if spec.design == "grid":
+            field = "factors"
+            how = " x ".join(f"{len(v) if isinstance(v, tuple) else v.steps or 2:,}" for v in spec.factors.values())
+            design = f"the grid has {how} = {_count(points, 'point')}"
+        else:
+            field = "design_options.samples"
+            design = f"the {spec.design} design of {_count(spec.design_options.samples, 'sample')} has {_count(points, 'point')}"
+        raise InputError.single(
+            source,
+            field,
+            f"{design}, x {_count(len(spec.models), 'model')} = {_count(variants, 'model variant')};"
+            f" at most {limits.VARIANTS.high_text} ({limits.VARIANTS.why}): use fewer values or samples",
+        )
+    capped = spec.until is not None and spec.until.max_replications > spec.replications
+    replications = spec.until.max_replications if spec.until is not None and capped else spec.replications
+    runs = variants * len(spec.policies) * replications
+    if runs > limits.RUNS.high:
+        raise InputError.single(
+            source,
+            "until.max_replications" if capped else "replications",
+            f"{_count(variants, 'model variant')} x {_count(len(spec.policies), 'policy', 'policies')}"
+            f" x {_count(replications, 'replication')} = {_count(runs, 'run')};"
+            f" at most {limits.RUNS.high_text} ({limits.RUNS.why}): split the experiment",
+        )

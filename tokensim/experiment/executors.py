@@ -4,11 +4,15 @@
 sizes the tasks), the rows of each task as it completes, and ``close``. Two kinds
 implement it: `SerialExecutor` (this process) and `FuturesExecutor` (any
 `concurrent.futures.Executor`: a process pool, a thread pool, a Dask client's executor).
-`open_executor` picks one for what `Experiment.run` was given.
+`open_executor` picks one for what `Experiment.run` was given. The process pool it creates
+ends with the sweep: its workers leave Ctrl-C to the parent and exit when it dies
+(`signals.bind_to_parent`), and a sweep that stops early (an interrupt, an error) stops them
+at once rather than letting them finish tasks whose rows nobody will store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Generator, Mapping, Sequence
@@ -16,6 +20,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from tokensim.experiment.signals import bind_to_parent, signals_held
 from tokensim.experiment.tasks import Row, Task, pack, run_packed_task, run_task
 
 if TYPE_CHECKING:
@@ -63,18 +68,62 @@ class FuturesExecutor:
 
     def completed(self, tasks: Sequence[Task]) -> Generator[list[Row]]:
         futures: list[Future[list[Row]]] = []
+        finished = False
         try:
-            for task in tasks:
-                futures.append(self.executor.submit(run_packed_task, pack(task)))
+            # A pool starts its workers as tasks are submitted: a stopping signal waits until
+            # they are started, so that none runs the parent's handler (`signals_held`).
+            with signals_held() if self.owned else contextlib.nullcontext():
+                for task in tasks:
+                    futures.append(self.executor.submit(run_packed_task, pack(task)))
             for future in as_completed(futures):
                 yield future.result()
-        finally:  # interrupted (Ctrl-C, an error storing rows): drop the tasks not yet started
-            for future in futures:
-                future.cancel()
+            finished = True
+        finally:
+            if not finished:  # interrupted (Ctrl-C, an error storing rows): the rows still to come will not be stored
+                self.abandon(futures)
+
+    def abandon(self, futures: list[Future[list[Row]]]) -> None:
+        """Drop the tasks not yet started; those running too, in a pool of tokensim's own (their workers are stopped)."""
+        for future in futures:
+            future.cancel()
+        if self.owned and isinstance(self.executor, ProcessPoolExecutor):
+            stop_workers(self.executor)
 
     def close(self) -> None:
         if self.owned:
             self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class DaskExecutor(FuturesExecutor):
+    """A Dask client's `concurrent.futures` executor, made for one sweep (``Client.get_executor``)."""
+
+    def abandon(self, futures: list[Future[list[Row]]]) -> None:
+        """Cancel the sweep's Dask tasks, through Dask's executor.
+
+        Not by cancelling its futures here: a task that completes meanwhile then has its
+        result set on a cancelled future, and distributed logs that InvalidStateError with
+        its traceback (``distributed.cfexecutor._cascade_future``).
+        """
+        self.executor.shutdown(wait=False)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)  # the client is the caller's; this executor is the sweep's
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down and terminate its workers now, mid-task (SIGTERM, whose default action they keep).
+
+    Python 3.14's ``terminate_workers``; before it, the pool's processes are only in its ``_processes``.
+    """
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((pool._processes or {}).values())  # a copy: the pool's manager thread edits the dict
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 class DaskClient(Protocol):
@@ -115,12 +164,12 @@ def open_executor(executor: Executor | Client | None, workers: int | None) -> Ta
         n = workers or os.cpu_count() or 1
         if n <= 1:
             return SerialExecutor()
-        return FuturesExecutor(ProcessPoolExecutor(max_workers=n), n, owned=True)
+        return FuturesExecutor(ProcessPoolExecutor(max_workers=n, initializer=bind_to_parent), n, owned=True)
     if is_dask_client(executor):
         return _dask_executor(executor, workers)
     return FuturesExecutor(executor, workers or os.cpu_count() or 1)
 
 
-def _dask_executor(client: DaskClient, workers: int | None) -> FuturesExecutor:
+def _dask_executor(client: DaskClient, workers: int | None) -> DaskExecutor:
     """A Dask client's `concurrent.futures` executor, tasks sized for its threads (or ``workers``)."""
-    return FuturesExecutor(client.get_executor(), workers or dask_parallelism(client))
+    return DaskExecutor(client.get_executor(), workers or dask_parallelism(client))

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokensim.api import config_hash
-from tokensim.experiment.designs import design_points
+from tokensim.experiment.designs import check_size, design_points
 from tokensim.experiment.factors import parse_path, set_path
+from tokensim.experiment.inputs import InputDigest
 from tokensim.experiment.spec import ExperimentFile
 from tokensim.experiment.validation import Inputs
 from tokensim.model.architecture import Architecture
 from tokensim.model.cost import CostModel
 from tokensim.model.policy import Policy
+from tokensim.model.workload import check_run
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class Plan:
     variants: tuple[Variant, ...]
     policies: tuple[tuple[Policy, ...], ...]  # per variant: the paired policies
     costs: CostModel
-    experiment_hash: str
+    experiment_hash: str  # of the experiment file (every row carries it)
+    inputs: tuple[InputDigest, ...]  # of each model, policy and the cost model it names (the manifest keeps them)
 
 
 def experiment_hash(spec: ExperimentFile) -> str:
@@ -74,7 +77,12 @@ def run_id(config: str, seed: int, replication: int, variant: int) -> str:
 
 
 def build_plan(spec: ExperimentFile, source: str, inputs: Inputs) -> Plan:
-    """Every variant (model x design point) and its policies, in row order."""
+    """Every variant (model x design point) and its policies, in row order.
+
+    Refuses (`InputError`) a design beyond the size limits before building a point, and a
+    variant whose runs would simulate more leaks than `limits.LEAKS` before any run starts.
+    """
+    check_size(spec, source)
     variants: list[Variant] = []
     policies: list[tuple[Policy, ...]] = []
     points = design_points(spec)
@@ -91,6 +99,7 @@ def build_plan(spec: ExperimentFile, source: str, inputs: Inputs) -> Plan:
                     data = set_path(data, parts, value)
             label = f"{source}: models[{m}] at design point {p}"
             variant_arch = Architecture.from_dict(data, label) if data is not base else arch
+            check_run(variant_arch, spec.horizon, label)
             variants.append(Variant(arch.name, p, point, data, label, variant_arch))
             policies.append(
                 tuple(
@@ -98,7 +107,7 @@ def build_plan(spec: ExperimentFile, source: str, inputs: Inputs) -> Plan:
                     for pol in inputs.policies
                 )
             )
-    return Plan(spec, source, tuple(variants), tuple(policies), inputs.costs, experiment_hash(spec))
+    return Plan(spec, source, tuple(variants), tuple(policies), inputs.costs, experiment_hash(spec), inputs.digests)
 
 
 def replication_cap(spec: ExperimentFile) -> int:

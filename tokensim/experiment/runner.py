@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,8 +20,10 @@ import pandas as pd
 from pydantic import JsonValue
 
 from tokensim._version import __version__
+from tokensim.display import shorten, terminal_text
 from tokensim.errors import InputError
 from tokensim.experiment.executors import TaskExecutor, open_executor
+from tokensim.experiment.inputs import ExperimentChanged, inputs_hash, manifest_inputs, refuse_changed
 from tokensim.experiment.plan import Plan, Run, build_plan, plan_runs
 from tokensim.experiment.spec import ExperimentFile, Until
 from tokensim.experiment.stopping import next_replications, stopping_units, units_to_extend
@@ -34,8 +36,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
-class ExperimentChanged(InputError):
-    """A sweep folder's experiment file no longer matches the hash its results were run with."""
+__all__ = ["Experiment", "ExperimentChanged"]
 
 
 class Experiment:
@@ -75,7 +76,7 @@ class Experiment:
         return cls(validate_as(ExperimentFile, data, source), source)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> Experiment:
+    def from_folder(cls, folder: str | Path, *, checked: bool = True) -> Experiment:
         """The experiment a sweep folder was run with (its ``experiment.yaml``), checked against its manifest.
 
         A sweep started from a file keeps that file (units required, as written); one started
@@ -83,7 +84,10 @@ class Experiment:
         read back the same way (the manifest's ``units_required`` says which; a folder whose
         manifest does not say is read as a file, else as a spec). Raises `InputError` when the
         file is missing or unreadable, `ExperimentChanged` (an `InputError`) when it no longer
-        matches the hash the folder's results were run with.
+        matches the hash the folder's results were run with, or when a model, policy or the cost
+        model it names reads differently now (the manifest's ``inputs``; a folder written before
+        tokensim kept them is not checked). ``checked=False`` skips both checks (`verify_results`
+        makes them itself, to report them).
         """
         store = ResultStore(folder)
         path = store.root / "experiment.yaml"
@@ -101,6 +105,8 @@ class Experiment:
             exp = cls.from_yaml(path)
         else:
             exp = cls._from_spec_file(path)
+        if not checked:
+            return exp
         if manifest.get("experiment_hash") not in (None, exp.plan.experiment_hash):
             raise ExperimentChanged.single(
                 str(path),
@@ -108,6 +114,8 @@ class Experiment:
                 "no longer matches the experiment hash its results were run with "
                 f"({manifest['experiment_hash']}); restore the original file",
             )
+        if "inputs" in manifest:
+            refuse_changed(str(store.root), manifest["inputs"], manifest_inputs(exp.plan.inputs))
         return exp
 
     @classmethod
@@ -128,43 +136,55 @@ class Experiment:
         workers: int | None = None,
         resume: bool = False,
         progress: bool = True,
+        quarantine: bool = False,
     ) -> pd.DataFrame:
         """Run every run not yet stored and return all rows (stored and new) in run order.
 
         ``executor``: any `concurrent.futures.Executor` or a Dask `distributed.Client`;
         by default a process pool over ``workers`` processes (all cores), serial when
         ``workers == 1``. Results go to ``out`` (default: the file's ``out``) in atomic
-        chunks; with ``resume`` the runs already there are skipped.
+        chunks; with ``resume`` the runs already there are skipped; with ``quarantine``
+        (a resume only) the chunks that cannot be read, or hold another experiment's rows or
+        copies, are moved to ``out/quarantine/`` first and their runs run again. While it runs
+        the folder is locked: a second writer gets an `InputError` naming this one.
         """
+        if quarantine and not resume:
+            raise InputError.single("quarantine", "", "applies to a resume only (resume=True, --resume)")
         folder = out if out is not None else self.spec.out
         store = ResultStore(folder) if folder is not None else None
         stored: set[str] = set()
         rows: list[Row] = []
-        if store is not None:
-            manifest: dict[str, JsonValue] = {
-                "experiment": self.spec.name,
-                "experiment_hash": self.plan.experiment_hash,
-                "source": self.source,
-                "tokensim_version": __version__,
-                "units_required": self.units_required,
-            }  # how `from_folder` reads experiment.yaml back
-            store.initialise(manifest, self.text, resume=resume)
-            stored = store.stored_ids()
-            if stored:
+        with ExitStack() as held:
+            if store is not None:
+                held.enter_context(store.writing())  # before anything is checked or written, released last
+                store.initialise(self._manifest(), self.text, resume=resume, quarantine=quarantine)
                 rows = cast(list[Row], store.load().to_dict("records"))
-        backend = open_executor(executor, workers)
-        try:
-            first = self.runs()
-            rows.extend(self._execute([r for r in first if r.run_id not in stored], backend, store, progress))
-            if self.spec.until is not None:
-                counted = {r.run_id: r.variant for r in first}
-                rows = self._until(self.spec.until, rows, stored, counted, backend, store, progress)
-        finally:
-            backend.close()
+                stored = {row["run_id"] for row in rows}
+            backend = open_executor(executor, workers)
+            try:
+                first = self.runs()
+                rows.extend(self._execute([r for r in first if r.run_id not in stored], backend, store, progress))
+                if self.spec.until is not None:
+                    counted = {r.run_id: r.variant for r in first}
+                    rows = self._until(self.spec.until, rows, stored, counted, backend, store, progress)
+            finally:
+                backend.close()
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
         return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+
+    def _manifest(self) -> dict[str, JsonValue]:
+        """What the folder's manifest.json records: the experiment, its hash and every input's digest."""
+        return {
+            "experiment": self.spec.name,
+            "experiment_hash": self.plan.experiment_hash,
+            "inputs": manifest_inputs(self.plan.inputs),
+            "inputs_hash": inputs_hash(self.plan.experiment_hash, self.plan.inputs),
+            "source": self.source,
+            "tokensim_version": __version__,
+            "units_required": self.units_required,  # how `from_folder` reads experiment.yaml back
+        }
 
     def _until(
         self,
@@ -207,7 +227,8 @@ class Experiment:
         tasks = make_tasks(self.plan, runs, backend.parallelism)
         from tqdm.auto import tqdm  # loaded when a sweep runs: it imports asyncio (~40 ms on `import tokensim`)
 
-        bar = tqdm(total=len(runs), unit="run", desc=self.spec.name, disable=not progress, smoothing=0.1)
+        desc = terminal_text(shorten(self.spec.name, 40))  # a name is text: no control characters on the terminal
+        bar = tqdm(total=len(runs), unit="run", desc=desc, disable=not progress, smoothing=0.1)
         buffer: list[Row] = []
         done: list[Row] = []
         last_flush = time.monotonic()

@@ -16,12 +16,21 @@ Validated with pydantic like model files; every problem names the file and field
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from tokensim.model.schema import Duration
+from tokensim.model import limits
+from tokensim.model.schema import Horizon, not_boolean, whole, within
 from tokensim.model.units import parse_duration, parse_rate
+
+#: Counts of an experiment file and their ranges (`limits`); the JSON schema shows them.
+Replications = Annotated[int, Field(ge=1, le=limits.REPLICATIONS.high), whole(limits.REPLICATIONS)]
+Samples = Annotated[int, Field(ge=1, le=limits.VARIANTS.high), whole(limits.VARIANTS)]
+Steps = Annotated[int, Field(ge=2, le=limits.STEPS.high), whole(limits.STEPS)]
+Levels = Annotated[int, Field(ge=2, le=limits.LEVELS.high), whole(limits.LEVELS)]
+Seed = Annotated[int, Field(ge=0, le=limits.SEED.high), BeforeValidator(limits.seed)]
 
 
 class _Strict(BaseModel):
@@ -31,14 +40,17 @@ class _Strict(BaseModel):
 class Range(_Strict):
     """A numeric range: ``{low, high}`` (durations and rates accepted), optional ``steps`` for grids, ``log`` spacing."""
 
-    low: float | str
-    high: float | str
-    steps: Annotated[int, Field(ge=2)] | None = None
+    low: Annotated[float | str, BeforeValidator(not_boolean)]
+    high: Annotated[float | str, BeforeValidator(not_boolean)]
+    steps: Steps | None = None
     log: bool = False
 
     @model_validator(mode="after")
     def _not_empty(self) -> Range:
         low, high = range_end(self.low), range_end(self.high)
+        for end, value in (("low", low), ("high", high)):
+            if not math.isfinite(value):
+                raise ValueError(f"{end} must be a finite number, got {getattr(self, end)!r}")
         if not low < high:
             raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
         if self.log and not low > 0:
@@ -84,16 +96,16 @@ class Until(_Strict):
     """Sequential stopping: add replications until the interval of ``metric`` is tight enough."""
 
     metric: str = "blast_radius"
-    rel_ci: Annotated[float, Field(gt=0)] = 0.05
-    max_replications: Annotated[int, Field(ge=1)] = 1000
-    batch: Annotated[int, Field(ge=1)] | None = None
+    rel_ci: Annotated[float, BeforeValidator(not_boolean), within(limits.REL_CI, positive=True)] = 0.05
+    max_replications: Replications = 1000
+    batch: Replications | None = None
 
 
 class DesignOptions(_Strict):
     """Sizes of sampled designs: ``samples`` (LHS points, Sobol base N, Morris trajectories), Morris ``levels``."""
 
-    samples: Annotated[int, Field(ge=1)] = 16
-    levels: Annotated[int, Field(ge=2)] = 4
+    samples: Samples = 16
+    levels: Levels = 4
 
 
 class ExperimentFile(_Strict):
@@ -106,9 +118,9 @@ class ExperimentFile(_Strict):
     factors: dict[str, FactorValues] = Field(default_factory=dict)
     design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     design_options: DesignOptions = Field(default_factory=DesignOptions)
-    replications: Annotated[int, Field(ge=1)] = 10
-    seed: Annotated[int, Field(ge=0)] = 0
-    horizon: Duration = 90 * 24.0
+    replications: Replications = 10
+    seed: Seed = 0
+    horizon: Horizon = 90 * 24.0
     out: str | None = None
     until: Until | None = None
     costs: dict[str, Any] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from tokensim.errors import InputError, Problem, format_loc
 from tokensim.experiment.factors import parse_path, path_problem, set_path
+from tokensim.experiment.inputs import InputDigest, input_digests
 from tokensim.experiment.spec import ExperimentFile, FactorValues, Range
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.cost import CostModel
@@ -29,6 +30,7 @@ class Inputs:
     models: tuple[Architecture, ...]
     policies: tuple[Policy, ...]  # the policies as written, before any policy factor is applied
     costs: CostModel
+    digests: tuple[InputDigest, ...]  # one per model, policy and the cost model: what a resume checks
 
 
 def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
@@ -78,7 +80,8 @@ def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
         costs = CostModel()
     if problems:
         raise InputError(source, problems)
-    return Inputs(tuple(models), tuple(policies), costs)
+    digests = input_digests(spec.models, models, [p.base for p in spec.policies], policies, costs)
+    return Inputs(tuple(models), tuple(policies), costs, digests)
 
 
 def _written_problems(

@@ -10,34 +10,41 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tokensim.errors import InputError
+from tokensim.model import limits
 from tokensim.model.architecture import Architecture
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, RouteAnalysis, Tier, choose_mechanism, effective_binding, mechanism_for
-from tokensim.model.schema import Client, Intermediary, Mesh
+from tokensim.model.schema import Client, Intermediary, Mesh, not_boolean, within
+
+#: A figure of the cost table: finite, not negative, at most `limits.COST_FIGURE` (NaN and
+#: negative figures made a sweep finish with NaN costs and empty plots: issue 11).
+Figure = Annotated[float, BeforeValidator(not_boolean), within(limits.COST_FIGURE)]
+#: A figure something is divided by: greater than zero as well.
+PositiveFigure = Annotated[float, BeforeValidator(not_boolean), within(limits.COST_FIGURE, positive=True)]
 
 
 class CostWeights(BaseModel):
     """Weights of the composite ``integration_cost`` (units: cost points per unit)."""
 
     model_config = ConfigDict(extra="forbid")
-    engineering: float = 1.0  # per person-day
-    latency: float = 1.0  # per ms added to the mean legitimate request
-    token_endpoint: float = 0.01  # per request/s at the issuer
-    availability: float = 1000.0  # per unit share of failed legitimate requests (10 per percentage point)
-    unsupported: float = 100.0  # per unit share of instances that cannot do the policy
+    engineering: Figure = 1.0  # per person-day
+    latency: Figure = 1.0  # per ms added to the mean legitimate request
+    token_endpoint: Figure = 0.01  # per request/s at the issuer
+    availability: Figure = 1000.0  # per unit share of failed legitimate requests (10 per percentage point)
+    unsupported: Figure = 100.0  # per unit share of instances that cannot do the policy
 
 
 class CostModel(BaseModel):
     """Cost table and weights; see docs/parameters.md for the source of each figure."""
 
     model_config = ConfigDict(extra="forbid")
-    client_person_days: dict[str, dict[str, float]] = Field(
+    client_person_days: dict[str, dict[str, Figure]] = Field(
         default_factory=lambda: {
             "browser": {"dpop": 10.0, "mtls": 30.0},
             "mobile": {"dpop": 8.0, "mtls": 15.0},
@@ -46,19 +53,19 @@ class CostModel(BaseModel):
             "legacy": {"dpop": 20.0, "mtls": 20.0},
         }
     )
-    resource_person_days: dict[str, float] = Field(default_factory=lambda: {"dpop": 2.0, "mtls": 3.0})
-    intermediary_person_days: float = 1.0
-    feature_person_days: dict[str, float] = Field(
+    resource_person_days: dict[str, Figure] = Field(default_factory=lambda: {"dpop": 2.0, "mtls": 3.0})
+    intermediary_person_days: Figure = 1.0
+    feature_person_days: dict[str, Figure] = Field(
         default_factory=lambda: {"rotation": 1.0, "reuse_detection": 1.0, "nonce": 2.0, "jit": 5.0}
     )
-    sign_ms: dict[str, float] = Field(
+    sign_ms: dict[str, Figure] = Field(
         default_factory=lambda: {"software": 0.0199, "non_extractable": 0.0199, "hardware": 80.0, "none": 0.0}
     )
-    dpop_verify_ms: float = 0.0587
-    mtls_ms: float = 0.5
-    nonce_round_trip_ms: float = 50.0
-    nonce_lifetime_hours: float = 5.0 / 60.0
-    concurrent_refresh_gap_seconds: float = 5.0
+    dpop_verify_ms: Figure = 0.0587
+    mtls_ms: Figure = 0.5
+    nonce_round_trip_ms: Figure = 50.0
+    nonce_lifetime_hours: Figure = 5.0 / 60.0
+    concurrent_refresh_gap_seconds: PositiveFigure = 5.0  # divides the grace
     weights: CostWeights = Field(default_factory=CostWeights)
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "costs") -> CostModel:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from tokensim.display import quote, shorten
 from tokensim.errors import InputError, Problem, format_loc
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.schema import Duration, DurationOrZero, Mechanism, _Strict
@@ -105,7 +106,9 @@ def preset(preset_name: str, /, **overrides: Any) -> Policy:
     """
     if preset_name not in _PRESETS:
         raise InputError.single(
-            "--policy", "policy", f"unknown policy {preset_name!r}; presets: {', '.join(PRESETS)} (or a policy file)"
+            "--policy",
+            "policy",
+            f"unknown policy {quote(preset_name)}; presets: {', '.join(PRESETS)} (or a policy file)",
         )
     base = Policy(name=preset_name, **_PRESETS[preset_name])
     return base.with_overrides(overrides, source=f"policy {preset_name}") if overrides else base
@@ -120,7 +123,7 @@ def load_policy(path: str | Path) -> Policy:
     base = data.pop("base", None)
     if base is not None:
         if not isinstance(base, str) or base not in _PRESETS:
-            raise InputError.single(source, "base", f"unknown preset {base!r}; presets: {', '.join(PRESETS)}")
+            raise InputError.single(source, "base", f"unknown preset {quote(base)}; presets: {', '.join(PRESETS)}")
         merged = {**_PRESETS[base], "name": Path(path).stem, **data}
     else:
         merged = {"name": Path(path).stem, **data}
@@ -145,6 +148,6 @@ def parse_assignments(items: list[str], source: str = "--set") -> dict[str, str]
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError.single(source, item, "expected key=value, e.g. access_ttl=5m")
+            raise InputError.single(source, shorten(item), "expected key=value, e.g. access_ttl=5m")
         out[key.strip()] = value.strip()
     return out

@@ -14,26 +14,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
+from tokensim.model import limits
+from tokensim.model.limits import Bound
 from tokensim.model.units import parse_duration, parse_rate
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value:g}")
-    return value
-
-
-def _positive(value: float) -> float:
-    _finite(value)
-    if not value > 0:
-        raise ValueError(f"must be greater than zero, got {value:g}")
-    return value
-
-
-def _non_negative(value: float) -> float:
-    _finite(value)
-    if value < 0:
-        raise ValueError(f"must not be negative, got {value:g}")
+def not_boolean(value: object) -> object:
+    """YAML reads `true` as a boolean, which pydantic would take for 1: a boolean is not a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r} (a boolean is not a number)")
     return value
 
 
@@ -43,40 +32,58 @@ def _fraction(value: float) -> float:
     return value
 
 
+def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
+    """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
+    return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))
+
+
+def whole(bound: Bound) -> BeforeValidator:
+    """Read an int field as a count inside ``bound``: an integral float (a grid's 100.0) counts, a boolean does not."""
+    return BeforeValidator(lambda v: limits.whole_number(v, bound))
+
+
 def _units_required(info: ValidationInfo) -> bool:
     """Files must say their units; Python callers may pass hours and per-hour numbers."""
     return bool(info.context and info.context.get("units_required"))
 
 
 def _reading(
-    parse: Callable[[object], float], example: str, *, positive: bool
+    parse: Callable[[object], float], example: str, check: Callable[[float, object], float]
 ) -> Callable[[object, ValidationInfo], float]:
-    """A validator that parses a duration or rate and checks its sign, quoting what the user wrote."""
+    """A validator that parses a duration or rate and checks its range (`limits`), quoting what the user wrote."""
 
     def read(value: object, info: ValidationInfo) -> float:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"must be a finite number, got {value!r}")
         if _units_required(info) and isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
             raise ValueError(f"{value!r} has no unit; write it with one, e.g. {value}{example}")
-        number = parse(value)
-        if not math.isfinite(number):
-            raise ValueError(f"must be a finite number, got {value!r}")
-        if positive and not number > 0:
-            raise ValueError(f"must be greater than zero, got {value!r}")
-        if number < 0:
-            raise ValueError(f"must not be negative, got {value!r}")
-        return number
+        return check(parse(value), value)
 
     return read
 
 
-#: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y`.
-Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", positive=True))]
+def _duration(positive: bool) -> Callable[[float, object], float]:
+    return lambda hours, written: limits.duration_in(hours, written, limits.DURATION, positive=positive)
+
+
+#: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y` (1 ms to 1000 years).
+Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=True)))]
 #: A duration that may be zero (grace windows, delays).
-DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", positive=False))]
-#: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off.
-Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", positive=False))]
-Fraction = Annotated[float, AfterValidator(_fraction)]
+DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=False)))]
+#: A run's horizon: a positive duration of at most 100 years (`limits.HORIZON`).
+Horizon = Annotated[
+    float,
+    BeforeValidator(
+        _reading(parse_duration, "h", lambda h, w: limits.duration_in(h, w, limits.HORIZON, positive=True))
+    ),
+]
+#: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off; at most 1000/s.
+Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", limits.rate_in))]
+Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fraction)]
+#: Counts (`limits.INSTANCES`, `TENANTS`, `RECORDS`); the JSON schema shows their ranges.
+Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
+Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
+Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
@@ -100,7 +107,7 @@ class LogNormal(_Strict):
 
     distribution: Literal["lognormal"]
     median: Duration
-    sigma: Annotated[float, AfterValidator(_non_negative)] = 1.0
+    sigma: Annotated[float, BeforeValidator(not_boolean), within(limits.SIGMA)] = 1.0
 
 
 class Exponential(_Strict):
@@ -173,14 +180,14 @@ class Client(_NodeBase):
 
     kind: Literal["client"]
     platform: Platform
-    instances: Annotated[int, Field(ge=1)] = 1
-    hosts: Annotated[int, Field(ge=1)] | None = None
+    instances: Instances = 1
+    hosts: Instances | None = None
     key_storage: KeyStorage = "software"
     supports: list[Mechanism] = Field(default_factory=_bearer_only)
     holds_refresh_token: bool = False
     confidential: bool = False
     request_rate: Rate = 60.0
-    tenants: Annotated[int, Field(ge=1)] = 1
+    tenants: Tenants = 1
     concurrent_refresh_fraction: Fraction = 0.0
     log_retention: Duration | None = None
 
@@ -213,7 +220,7 @@ class Broker(_NodeBase):
     """A SaaS integration or token-exchange broker holding tokens for many tenants."""
 
     kind: Literal["broker"]
-    tenants: Annotated[int, Field(ge=1)] = 1
+    tenants: Tenants = 1
     exchange: Literal["preserve", "strip", "fail"] = "strip"
     key_storage: KeyStorage = "software"
     logs_tokens: bool = False
@@ -224,10 +231,10 @@ class Resource(_NodeBase):
     """An API. ``sensitivity`` weighs its requests in the blast radius."""
 
     kind: Literal["resource"]
-    sensitivity: Annotated[float, AfterValidator(_positive)] = 1.0
+    sensitivity: Annotated[float, BeforeValidator(not_boolean), within(limits.SENSITIVITY, positive=True)] = 1.0
     privileged_fraction: Fraction = 0.1
     accepts: Literal["any", "bound"] = "bound"
-    records: Annotated[int, Field(ge=0)] | None = None
+    records: Records | None = None
     issuer: str | None = None
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0

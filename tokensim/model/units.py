@@ -1,13 +1,16 @@
 """Durations and rates as people write them (`90s`, `15m`, `30d`, `3/day`).
 
 Internally every duration is a float number of **hours** and every rate is a
-float **per hour**, so the engine never converts units.
+float **per hour**, so the engine never converts units. The parsers refuse what is
+not finite (`1e400h` reads as infinity); the ranges per kind of number are in `limits.py`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+
+from tokensim.display import quote
 
 #: Hours in each duration unit. A year is 365 days, a month 30 days.
 DURATION_UNITS: dict[str, float] = {
@@ -40,42 +43,49 @@ class UnitError(ValueError):
     """A duration or rate that cannot be read; the message says what is allowed."""
 
 
+def _finite(number: float, value: object) -> float:
+    """Refuse infinities and NaN (`.inf`, `1e400h`): the ranges of docs/parameters.md start with finite."""
+    if not math.isfinite(number):
+        raise UnitError(f"must be a finite number, got {quote(value)}")
+    return number
+
+
 def _unit_hours(unit: str, text: str, allowed: str) -> float:
     unit = unit.lower()
     if unit in DURATION_UNITS:
         return DURATION_UNITS[unit]
     if unit.endswith("s") and unit[:-1] in DURATION_UNITS:  # plural: "hours", "days"
         return DURATION_UNITS[unit[:-1]]
-    raise UnitError(f"unknown time unit {unit!r} in {text!r}; expected {allowed}") from None
+    raise UnitError(f"unknown time unit {quote(unit, 20)} in {quote(text)}; expected {allowed}") from None
 
 
 def parse_duration(value: object) -> float:
     """Return a duration in hours. Accepts `15m`-style strings; a bare number is hours."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a duration, got {value!r}; expected {ALLOWED_DURATION}")
+        raise UnitError(f"expected a duration, got {quote(value)}; expected {ALLOWED_DURATION}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if not isinstance(value, str):
-        raise UnitError(f"expected a duration, got {value!r}; expected {ALLOWED_DURATION}")
+        raise UnitError(f"expected a duration, got {quote(value)}; expected {ALLOWED_DURATION}")
     match = _DURATION_RE.match(value)
     if not match:
-        raise UnitError(f"cannot read duration {value!r}; expected {ALLOWED_DURATION}")
-    hours = float(match["num"]) * _unit_hours(match["unit"], value, ALLOWED_DURATION)
+        raise UnitError(f"cannot read duration {quote(value)}; expected {ALLOWED_DURATION}")
+    hours = _finite(float(match["num"]) * _unit_hours(match["unit"], value, ALLOWED_DURATION), value)
     return -hours if match["sign"] else hours
 
 
 def parse_rate(value: object) -> float:
     """Return a rate per hour. Accepts `3/day`-style strings; a bare number is per hour."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a rate, got {value!r}; expected {ALLOWED_RATE}")
+        raise UnitError(f"expected a rate, got {quote(value)}; expected {ALLOWED_RATE}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if not isinstance(value, str):
-        raise UnitError(f"expected a rate, got {value!r}; expected {ALLOWED_RATE}")
+        raise UnitError(f"expected a rate, got {quote(value)}; expected {ALLOWED_RATE}")
     match = _RATE_RE.match(value)
     if not match:
-        raise UnitError(f"cannot read rate {value!r}; expected {ALLOWED_RATE}")
-    rate = float(match["num"]) / _unit_hours(match["unit"], value, ALLOWED_RATE)
+        raise UnitError(f"cannot read rate {quote(value)}; expected {ALLOWED_RATE}")
+    rate = _finite(float(match["num"]) / _unit_hours(match["unit"], value, ALLOWED_RATE), value)
     return -rate if match["sign"] else rate
 
 

@@ -106,6 +106,9 @@ class LoadedResults:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    from tokensim.model.documents import require_regular_file
+
+    require_regular_file(path)  # a FIFO named rows.csv would block the read forever
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -123,8 +126,10 @@ def _folder_experiment(folder: Path) -> tuple[Experiment | None, str | None]:
     """The experiment a sweep folder stored (`Experiment.from_folder`), or a note saying why it cannot be read back."""
     try:
         return Experiment.from_folder(folder), None
-    except ExperimentChanged:
-        return None, "the folder's experiment file no longer matches the hash its results were run with"
+    except (
+        ExperimentChanged
+    ) as err:  # an edited experiment file, or a model, policy or cost model that reads differently
+        return None, f"the folder's experiment no longer matches its results ({str(err).splitlines()[0]})"
     except (InputError, OSError, TypeError) as err:
         first = str(err).splitlines()[0]
         return None, f"the folder's experiment file cannot be read back ({first})"

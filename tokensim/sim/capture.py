@@ -10,6 +10,7 @@ one array per token for a population, so that each path keeps its own streams.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +97,7 @@ def instance_tokens(
     """
     tokens: dict[int, CapturedToken] = {}
     proofs: dict[int, float] = {}
-    u = float(plan.access_phase[i])  # a Python float: the scalar path does plain float arithmetic
+    u = plan.phases.access(i)  # a Python float: the scalar path does plain float arithmetic
     for tok, tok_cells in cells_by_token(plan, cells).items():
         jit = tok_cells[0].tier in plan.rules.jit_tiers
         since = INF
@@ -123,43 +124,63 @@ def instance_tokens(
 
 
 def population_tokens(
-    plan: ClientPlan, policy: Policy, share: np.ndarray, t: float, retention: float, rng: np.random.Generator
-) -> CapturedFamilies | None:
+    plan: ClientPlan,
+    policy: Policy,
+    share: np.ndarray,
+    t: float,
+    retention: float,
+    rng: np.random.Generator,
+    *,
+    chunk_cells: int,
+) -> Iterator[CapturedFamilies]:
     """Tokens of a population that passed through a logging node within its retention, still valid at ``t``.
 
     ``share`` is, per cell, the share of the client's paths through the node. A token seen
     for one resource works wherever its audience reaches; each logged request carries its
-    own proof (htm, htu), so proofs are per cell. None when nothing valid is exposed.
+    own proof (htm, htu), so proofs are per cell. The population is taken in blocks of
+    instances whose (instances x cells) arrays hold at most ``chunk_cells`` values, and a block's
+    families are yielded before the next block is drawn: memory is a block's, whatever the
+    population. A population that fits in one block draws exactly as one array per token did;
+    a larger one draws block after block from the same stream (the results then depend on the
+    fixed block size, not on the policy). Blocks where nothing valid is exposed yield nothing.
     """
     seen = [c for c in plan.cells if share[c.index] > 0]
     groups = cells_by_token(plan, seen)
     if not groups:
-        return None
-    n = plan.spec.instances
-    expiry = np.full((n, len(plan.cells)), -INF)
-    proof = np.full((n, len(plan.cells)), -INF)
-    for tok, tok_cells in groups.items():
-        rate = sum(plan.request_rate[c.index] * share[c.index] for c in tok_cells)
-        since = rng.exponential(1.0 / rate, n) if rate > 0 else np.full(n, INF)
-        jit = tok_cells[0].tier in plan.rules.jit_tiers
-        exp, hit = captured_token(
-            t,
-            since,
-            ttl=plan.ttl[tok_cells[0].tier],
-            phase=plan.access_phase,
-            jit_ttl=policy.jit_ttl if jit else None,
-            retention=retention,
-        )
-        captured = np.where(hit, exp, -INF)
-        for c in plan.cells:
-            if plan.token_ids[c.index] == tok and plan.mechanism[c.tier] is not None:
-                expiry[:, c.index] = captured
-        for c in tok_cells:
-            if proofs_replay(policy, plan.mechanism[c.tier]):
-                rate_c = plan.request_rate[c.index] * share[c.index]
-                since_c = rng.exponential(1.0 / rate_c, n) if rate_c > 0 else np.full(n, INF)
-                proof[:, c.index] = np.where(hit, proof_deadline(t, since_c, policy.proof_window), -INF)
-    rows = np.flatnonzero(row_any(expiry > t))
-    if not rows.size:
-        return None
-    return CapturedFamilies(plan, rows, expiry[rows], proof[rows])
+        return
+    n, k = plan.spec.instances, len(plan.cells)
+    block = rows_per_chunk(chunk_cells, k)
+    for first in range(0, n, block):
+        m = min(block, n - first)
+        phase = plan.phases.access_range(first, first + m)
+        expiry = np.full((m, k), -INF)
+        proof = np.full((m, k), -INF)
+        for tok, tok_cells in groups.items():
+            rate = sum(plan.request_rate[c.index] * share[c.index] for c in tok_cells)
+            since = rng.exponential(1.0 / rate, m) if rate > 0 else np.full(m, INF)
+            jit = tok_cells[0].tier in plan.rules.jit_tiers
+            exp, hit = captured_token(
+                t,
+                since,
+                ttl=plan.ttl[tok_cells[0].tier],
+                phase=phase,
+                jit_ttl=policy.jit_ttl if jit else None,
+                retention=retention,
+            )
+            captured = np.where(hit, exp, -INF)
+            for c in plan.cells:
+                if plan.token_ids[c.index] == tok and plan.mechanism[c.tier] is not None:
+                    expiry[:, c.index] = captured
+            for c in tok_cells:
+                if proofs_replay(policy, plan.mechanism[c.tier]):
+                    rate_c = plan.request_rate[c.index] * share[c.index]
+                    since_c = rng.exponential(1.0 / rate_c, m) if rate_c > 0 else np.full(m, INF)
+                    proof[:, c.index] = np.where(hit, proof_deadline(t, since_c, policy.proof_window), -INF)
+        rows = np.flatnonzero(row_any(expiry > t))
+        if rows.size:
+            yield CapturedFamilies(plan, rows + first, expiry[rows], proof[rows])
+
+
+def rows_per_chunk(chunk_cells: int, cells: int) -> int:
+    """How many families (rows of ``cells`` values) a chunk of ``chunk_cells`` values holds (at least one)."""
+    return max(1, chunk_cells // max(1, cells))

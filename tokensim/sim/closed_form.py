@@ -1,9 +1,12 @@
-"""Token-only stolen families, queued during the run and resolved in closed form after it.
+"""Token-only stolen families, queued during the run and resolved in closed form in bounded chunks.
 
 Such a family interacts with nothing (its only event chain, detection then
-revocation, is its own), so resolving it after the clock stops gives the same
-distribution as a process during the run, at the cost of one numpy pass per client
-population (`token_families.resolve`).
+revocation, is its own), so resolving it at any moment after its leak gives the same
+distribution as a process during the run, at the cost of one numpy pass per chunk
+of a client population's families (`token_families.resolve`). A population's queue is
+resolved when the next leak's families would take it past `CHUNK_CELLS` values, and
+what is left when the clock stops: memory holds at most a chunk of families, however
+many instances and leaks the run has.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ from tokensim.sim.tally import Tally
 from tokensim.sim.token_families import row_any
 from tokensim.sim.trace import TraceEvent, TraceSink
 
+#: Queued (families x cells) values per population before its queue is resolved, and the size of a log
+#: leak's capture blocks (instances x cells): 2^19, 4 MiB per float array of a pass (a pass holds about
+#: twenty such arrays). Assumption: 13 times the golden set's largest population queue (34,232 values)
+#: and largest population (40,000), both mobile_gateway's, so no golden run is chunked; small enough that
+#: a run of 10^7 instances stays near 100 MiB beyond the imports (docs/benchmarks.md, "Memory of a run").
+#: Runs above it depend on this fixed number (chunk boundaries decide the order of the draws), never on
+#: the policy being compared (docs/model.md, section 9).
+CHUNK_CELLS = 2**19
+
 
 @dataclass(frozen=True)
 class QueuedFamilies:
@@ -36,15 +48,31 @@ class QueuedFamilies:
 
 
 class FamilyQueue:
-    """Families queued per client population, in order of their first leak."""
+    """Families queued per client population, in order of their first leak, resolved a chunk at a time."""
 
-    def __init__(self, horizon: float, trace: TraceSink) -> None:
+    def __init__(
+        self,
+        horizon: float,
+        trace: TraceSink,
+        streams: Streams,
+        threat: Threat,
+        tally: Tally,
+        *,
+        chunk_cells: int = CHUNK_CELLS,
+    ) -> None:
         self.horizon = horizon
         self.trace = trace
+        self.streams = streams
+        self.threat = threat
+        self.tally = tally
+        self.chunk_cells = chunk_cells
         self._queued: dict[str, list[QueuedFamilies]] = {}
+        self._cells: dict[str, int] = {}  # population -> queued families x cells
+        self._rngs: dict[str, np.random.Generator] = {}  # population -> its `families` stream, across chunks
 
     def add(self, found: CapturedFamilies, leak_time: float, start: float, node: str, vector: str) -> None:
-        """Queue a leak's families (untraced, dropping those whose tokens all expire before exploitation)."""
+        """Queue a leak's families (untraced, dropping those whose tokens all expire before exploitation);
+        first resolve the population's queue if these would take it past the chunk."""
         instances, expiry, proof = found.instances, found.expiry, found.proof
         if not self.trace.enabled:
             # a family whose tokens all expire before exploitation starts adds nothing but
@@ -52,18 +80,31 @@ class FamilyQueue:
             alive = np.flatnonzero(token_families.row_max(expiry) > start) if start < self.horizon else np.arange(0)
             if alive.size < len(instances):
                 instances, expiry, proof = instances[alive], expiry[alive], proof[alive]
-        if len(instances):
-            kept = CapturedFamilies(found.plan, instances, expiry, proof)
-            self._queued.setdefault(found.plan.name, []).append(QueuedFamilies(kept, leak_time, start, node, vector))
+        if not len(instances):
+            return
+        name, size = found.plan.name, int(expiry.size)
+        if self._cells.get(name, 0) + size > self.chunk_cells:
+            self._resolve(found.plan)
+        kept = CapturedFamilies(found.plan, instances, expiry, proof)
+        self._queued.setdefault(name, []).append(QueuedFamilies(kept, leak_time, start, node, vector))
+        self._cells[name] = self._cells.get(name, 0) + size
 
-    def resolve(self, plans: Mapping[str, ClientPlan], streams: Streams, threat: Threat, tally: Tally) -> None:
-        """Resolve every queued family into the tally (and the trace), one numpy pass per population."""
-        for name, parts in self._queued.items():
-            self._resolve_population(plans[name], parts, streams, threat, tally)
-        self._queued.clear()
+    def finish(self, plans: Mapping[str, ClientPlan]) -> None:
+        """Resolve what is still queued into the tally (and the trace), one pass per population."""
+        for name in self._queued:
+            self._resolve(plans[name])
+
+    def _resolve(self, plan: ClientPlan) -> None:
+        parts = self._queued.get(plan.name)
+        if parts:
+            if plan.name not in self._rngs:
+                self._rngs[plan.name] = self.streams.rng("families", plan.name)
+            self._resolve_population(plan, parts, self._rngs[plan.name], self.threat, self.tally)
+            self._queued[plan.name] = []  # the key stays: populations keep the order of their first leak
+            self._cells[plan.name] = 0
 
     def _resolve_population(
-        self, plan: ClientPlan, parts: list[QueuedFamilies], streams: Streams, threat: Threat, tally: Tally
+        self, plan: ClientPlan, parts: list[QueuedFamilies], rng: np.random.Generator, threat: Threat, tally: Tally
     ) -> None:
         instances = np.concatenate([p.families.instances for p in parts])
         expiry = np.concatenate([p.families.expiry for p in parts])
@@ -71,7 +112,6 @@ class FamilyQueue:
         sizes = [len(p.families.instances) for p in parts]
         leak_time = np.repeat([p.leak_time for p in parts], sizes)
         start = np.repeat([p.start for p in parts], sizes)
-        rng = streams.rng("families", plan.name)
         cells = plan.cells
         seen_delay = np.array(
             [
@@ -111,7 +151,7 @@ class FamilyQueue:
         tally.credentials_usable += int(plan.distinct_tokens(res.usable_end > start[:, None]).sum())
         used = row_any(res.usable_end > start[:, None])  # usable once exploitation began
         tally.exposure_hours += float(res.exposure[used].sum())
-        tally.containment.extend(res.exposure[used].tolist())
+        tally.containment.add(res.exposure[used])
         if self.trace.enabled:
             origins = [(p.node, p.vector) for p in parts for _ in range(len(p.families.instances))]
             self._trace(plan, instances, expiry, proof, res, origins, start)

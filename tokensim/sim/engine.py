@@ -5,7 +5,8 @@ process per leak process of the model), the thief's exploitation of each stolen
 credential family (`exploit.Exploitation`), detections and the responses that
 revoke. Replays between change points are drawn as exact Poisson bursts; routine
 renewals are arithmetic (`lifecycle.py`); token-only families are resolved in
-closed form after the clock stops (`closed_form.FamilyQueue`). The parts, each
+closed form, a bounded chunk at a time (`closed_form.FamilyQueue`), so a run's memory
+follows its incidents, not its instances times its leaks. The parts, each
 with one job: `plan` (the static plan), `vectors` and `capture` (what a leak
 exposes), `exploit`, `closed_form`, `tally` (counters to outcome fields) and
 `trace`. The engine knows nothing of files, sweeps or plots.
@@ -14,7 +15,7 @@ exposes), `exploit`, `closed_form`, `tally` (counters to outcome fields) and
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from tokensim.model.policy import Policy
 from tokensim.model.routes import RouteAnalysis, analyse, effective_binding
 from tokensim.sim.bundle import Bundle
 from tokensim.sim.capture import CapturedFamilies
-from tokensim.sim.closed_form import FamilyQueue
+from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
 from tokensim.sim.plan import LeakSource, RunPlan, build_plan
@@ -57,9 +58,11 @@ class Simulation:
         trace: bool = False,
         closed_form_families: bool = True,
         env: simpy.Environment | None = None,
+        chunk_cells: int = CHUNK_CELLS,
     ) -> None:
         """``closed_form_families=False`` runs every family as a process (the cross-check of the closed form);
-        ``env`` lets a caller supply its own SimPy environment (benchmarks count its events)."""
+        ``env`` lets a caller supply its own SimPy environment (benchmarks count its events); ``chunk_cells``
+        bounds the closed form's chunks and a log's capture blocks (families x cells; tests vary it)."""
         if not horizon > 0:
             raise ValueError("horizon must be positive")
         self.horizon = float(horizon)
@@ -70,7 +73,9 @@ class Simulation:
         self.closed_form_families = closed_form_families
         self.tally = Tally()
         self.trace = TraceSink(trace)
-        self.families = FamilyQueue(self.horizon, self.trace)
+        self.families = FamilyQueue(
+            self.horizon, self.trace, self.streams, self.plan.threat, self.tally, chunk_cells=chunk_cells
+        )
         self.exploitation = Exploitation(
             self.env,
             horizon=self.horizon,
@@ -83,7 +88,7 @@ class Simulation:
         self._uids = itertools.count(1)
 
     def run(self) -> list[TraceRow] | None:
-        """Start every leak process, run the clock to the horizon, resolve the queued families.
+        """Start every leak process, run the clock to the horizon, resolve the families still queued.
 
         Returns the trace rows in time order (None when not traced).
         """
@@ -91,7 +96,7 @@ class Simulation:
             self.env.process(self._leak_process(source))
         # Segments are clamped to the horizon; run a hair past it so those ending exactly there are counted.
         self.env.run(until=self.horizon * (1 + 1e-9) + 1e-9)
-        self.families.resolve(self.plan.clients, self.streams, self.plan.threat, self.tally)
+        self.families.finish(self.plan.clients)
         return self.trace.finish()
 
     def outcome_fields(self) -> dict[str, int | float]:
@@ -124,7 +129,7 @@ class Simulation:
         """Capture what the leak exposes, count it, then queue or start the families' exploitation."""
         run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
-        families: list[CapturedFamilies] = []
+        families: Iterable[CapturedFamilies] = ()
         if source.handler == "signing_key":
             bundles.append(forged_bundle(run_plan.forged_cells[leak.node], leak, self._uids))
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
@@ -134,28 +139,38 @@ class Simulation:
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
             bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))
-        else:  # a log on an intermediary, resource or broker
+        else:  # a log on an intermediary, resource or broker: its families come block by block
             assert source.retention is not None
             shares = run_plan.path_share[leak.node]
             populations = [(c, shares[name]) for name, c in run_plan.clients.items()]
-            families.extend(log_families(populations, policy, source.retention, leak.time, rng))
+            chunk = self.families.chunk_cells
+            families = log_families(populations, policy, source.retention, leak.time, rng, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
         token_only = [b for b in bundles if b.tokens_only()] if self.closed_form_families else []
-        families.extend(as_families(token_only, run_plan.clients))
+        families = itertools.chain(families, as_families(token_only, run_plan.clients))
         queued = {id(b) for b in token_only}
         bundles = [b for b in bundles if id(b) not in queued]
         exposed = sum(b.credentials() for b in bundles)
-        exposed += sum(f.plan.distinct_tokens(f.expiry > leak.time).sum() for f in families)
-        self.tally.credentials_exposed += int(exposed)
+        count = len(bundles)
+        traced = self.trace.enabled
+        # untraced, each block is queued (and perhaps a chunk resolved) before the next is captured; traced,
+        # the leak's note comes first, as its families' rows follow it (the trace holds them all anyway)
+        held = list(families) if traced else families
+        for f in held:
+            exposed += int(f.plan.distinct_tokens(f.expiry > leak.time).sum())
+            count += len(f.instances)
+            if not traced:
+                self.families.add(f, leak.time, leak.start, leak.node, leak.vector)
+        self.tally.credentials_exposed += exposed
         self.trace.note(
             leak.time,
             "leak",
             leak.node,
             leak.vector,
-            count=len(bundles) + sum(len(f.instances) for f in families),
+            count=count,
             detail=f"{exposed} credentials exposed; exploitation at {leak.start:.3f} h",
         )
-        for f in families:
+        for f in held if traced else ():
             self.families.add(f, leak.time, leak.start, leak.node, leak.vector)
         for b in bundles:
             self.bundles.append(b)

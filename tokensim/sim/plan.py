@@ -21,6 +21,7 @@ from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
 from tokensim.sim.bundle import Cell, MintRules
+from tokensim.sim.phases import Phases
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
 
@@ -42,8 +43,7 @@ class ClientPlan:
     rules: MintRules  # what a thief needs to mint tokens for this client
     token_ids: tuple[str, ...]  # per cell: which access token serves it
     token_groups: tuple[tuple[int, ...], ...]  # cells sharing one token, in order of first use
-    access_phase: np.ndarray  # per instance: renewal phase of access tokens in [0, 1)
-    grant_phase: np.ndarray  # per instance: renewal phase of grants (refresh-token families)
+    phases: Phases  # per instance: renewal phases of access tokens and of grants, computed when asked
 
     def distinct_tokens(self, held: np.ndarray) -> np.ndarray:
         """Per row of an (instances x cells) mask of held cells, how many distinct tokens they stand for."""
@@ -198,9 +198,8 @@ def _client_plan(
     shared = mech["low_risk"] == mech["privileged"] and not policy.jit
     ids = tuple(_token_id(policy, shared, c) for c in cells)
     groups = tuple(tuple(i for i, t in enumerate(ids) if t == tok) for tok in dict.fromkeys(ids))
-    rng = streams.rng("phase", name)  # policy-independent: every policy renews at the same phases
-    access_phase = rng.random(spec.instances)
-    grant_phase = rng.random(spec.instances)
+    # policy-independent: every policy renews at the same phases; none is held before a leak asks for it
+    phases = Phases(streams.rng("phase", name), spec.instances)
     return ClientPlan(
         name=name,
         spec=spec,
@@ -212,8 +211,7 @@ def _client_plan(
         rules=rules,
         token_ids=ids,
         token_groups=groups,
-        access_phase=access_phase,
-        grant_phase=grant_phase,
+        phases=phases,
     )
 
 

@@ -6,7 +6,38 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tokensim.sim.bundle import Bundle, Cell
+
+
+@dataclass
+class SpanSum:
+    """A running sum and count of spans (hours), added left to right as they come.
+
+    The outcome needs only their mean (`time_to_containment_hours`), so the spans are not
+    kept: the sum takes O(1) memory whatever the number of families. The additions are
+    sequential in the order the spans arrive (numpy's cumulative sum adds strictly left to
+    right), so the sum is bit for bit that of Python 3.11's ``sum`` over the list of them,
+    however they are split into arrays.
+    """
+
+    total: float = 0.0
+    count: int = 0
+
+    def add(self, spans: np.ndarray) -> None:
+        """Add an array of spans, in order."""
+        if spans.size:
+            self.total = float(np.cumsum(np.concatenate(([self.total], spans)))[-1])
+            self.count += int(spans.size)
+
+    def mean_with(self, more: Iterable[float]) -> float:
+        """The mean of every span added and then ``more`` (NaN when there are none)."""
+        total, count = self.total, self.count
+        for span in more:
+            total += span
+            count += 1
+        return total / count if count else math.nan
 
 
 @dataclass
@@ -32,7 +63,7 @@ class Tally:
     credentials_exposed: int = 0
     credentials_usable: int = 0  # of closed-form families; process-path bundles are added in `fields`
     exposure_hours: float = 0.0  # likewise
-    containment: list[float] = field(default_factory=list)  # per closed-form family: leak to last usable moment
+    containment: SpanSum = field(default_factory=SpanSum)  # closed-form families: leak to last usable moment
 
     def successes(self, cell: Cell, n: int) -> None:
         """``n`` successful unauthorized requests at one cell."""
@@ -55,7 +86,7 @@ class Tally:
         # exposure counts from the leak, for families the thief could use once it began
         used = [b for b in bundles if b.progress.usable_after_start and b.progress.last_usable is not None]
         exposure = self.exposure_hours + sum(b.progress.exposure for b in used)
-        spans = self.containment + [b.progress.last_usable - b.origin.leak_time for b in used]  # type: ignore[operator]
+        spans = (b.progress.last_usable - b.origin.leak_time for b in used)  # type: ignore[operator]
         return {
             "leaks": self.leaks,
             "credentials_exposed": self.credentials_exposed,
@@ -69,5 +100,5 @@ class Tally:
             "blast_radius": float(self.reach.blast_radius),
             "detections": self.detections,
             "reuse_detections": self.reuse_detections,
-            "time_to_containment_hours": float(sum(spans) / len(spans)) if spans else math.nan,
+            "time_to_containment_hours": float(self.containment.mean_with(spans)),
         }

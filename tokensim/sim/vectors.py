@@ -103,17 +103,17 @@ def log_families(
     retention: float,
     t: float,
     rng: np.random.Generator,
-) -> list[CapturedFamilies]:
+    *,
+    chunk_cells: int,
+) -> Iterator[CapturedFamilies]:
     """A logging intermediary, resource or broker: the still-valid tokens of every population through it.
 
-    ``populations`` pairs each client plan with its per-cell share of paths through the node.
+    ``populations`` pairs each client plan with its per-cell share of paths through the node. The families
+    come block by block (at most ``chunk_cells`` instance x cell values each, `capture.population_tokens`),
+    so that a caller can queue one block before the next is captured.
     """
-    out = []
     for plan, share in populations:
-        found = population_tokens(plan, policy, share, t, retention, rng)
-        if found is not None:
-            out.append(found)
-    return out
+        yield from population_tokens(plan, policy, share, t, retention, rng, chunk_cells=chunk_cells)
 
 
 def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[CapturedFamilies]:
@@ -149,7 +149,7 @@ def _take_key(loot: Loot, storage: str, dwell_end: float) -> None:
 def _steal_refresh_token(b: Bundle, plan: ClientPlan, policy: Policy, i: int, t: float) -> None:
     """The refresh token and, under rotation, the race the thief runs against the client for it."""
     loot, rules = b.loot, b.rules
-    loot.rt_expiry = current_expiry(t, policy.refresh_ttl, plan.grant_phase[i])
+    loot.rt_expiry = current_expiry(t, policy.refresh_ttl, plan.phases.grant(i))
     loot.thief_until = loot.rt_expiry
     if not policy.rotation:
         return
@@ -160,7 +160,7 @@ def _steal_refresh_token(b: Bundle, plan: ClientPlan, policy: Policy, i: int, t:
     if b.start > thief_last:
         return
     race = rotation_race(
-        legit_first=current_expiry(t, plan.ttl["low_risk"], plan.access_phase[i]),
+        legit_first=current_expiry(t, plan.ttl["low_risk"], plan.phases.access(i)),
         thief_first=b.start,
         thief_last=thief_last,
         period=plan.ttl["low_risk"],

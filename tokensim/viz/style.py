@@ -123,6 +123,7 @@ RC: dict[RcKeyType, object] = {
     "svg.fonttype": "none",  # text stays text in SVG: searchable, small
     "svg.hashsalt": "tokensim",  # fixed ids in SVG: the same figure gives the same file
     "pdf.fonttype": 42,  # TrueType in PDF: editable text
+    "text.parse_math": False,  # names are text: `a$b$c` is drawn as written, never parsed as math
 }
 
 #: Steps (hours) the duration axis may use: 1 minute up to 5 years.
