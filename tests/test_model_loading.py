@@ -99,7 +99,9 @@ def test_spa_example_loads_with_values_in_hours_and_per_hour() -> None:
     assert arch.clients == ["spa"] and arch.resources == ["orders"]
     assert set(arch.graph.edges) == {("spa", "edge"), ("edge", "orders")}
     assert arch.graph.nodes["edge"]["kind"] == "proxy"
-    assert arch.paths == {("spa", "orders"): [("spa", "edge", "orders")]}
+    assert {pair: list(space.listing()) for pair, space in arch.paths.items()} == {
+        ("spa", "orders"): [("spa", "edge", "orders")]
+    }
     assert arch.issuer_of("orders") is idp
 
 

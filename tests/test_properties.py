@@ -143,7 +143,7 @@ def check_valid(arch: Architecture) -> None:
     walk(arch.spec.model_dump())
     assert arch.clients and arch.resources
     for name in PRESETS:
-        routes = analyse(arch, preset(name))
+        routes = analyse(arch, preset(name)).groups
         assert {r.status for r in routes} <= {"bearer", "bound", "downgraded", "broken"}
         assert {r.effect for r in routes} <= {"bearer", "bound", "fails"}
 

@@ -34,8 +34,8 @@ def chain(
 
 def rows(arch: Architecture, policy_name: str, **overrides: Any) -> dict[str, Route]:
     """The single path's route per tier."""
-    routes = analyse(arch, preset(policy_name, **overrides))
-    assert len({r.path for r in routes}) == 1
+    routes = analyse(arch, preset(policy_name, **overrides)).groups
+    assert len({r.path for r in routes}) == 1 and {r.paths for r in routes} == {1}
     return {r.tier: r for r in routes}
 
 
@@ -266,7 +266,7 @@ def diamond(**left: Any) -> Architecture:
 def test_every_path_is_classified_and_the_thief_takes_the_weakest() -> None:
     arch = diamond(terminates_tls=True)
     routes = analyse(arch, preset("mtls"))
-    assert sorted((r.path, r.tier) for r in routes) == sorted(
+    assert sorted((r.path, r.tier) for r in routes.groups) == sorted(
         (p, t) for p in [("app", "a", "api"), ("app", "b", "api")] for t in ("low_risk", "privileged")
     )
     summary = effective_binding(routes)
@@ -288,10 +288,10 @@ def test_spa_example_routes() -> None:
     from tokensim.model.architecture import load_model
 
     arch = load_model("spa_behind_proxy")
-    dpop = {r.tier: r for r in analyse(arch, preset("dpop"))}
+    dpop = {r.tier: r for r in analyse(arch, preset("dpop")).groups}
     assert dpop["privileged"].status == "bound" and dpop["low_risk"].status == "bound"
     # the browser SPA cannot do mTLS: the mtls preset falls back to bearer for it
-    mtls = {r.tier: r for r in analyse(arch, preset("mtls"))}
+    mtls = {r.tier: r for r in analyse(arch, preset("mtls")).groups}
     assert (mtls["privileged"].mechanism, mtls["privileged"].effect) == ("bearer", "bearer")
 
 

@@ -166,23 +166,38 @@ def check(
     policy: Annotated[str, typer.Option("--policy", "-p", help="The policy whose mechanisms are checked.")] = "hybrid",
     set_: SetOpt = None,
 ) -> None:
-    """Print every client -> resource route, per tier: bound, downgraded or broken, and the hop that causes it."""
+    """Print every client -> resource route, per tier: bound, downgraded or broken, and the hop that causes it.
+
+    Beyond a few hundred routes (`tokensim.model.routes.TABLE_ROWS`), one line per client, resource, tier
+    and outcome, with its number of paths and the first of them.
+    """
     from tokensim.model.architecture import load_model
-    from tokensim.model.routes import route_table
+    from tokensim.model.routes import TABLE_ROWS, route_table
 
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     table = route_table(arch, pol)
-    echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
-    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"]
+    total = int(table["paths"].sum()) if not table.empty else 0
+    summarised = total > len(table)
+    if summarised:
+        echo(
+            f"model {arch.name}, policy {pol.name}: {total:,} routes, more than {TABLE_ROWS} to list: "
+            f"summarised in {len(table)} lines, one per client, resource, tier and outcome, with its number of paths"
+        )
+    else:
+        echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
+    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"] + (["paths"] if summarised else [])
     if table.empty:
         return
     shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
+    if summarised:
+        shown["paths"] = [f"{n:,}" for n in table["paths"]]
     widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
     echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
     for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
         echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
-        echo(f"    {full['path']}: {full['reason']}")
+        first = f"the first of {full['paths']:,}: " if full["paths"] > 1 else ""
+        echo(f"    {first}{full['path']}: {full['reason']}")
 
 
 app.command()(figures.plot)

@@ -1,4 +1,4 @@
-"""An architecture: a validated model file as a networkx graph, plus its routes."""
+"""An architecture: a validated model file as a networkx graph, plus its routes (counted, not listed)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import networkx as nx
 
 from tokensim.errors import InputError
 from tokensim.model.loading import read_document, validate_as
+from tokensim.model.paths import PathSpace, path_spaces
 from tokensim.model.schema import Client, Issuer, ModelFile, Resource
 from tokensim.model.validate import check_model
 
@@ -22,13 +23,19 @@ class Architecture:
     """A model: the validated file (``spec``), its graph and where it came from.
 
     The graph is a ``networkx.DiGraph``; each node carries its validated attributes
-    under the ``spec`` key and its ``kind``. Build one with `load_model`,
+    under the ``spec`` key and its ``kind``. ``paths`` holds, per (client, resource)
+    pair, its routes counted (tokensim.model.paths); a model whose routes pass a cycle
+    and are too many to list is refused here. Build one with `load_model`,
     `Architecture.from_dict` or `Architecture.from_spec`.
     """
 
     spec: ModelFile
     source: str = "<python>"
     graph: nx.DiGraph = field(init=False, repr=False, compare=False)
+    #: Per (client, resource) pair with at least one route, in model order: its routes (`PathSpace`).
+    paths: dict[tuple[str, str], PathSpace] = field(init=False, repr=False, compare=False)
+    #: What is derived from the model once and asked for by every run (route analysis per routing setting).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = check_model(self.spec)
@@ -39,6 +46,10 @@ class Architecture:
             graph.add_node(name, kind=node.kind, spec=node)
         graph.add_edges_from(tuple(e) for e in self.spec.edges)
         object.__setattr__(self, "graph", graph)
+        # here, not lazily: a model whose routes cannot be analysed is refused when it is loaded
+        object.__setattr__(
+            self, "paths", path_spaces(graph, self.spec.nodes, self.clients, self.resources, self.source)
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<python>") -> Architecture:
@@ -64,17 +75,6 @@ class Architecture:
     @cached_property
     def resources(self) -> list[str]:
         return [n for n, v in self.spec.nodes.items() if isinstance(v, Resource)]
-
-    @cached_property
-    def paths(self) -> dict[tuple[str, str], list[tuple[str, ...]]]:
-        """Every simple path (route) from each client to each resource it reaches."""
-        out: dict[tuple[str, str], list[tuple[str, ...]]] = {}
-        for c in self.clients:
-            for r in self.resources:
-                found = sorted(tuple(p) for p in nx.all_simple_paths(self.graph, c, r))
-                if found:
-                    out[(c, r)] = found
-        return out
 
     def reachable(self, client: str) -> list[str]:
         """Resources a client reaches, in model order."""

@@ -19,7 +19,7 @@ from tokensim.model import limits
 from tokensim.model.architecture import Architecture
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Route, Tier, choose_mechanism, effective_binding, mechanism_for
+from tokensim.model.routes import TIERS, RouteAnalysis, Tier, choose_mechanism, effective_binding, mechanism_for
 from tokensim.model.schema import Client, Intermediary, Mesh, not_boolean, within
 
 #: A figure of the cost table: finite, not negative, at most `limits.COST_FIGURE` (NaN and
@@ -87,16 +87,16 @@ def load_costs(path: str | Path) -> CostModel:
     return CostModel().with_overrides(data, source)
 
 
-def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], costs: CostModel) -> dict[str, float]:
+def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, costs: CostModel) -> dict[str, float]:
     """The integration-cost fields of an outcome row."""
     binding = effective_binding(routes)
     engineering = 0.0
     resource_mechs: set[tuple[str, str]] = set()
     hops: set[tuple[str, str]] = set()
-    for r in routes:
+    for r in routes.groups:
         if r.effect == "bound" and r.mechanism != "bearer":
             resource_mechs.add((r.resource, r.mechanism))
-            for hop in r.path[1:-1]:
+            for hop in routes.bound_hops[(r.client, r.resource, r.tier)]:  # the hops of its bound paths
                 node = arch.node(hop)
                 if isinstance(node, (Intermediary, Mesh)) and (
                     node.verifies_binding or (r.mechanism == "mtls" and node.forwards_client_cert)
@@ -145,7 +145,7 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
             failed += client.instances * p_trip / policy.access_ttl
     for feature in ("rotation", "reuse_detection", "nonce", "jit"):
         if getattr(policy, feature) and (feature not in ("rotation", "reuse_detection") or any_refresh):
-            if feature == "nonce" and not _uses(routes, "dpop"):
+            if feature == "nonce" and not routes.uses("dpop"):
                 continue
             engineering += costs.feature_person_days.get(feature, 0.0)
 
@@ -168,10 +168,6 @@ def integration_cost(arch: Architecture, policy: Policy, routes: list[Route], co
         "unsupported_instances": unsupported,
         "integration_cost": composite,
     }
-
-
-def _uses(routes: list[Route], mechanism: str) -> bool:
-    return any(r.mechanism == mechanism for r in routes)
 
 
 def _mean_privileged(arch: Architecture, resources: list[str]) -> float:

@@ -1,6 +1,8 @@
 """Route analysis (MODEL.md section 3): where does the binding survive?
 
-Every (client, resource, path, tier) is classified before any event runs:
+Every (client, resource, path, tier) is classified before any event runs (the rule
+per hop: tokensim.model.hops; the paths are counted, never all listed:
+tokensim.model.paths):
 
 * ``status`` is what the network does to the chosen mechanism: ``bound`` (the
   binding reaches a point that verifies it), ``downgraded`` (the request works,
@@ -9,78 +11,62 @@ Every (client, resource, path, tier) is classified before any event runs:
   ``bearer`` (possession is enough) or ``fails`` (nobody's request succeeds).
 
 ``hop`` names the node that causes a downgrade or a break.
+
+`analyse` gives what the engine and the cost model read: per (client, resource,
+tier), one `Route` per outcome with the number of paths that have it. `route_table`
+is the table for people: one row per path, or, beyond `TABLE_ROWS` rows, the
+rows of `analyse` (each with its path count and its first path).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
 from tokensim.model.architecture import Architecture, load_model
+from tokensim.model.hops import HopRule, Status, Verdict
 from tokensim.model.policy import Policy, resolve_policy
-from tokensim.model.schema import Broker, Client, Intermediary, Mesh, Resource
+from tokensim.model.schema import Client
+
+__all__ = [
+    "ROUTING_FIELDS",
+    "TABLE_ROWS",
+    "TIERS",
+    "Effect",
+    "Route",
+    "RouteAnalysis",
+    "Status",
+    "Tier",
+    "Verdict",
+    "analyse",
+    "choose_mechanism",
+    "classify_path",
+    "effective_binding",
+    "mechanism_for",
+    "route_table",
+]
 
 #: A policy's two tiers of resources, each with its own wanted mechanisms.
 Tier = Literal["low_risk", "privileged"]
-#: What the network does to a mechanism on a path (``bearer``: the mechanism is bearer, nothing to bind).
-Status = Literal["bound", "downgraded", "broken", "bearer"]
 #: What the policy makes of a route: a thief needs the key, possession is enough, or nobody's request succeeds.
 Effect = Literal["bound", "bearer", "fails"]
 
 TIERS: tuple[Tier, ...] = ("low_risk", "privileged")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the network does to one mechanism on one path."""
-
-    status: Status
-    hop: str | None
-    reason: str
+#: The policy fields route analysis reads: the mechanisms wanted per tier and what a loss of binding does.
+ROUTING_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
+#: Most rows `route_table` lists one per path; beyond, it gives one row per outcome with its path count.
+#: Assumption: what a person reads in a terminal or a report (every built-in model has at most 6).
+TABLE_ROWS = 200
 
 
 def classify_path(arch: Architecture, path: tuple[str, ...], mechanism: str) -> Verdict:
-    """Classify one path for one mechanism by walking it from client to resource."""
-    if mechanism == "bearer":
-        return Verdict("bearer", None, "bearer token: possession is enough")
-    lost: tuple[str, str] | None = None  # (hop, why) once the binding can no longer be verified
-    verified: str | None = None  # the first hop that verified it (the thief must pass there)
-    for hop in path[1:-1]:
-        node = arch.node(hop)
-        if verified is not None:  # beyond a verifier only a failing exchange still matters
-            if isinstance(node, Broker) and node.exchange == "fail":
-                return Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens")
-            continue
-        if isinstance(node, (Intermediary, Mesh)):
-            if node.verifies_binding:
-                if lost is None:
-                    verified = hop
-                    continue
-                return Verdict("broken", lost[0], f"{lost[1]}; {hop} cannot verify the binding")
-            if lost is None and mechanism == "mtls" and node.terminates_tls and not node.forwards_client_cert:
-                what = "re-encrypts with workload identity" if isinstance(node, Mesh) else "terminates TLS"
-                lost = (hop, f"{hop} {what} and does not forward the client certificate")
-            if lost is None and mechanism == "dpop" and node.rewrites_uri:
-                lost = (hop, f"{hop} rewrites the URI, so the proof's htu no longer matches")
-        elif isinstance(node, Broker):
-            if lost is not None:
-                return Verdict("broken", lost[0], lost[1])
-            if node.exchange == "strip":
-                return Verdict("downgraded", hop, f"{hop}'s token exchange strips the binding: bearer beyond it")
-            if node.exchange == "fail":
-                return Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens")
-    if verified is not None:
-        return Verdict("bound", verified, f"{verified} verifies the {mechanism} binding itself")
-    resource = arch.node(path[-1])
-    assert isinstance(resource, Resource)
-    if resource.accepts == "any":
-        return Verdict("downgraded", path[-1], f"{path[-1]} accepts any token as a bearer token")
-    if lost is not None:
-        return Verdict("broken", lost[0], lost[1])
-    return Verdict("bound", path[-1], f"{path[-1]} verifies the {mechanism} binding")
+    """Classify one path for one mechanism by walking it from client to resource (`HopRule.classify`)."""
+    return HopRule(arch.spec.nodes, mechanism).classify(path)
 
 
 def choose_mechanism(client: Client, wanted: tuple[str, ...]) -> str | None:
@@ -105,7 +91,7 @@ def mechanism_for(client: Client, policy: Policy, tier: Tier) -> str | None:
 
 @dataclass(frozen=True)
 class Route:
-    """One row of the route table."""
+    """One row of the route table: one path, or ``paths`` paths alike in all but their path (``path`` the first)."""
 
     client: str
     resource: str
@@ -117,74 +103,158 @@ class Route:
     effect: Effect
     hop: str | None
     reason: str
+    paths: int = 1
 
 
-def analyse(arch: Architecture, policy: Policy) -> list[Route]:
-    """Every client -> resource route, per tier, under a policy."""
-    rows: list[Route] = []
-    for (client_name, resource_name), paths in arch.paths.items():
+@dataclass(frozen=True)
+class RouteAnalysis:
+    """The routes of a model under a policy, counted: what the engine and the cost model read.
+
+    ``groups``: per (client, resource, tier), in model order, one `Route` per outcome (status,
+    effect, hop and reason), with the number of paths that have it and the first of them;
+    ``bound_hops``: per (client, resource, tier), the interior nodes of its paths whose effect is bound.
+    """
+
+    groups: tuple[Route, ...]
+    bound_hops: Mapping[tuple[str, str, Tier], frozenset[str]]
+
+    @cached_property
+    def binding(self) -> Mapping[tuple[str, str, Tier], tuple[Effect, float]]:
+        """Per (client, resource, tier): what a thief faces and the share of legitimate requests that fail
+        (`effective_binding`); exact: counts of paths are Python integers."""
+        counts: dict[tuple[str, str, Tier], dict[Effect, int]] = {}
+        for g in self.groups:
+            by_effect = counts.setdefault((g.client, g.resource, g.tier), {})
+            by_effect[g.effect] = by_effect.get(g.effect, 0) + g.paths
+        out: dict[tuple[str, str, Tier], tuple[Effect, float]] = {}
+        for key, n in counts.items():
+            thief: Effect = "bearer" if "bearer" in n else ("bound" if "bound" in n else "fails")
+            out[key] = (thief, n.get("fails", 0) / sum(n.values()))
+        return out
+
+    @cached_property
+    def rows(self) -> int:
+        """How many rows the route table has when it lists every path (one per path and tier)."""
+        return sum(g.paths for g in self.groups)
+
+    def uses(self, mechanism: str) -> bool:
+        """Whether some client uses ``mechanism`` for some tier."""
+        return any(g.mechanism == mechanism for g in self.groups)
+
+
+def analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
+    """Every client -> resource route, per tier, under a policy: counted by outcome, never listed.
+
+    It reads only the policy's `ROUTING_FIELDS`, so it is computed once per model and setting of them
+    (every run of a sweep asks again) and kept in the model's memo.
+    """
+    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS))
+    if key not in arch.memo:
+        arch.memo[key] = _analyse(arch, policy)
+    analysis: RouteAnalysis = arch.memo[key]
+    return analysis
+
+
+def _analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
+    groups: list[Route] = []
+    bound_hops: dict[tuple[str, str, Tier], frozenset[str]] = {}
+    for (client_name, resource_name), space in arch.paths.items():
         client = arch.node(client_name)
         for tier in TIERS:
             wanted = getattr(policy, tier)
             chosen = choose_mechanism(client, wanted)
-            for path in paths:
-                status: Status
-                effect: Effect
-                hop: str | None
-                if chosen is None:
-                    fails = policy.on_unsupported == "fail"
-                    mechanism, hop = ("none" if fails else "bearer"), client_name
-                    status, effect = ("broken", "fails") if fails else ("downgraded", "bearer")
-                    reason = f"{client_name} cannot do {' or '.join(wanted)}" + (
-                        "; its requests fail" if fails else "; it falls back to bearer"
-                    )
-                else:
-                    verdict = classify_path(arch, path, chosen)
-                    if verdict.status == "bearer":
-                        status, effect = "bearer", "bearer"
-                    elif verdict.status == "broken":
-                        status, effect = "broken", ("fails" if policy.on_binding_loss == "fail" else "bearer")
-                    else:
-                        status, effect = verdict.status, ("bound" if verdict.status == "bound" else "bearer")
-                    mechanism, hop, reason = chosen, verdict.hop, verdict.reason
-                    if verdict.status == "broken":
-                        reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
-                rows.append(
-                    Route(
-                        client_name, resource_name, path, tier, ",".join(wanted), mechanism, status, effect, hop, reason
-                    )
-                )
-    return rows
+            if chosen is None:
+                first = next(space.listing())
+                groups.append(_route(policy, client_name, resource_name, first, tier, wanted, None, None, space.total))
+                continue
+            tally = space.tally(chosen)
+            hops: set[str] = set()
+            for verdict, n in tally.paths.items():
+                row = _route(policy, client_name, resource_name, tally.first[verdict], tier, wanted, chosen, verdict, n)
+                groups.append(row)
+                if row.effect == "bound":
+                    hops.update(v for v, k in tally.through[verdict].items() if k)
+            bound_hops[(client_name, resource_name, tier)] = frozenset(hops)
+    return RouteAnalysis(tuple(groups), bound_hops)
 
 
-def route_table(arch: Architecture | str | Path, policy: Policy | str | Path) -> pd.DataFrame:
-    """The route table as a DataFrame (one row per client, resource, path and tier).
-
-    ``arch`` is an `Architecture`, a model file or a built-in model name; ``policy`` a
-    `Policy`, a preset name or a policy file.
-    """
-    if not isinstance(arch, Architecture):
-        arch = load_model(arch)
-    rows = analyse(arch, resolve_policy(policy))
-    frame = pd.DataFrame([r.__dict__ for r in rows])
-    if not frame.empty:
-        frame["path"] = frame["path"].map(" > ".join)
-    return frame
-
-
-def effective_binding(routes: list[Route]) -> dict[tuple[str, str, Tier], tuple[Effect, float]]:
+def effective_binding(routes: RouteAnalysis) -> Mapping[tuple[str, str, Tier], tuple[Effect, float]]:
     """Per (client, resource, tier): what a thief faces, and the share of legit requests that fail.
 
     The thief takes the weakest path: ``bearer`` if any path carries the token as
     bearer, else ``bound`` if any path works, else ``fails``. Legitimate traffic
     spreads evenly over the paths, so the failing share is the share of failing paths.
     """
-    groups: dict[tuple[str, str, Tier], list[Route]] = {}
-    for r in routes:
-        groups.setdefault((r.client, r.resource, r.tier), []).append(r)
-    out: dict[tuple[str, str, Tier], tuple[Effect, float]] = {}
-    for key, rs in groups.items():
-        effects = [r.effect for r in rs]
-        thief: Effect = "bearer" if "bearer" in effects else ("bound" if "bound" in effects else "fails")
-        out[key] = (thief, effects.count("fails") / len(effects))
+    return routes.binding
+
+
+def route_table(
+    arch: Architecture | str | Path, policy: Policy | str | Path, *, limit: int = TABLE_ROWS
+) -> pd.DataFrame:
+    """The route table as a DataFrame: one row per client, resource, path and tier, up to ``limit`` rows.
+
+    A model with more rows than ``limit`` gets one row per client, resource, tier and
+    outcome instead (the rows of `analyse`): its ``path`` is the first of the ``paths``
+    paths it stands for (``paths`` is 1 on every row of a table that lists each path).
+    ``arch`` is an `Architecture`, a model file or a built-in model name; ``policy`` a
+    `Policy`, a preset name or a policy file.
+    """
+    if not isinstance(arch, Architecture):
+        arch = load_model(arch)
+    pol = resolve_policy(policy)
+    analysis = analyse(arch, pol)
+    rows = list(_listed(arch, pol)) if analysis.rows <= limit else list(analysis.groups)
+    frame = pd.DataFrame([r.__dict__ for r in rows])
+    if not frame.empty:
+        frame["path"] = frame["path"].map(" > ".join)
+    return frame
+
+
+def _listed(arch: Architecture, policy: Policy) -> list[Route]:
+    """One row per client, resource, path and tier (every path listed: call it only for a bounded table)."""
+    out: list[Route] = []
+    for (client_name, resource_name), space in arch.paths.items():
+        client = arch.node(client_name)
+        for tier in TIERS:
+            wanted = getattr(policy, tier)
+            chosen = choose_mechanism(client, wanted)
+            rule = HopRule(arch.spec.nodes, chosen) if chosen is not None else None
+            for path in space.listing():
+                verdict = rule.classify(path) if rule is not None else None
+                out.append(_route(policy, client_name, resource_name, path, tier, wanted, chosen, verdict, 1))
     return out
+
+
+def _route(
+    policy: Policy,
+    client: str,
+    resource: str,
+    path: tuple[str, ...],
+    tier: Tier,
+    wanted: tuple[str, ...],
+    chosen: str | None,
+    verdict: Verdict | None,
+    paths: int,
+) -> Route:
+    """A row of the table: ``verdict`` on ``paths`` paths for the ``chosen`` mechanism (None: the client can do
+    no wanted mechanism, and there is no verdict)."""
+    status: Status
+    effect: Effect
+    if chosen is None or verdict is None:
+        fails = policy.on_unsupported == "fail"
+        mechanism, hop = ("none" if fails else "bearer"), client
+        status, effect = ("broken", "fails") if fails else ("downgraded", "bearer")
+        reason = f"{client} cannot do {' or '.join(wanted)}" + (
+            "; its requests fail" if fails else "; it falls back to bearer"
+        )
+        return Route(client, resource, path, tier, ",".join(wanted), mechanism, status, effect, hop, reason, paths)
+    if verdict.status == "bearer":
+        status, effect = "bearer", "bearer"
+    elif verdict.status == "broken":
+        status, effect = "broken", ("fails" if policy.on_binding_loss == "fail" else "bearer")
+    else:
+        status, effect = verdict.status, ("bound" if verdict.status == "bound" else "bearer")
+    reason = verdict.reason
+    if verdict.status == "broken":
+        reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
+    return Route(client, resource, path, tier, ",".join(wanted), chosen, status, effect, verdict.hop, reason, paths)

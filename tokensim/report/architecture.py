@@ -20,6 +20,7 @@ from tokensim.analysis.configurations import plain_value
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import PARAMETERS, Policy
+from tokensim.model.routes import ROUTING_FIELDS
 from tokensim.report.figures import figure_data_uri
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Policy fields the route analysis reads (docs/model.md section 3): one diagram per distinct setting of them
 #: (and policies whose route tables come out the same share it).
-ROUTE_FIELDS: tuple[str, ...] = ("low_risk", "privileged", "on_binding_loss", "on_unsupported")
+ROUTE_FIELDS: tuple[str, ...] = ROUTING_FIELDS
 #: Route table columns shown, in order.
 ROUTE_COLUMNS: tuple[str, ...] = (
     "client",
@@ -163,13 +164,22 @@ def model_sections(
                 if key in groups:
                     groups[key]["policies"].append(label)
                     continue
-                columns = table.reindex(columns=list(ROUTE_COLUMNS))
+                # a model with too many routes to list: one row per outcome, with its number of paths
+                summarised = not table.empty and int(table["paths"].sum()) > len(table)
+                columns = table.reindex(columns=[*ROUTE_COLUMNS, *(["paths"] if summarised else [])])
                 shown = columns.astype(object).where(columns.notna(), "-")
+                counts: dict[Any, Any]  # status -> number of routes (as shown)
+                if summarised:
+                    shown["paths"] = [f"{n:,}" for n in table["paths"]]
+                    counts = {s: f"{int(n):,}" for s, n in table.groupby("status", sort=False)["paths"].sum().items()}
+                else:
+                    counts = table["status"].value_counts().to_dict() if not table.empty else {}
                 groups[key] = {
                     "policies": [label],
                     "image": figure_data_uri(architecture_figure(arch, policy)),
                     "routes": shown.to_dict("records"),
-                    "counts": table["status"].value_counts().to_dict() if not table.empty else {},
+                    "counts": counts,
+                    "summarised": summarised,
                 }
         section["groups"] = list(groups.values())
         if mismatched:

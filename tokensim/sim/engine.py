@@ -23,7 +23,7 @@ import simpy
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
-from tokensim.model.routes import Route, analyse, effective_binding
+from tokensim.model.routes import RouteAnalysis, analyse, effective_binding
 from tokensim.sim.bundle import Bundle
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
@@ -68,7 +68,7 @@ class Simulation:
         self.horizon = float(horizon)
         self.streams = Streams(seed, replication)
         self.env = env if env is not None else simpy.Environment()
-        self.routes: list[Route] = analyse(arch, policy)
+        self.routes: RouteAnalysis = analyse(arch, policy)
         self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams)
         self.closed_form_families = closed_form_families
         self.tally = Tally()

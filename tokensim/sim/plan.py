@@ -223,13 +223,16 @@ def _token_id(policy: Policy, shared: bool, cell: Cell) -> str:
 
 
 def _path_shares(arch: Architecture, node: str, clients: Mapping[str, ClientPlan]) -> dict[str, np.ndarray]:
-    """Per client, per cell: the share of the client's paths to the cell's resource that pass through ``node``."""
+    """Per client, per cell: the share of the client's paths to the cell's resource that pass through ``node``.
+
+    Counted, not listed (`PathSpace.passes`), as an exact ratio of Python integers.
+    """
     out = {}
     for plan in clients.values():
         share = np.zeros(len(plan.cells))
         for c in plan.cells:
-            paths = arch.paths[(plan.name, c.resource)]
-            share[c.index] = sum(node in p for p in paths) / len(paths)
+            space = arch.paths[(plan.name, c.resource)]
+            share[c.index] = space.passes.get(node, 0) / space.total
         out[plan.name] = share
     return out
 
@@ -238,7 +241,7 @@ def _broker_views(arch: Architecture, broker: str, clients: Mapping[str, ClientP
     """A broker's host holds the tokens of every tenant routed through it; the thief aims beyond it."""
     out = []
     for plan in clients.values():
-        through = tuple(r for r in plan.resources if any(broker in p for p in arch.paths[(plan.name, r)]))
+        through = tuple(r for r in plan.resources if arch.paths[(plan.name, r)].passes.get(broker, 0) > 0)
         if not through:
             continue
         total = sum(c.weight for c in plan.cells if c.resource in through)

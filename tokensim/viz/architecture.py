@@ -197,7 +197,8 @@ def architecture_figure(
     ``model``: an `Architecture`, a built-in model name or a model file; ``policy``:
     a `Policy`, a preset name or a policy file. Nodes are drawn by kind (shape and
     colour); every route of `tokensim.route_table` is a line from client to
-    resource coloured by its status (bound, downgraded, broken, or bearer when the
+    resource (for a model with too many routes to list, one line per outcome, along
+    the first route that has it) coloured by its status (bound, downgraded, broken, or bearer when the
     policy asks for no binding), solid for the privileged tier, dashed for the
     low-risk tier (``tier`` draws only one). The node that breaks or downgrades a
     binding is marked with an X in that colour.
@@ -301,12 +302,15 @@ def architecture_figure(
                 )
             )
         fig.legend(handles=handles, loc="outside right center", fontsize=8)
-        counts = table.drop_duplicates(["client", "resource", "path", "tier"])["status"].value_counts()
-        summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_COLOURS if s in counts)
+        # a summarised table (a model with too many paths to list) has a line per outcome, along its first path
+        summarised = bool(len(table)) and int(table["paths"].sum()) > len(table)
+        counts = table.groupby("status")["paths"].sum() if summarised else table["status"].value_counts()
+        summary = ", ".join(f"{int(counts[s]):,} {s}" for s in STATUS_COLOURS if s in counts)
         ax.set_title(
             f"{arch.name} under {pol.name}"
             + (f" ({tier.replace('_', '-')} tier)" if tier else "")
-            + f"\nroutes per tier: {summary}",
+            + f"\nroutes per tier: {summary}"
+            + ("\n(too many to draw: one line per outcome, along its first route)" if summarised else ""),
             fontsize=11,
         )
     return fig
