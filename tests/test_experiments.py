@@ -23,6 +23,7 @@ from tokensim.errors import InputError
 from tokensim.experiment import Experiment, load_results
 from tokensim.experiment.designs import design_points
 from tokensim.experiment.executors import SerialExecutor, dask_parallelism, open_executor
+from tokensim.experiment.inputs import manifest_inputs
 from tokensim.experiment.store import ResultStore
 from tokensim.experiment.tasks import make_tasks
 
@@ -635,7 +636,13 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
         out = tmp_path / f"cut{cut}"
         store = ResultStore(out)
         store.initialise(
-            {"experiment": exp.spec.name, "experiment_hash": exp.plan.experiment_hash}, exp.text, resume=False
+            {
+                "experiment": exp.spec.name,
+                "experiment_hash": exp.plan.experiment_hash,
+                "inputs": manifest_inputs(exp.plan.inputs),
+            },
+            exp.text,
+            resume=False,
         )
         store.append(reference[reference["replication"] < cut].to_dict("records"))
         resumed = exp.run(out, workers=1, progress=False, resume=True)

@@ -249,9 +249,10 @@ RUNS_NOT_FOLDER = (
 
 def _unchecked(path: Path, manifest: dict[str, JsonValue]) -> str:
     """What a resume of a folder whose manifest has no input digests cannot check."""
-    version = manifest.get("tokensim_version") or "an earlier version"
+    version = manifest.get("tokensim_version")
+    writer = f"tokensim {version}" if version else "an earlier version of tokensim"
     return (
-        f"{path}: written by tokensim {version}, without digests of the models, policies and costs the experiment "
+        f"{path}: written by {writer}, without digests of the models, policies and costs the experiment "
         "names: this resume cannot check that they are unchanged since the stored runs (if one changed, the folder "
         "now mixes two sets of rows; a new --out folder is the sure way)"
     )
