@@ -201,3 +201,39 @@ def test_ctrl_c_keeps_what_finished_and_resume_completes(experiment_file, refere
         assert code == 130, err
         assert f"interrupted by SIGINT: {stored} runs are stored in {out}; continue with --resume" in err
     finish(experiment_file, out, reference)
+
+
+def pool_workers(sweep_pid: int) -> list[int]:
+    """The pids of the sweep's pool workers: its children, CPython's resource tracker excepted."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == sweep_pid and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_killed_alone_ends_the_sweep_with_a_message_and_resume_completes(experiment_file, reference, tmp_path):
+    # what the out-of-memory killer does: one worker dies, nobody signals the sweep
+    out = tmp_path / "out"
+    proc = start(experiment_file, out)
+    deadline = time.monotonic() + 60
+    while chunks(out) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = pool_workers(proc.pid)
+    assert workers, "the sweep runs on a pool of workers"
+    os.kill(workers[0], signal.SIGKILL)
+    code, err = interrupt(proc, out, 60, signal.SIGCONT)  # no signal to the sweep: wait for it to end
+    if code == 0:
+        pytest.skip("the sweep finished before the worker was killed")
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert "a worker process of the sweep died unexpectedly" in err and "--resume" in err
+    check_partial(out, reference)
+    finish(experiment_file, out, reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -89,6 +90,8 @@ def sweep(
         except BaseException as err:
             stopped = _stopping_signal(err, received.signum)
             if stopped is None:
+                if isinstance(err, BrokenProcessPool):
+                    _report_lost_worker(experiment, folder)
                 raise
             _report_interrupted(Interrupted(stopped), experiment, folder)  # inside: a second signal is ignored
 
@@ -111,22 +114,39 @@ def _stopping_signal(err: BaseException, received: int | None) -> int | None:
 
 def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None) -> None:
     """Say what an interrupted sweep stored and how to continue it, then exit with 128 + the signal's number."""
-    from tokensim.experiment.store import ResultStore
-
     if folder is None:  # stopped while the experiment file was read
         lines = [f"interrupted by {stop.name} before any run started; nothing is stored"]
     else:
-        try:
-            stored = f"{len(ResultStore(folder).stored_ids())} runs are stored in {folder}"
-        except (InputError, OSError, ValueError) as err:  # an unreadable chunk: say so, not a traceback
-            stored = f"the runs stored in {folder} cannot be counted ({err})"
         lines = [
-            f"interrupted by {stop.name}: {stored}; continue with --resume:",
+            f"interrupted by {stop.name}: {_stored(folder)}; continue with --resume:",
             f"  tokensim sweep {experiment} --out {folder} --resume",
         ]
     with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
         echo("\n".join(lines), err=True)
     raise typer.Exit(stop.exit_status)
+
+
+def _report_lost_worker(experiment: Path, folder: Path | None) -> None:
+    """A pool worker died with no signal sent to the sweep (the kernel's out-of-memory killer, a kill of that
+    worker alone): say so, what is stored and how to continue, and exit with status 1 instead of a traceback."""
+    lines = [
+        "a worker process of the sweep died unexpectedly (killed, for example by the system when memory ran out): "
+        f"{_stored(folder) if folder is not None else 'nothing is stored'}; continue with fewer workers (-j) and --resume:"
+    ]
+    if folder is not None:
+        lines.append(f"  tokensim sweep {experiment} --out {folder} --resume")
+    echo("\n".join(lines), err=True)
+    raise typer.Exit(1)
+
+
+def _stored(folder: Path) -> str:
+    """How many runs a folder holds, as a phrase (never a traceback: a folder that cannot be read says so)."""
+    from tokensim.experiment.store import ResultStore
+
+    try:
+        return f"{len(ResultStore(folder).stored_ids())} runs are stored in {folder}"
+    except (InputError, OSError, ValueError) as err:  # an unreadable chunk: say so, not a traceback
+        return f"the runs stored in {folder} cannot be counted ({err})"
 
 
 def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
