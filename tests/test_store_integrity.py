@@ -488,3 +488,11 @@ def test_lock_refusal_names_the_holder_details_script(tmp_path):
     lock = FolderLock(out)
     lock.acquire()  # its holder is gone: so is the lock
     lock.release()
+
+
+def test_a_fifo_in_place_of_the_manifest_is_refused_not_waited_on(tmp_path):
+    folder = tmp_path / "out"
+    (folder / "runs").mkdir(parents=True)
+    os.mkfifo(folder / "manifest.json")
+    with pytest.raises(InputError, match=r"manifest\.json.*not a regular file"):
+        load_results(folder)

@@ -31,6 +31,7 @@ from tokensim.errors import InputError
 from tokensim.experiment.chunks import ChunkProblem, ChunkScan, read_chunk, refuse, scan
 from tokensim.experiment.inputs import ExperimentChanged, refuse_changed
 from tokensim.experiment.lock import FolderLock
+from tokensim.model.documents import require_regular_file
 
 RUNS = "runs"
 QUARANTINE = "quarantine"
@@ -64,6 +65,7 @@ class ResultStore:
         """
         if not self.manifest_path.exists():
             return None
+        require_regular_file(self.manifest_path)  # a FIFO in its place would block the read forever
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
