@@ -32,7 +32,7 @@ from tokensim.sim.streams import Streams
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MECHANISMS = ("bearer", "dpop", "mtls")
-FLAGS = ("terminates_tls", "forwards_client_cert", "rewrites_uri", "verifies_binding")
+FLAGS = ("terminates_tls", "forwards_client_cert", "forwards_host", "rewrites_uri", "verifies_binding")
 POLICIES = [
     preset(name, on_binding_loss=loss, on_unsupported=unsupported)
     for name in ("bearer", "dpop", "mtls", "hybrid")
@@ -142,8 +142,8 @@ def test_analysis_agrees_with_the_full_table(data: dict[str, Any], policy: token
     analysis = analyse(arch, policy)
     assert set(table["paths"]) == {1} and len(table) == analysis.rows
     # the groups are the table's rows counted by outcome, in the table's order, each with its first path
-    keys = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "reason"]
-    firsts = table.fillna({"hop": "-"}).groupby(keys, sort=False).agg(path=("path", "first"), paths=("path", "size"))
+    keys = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "reason", "entry_verifier"]
+    firsts = table.fillna({"hop": "-", "entry_verifier": "-"}).groupby(keys, sort=False).agg(path=("path", "first"), paths=("path", "size"))
     got = [({k: getattr(g, k) or "-" for k in keys}, " > ".join(g.path), g.paths) for g in analysis.groups]
     assert got == [(dict(zip(keys, key)), row.path, row.paths) for key, row in firsts.iterrows()]
     # what the thief faces and the failing share, as the old per-path rule had it

@@ -88,6 +88,24 @@ class Architecture:
         issuers = [v for v in self.spec.nodes.values() if isinstance(v, Issuer)]
         return issuers[0] if issuers else Issuer(kind="issuer")
 
+    def issuer_name_of(self, resource: str) -> str | None:
+        """The name of the issuer node a resource trusts (None: the model has none, a default JWT issuer)."""
+        named: str | None = self.spec.nodes[resource].issuer  # type: ignore[union-attr]
+        if named is not None:
+            return named
+        return next((n for n, v in self.spec.nodes.items() if isinstance(v, Issuer)), None)
+
+    def validation_of(self, resource: str) -> str:
+        """How a resource validates access tokens: its `validation` field, else by its issuer (MODEL-v2 section 9).
+
+        ``local``: it checks self-contained tokens with the issuer's public key (the default for `jwt` and `caep`
+        issuers); ``introspection``: it asks the issuer about opaque tokens (the default for `introspection` issuers).
+        """
+        node: Resource = self.spec.nodes[resource]  # type: ignore[assignment]
+        if node.validation is not None:
+            return node.validation
+        return "introspection" if self.issuer_of(resource).revocation == "introspection" else "local"
+
     @cached_property
     def config_hash(self) -> str:
         """A stable hash of the validated model (not of its file's formatting)."""
