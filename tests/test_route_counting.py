@@ -63,6 +63,9 @@ def dag_models(draw: st.DrawFn, back_edges: bool = False) -> dict[str, Any]:
             nodes[m] = {"kind": kind, "exchange": draw(st.sampled_from(["preserve", "strip", "fail"]))}
         else:
             nodes[m] = {"kind": kind, **{f: draw(st.booleans()) for f in FLAGS if draw(st.booleans())}}
+    if draw(st.booleans()):  # an issuer that may not issue every mechanism (MODEL-v2 section 1)
+        bound = draw(st.lists(st.sampled_from(["dpop", "mtls"]), max_size=2, unique=True))
+        nodes["idp"] = {"kind": "issuer", "supports": ["bearer", *bound]}
     resources = [f"r{i}" for i in range(draw(st.integers(1, 2)))]
     for r in resources:
         nodes[r] = {"kind": "resource", "accepts": draw(st.sampled_from(["bound", "any"]))}

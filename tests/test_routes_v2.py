@@ -7,9 +7,14 @@ first verifier of a route (`entry_verifier`), and issuer capabilities (`supports
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import tokensim
 from tokensim.model.architecture import Architecture
@@ -195,7 +200,7 @@ def test_the_mechanism_is_chosen_per_resource_by_its_issuer() -> None:
     binding = analyse(arch, preset("dpop")).binding
     assert binding[("app", "graph", "low_risk")] == ("bearer", 0.0)
     assert binding[("app", "crm", "low_risk")] == ("bound", 0.0)
-    sim = Simulation(arch, preset("dpop"), horizon=24.0)
+    sim = Simulation(arch, preset("dpop"), seed=1, replication=0, horizon=24.0)
     plan = sim.plan.clients["app"]
     assert plan.mechanism == {"low_risk": "dpop", "privileged": "dpop"}  # a DPoP token exists for crm
     assert {(c.resource, c.effect) for c in plan.cells} == {("graph", "bearer"), ("crm", "bound")}
@@ -204,3 +209,53 @@ def test_the_mechanism_is_chosen_per_resource_by_its_issuer() -> None:
 def test_an_issuer_must_issue_bearer_tokens() -> None:
     with pytest.raises(tokensim.InputError, match=r"nodes\.entra\.supports.*list bearer"):
         chain(issuer={"supports": ["dpop"]})
+
+
+# --------------------------------------------------------------------------- check and schema
+
+
+def test_check_prints_htu_breaks_issuer_gaps_and_entry_verifiers(tmp_path: Path) -> None:
+    model = {
+        "name": "facts",
+        "nodes": {
+            "spa": {"kind": "client", "platform": "browser", "supports": ["bearer", "dpop"]},
+            "edge": {"kind": "proxy", "terminates_tls": True, "forwards_host": False},
+            "gw": {"kind": "gateway", "verifies_binding": True},
+            "orders": {"kind": "resource", "issuer": "okta"},
+            "mail": {"kind": "resource", "issuer": "entra"},
+            "okta": {"kind": "issuer"},
+            "entra": {"kind": "issuer", "supports": ["bearer", "mtls"]},
+        },
+        "edges": [["spa", "edge"], ["edge", "orders"], ["spa", "gw"], ["gw", "mail"], ["gw", "orders"]],
+    }
+    path = tmp_path / "facts.yaml"
+    path.write_text(yaml.safe_dump(model), encoding="utf-8")
+    res = subprocess.run(
+        [sys.executable, "-m", "tokensim", "check", str(path), "--policy", "dpop"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.splitlines()
+    assert out[1].split() == ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "verifier"]
+    facts = out[out.index("DPoP htu breaks:") :]
+    assert facts == [
+        "DPoP htu breaks:",
+        "  at edge: edge terminates TLS and changes the host and scheme, so the proof's htu no longer matches"
+        " (2 routes)",
+        "issuer gaps (a mechanism asked for that the resource's issuer does not issue):",
+        "  issuer entra issues no dpop tokens, bearer instead: spa -> mail (low_risk), spa -> mail (privileged)",
+        "entry verifiers (where a thief from outside must pass with the key):",
+        "  gw (2 routes)",
+    ]
+
+
+def test_schema_has_the_new_fields() -> None:
+    res = subprocess.run([sys.executable, "-m", "tokensim", "schema"], capture_output=True, text=True, timeout=300)
+    defs = json.loads(res.stdout)["$defs"]
+    assert defs["Intermediary"]["properties"]["forwards_host"]["default"] is True
+    assert defs["Mesh"]["properties"]["forwards_host"]["default"] is True
+    assert defs["Issuer"]["properties"]["supports"]["items"]["enum"] == ALL
+    assert "validation" in defs["Resource"]["properties"]
+    assert "forwards_host" in defs["Intermediary"]["description"] and "validation" in defs["Resource"]["description"]
