@@ -146,7 +146,11 @@ def test_analysis_agrees_with_the_full_table(data: dict[str, Any], policy: token
     assert set(table["paths"]) == {1} and len(table) == analysis.rows
     # the groups are the table's rows counted by outcome, in the table's order, each with its first path
     keys = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "reason", "entry_verifier"]
-    firsts = table.fillna({"hop": "-", "entry_verifier": "-"}).groupby(keys, sort=False).agg(path=("path", "first"), paths=("path", "size"))
+    firsts = (
+        table.fillna({"hop": "-", "entry_verifier": "-"})
+        .groupby(keys, sort=False)
+        .agg(path=("path", "first"), paths=("path", "size"))
+    )
     got = [({k: getattr(g, k) or "-" for k in keys}, " > ".join(g.path), g.paths) for g in analysis.groups]
     assert got == [(dict(zip(keys, key)), row.path, row.paths) for key, row in firsts.iterrows()]
     # what the thief faces and the failing share, as the old per-path rule had it
@@ -232,13 +236,32 @@ def test_check_summarises_a_model_with_too_many_routes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("model layered_3x5, policy mtls: 250 routes, more than 200 to list: summarised in 10")
-    assert lines[1].split() == ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "paths"]
-    assert lines[2].split()[-2:] == ["p0_0", "25"]
+    assert lines[1].split() == [
+        "client",
+        "resource",
+        "tier",
+        "mechanism",
+        "status",
+        "effect",
+        "hop",
+        "verifier",
+        "paths",
+    ]
+    assert lines[2].split()[-3:] == ["p0_0", "-", "25"]
     assert lines[3] == (
         "    the first of 25: app > p0_0 > p1_0 > p2_0 > api: p0_0 terminates TLS and does not forward the client "
         "certificate; the policy falls back to bearer"
     )
-    assert len(lines) == 2 + 2 * 10
+    # then the route facts (counted over all 250 routes)
+    assert lines[2 + 2 * 10 :] == [
+        "",
+        "DPoP htu breaks:",
+        "  none",
+        "issuer gaps (a mechanism asked for that the resource's issuer does not issue):",
+        "  none",
+        "entry verifiers (where a thief from outside must pass with the key):",
+        "  none: no route is bound",
+    ]
 
 
 def test_a_diagram_of_a_model_with_too_many_routes_draws_one_line_per_outcome() -> None:
