@@ -168,13 +168,13 @@ def test_an_issuer_without_dpop_falls_back_to_bearer_and_says_so() -> None:
     assert (route.mechanism, route.status, route.effect) == ("none", "broken", "fails")
     assert route.reason == "issuer entra issues no dpop tokens; its requests fail"
     # the next wanted mechanism the issuer does issue is taken
-    priv = [r for r in analyse(arch, preset("hybrid")).groups if r.tier == "privileged"][0]
+    priv = next(r for r in analyse(arch, preset("hybrid")).groups if r.tier == "privileged")
     assert (priv.mechanism, priv.effect) == ("mtls", "bound")
 
 
 def test_a_gap_of_the_client_and_of_the_issuer_are_both_named() -> None:
     arch = chain(client={"supports": ["bearer", "dpop"]}, issuer={"supports": ["bearer", "mtls"]})
-    priv = [r for r in analyse(arch, preset("hybrid")).groups if r.tier == "privileged"][0]
+    priv = next(r for r in analyse(arch, preset("hybrid")).groups if r.tier == "privileged")
     assert priv.reason == "app cannot do mtls; issuer entra issues no dpop tokens; it falls back to bearer"
     assert priv.hop == "entra"
     # the client alone is named when it can do none of them, as in version 1
