@@ -32,7 +32,7 @@ from tokensim.sim.streams import Streams
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MECHANISMS = ("bearer", "dpop", "mtls")
-FLAGS = ("terminates_tls", "forwards_client_cert", "rewrites_uri", "verifies_binding")
+FLAGS = ("terminates_tls", "forwards_client_cert", "forwards_host", "rewrites_uri", "verifies_binding")
 POLICIES = [
     preset(name, on_binding_loss=loss, on_unsupported=unsupported)
     for name in ("bearer", "dpop", "mtls", "hybrid")
@@ -63,6 +63,9 @@ def dag_models(draw: st.DrawFn, back_edges: bool = False) -> dict[str, Any]:
             nodes[m] = {"kind": kind, "exchange": draw(st.sampled_from(["preserve", "strip", "fail"]))}
         else:
             nodes[m] = {"kind": kind, **{f: draw(st.booleans()) for f in FLAGS if draw(st.booleans())}}
+    if draw(st.booleans()):  # an issuer that may not issue every mechanism (MODEL-v2 section 1)
+        bound = draw(st.lists(st.sampled_from(["dpop", "mtls"]), max_size=2, unique=True))
+        nodes["idp"] = {"kind": "issuer", "supports": ["bearer", *bound]}
     resources = [f"r{i}" for i in range(draw(st.integers(1, 2)))]
     for r in resources:
         nodes[r] = {"kind": "resource", "accepts": draw(st.sampled_from(["bound", "any"]))}
@@ -142,8 +145,12 @@ def test_analysis_agrees_with_the_full_table(data: dict[str, Any], policy: token
     analysis = analyse(arch, policy)
     assert set(table["paths"]) == {1} and len(table) == analysis.rows
     # the groups are the table's rows counted by outcome, in the table's order, each with its first path
-    keys = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "reason"]
-    firsts = table.fillna({"hop": "-"}).groupby(keys, sort=False).agg(path=("path", "first"), paths=("path", "size"))
+    keys = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "reason", "entry_verifier"]
+    firsts = (
+        table.fillna({"hop": "-", "entry_verifier": "-"})
+        .groupby(keys, sort=False)
+        .agg(path=("path", "first"), paths=("path", "size"))
+    )
     got = [({k: getattr(g, k) or "-" for k in keys}, " > ".join(g.path), g.paths) for g in analysis.groups]
     assert got == [(dict(zip(keys, key)), row.path, row.paths) for key, row in firsts.iterrows()]
     # what the thief faces and the failing share, as the old per-path rule had it
@@ -229,13 +236,32 @@ def test_check_summarises_a_model_with_too_many_routes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("model layered_3x5, policy mtls: 250 routes, more than 200 to list: summarised in 10")
-    assert lines[1].split() == ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "paths"]
-    assert lines[2].split()[-2:] == ["p0_0", "25"]
+    assert lines[1].split() == [
+        "client",
+        "resource",
+        "tier",
+        "mechanism",
+        "status",
+        "effect",
+        "hop",
+        "verifier",
+        "paths",
+    ]
+    assert lines[2].split()[-3:] == ["p0_0", "-", "25"]
     assert lines[3] == (
         "    the first of 25: app > p0_0 > p1_0 > p2_0 > api: p0_0 terminates TLS and does not forward the client "
         "certificate; the policy falls back to bearer"
     )
-    assert len(lines) == 2 + 2 * 10
+    # then the route facts (counted over all 250 routes)
+    assert lines[2 + 2 * 10 :] == [
+        "",
+        "DPoP htu breaks:",
+        "  none",
+        "issuer gaps (a mechanism asked for that the resource's issuer does not issue):",
+        "  none",
+        "entry verifiers (where a thief from outside must pass with the key):",
+        "  none: no route is bound",
+    ]
 
 
 def test_a_diagram_of_a_model_with_too_many_routes_draws_one_line_per_outcome() -> None:

@@ -168,10 +168,14 @@ def check(
 ) -> None:
     """Print every client -> resource route, per tier: bound, downgraded or broken, and the hop that causes it.
 
+    ``verifier`` is the first node that verifies the binding (a thief from outside must pass it with the key).
+    Below the table, the route facts: where DPoP's htu breaks, issuer gaps, and the entry verifiers.
+
     Beyond a few hundred routes (`tokensim.model.routes.TABLE_ROWS`), one line per client, resource, tier
     and outcome, with its number of paths and the first of them.
     """
     from tokensim.model.architecture import load_model
+    from tokensim.model.route_facts import route_facts
     from tokensim.model.routes import TABLE_ROWS, route_table
 
     arch = load_model(model)
@@ -186,7 +190,9 @@ def check(
         )
     else:
         echo(f"model {arch.name}, policy {pol.name}: {len(table)} routes")
-    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop"] + (["paths"] if summarised else [])
+    cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "verifier"]
+    cols += ["paths"] if summarised else []
+    table = table.assign(verifier=table["entry_verifier"]) if not table.empty else table
     if table.empty:
         return
     shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
@@ -198,6 +204,9 @@ def check(
         echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
         first = f"the first of {full['paths']:,}: " if full["paths"] > 1 else ""
         echo(f"    {first}{full['path']}: {full['reason']}")
+    echo("")
+    for line in route_facts(table):
+        echo(terminal_text(line))
 
 
 app.command()(figures.plot)

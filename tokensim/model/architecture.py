@@ -17,6 +17,16 @@ from tokensim.model.paths import PathSpace, path_spaces
 from tokensim.model.schema import Client, Issuer, ModelFile, Resource
 from tokensim.model.validate import check_model
 
+#: Per node kind, node fields added in version 2 and their defaults: left out of `Architecture.config_hash`
+#: while at the default.
+ADDED_AT_DEFAULT: dict[str, dict[str, Any]] = {
+    "proxy": {"forwards_host": True},
+    "gateway": {"forwards_host": True},
+    "mesh": {"forwards_host": True},
+    "resource": {"validation": None},
+    "issuer": {"supports": ["bearer", "dpop", "mtls"]},
+}
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -88,10 +98,37 @@ class Architecture:
         issuers = [v for v in self.spec.nodes.values() if isinstance(v, Issuer)]
         return issuers[0] if issuers else Issuer(kind="issuer")
 
+    def issuer_name_of(self, resource: str) -> str | None:
+        """The name of the issuer node a resource trusts (None: the model has none, a default JWT issuer)."""
+        named: str | None = self.spec.nodes[resource].issuer  # type: ignore[union-attr]
+        if named is not None:
+            return named
+        return next((n for n, v in self.spec.nodes.items() if isinstance(v, Issuer)), None)
+
+    def validation_of(self, resource: str) -> str:
+        """How a resource validates access tokens: its `validation` field, else by its issuer (MODEL-v2 section 9).
+
+        ``local``: it checks self-contained tokens with the issuer's public key (the default for `jwt` and `caep`
+        issuers); ``introspection``: it asks the issuer about opaque tokens (the default for `introspection` issuers).
+        """
+        node: Resource = self.spec.nodes[resource]  # type: ignore[assignment]
+        if node.validation is not None:
+            return node.validation
+        return "introspection" if self.issuer_of(resource).revocation == "introspection" else "local"
+
     @cached_property
     def config_hash(self) -> str:
-        """A stable hash of the validated model (not of its file's formatting)."""
-        payload = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
+        """A stable hash of the validated model (not of its file's formatting).
+
+        Fields added in version 2 are left out while at their default (`ADDED_AT_DEFAULT`), so that a
+        version-1 file keeps its hash (stored results and resumed sweeps still recognise it).
+        """
+        data = self.spec.model_dump(mode="json")
+        for node in data["nodes"].values():
+            for field_name, default in ADDED_AT_DEFAULT.get(node["kind"], {}).items():
+                if node.get(field_name) == default:
+                    del node[field_name]
+        payload = json.dumps(data, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

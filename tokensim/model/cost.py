@@ -19,7 +19,7 @@ from tokensim.model import limits
 from tokensim.model.architecture import Architecture
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, RouteAnalysis, Tier, choose_mechanism, effective_binding, mechanism_for
+from tokensim.model.routes import TIERS, RouteAnalysis, Tier, choose_mechanism, client_mechanisms, effective_binding
 from tokensim.model.schema import Client, Intermediary, Mesh, not_boolean, within
 
 #: A figure of the cost table: finite, not negative, at most `limits.COST_FIGURE` (NaN and
@@ -111,10 +111,12 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
     for name in arch.clients:
         client: Client = arch.node(name)
         total_instances += client.instances
-        chosen = {tier: mechanism_for(client, policy, tier) for tier in TIERS}  # None: unsupported and failing
-        if any(m is None for m in chosen.values()):
+        # per tier and resource (the resource's issuer may not issue the mechanism; None: unsupported and failing)
+        chosen = {tier: client_mechanisms(arch, name, policy, tier) for tier in TIERS}
+        used = {m for per_resource in chosen.values() for m in per_resource.values()}
+        if None in used:
             unsupported += client.instances  # with fallback they run bearer: a security cost, not this one
-        for bound in {m for m in chosen.values() if m not in (None, "bearer")}:
+        for bound in {m for m in used if m not in (None, "bearer")}:
             engineering += costs.client_person_days.get(client.platform, {}).get(bound, 0.0)
         any_refresh = any_refresh or client.holds_refresh_token
         resources = arch.reachable(name)
@@ -124,7 +126,7 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
             p_priv = arch.node(res).privileged_fraction
             tier: Tier
             for tier, share in (("low_risk", 1 - p_priv), ("privileged", p_priv)):
-                mech = chosen[tier]
+                mech = chosen[tier][res]
                 weight = volume * share / len(resources)
                 latency_sum += weight * _request_latency(mech, client, policy, costs)
                 failed += weight * binding[(name, res, tier)][1]
@@ -132,7 +134,7 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
         per_hour = 1 / policy.access_ttl + 1 / policy.refresh_ttl
         if policy.jit:
             per_hour += client.request_rate * _mean_privileged(arch, resources)
-        elif choose_mechanism(client, policy.low_risk) != choose_mechanism(client, policy.privileged):
+        elif _asked(arch, client, resources, policy.low_risk) != _asked(arch, client, resources, policy.privileged):
             # Version 1's count, kept: a tier that falls back to bearer is counted as a second token
             # although the engine gives such a client one token for both tiers (cost model v2, issue 13).
             per_hour += 1 / policy.access_ttl
@@ -168,6 +170,11 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
         "unsupported_instances": unsupported,
         "integration_cost": composite,
     }
+
+
+def _asked(arch: Architecture, client: Client, resources: list[str], wanted: tuple[str, ...]) -> set[str | None]:
+    """A tier's mechanisms at the client's resources before `on_unsupported` applies (the count of version 1)."""
+    return {choose_mechanism(client, wanted, arch.issuer_of(r)) for r in resources}
 
 
 def _mean_privileged(arch: Architecture, resources: list[str]) -> float:

@@ -22,11 +22,18 @@ Status = Literal["bound", "downgraded", "broken", "bearer"]
 
 
 class Verdict(NamedTuple):
-    """What the network does to one mechanism on one path: its status, the hop that decides it, and why."""
+    """What the network does to one mechanism on one path: its status, the hop that decides it, and why.
+
+    ``entry_verifier`` is the first node that verifies the binding on the path (a verifying hop, or the
+    resource), where a thief coming from outside must pass with the key; None when nothing verifies it. It
+    is kept apart from ``status`` (what reaches the resource, MODEL-v2 section 9) so that a thief already
+    inside the network, beyond the verifier, can later be told from one outside (MODEL-v2 section 3).
+    """
 
     status: Status
     hop: str | None
     reason: str
+    entry_verifier: str | None = None
 
 
 BEARER = Verdict("bearer", None, "bearer token: possession is enough")
@@ -35,14 +42,22 @@ BEARER = Verdict("bearer", None, "bearer token: possession is enough")
 class Walk(NamedTuple):
     """The state of a walk along a path, after some of its hops (hashable: walks in one state are counted together)."""
 
-    lost: tuple[str, str] | None = None  # (hop, why) once the binding can no longer be verified
+    lost: tuple[str, str] | None = None  # (hop, why): the first hop after which the binding can no longer be verified
     verified: str | None = None  # the first hop that verified it (the thief must pass there)
     sealed: Verdict | None = None  # the path's fate, once a hop decided it: later hops change nothing
 
 
 @dataclass(frozen=True)
 class HopRule:
-    """What each hop does to one mechanism: ``nodes`` are the model's validated nodes by name."""
+    """What each hop does to one mechanism: ``nodes`` are the model's validated nodes by name.
+
+    The rule per hop (docs/model.md section 3): a proxy, gateway or mesh may lose the binding (`loss`);
+    a verifying hop binds the route if nothing was lost before it, else breaks it; a broker validates the
+    token it exchanges, so a loss before it breaks the route, and its `exchange` decides the rest. A hop
+    after a verifier still matters: a strip downgrades the route (the binding is what reaches the
+    resource, MODEL-v2 section 9), and a loss matters if a later hop verifies again (a verifying hop or a
+    broker). The resource behind a verifier relies on it (**Choice**, docs/model.md section 3).
+    """
 
     nodes: Mapping[str, Any]
     mechanism: str
@@ -51,49 +66,60 @@ class HopRule:
         """The state at the client: a bearer token has nothing to lose."""
         return Walk(sealed=BEARER) if self.mechanism == "bearer" else Walk()
 
+    def loss(self, node: Intermediary | Mesh, hop: str) -> str | None:
+        """Why the binding cannot be verified beyond a proxy, gateway or mesh hop that does not verify it (None: it can)."""
+        if self.mechanism == "mtls" and node.terminates_tls and not node.forwards_client_cert:
+            what = "re-encrypts with workload identity" if isinstance(node, Mesh) else "terminates TLS"
+            return f"{hop} {what} and does not forward the client certificate"
+        if self.mechanism == "dpop" and node.rewrites_uri:
+            return f"{hop} rewrites the URI, so the proof's htu no longer matches"
+        if self.mechanism == "dpop" and node.terminates_tls and not node.forwards_host:
+            return f"{hop} terminates TLS and changes the host and scheme, so the proof's htu no longer matches"
+        return None
+
     def step(self, state: Walk, hop: str) -> Walk:
         """The state after an interior hop (a proxy, gateway, mesh or broker)."""
         if state.sealed is not None:
             return state
         node = self.nodes[hop]
-        if state.verified is not None:  # beyond a verifier only a failing exchange still matters
-            if isinstance(node, Broker) and node.exchange == "fail":
-                return state._replace(sealed=Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens"))
-            return state
-        lost = state.lost
+        lost, entry = state.lost, state.verified
         if isinstance(node, (Intermediary, Mesh)):
             if node.verifies_binding:
-                if lost is None:
-                    return state._replace(verified=hop)
-                return state._replace(sealed=Verdict("broken", lost[0], f"{lost[1]}; {hop} cannot verify the binding"))
-            if lost is None and self.mechanism == "mtls" and node.terminates_tls and not node.forwards_client_cert:
-                what = "re-encrypts with workload identity" if isinstance(node, Mesh) else "terminates TLS"
-                return state._replace(lost=(hop, f"{hop} {what} and does not forward the client certificate"))
-            if lost is None and self.mechanism == "dpop" and node.rewrites_uri:
-                return state._replace(lost=(hop, f"{hop} rewrites the URI, so the proof's htu no longer matches"))
+                if lost is not None:  # the proof or certificate never reaches it
+                    why = f"{lost[1]}; {hop} cannot verify the binding"
+                    return state._replace(sealed=Verdict("broken", lost[0], why, entry))
+                state = state if entry is not None else state._replace(verified=hop)
+            if lost is None:  # a verifier too may lose the binding for a hop beyond it that verifies again
+                loss = self.loss(node, hop)
+                if loss is not None:
+                    return state._replace(lost=(hop, loss))
         elif isinstance(node, Broker):
             if lost is not None:
-                return state._replace(sealed=Verdict("broken", lost[0], lost[1]))
+                return state._replace(sealed=Verdict("broken", lost[0], lost[1], entry))
             if node.exchange == "strip":
                 why = f"{hop}'s token exchange strips the binding: bearer beyond it"
-                return state._replace(sealed=Verdict("downgraded", hop, why))
+                if entry is not None:
+                    why += f" (after {entry} verified it)"
+                return state._replace(sealed=Verdict("downgraded", hop, why, entry))
             if node.exchange == "fail":
-                return state._replace(sealed=Verdict("broken", hop, f"{hop}'s token exchange fails for bound tokens"))
+                why = f"{hop}'s token exchange fails for bound tokens"
+                return state._replace(sealed=Verdict("broken", hop, why, entry))
         return state
 
     def finish(self, state: Walk, resource: str) -> Verdict:
         """The path's verdict once it reaches ``resource``."""
         if state.sealed is not None:
             return state.sealed
-        if state.verified is not None:
-            return Verdict("bound", state.verified, f"{state.verified} verifies the {self.mechanism} binding itself")
+        if state.verified is not None:  # the resource relies on the verifier; a loss after it does not matter
+            why = f"{state.verified} verifies the {self.mechanism} binding itself"
+            return Verdict("bound", state.verified, why, state.verified)
         node = self.nodes[resource]
         assert isinstance(node, Resource)
         if node.accepts == "any":
             return Verdict("downgraded", resource, f"{resource} accepts any token as a bearer token")
         if state.lost is not None:
             return Verdict("broken", state.lost[0], state.lost[1])
-        return Verdict("bound", resource, f"{resource} verifies the {self.mechanism} binding")
+        return Verdict("bound", resource, f"{resource} verifies the {self.mechanism} binding", resource)
 
     def classify(self, path: Iterable[str]) -> Verdict:
         """One path's verdict: the fold of `step` over its interior hops."""

@@ -31,7 +31,7 @@ import pandas as pd
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.hops import HopRule, Status, Verdict
 from tokensim.model.policy import Policy, resolve_policy
-from tokensim.model.schema import Client
+from tokensim.model.schema import Client, Issuer
 
 __all__ = [
     "ROUTING_FIELDS",
@@ -46,9 +46,11 @@ __all__ = [
     "analyse",
     "choose_mechanism",
     "classify_path",
+    "client_mechanisms",
     "effective_binding",
     "mechanism_for",
     "route_table",
+    "unsupported_reason",
 ]
 
 #: A policy's two tiers of resources, each with its own wanted mechanisms.
@@ -69,24 +71,49 @@ def classify_path(arch: Architecture, path: tuple[str, ...], mechanism: str) -> 
     return HopRule(arch.spec.nodes, mechanism).classify(path)
 
 
-def choose_mechanism(client: Client, wanted: tuple[str, ...]) -> str | None:
-    """The first wanted mechanism the client can do (None if it can do none)."""
+def choose_mechanism(client: Client, wanted: tuple[str, ...], issuer: Issuer | None = None) -> str | None:
+    """The first wanted mechanism the client can do and ``issuer`` issues (None if there is none).
+
+    ``issuer`` None: the client alone decides (every issuer of version 1 issued every mechanism).
+    """
     for mechanism in wanted:
-        if mechanism == "bearer" or (mechanism in client.supports and client.key_storage != "none"):
+        if mechanism == "bearer":
             return mechanism
+        if mechanism in client.supports and client.key_storage != "none":
+            if issuer is None or mechanism in issuer.supports:
+                return mechanism
     return None
 
 
-def mechanism_for(client: Client, policy: Policy, tier: Tier) -> str | None:
-    """The mechanism a client uses for a tier's tokens under a policy.
+def mechanism_for(client: Client, policy: Policy, tier: Tier, issuer: Issuer | None = None) -> str | None:
+    """The mechanism a client uses for a tier's tokens under a policy, at a resource of ``issuer``.
 
-    The first wanted mechanism it can do; if none, bearer when the policy falls back
-    (``on_unsupported: fallback``), else None: no token exists and its requests fail.
+    The first wanted mechanism it can do and the issuer issues; if none, bearer when the policy falls
+    back (``on_unsupported: fallback``), else None: no token exists and its requests fail. An issuer
+    that cannot issue what the client asks for is treated as a client that cannot do it (MODEL-v2 section 1).
     """
-    chosen = choose_mechanism(client, getattr(policy, tier))
+    chosen = choose_mechanism(client, getattr(policy, tier), issuer)
     if chosen is None and policy.on_unsupported == "fallback":
         return "bearer"
     return chosen
+
+
+def client_mechanisms(arch: Architecture, name: str, policy: Policy, tier: Tier) -> dict[str, str | None]:
+    """Per resource the client reaches, in model order: its mechanism for the tier (`mechanism_for`)."""
+    client: Client = arch.node(name)
+    return {r: mechanism_for(client, policy, tier, arch.issuer_of(r)) for r in arch.reachable(name)}
+
+
+def unsupported_reason(
+    client: str, spec: Client, issuer: str | None, issuer_spec: Issuer, wanted: tuple[str, ...]
+) -> str:
+    """Why no wanted mechanism is possible: what the client cannot do, then what its resource's issuer does not issue."""
+    cannot = [m for m in wanted if m not in spec.supports or spec.key_storage == "none"]
+    not_issued = [m for m in wanted if m not in cannot and m not in issuer_spec.supports]
+    parts = [f"{client} cannot do {' or '.join(cannot)}"] if cannot else []
+    if not_issued:
+        parts.append(f"issuer {issuer or '(default)'} issues no {' or '.join(not_issued)} tokens")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,7 @@ class Route:
     hop: str | None
     reason: str
     paths: int = 1
+    entry_verifier: str | None = None  # the first node verifying the binding: a thief from outside passes it
 
 
 @dataclass(frozen=True)
@@ -159,18 +187,18 @@ def _analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
     groups: list[Route] = []
     bound_hops: dict[tuple[str, str, Tier], frozenset[str]] = {}
     for (client_name, resource_name), space in arch.paths.items():
-        client = arch.node(client_name)
+        pair = _Pair.of(arch, client_name, resource_name)
         for tier in TIERS:
             wanted = getattr(policy, tier)
-            chosen = choose_mechanism(client, wanted)
+            chosen = pair.choose(wanted)
             if chosen is None:
                 first = next(space.listing())
-                groups.append(_route(policy, client_name, resource_name, first, tier, wanted, None, None, space.total))
+                groups.append(_route(policy, pair, first, tier, wanted, None, None, space.total))
                 continue
             tally = space.tally(chosen)
             hops: set[str] = set()
             for verdict, n in tally.paths.items():
-                row = _route(policy, client_name, resource_name, tally.first[verdict], tier, wanted, chosen, verdict, n)
+                row = _route(policy, pair, tally.first[verdict], tier, wanted, chosen, verdict, n)
                 groups.append(row)
                 if row.effect == "bound":
                     hops.update(v for v, k in tally.through[verdict].items() if k)
@@ -214,21 +242,39 @@ def _listed(arch: Architecture, policy: Policy) -> list[Route]:
     """One row per client, resource, path and tier (every path listed: call it only for a bounded table)."""
     out: list[Route] = []
     for (client_name, resource_name), space in arch.paths.items():
-        client = arch.node(client_name)
+        pair = _Pair.of(arch, client_name, resource_name)
         for tier in TIERS:
             wanted = getattr(policy, tier)
-            chosen = choose_mechanism(client, wanted)
+            chosen = pair.choose(wanted)
             rule = HopRule(arch.spec.nodes, chosen) if chosen is not None else None
             for path in space.listing():
                 verdict = rule.classify(path) if rule is not None else None
-                out.append(_route(policy, client_name, resource_name, path, tier, wanted, chosen, verdict, 1))
+                out.append(_route(policy, pair, path, tier, wanted, chosen, verdict, 1))
     return out
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A client and a resource it reaches, with the issuer the resource trusts (which mechanisms exist there)."""
+
+    client: str
+    resource: str
+    spec: Client
+    issuer: str | None
+    issuer_spec: Issuer
+
+    @classmethod
+    def of(cls, arch: Architecture, client: str, resource: str) -> _Pair:
+        return cls(client, resource, arch.node(client), arch.issuer_name_of(resource), arch.issuer_of(resource))
+
+    def choose(self, wanted: tuple[str, ...]) -> str | None:
+        """The first wanted mechanism the client can do and the issuer issues (`choose_mechanism`)."""
+        return choose_mechanism(self.spec, wanted, self.issuer_spec)
 
 
 def _route(
     policy: Policy,
-    client: str,
-    resource: str,
+    pair: _Pair,
     path: tuple[str, ...],
     tier: Tier,
     wanted: tuple[str, ...],
@@ -240,14 +286,17 @@ def _route(
     no wanted mechanism, and there is no verdict)."""
     status: Status
     effect: Effect
+    client, resource = pair.client, pair.resource
     if chosen is None or verdict is None:
         fails = policy.on_unsupported == "fail"
-        mechanism, hop = ("none" if fails else "bearer"), client
+        # the client is to blame when it can do none of them itself, else the issuer that does not issue them
+        blame = client if choose_mechanism(pair.spec, wanted) is None else (pair.issuer or client)
+        mechanism = "none" if fails else "bearer"
         status, effect = ("broken", "fails") if fails else ("downgraded", "bearer")
-        reason = f"{client} cannot do {' or '.join(wanted)}" + (
+        reason = unsupported_reason(client, pair.spec, pair.issuer, pair.issuer_spec, wanted) + (
             "; its requests fail" if fails else "; it falls back to bearer"
         )
-        return Route(client, resource, path, tier, ",".join(wanted), mechanism, status, effect, hop, reason, paths)
+        return Route(client, resource, path, tier, ",".join(wanted), mechanism, status, effect, blame, reason, paths)
     if verdict.status == "bearer":
         status, effect = "bearer", "bearer"
     elif verdict.status == "broken":
@@ -257,4 +306,17 @@ def _route(
     reason = verdict.reason
     if verdict.status == "broken":
         reason += "; requests fail" if effect == "fails" else "; the policy falls back to bearer"
-    return Route(client, resource, path, tier, ",".join(wanted), chosen, status, effect, verdict.hop, reason, paths)
+    return Route(
+        client,
+        resource,
+        path,
+        tier,
+        ",".join(wanted),
+        chosen,
+        status,
+        effect,
+        verdict.hop,
+        reason,
+        paths,
+        verdict.entry_verifier,
+    )

@@ -193,11 +193,17 @@ class Client(_NodeBase):
 
 
 class Intermediary(_NodeBase):
-    """Reverse proxy, load balancer or API gateway."""
+    """Reverse proxy, load balancer or API gateway. ``forwards_host``: a TLS-terminating hop passes the original
+    scheme and host on (X-Forwarded-* or Forwarded headers the verifier trusts); without it DPoP's htu breaks."""
 
     kind: Literal["proxy", "gateway"]
     terminates_tls: bool = True
     forwards_client_cert: bool = False
+    # A TLS terminator forwards the original scheme and host (X-Forwarded-Proto/Host or RFC 7239 Forwarded)
+    # and the verifier trusts them, so DPoP's htu still matches (RFC 9449 section 4.3). Assumption, as version 1
+    # (docs/parameters.md): proxies differ (Envoy keeps the authority and sets x-forwarded-proto; nginx's
+    # proxy_pass sends Host $proxy_host and no X-Forwarded-Proto unless configured).
+    forwards_host: bool = True
     rewrites_uri: bool = False
     verifies_binding: bool = False
     logs_tokens: bool = False
@@ -205,11 +211,12 @@ class Intermediary(_NodeBase):
 
 
 class Mesh(_NodeBase):
-    """A service-mesh hop: re-encrypts with workload identity (mesh mTLS)."""
+    """A service-mesh hop: re-encrypts with workload identity (mesh mTLS); ``forwards_host`` as for proxies."""
 
     kind: Literal["mesh"]
     terminates_tls: bool = True
     forwards_client_cert: bool = False
+    forwards_host: bool = True  # as for proxies (Envoy sidecars keep :authority and set x-forwarded-proto)
     rewrites_uri: bool = False
     verifies_binding: bool = False
     logs_tokens: bool = False
@@ -228,7 +235,10 @@ class Broker(_NodeBase):
 
 
 class Resource(_NodeBase):
-    """An API. ``sensitivity`` weighs its requests in the blast radius."""
+    """An API. ``sensitivity`` weighs its requests in the blast radius. ``validation``: ``local`` (it checks
+    self-contained tokens with the issuer's public key: a stolen signing key forges tokens here) or
+    ``introspection`` (it asks the issuer about opaque tokens: forged tokens fail); unset: ``introspection``
+    for an ``introspection`` issuer, else ``local``."""
 
     kind: Literal["resource"]
     sensitivity: Annotated[float, BeforeValidator(not_boolean), within(limits.SENSITIVITY, positive=True)] = 1.0
@@ -236,16 +246,27 @@ class Resource(_NodeBase):
     accepts: Literal["any", "bound"] = "bound"
     records: Records | None = None
     issuer: str | None = None
+    # unset: `local` for resources of `jwt` and `caep` issuers, `introspection` for `introspection` issuers
+    # (MODEL-v2 section 9; `Architecture.validation_of`)
+    validation: Literal["local", "introspection"] | None = None
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
 
 
+def _every_mechanism() -> list[Mechanism]:
+    """An issuer's mechanisms when its file names none: all three (version 1)."""
+    return ["bearer", "dpop", "mtls"]
+
+
 class Issuer(_NodeBase):
-    """An authorization server; ``revocation`` says when revocation takes effect."""
+    """An authorization server; ``revocation`` says when revocation takes effect; ``supports`` which tokens it
+    issues (bearer, DPoP-bound (RFC 9449), certificate-bound (RFC 8705)): Microsoft Entra ID issues no RFC 9449
+    DPoP tokens (its proof-of-possession is its own signed HTTP request, SHR; FACTS.md, Integration effort)."""
 
     kind: Literal["issuer"]
     revocation: Literal["introspection", "jwt", "caep"] = "jwt"
     propagation_delay: DurationOrZero = 5.0 / 60.0
+    supports: list[Mechanism] = Field(default_factory=_every_mechanism)  # assumption: version 1, no issuer gaps
 
 
 Node = Annotated[Client | Intermediary | Mesh | Broker | Resource | Issuer, Field(discriminator="kind")]

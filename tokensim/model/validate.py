@@ -85,6 +85,14 @@ def check_model(spec: ModelFile) -> list[Problem]:
                         f"{node.hosts} hosts for {node.instances} instances; hosts must not exceed instances",
                     )
                 )
+        if isinstance(node, Issuer) and "bearer" not in node.supports:
+            problems.append(
+                Problem(
+                    f"{where}.supports",
+                    "an issuer issues bearer tokens whatever else it binds; list bearer "
+                    f"(got {', '.join(node.supports) or 'nothing'})",
+                )
+            )
         if isinstance(node, Resource) and node.issuer is not None:
             target = nodes.get(node.issuer)
             if not isinstance(target, Issuer):

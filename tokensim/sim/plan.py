@@ -10,7 +10,7 @@ the cells beyond it; per issuer, what its signing key forges.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
+from tokensim.model.routes import TIERS, Effect, Tier, client_mechanisms
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
 from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.phases import Phases
@@ -126,6 +126,7 @@ def build_plan(
         forged_tenants={
             r: tuple((c, t) for c in arch.clients if (c, r) in arch.paths for t in range(arch.node(c).tenants))
             for r in arch.resources
+            if arch.validation_of(r) == "local"  # only there does a forged token work (MODEL-v2 section 9)
         }
         if forging
         else {},
@@ -176,17 +177,21 @@ def _client_plan(
     for c in cells:
         frac = arch.node(c.resource).privileged_fraction
         rate.append(spec.request_rate / len(resources) * (frac if c.tier == "privileged" else 1 - frac))
-    mech = {tier: mechanism_for(spec, policy, tier) for tier in TIERS}
+    # per tier, per resource: the issuer of each resource may not issue what the client asks for (MODEL-v2 s1)
+    per_resource = {tier: client_mechanisms(arch, name, policy, tier) for tier in TIERS}
+    mech = {tier: tier_mechanism(per_resource[tier].values()) for tier in TIERS}
     jit = frozenset({"privileged"}) if policy.jit else frozenset()
     ttl: dict[Tier, float] = {
         "low_risk": policy.access_ttl,
         "privileged": policy.jit_ttl if policy.jit else policy.access_ttl,
     }
-    bound = {m for m in mech.values() if m in ("dpop", "mtls")}
+    bound = {m for ms in per_resource.values() for m in ms.values() if m in ("dpop", "mtls")}
     mtls_auth = spec.confidential and "mtls" in bound
     # A public client's refresh token is bound when its grant uses a binding mechanism (RFC 9449 s5,
     # RFC 8705); a confidential client's refresh token is protected by client authentication only.
-    rt_bound = not spec.confidential and mech["low_risk"] in ("dpop", "mtls")
+    # The weakest grant decides: bound only if every issuer of its resources binds the low-risk tier.
+    low = per_resource["low_risk"].values()
+    rt_bound = not spec.confidential and bool(low) and all(m in ("dpop", "mtls") for m in low)
     rules = MintRules(
         rt_needs_key=rt_bound or mtls_auth,
         rt_needs_secret=spec.confidential,
@@ -213,6 +218,17 @@ def _client_plan(
         token_groups=groups,
         phases=phases,
     )
+
+
+def tier_mechanism(per_resource: Iterable[str | None]) -> str | None:
+    """One tier's mechanism for a client plan from its mechanism at each resource (issuers may differ).
+
+    The strongest one used anywhere (dpop, then mtls, then bearer: a token exists and captured proofs replay
+    where DPoP is used); None only if no resource has a token for the tier. With one issuer, or issuers that
+    issue alike, it is the mechanism at every resource. The cells' effects come from the route table.
+    """
+    used = set(per_resource)
+    return next((m for m in ("dpop", "mtls", "bearer") if m in used), None)
 
 
 def _token_id(policy: Policy, shared: bool, cell: Cell) -> str:
@@ -251,8 +267,12 @@ def _broker_views(arch: Architecture, broker: str, clients: Mapping[str, ClientP
 
 
 def _forged_cells(arch: Architecture, issuer: str, binding: Binding) -> tuple[Cell, ...]:
-    """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts the issuer."""
-    resources = tuple(r for r in arch.resources if arch.issuer_of(r) is arch.node(issuer))
+    """A stolen signing key: tokens for any client and any `cnf` at every resource that trusts the issuer and
+    validates self-contained tokens locally (`validation: local`); a resource that introspects opaque tokens
+    asks the issuer, which never issued the forged token (MODEL-v2 section 9), so the forger does not aim there."""
+    resources = tuple(
+        r for r in arch.resources if arch.issuer_of(r) is arch.node(issuer) and arch.validation_of(r) == "local"
+    )
     effects: list[tuple[str, Tier, Effect]] = []
     for r in resources:
         for tier in TIERS:

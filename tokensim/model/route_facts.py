@@ -1,0 +1,63 @@
+"""The route facts `tokensim check` prints below the route table (docs/model.md section 3).
+
+Three facts an architect asks about before any simulation, read off the route table
+(`tokensim.route_table`), so that they say exactly what the table says:
+
+* where DPoP's ``htu`` breaks (a hop that rewrites the URI, or terminates TLS and changes the
+  host and scheme without forwarding them: MODEL-v2 section 4);
+* issuer gaps: a mechanism the policy asks for that the resource's issuer does not issue
+  (MODEL-v2 section 1), and what the policy made of it;
+* entry verifiers: the first node on a route that verifies the binding, where a thief coming
+  from outside must pass with the key (MODEL-v2 section 3).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+__all__ = ["route_facts"]
+
+#: How `tokensim.model.routes.unsupported_reason` names an issuer gap.
+_GAP = re.compile(r"issuer (\S+) issues no (.+?) tokens")
+
+
+def route_facts(table: pd.DataFrame) -> list[str]:
+    """The route facts of a route table as lines of text: one heading per fact, then its items (or "none")."""
+    if table.empty:
+        return []
+    paths = table["paths"] if "paths" in table.columns else pd.Series(1, index=table.index)
+    lines = ["DPoP htu breaks:"]
+    htu: dict[tuple[str, str], int] = {}
+    for (_, row), n in zip(table.iterrows(), paths):
+        if row["mechanism"] == "dpop" and row["status"] == "broken" and "htu" in row["reason"]:
+            why = next(part for part in row["reason"].split("; ") if "htu" in part)
+            htu[(row["hop"], why)] = htu.get((row["hop"], why), 0) + int(n)
+    lines += [f"  at {hop}: {why} ({_routes(n)})" for (hop, why), n in htu.items()] or ["  none"]
+    lines.append("issuer gaps (a mechanism asked for that the resource's issuer does not issue):")
+    gaps: dict[tuple[str, str, str], list[str]] = {}
+    for _, row in table.iterrows():
+        match = _GAP.search(row["reason"])
+        if match is not None:
+            what = "its requests fail" if row["effect"] == "fails" else "bearer instead"
+            key = (match.group(1), match.group(2), what)
+            where = f"{row['client']} -> {row['resource']} ({row['tier']})"
+            gaps.setdefault(key, [])
+            if where not in gaps[key]:
+                gaps[key].append(where)
+    lines += [
+        f"  issuer {issuer} issues no {mech} tokens, {what}: {', '.join(where)}"
+        for (issuer, mech, what), where in gaps.items()
+    ] or ["  none"]
+    lines.append("entry verifiers (where a thief from outside must pass with the key):")
+    entry: dict[str, int] = {}
+    for verifier, n in zip(table["entry_verifier"], paths):
+        if isinstance(verifier, str):
+            entry[verifier] = entry.get(verifier, 0) + int(n)
+    lines += [f"  {verifier} ({_routes(n)})" for verifier, n in entry.items()] or ["  none: no route is bound"]
+    return lines
+
+
+def _routes(n: int) -> str:
+    return f"{n:,} route" + ("" if n == 1 else "s")
