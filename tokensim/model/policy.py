@@ -50,6 +50,9 @@ class Policy(_Strict):
     jit_ttl: Duration = 10 / 60.0
     on_binding_loss: Literal["fallback", "fail"] = "fallback"
     on_unsupported: Literal["fallback", "fail"] = "fallback"
+    #: What one detection revokes (MODEL-v2.md section 5): the detected family (version 1), everything its
+    #: leak exposed, every family of its client population, of its (client, tenant), or of the run.
+    revocation_scope: Literal["family", "leak", "client", "tenant", "all"] = "family"
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Policy:
         """Return a copy with some fields replaced, validated like a policy file."""

@@ -294,9 +294,14 @@ class Attacker(_Strict):
 
 
 class Defender(_Strict):
-    """Detection of unauthorized requests and the response to it (MODEL.md section 7)."""
+    """Detection of unauthorized requests (and failed ones) and the response to it (MODEL-v2.md section 5)."""
 
     detection_probability: Fraction = 0.01
+    #: A bound token presented without a valid proof or with the wrong certificate is detected with this
+    #: probability (MODEL-v2.md section 5). Default 0, version 1. Assumption (docs/parameters.md).
+    binding_failure_detection: Fraction = 0.0
+    #: A token presented at a resource outside its audience is detected with this probability. Default 0.
+    failure_detection: Fraction = 0.0
     response_time: DelayDistribution = Field(default_factory=lambda: Exponential(distribution="exponential", mean=24.0))
 
 

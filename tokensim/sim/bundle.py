@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from tokensim.model.routes import Effect, Tier
+from tokensim.sim.detection import FailureKind, audience_failures
 
 INF = math.inf
 
@@ -40,6 +41,7 @@ class CellState:
 
     success: tuple[bool, ...]  # per cell
     reasons: tuple[str, ...]  # per cell: why it succeeds or fails
+    kinds: tuple[FailureKind, ...]  # per cell: the same, machine-readable (what a failure signals)
     holds_any: bool  # holds some unexpired, unrevoked credential (so it keeps trying)
     usable_tokens: frozenset[str]
     rt_usable: bool
@@ -259,6 +261,7 @@ class Bundle:
         """Per cell: would a replay at t succeed, and why."""
         success: list[bool] = []
         reasons: list[str] = []
+        kinds: list[FailureKind] = []
         usable: set[str] = set()
         rt_usable = secret_usable = False
         loot, rules = self.loot, self.rules
@@ -270,16 +273,20 @@ class Bundle:
             if cell.effect == "fails":
                 success.append(False)
                 reasons.append("route fails for everyone")
+                kinds.append("none")
                 continue
             if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
                 success.append(ok)
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
+                kinds.append("success" if ok else "none")
                 continue
             bearer = cell.effect == "bearer"
             why = ""
+            held = False  # holds a token for this cell (usable or not)
             captured = loot.tokens.get(cell.index)
             if captured is not None and t < captured.expiry and not self._seen_revoked(cell, t):
+                held = True
                 if bearer or key_ok:
                     why = "captured token, bearer route" if bearer else f"captured token, {key_why}"
                     usable.add(captured.token)
@@ -288,6 +295,7 @@ class Bundle:
                     usable.add(captured.token)
             if not why:
                 via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
+                held = held or via_rt or via_secret
                 jit = cell.tier in rules.jit_tiers
                 if via_rt and (bearer or key_ok or (rules.own_key_rt and not jit)):
                     why = "minted from refresh token" + (
@@ -301,6 +309,7 @@ class Bundle:
                     secret_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
+            kinds.append("success" if why else ("binding" if held else "none"))
         holds = loot.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
             holds = any(
@@ -310,7 +319,16 @@ class Bundle:
             holds = any(
                 any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells
             )
-        return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
+        if holds and loot.tokens and "none" in kinds:  # a token held only for other audiences: an audience failure
+            cells = self.cells
+            tokens = [
+                (c.token, cells[i].resource, t < c.expiry and not self._seen_revoked(cells[i], t))
+                for i, c in loot.tokens.items()
+            ]
+            kinds = audience_failures(cells, kinds, tokens)
+        return CellState(
+            tuple(success), tuple(reasons), tuple(kinds), holds, frozenset(usable), rt_usable, secret_usable
+        )
 
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""

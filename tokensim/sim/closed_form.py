@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokensim.sim import token_families
+from tokensim.sim import hazard, token_families
 from tokensim.sim.bundle import INF
 from tokensim.sim.capture import CapturedFamilies
+from tokensim.sim.detection import Detection
 from tokensim.sim.distributions import sample_many
 from tokensim.sim.plan import ClientPlan, Threat
 from tokensim.sim.streams import Streams
@@ -45,6 +46,8 @@ class QueuedFamilies:
     start: float
     node: str
     vector: str
+    draw: np.ndarray | None = None  # Exp(1) per family of its first detection, drawn with its scope group
+    revoke_at: float = INF  # its scope group's revocation (inf: none, or revoked on its own detection)
 
 
 class FamilyQueue:
@@ -58,6 +61,7 @@ class FamilyQueue:
         threat: Threat,
         tally: Tally,
         *,
+        detection: Detection,
         chunk_cells: int = CHUNK_CELLS,
     ) -> None:
         self.horizon = horizon
@@ -66,13 +70,24 @@ class FamilyQueue:
         self.threat = threat
         self.tally = tally
         self.chunk_cells = chunk_cells
+        self.detection = detection
         self._queued: dict[str, list[QueuedFamilies]] = {}
         self._cells: dict[str, int] = {}  # population -> queued families x cells
         self._rngs: dict[str, np.random.Generator] = {}  # population -> its `families` stream, across chunks
 
-    def add(self, found: CapturedFamilies, leak_time: float, start: float, node: str, vector: str) -> None:
+    def add(
+        self,
+        found: CapturedFamilies,
+        leak_time: float,
+        start: float,
+        node: str,
+        vector: str,
+        draw: np.ndarray | None = None,
+        revoke_at: float = INF,
+    ) -> None:
         """Queue a leak's families (untraced, dropping those whose tokens all expire before exploitation);
-        first resolve the population's queue if these would take it past the chunk."""
+        first resolve the population's queue if these would take it past the chunk. ``draw`` and
+        ``revoke_at``: a scope group's detection draws and revocation (`add_group`)."""
         instances, expiry, proof = found.instances, found.expiry, found.proof
         if not self.trace.enabled:
             # a family whose tokens all expire before exploitation starts adds nothing but
@@ -80,14 +95,75 @@ class FamilyQueue:
             alive = np.flatnonzero(token_families.row_max(expiry) > start) if start < self.horizon else np.arange(0)
             if alive.size < len(instances):
                 instances, expiry, proof = instances[alive], expiry[alive], proof[alive]
+                draw = draw[alive] if draw is not None else None
         if not len(instances):
             return
         name, size = found.plan.name, int(expiry.size)
         if self._cells.get(name, 0) + size > self.chunk_cells:
             self._resolve(found.plan)
         kept = CapturedFamilies(found.plan, instances, expiry, proof)
-        self._queued.setdefault(name, []).append(QueuedFamilies(kept, leak_time, start, node, vector))
+        queued = QueuedFamilies(kept, leak_time, start, node, vector, draw, revoke_at)
+        self._queued.setdefault(name, []).append(queued)
         self._cells[name] = self._cells.get(name, 0) + size
+
+    def add_group(
+        self,
+        found: list[CapturedFamilies],
+        leak_time: float,
+        start: float,
+        node: str,
+        vector: str,
+        rng: np.random.Generator,
+    ) -> None:
+        """Queue every family of one leak as one scope group (`revocation_scope: leak`).
+
+        The group is revoked at the earliest (own first detection + own response draw) over its families,
+        each computed as if no other family existed (exact: docs/model.md, section 7). The draws come from
+        the leak's replay stream, so the group's revocation is known before any of its families is resolved,
+        whatever chunks the queue later cuts them into."""
+        revoke_at, draws = INF, []
+        for f in found:
+            m = len(f.instances)
+            draw = rng.exponential(1.0, m)
+            response = sample_many(self.threat.response_time, rng, m)
+            cells = self._cells_of(f.plan)
+            win = cells.windows(np.full(m, start), self.horizon, f.expiry, f.proof, np.full(m, INF))
+            first = hazard.first_event(win.a, win.b, cells.coefficients(self.threat.replay_rate), draw)
+            if (~np.isnan(first)).any():
+                revoke_at = min(revoke_at, float(np.nanmin(first + response)))
+            draws.append(draw)
+        if revoke_at < self.horizon:  # every session the leak exposed re-authenticates
+            self.tally.revoked_sessions += sum(len(f.instances) for f in found)
+        for f, draw in zip(found, draws):
+            self.add(f, leak_time, start, node, vector, draw, revoke_at)
+
+    def _cells_of(self, plan: ClientPlan) -> hazard.CellInputs:
+        """The closed form's view of a population's cells (route effects, aim, revocation, detection)."""
+        cells = plan.cells
+        seen_delay = np.array(
+            [
+                0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
+                for c in cells
+            ]
+        )
+        tokens = list(dict.fromkeys(plan.token_ids))
+        covers = np.array(
+            [[plan.token_ids[c.index] == t and plan.mechanism[c.tier] is not None for c in cells] for t in tokens]
+        ).reshape(len(tokens), len(cells))
+        same = np.array(
+            [
+                [any(covers[j, x.index] for x in cells if x.resource == c.resource) for j in range(len(tokens))]
+                for c in cells
+            ]
+        ).reshape(len(cells), len(tokens))
+        d = self.detection
+        return hazard.CellInputs(
+            bearer=np.array([c.effect == "bearer" for c in cells]),
+            bound=np.array([c.effect == "bound" for c in cells]),
+            weight=np.array([c.weight for c in cells]),
+            seen_delay=seen_delay,
+            signals=hazard.Signals(d.q, d.q_binding, d.q_audience, covers, same),
+        )
 
     def finish(self, plans: Mapping[str, ClientPlan]) -> None:
         """Resolve what is still queued into the tally (and the trace), one pass per population."""
@@ -113,30 +189,44 @@ class FamilyQueue:
         leak_time = np.repeat([p.leak_time for p in parts], sizes)
         start = np.repeat([p.start for p in parts], sizes)
         cells = plan.cells
-        seen_delay = np.array(
-            [
-                0.0 if c.revocation == "introspection" else (c.propagation_delay if c.revocation == "caep" else INF)
-                for c in cells
-            ]
-        )
-        response = sample_many(threat.response_time, rng, len(instances))
-        per_family = self.trace.enabled or plan.spec.tenants > 1
-        res = token_families.resolve(
-            leak_time=leak_time,
-            start=start,
-            horizon=self.horizon,
-            expiry=expiry,
-            proof_until=proof,
-            bearer=np.array([c.effect == "bearer" for c in cells]),
-            bound=np.array([c.effect == "bound" for c in cells]),
-            weight=np.array([c.weight for c in cells]),
-            seen_delay=seen_delay,
-            rho=threat.replay_rate,
-            q=threat.detection_probability,
-            response=response,
-            rng=rng,
-            per_family=per_family,
-        )
+        inputs = self._cells_of(plan)
+        draws = [p.draw for p in parts]
+        general = self.detection.q_binding > 0 or self.detection.q_audience > 0 or draws[0] is not None
+        if not general:  # version 1's hazard: every window starts at exploitation start
+            response = sample_many(threat.response_time, rng, len(instances))
+            res = token_families.resolve(
+                leak_time=leak_time,
+                start=start,
+                horizon=self.horizon,
+                expiry=expiry,
+                proof_until=proof,
+                bearer=inputs.bearer,
+                bound=inputs.bound,
+                weight=inputs.weight,
+                seen_delay=inputs.seen_delay,
+                rho=threat.replay_rate,
+                q=threat.detection_probability,
+                response=response,
+                rng=rng,
+                per_family=self.trace.enabled or plan.spec.tenants > 1,
+            )
+        else:
+            grouped = draws[0] is not None  # a scope group's draws and revocation come with its families
+            res = hazard.resolve_general(
+                leak_time=leak_time,
+                start=start,
+                horizon=self.horizon,
+                expiry=expiry,
+                proof_until=proof,
+                cells=inputs,
+                rho=threat.replay_rate,
+                draw=np.concatenate(draws) if grouped else rng.exponential(1.0, len(instances)),  # type: ignore[arg-type]
+                response=None if grouped else sample_many(threat.response_time, rng, len(instances)),
+                revoke_at=np.repeat([p.revoke_at for p in parts], sizes) if grouped else None,
+                rng=rng,
+            )
+        if draws[0] is None:  # revoked on their own detection: each its own victim's session
+            tally.revoked_sessions += int((~np.isnan(res.revoked_at)).sum())
         per_cell = res.cell_successes
         tally.replay_attempts += res.attempts
         tally.detections += res.detections

@@ -24,9 +24,10 @@ import simpy
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import RouteAnalysis, analyse, effective_binding
-from tokensim.sim.bundle import Bundle
+from tokensim.sim.bundle import INF, Bundle, CapturedToken, Loot, Origin
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
+from tokensim.sim.detection import Detection, Scopes
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
 from tokensim.sim.plan import LeakSource, RunPlan, build_plan
@@ -73,8 +74,22 @@ class Simulation:
         self.closed_form_families = closed_form_families
         self.tally = Tally()
         self.trace = TraceSink(trace)
+        defender = arch.spec.defender
+        detection = Detection(
+            defender.detection_probability,
+            defender.binding_failure_detection,
+            defender.failure_detection,
+            policy.revocation_scope,
+        )
+        populations = {name: (c.spec.instances, c.spec.tenants) for name, c in self.plan.clients.items()}
         self.families = FamilyQueue(
-            self.horizon, self.trace, self.streams, self.plan.threat, self.tally, chunk_cells=chunk_cells
+            self.horizon,
+            self.trace,
+            self.streams,
+            self.plan.threat,
+            self.tally,
+            detection=detection,
+            chunk_cells=chunk_cells,
         )
         self.exploitation = Exploitation(
             self.env,
@@ -83,6 +98,8 @@ class Simulation:
             forged_tenants=self.plan.forged_tenants,
             tally=self.tally,
             trace=self.trace,
+            detection=detection,
+            scopes=Scopes(policy.revocation_scope, populations),
         )
         self.bundles: list[Bundle] = []  # families run as processes, in order of their leak
         self._uids = itertools.count(1)
@@ -123,10 +140,17 @@ class Simulation:
             self.tally.leaks += 1
             t = self.env.now
             leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell_of(source.leak.vector, source.leak.dwell))
-            self._on_leak(source, leak, victim, replay_rng)
+            self._on_leak(source, leak, victim, replay_rng, self.tally.leaks)
 
-    def _on_leak(self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator) -> None:
-        """Capture what the leak exposes, count it, then queue or start the families' exploitation."""
+    def _on_leak(
+        self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator, leak_id: int
+    ) -> None:
+        """Capture what the leak exposes, count it, then queue or start the families' exploitation.
+
+        Under `revocation_scope: family` token-only families are resolved in closed form, each on its own;
+        under `leak` a leak's families are resolved together in closed form when all of them are token-only
+        (with `closed_form_families`), else all run as processes; under `client`, `tenant` and `all` every
+        family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7)."""
         run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
@@ -146,20 +170,25 @@ class Simulation:
             chunk = self.families.chunk_cells
             families = log_families(populations, policy, source.retention, leak.time, rng, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
-        token_only = [b for b in bundles if b.tokens_only()] if self.closed_form_families else []
+        scope = self.exploitation.scopes.scope
+        closed = self.closed_form_families and (
+            scope == "family" or (scope == "leak" and all(b.tokens_only() for b in bundles))
+        )
+        token_only = [b for b in bundles if b.tokens_only()] if closed else []
         families = itertools.chain(families, as_families(token_only, run_plan.clients))
         queued = {id(b) for b in token_only}
         bundles = [b for b in bundles if id(b) not in queued]
         exposed = sum(b.credentials() for b in bundles)
         count = len(bundles)
         traced = self.trace.enabled
+        grouped = scope != "family"  # a scope group is held whole: its revocation is known before it is queued
         # untraced, each block is queued (and perhaps a chunk resolved) before the next is captured; traced,
         # the leak's note comes first, as its families' rows follow it (the trace holds them all anyway)
-        held = list(families) if traced else families
+        held = list(families) if traced or grouped else families
         for f in held:
             exposed += int(f.plan.distinct_tokens(f.expiry > leak.time).sum())
             count += len(f.instances)
-            if not traced:
+            if not traced and not grouped:
                 self.families.add(f, leak.time, leak.start, leak.node, leak.vector)
         self.tally.credentials_exposed += exposed
         self.trace.note(
@@ -170,8 +199,27 @@ class Simulation:
             count=count,
             detail=f"{exposed} credentials exposed; exploitation at {leak.start:.3f} h",
         )
-        for f in held if traced else ():
+        if grouped and closed:
+            self.families.add_group(list(held), leak.time, leak.start, leak.node, leak.vector, rng)
+        elif grouped:  # as processes: the token-only families of a log become bundles
+            bundles.extend(b for f in held for b in self._as_bundles(f, leak))
+        for f in held if traced and not grouped else ():
             self.families.add(f, leak.time, leak.start, leak.node, leak.vector)
         for b in bundles:
             self.bundles.append(b)
-            self.exploitation.start(b, rng)
+            self.exploitation.start(b, rng, leak_id)
+
+    def _as_bundles(self, f: CapturedFamilies, leak: LeakEvent) -> list[Bundle]:
+        """Token-only families of a log as process-path bundles (each captured token and proof, per cell)."""
+        plan, out = f.plan, []
+        for row, i in enumerate(f.instances.tolist()):
+            loot = Loot()
+            for c in plan.cells:
+                if f.expiry[row, c.index] > -INF:
+                    loot.tokens[c.index] = CapturedToken(plan.token_ids[c.index], float(f.expiry[row, c.index]))
+                if f.proof[row, c.index] > -INF:
+                    loot.proofs[c.index] = float(f.proof[row, c.index])
+            tenant = (plan.name, i % plan.spec.tenants)
+            origin = Origin(leak.node, leak.vector, plan.name, i, tenant, leak.time, leak.start)
+            out.append(Bundle(uid=next(self._uids), origin=origin, cells=plan.cells, loot=loot, rules=plan.rules))
+        return out

@@ -64,6 +64,7 @@ class Tally:
     credentials_usable: int = 0  # of closed-form families; process-path bundles are added in `fields`
     exposure_hours: float = 0.0  # likewise
     containment: SpanSum = field(default_factory=SpanSum)  # closed-form families: leak to last usable moment
+    revoked_sessions: int = 0  # legitimate sessions (instances) revocations ended: each re-authenticates
 
     def successes(self, cell: Cell, n: int) -> None:
         """``n`` successful unauthorized requests at one cell."""
