@@ -112,6 +112,9 @@ class Simulation:
         rng = self.streams.rng("leak", name, j)
         delay_rng = self.streams.rng("delay", name, j)
         replay_rng = self.streams.rng("replay", name, j)  # what the thief does: may depend on the policy
+        # the victims' activity spells, drawn only for clients that are not always active: no policy moves it
+        activity = self.streams.rng("activity", name, j) if source.intermittent else None
+        presign = self.plan.threat.presign_horizon
         replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
         while True:
             gap = rng.exponential(1.0 / rate)
@@ -122,10 +125,18 @@ class Simulation:
             yield self.env.timeout(gap)
             self.tally.leaks += 1
             t = self.env.now
-            leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell_of(source.leak.vector, source.leak.dwell))
-            self._on_leak(source, leak, victim, replay_rng)
+            dwell = dwell_of(source.leak.vector, source.leak.dwell)
+            leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell, presign)
+            self._on_leak(source, leak, victim, replay_rng, activity)
 
-    def _on_leak(self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator) -> None:
+    def _on_leak(
+        self,
+        source: LeakSource,
+        leak: LeakEvent,
+        victim: int,
+        rng: np.random.Generator,
+        activity: np.random.Generator | None = None,
+    ) -> None:
         """Capture what the leak exposes, count it, then queue or start the families' exploitation."""
         run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
@@ -135,7 +146,7 @@ class Simulation:
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
             victims = range(victim, source.instances, source.stride)
-            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids) for i in victims)
+            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids, activity) for i in victims)
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
             bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))
