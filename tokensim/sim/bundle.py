@@ -88,6 +88,7 @@ class ResidentGains:
     presigned: dict[int, float] = field(default_factory=dict)  # per cell: pre-signed proofs usable until
     own_grant_until: float = -INF  # a fresh grant with the thief's own key mints until then
     own_revoked_at: float | None = None  # the response to a detection revokes it too (reuse detection does not)
+    harvest_end: float = -INF  # the thief harvests the client's new tokens until then, unless evicted before
     session_until: float = -INF  # a backend-for-frontend session ridden through the victim's browser
 
 
@@ -193,6 +194,26 @@ class Bundle:
             if gains.session_until > -INF:
                 parts.append("the victim's backend-for-frontend session while present")
         return ", ".join(parts)
+
+    def evict(self, t: float) -> None:
+        """A response at ``t`` while the thief is resident also ends its compromise (docs/model.md section 7).
+
+        It keeps what it harvested until then: the tokens current at ``t`` (on the client's renewal grid),
+        pre-signed proofs for them, and an oracle no longer.
+        """
+        gains, loot = self.loot.resident, self.loot
+        if gains is None or t >= gains.harvest_end:
+            return
+        gains.harvest_end = t
+        gains.session_until = min(gains.session_until, t)
+        loot.dwell_end = min(loot.dwell_end, t)
+        for index, captured in loot.tokens.items():
+            ttl = self.mint_ttl.get(self.cells[index].tier, 0.0)
+            if captured.expiry > t and ttl > 0:  # the token current at t: the grid point after it
+                expiry = captured.expiry - math.floor((captured.expiry - t) / ttl) * ttl
+                loot.tokens[index] = captured._replace(expiry=expiry)
+                if index in gains.presigned:
+                    gains.presigned[index] = min(gains.presigned[index], expiry)
 
     # -- the rules ---------------------------------------------------------------------------
 

@@ -112,7 +112,8 @@ def _resident_bundle(
         # tokens never reach the browser: the thief rides the session through it while it is there,
         # from the moment its script runs (it needs no exfiltration, so no replay delay)
         b = _new_bundle(plan, i, leak, plan.cells, uids, start=leak.time)
-        b.loot.resident = ResidentGains(session_until=_active_until(window, dwell_end))
+        until = _active_until(window, dwell_end)
+        b.loot.resident = ResidentGains(session_until=until, harvest_end=until)
         return b
     b = _new_bundle(plan, i, leak, plan.cells, uids)
     loot = b.loot
@@ -139,8 +140,10 @@ def _resident_bundle(
         gains.own_grant_until = fresh_grant_until(
             harvest, refresh_ttl=policy.refresh_ttl, holds_refresh_token=spec.holds_refresh_token, dwell_end=dwell_end
         )
-    if gains.gaps or gains.presigned or gains.own_grant_until > -INF:
-        loot.resident = gains
+    # always kept: a response while the thief is there evicts it (Bundle.evict), which the closed form
+    # does not model, so a resident family runs as a process
+    gains.harvest_end = harvest.end
+    loot.resident = gains
     return b
 
 
@@ -171,14 +174,12 @@ def broker_bundles(
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(plan, policy, i, dwell_end, rng, view.seen, with_proofs=False)
             _take_key(b.loot, key_storage, dwell_end)
-            if b.loot.key == "oracle" and not policy.nonce:
-                presigned = {
-                    index: presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
-                    for index, captured in b.loot.tokens.items()
-                    if plan.mechanism[plan.cells[index].tier] == "dpop"
-                }
-                if presigned:
-                    b.loot.resident = ResidentGains(presigned=presigned)
+            presigned = {
+                index: presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
+                for index, captured in b.loot.tokens.items()
+                if b.loot.key == "oracle" and not policy.nonce and plan.mechanism[plan.cells[index].tier] == "dpop"
+            }
+            b.loot.resident = ResidentGains(presigned=presigned, harvest_end=dwell_end)
             b.loot.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
             if plan.spec.holds_refresh_token:
                 _steal_refresh_token(b, plan, policy, i, leak.time, harvest)
