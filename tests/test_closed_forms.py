@@ -52,7 +52,7 @@ def test_stolen_refresh_token_lives_to_the_end_of_its_grant():
     lam, horizon, rho, d, refresh = 20.0, 120 * 24.0, 10.0, 0.5, 24.0
     arch = one_client_model(
         instances=100,
-        leaks=[{"vector": "malware", "rate": f"{lam}/year"}],
+        leaks=[{"vector": "malware", "rate": f"{lam}/year", "dwell": "1ms"}],  # leaves at once: no harvest
         delay=f"{d}h",
         replay_rate=f"{rho}/h",
         client={"holds_refresh_token": True, "key_storage": "software"},
@@ -77,7 +77,7 @@ def test_rotation_with_reuse_detection_cuts_the_thief_at_the_next_legitimate_ref
     lam, horizon, rho, d, a = 20.0, 120 * 24.0, 30.0, 0.25, 1.0
     arch = one_client_model(
         instances=100,
-        leaks=[{"vector": "malware", "rate": f"{lam}/year"}],
+        leaks=[{"vector": "malware", "rate": f"{lam}/year", "dwell": "1ms"}],  # leaves at once: no harvest
         delay=f"{d}h",
         replay_rate=f"{rho}/h",
         client={"holds_refresh_token": True, "key_storage": "software"},

@@ -10,7 +10,7 @@ import tokensim
 def test_rotation_with_reuse_detection_also_races_confidential_clients():
     arch = one_client_model(
         instances=100,
-        leaks=[{"vector": "host_compromise", "rate": "10/year"}],
+        leaks=[{"vector": "host_compromise", "rate": "10/year", "dwell": "1ms"}],  # leaves at once: no harvest
         delay="30m",
         client={"confidential": True, "holds_refresh_token": True, "key_storage": "software"},
     )

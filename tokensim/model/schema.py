@@ -32,6 +32,12 @@ def _fraction(value: float) -> float:
     return value
 
 
+def _active_share(value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"must be a share of time in (0, 1], got {value:g}")
+    return value
+
+
 def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
     """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
     return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))
@@ -190,6 +196,15 @@ class Client(_NodeBase):
     tenants: Tenants = 1
     concurrent_refresh_fraction: Fraction = 0.0
     log_retention: Duration | None = None
+    #: Share of time an instance runs (app open, workload up, laptop awake); 1: always (version 1).
+    active_fraction: Annotated[float, BeforeValidator(not_boolean), AfterValidator(_active_share)] = 1.0
+    #: Mean length of one active spell (read only when active_fraction < 1). Assumption: 1 h.
+    active_period: Duration = 1.0
+    #: A resident thief can obtain a fresh grant with its own key without the user (a live issuer
+    #: session, the app's or workload's own code). Default false: version 1 had no fresh grant.
+    silent_grant: bool = False
+    #: `bff`: a backend-for-frontend holds the tokens; the browser holds only a session cookie.
+    token_handler: Literal["none", "bff"] = "none"
 
 
 class Intermediary(_NodeBase):
@@ -291,6 +306,9 @@ class Attacker(_Strict):
     )
     replay_rate: Rate = 30.0
     targeting: Literal["sensitivity", "uniform"] = "sensitivity"
+    #: How far past the dwell a thief with a signing oracle pre-signs DPoP proofs (RFC 9449 s11.2);
+    #: none: as far as the tokens it holds live.
+    presign_horizon: Duration | None = None
 
 
 class Defender(_Strict):

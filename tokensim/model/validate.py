@@ -70,6 +70,13 @@ def check_model(spec: ModelFile) -> list[Problem]:
                     )
                 )
         if isinstance(node, Client):
+            if node.token_handler == "bff" and node.platform != "browser":
+                problems.append(
+                    Problem(
+                        f"{where}.token_handler",
+                        f"a backend-for-frontend serves browser clients; {name} is a {node.platform} client",
+                    )
+                )
             bound = [m for m in node.supports if m != "bearer"]
             if bound and node.key_storage == "none":
                 problems.append(

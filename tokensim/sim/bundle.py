@@ -13,100 +13,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal
 
-from tokensim.model.routes import Effect, Tier
+from tokensim.model.routes import Tier
 from tokensim.sim.detection import FailureKind, audience_failures
+from tokensim.sim.records import (
+    INF,
+    CapturedToken,
+    Cell,
+    CellState,
+    Loot,
+    MintRules,
+    Origin,
+    Progress,
+    ResidentGains,
+    in_gap,
+)
 
-INF = math.inf
+__all__ = [
+    "INF",
+    "Bundle",
+    "CapturedToken",
+    "Cell",
+    "CellState",
+    "Loot",
+    "MintRules",
+    "Origin",
+    "Progress",
+    "ResidentGains",
+]
 
-
-@dataclass(frozen=True)
-class Cell:
-    """A target of the thief's replays: one resource and one privilege tier."""
-
-    index: int
-    resource: str
-    tier: Tier
-    weight: float  # share of the thief's attempts aimed here
-    effect: Effect  # route analysis, weakest path
-    sensitivity: float
-    revocation: Literal["introspection", "jwt", "caep"]
-    propagation_delay: float
-
-
-@dataclass(frozen=True)
-class CellState:
-    """The thief's position at one moment."""
-
-    success: tuple[bool, ...]  # per cell
-    reasons: tuple[str, ...]  # per cell: why it succeeds or fails
-    kinds: tuple[FailureKind, ...]  # per cell: the same, machine-readable (what a failure signals)
-    holds_any: bool  # holds some unexpired, unrevoked credential (so it keeps trying)
-    usable_tokens: frozenset[str]
-    rt_usable: bool
-    secret_usable: bool
-
-
-class CapturedToken(NamedTuple):
-    """A captured access token: which token it is (its audience and tier) and when it expires."""
-
-    token: str
-    expiry: float
-
-
-@dataclass(frozen=True)
-class MintRules:
-    """What a thief needs to mint tokens for one client (from its authentication and the policy)."""
-
-    rt_needs_key: bool = False  # refreshing needs the victim's key (bound RT or mTLS client auth)
-    rt_needs_secret: bool = False  # confidential client: refreshing needs the client secret
-    secret_needs_key: bool = False  # mTLS client authentication
-    own_key_rt: bool = False  # tokens minted from the refresh token are bound to the thief's own key
-    own_key_secret: bool = False  # tokens minted with the secret are bound to the thief's own key
-    jit_tiers: frozenset[str] = frozenset()  # tiers whose tokens are issued just in time against the key
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where and when a stolen family was taken, and whose it is."""
-
-    node: str
-    vector: str
-    client: str | None  # None: an issuer's signing key
-    instance: int  # -1 for a signing key
-    tenant: tuple[str, int] | None
-    leak_time: float
-    start: float  # exploitation starts (leak time + replay delay)
-
-
-@dataclass
-class Loot:
-    """What the thief holds: filled by the capture functions at the leak, fixed once exploitation starts."""
-
-    tokens: dict[int, CapturedToken] = field(default_factory=dict)  # per cell
-    proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
-    rt_expiry: float | None = None  # stolen refresh token's absolute expiry
-    thief_until: float = INF  # rotation: the thief's refresh token stops working
-    reuse_at: float | None = None  # rotation with reuse detection fires here
-    secret: bool = False  # client secret stolen
-    key: Literal["exported", "oracle"] | None = None
-    dwell_end: float = -INF  # an oracle key signs until the compromise ends
-    forged: bool = False  # an issuer signing key: mint anything until the key is rotated
-
-
-@dataclass
-class Progress:
-    """The engine's account of what the thief did with a family (never read by the rules)."""
-
-    detected: bool = False
-    exposure: float = 0.0
-    last_usable: float | None = None
-    successes: int = 0
-    usable_tokens: set[str] = field(default_factory=set)
-    rt_usable: bool = False
-    secret_usable: bool = False
-    usable_after_start: bool = False  # some request would have succeeded once exploitation began
+#: Per tier: (end, last minted expiry) via refresh token, via secret, via the thief's own grant.
+Windows = tuple[float, float, float, float, float, float]
 
 
 @dataclass
@@ -139,11 +77,16 @@ class Bundle:
         n += self.loot.secret
         n += self.loot.key == "exported"
         n += self.loot.forged
+        gains = self.loot.resident
+        if gains is not None:
+            n += gains.own_grant_until > -INF  # the thief's own grant
+            n += gains.session_until > -INF  # the session it rides
         return n
 
     def tokens_only(self) -> bool:
         """Holds nothing but captured access tokens (and proofs): resolvable in closed form."""
-        return self.loot.rt_expiry is None and not self.loot.secret and self.loot.key is None and not self.loot.forged
+        loot = self.loot
+        return loot.rt_expiry is None and not loot.secret and loot.key is None and not loot.forged and not loot.resident
 
     def describe(self) -> str:
         """The exposed credentials in words, for the trace."""
@@ -163,6 +106,16 @@ class Bundle:
             parts.append("signing oracle until dwell ends")
         if self.loot.forged:
             parts.append("issuer signing key")
+        gains = self.loot.resident
+        if gains is not None:
+            if gains.presigned:
+                parts.append(
+                    f"pre-signed DPoP proofs for {len(gains.presigned)} target{'s' if len(gains.presigned) > 1 else ''}"
+                )
+            if gains.own_grant_until > -INF:
+                parts.append("a fresh grant with the thief's own key")
+            if gains.session_until > -INF:
+                parts.append("the victim's backend-for-frontend session while present")
         return ", ".join(parts)
 
     # -- the rules ---------------------------------------------------------------------------
@@ -170,14 +123,16 @@ class Bundle:
     def key_ok(self, t: float) -> bool:
         return self.loot.key == "exported" or (self.loot.key == "oracle" and t < self.loot.dwell_end)
 
-    def _seen_revoked(self, cell: Cell, t: float) -> bool:
-        """Has the revocation reached this resource (for access tokens)?"""
-        if self.revoked_at is None or t < self.revoked_at:
+    def _seen_revoked(self, cell: Cell, t: float, revoked_at: float | None = -INF) -> bool:
+        """Has the revocation (the family's, or ``revoked_at`` if given) reached this resource (for access tokens)?"""
+        if revoked_at == -INF:
+            revoked_at = self.revoked_at
+        if revoked_at is None or t < revoked_at:
             return False
         if cell.revocation == "introspection":
             return True
         if cell.revocation == "caep":
-            return t >= self.revoked_at + cell.propagation_delay
+            return t >= revoked_at + cell.propagation_delay
         return False  # self-contained JWTs stay valid until they expire
 
     def _key_end(self) -> float:
@@ -187,14 +142,20 @@ class Bundle:
             return INF
         return loot.dwell_end if loot.key == "oracle" else -INF
 
-    def capability_end(self, path: Literal["rt", "secret"], tier: Tier) -> float:
-        """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
+    def capability_end(self, path: Literal["rt", "secret", "own"], tier: Tier) -> float:
+        """When the thief's ability to mint tokens for a tier via ``path`` ('rt', 'secret', or 'own':
+        a fresh grant with its own key) ends.
 
         Every condition (refresh token unexpired and still the thief's, secret held,
         key or oracle, no revocation) can only end, never start, so the capability is
         an interval ending here (-inf: never had it).
         """
         loot, rules = self.loot, self.rules
+        if path == "own":  # the thief's own grant: bound to its own key, a family of its own
+            gains = loot.resident
+            if gains is None:
+                return -INF
+            return min(gains.own_grant_until, gains.own_revoked_at if gains.own_revoked_at is not None else INF)
         if path == "rt":
             if loot.rt_expiry is None or (rules.rt_needs_secret and not loot.secret):
                 return -INF
@@ -219,29 +180,28 @@ class Bundle:
             return -INF
         return start + math.ceil((end - start) / ttl) * ttl
 
-    def _windows(
-        self, tier: Tier, memo: dict[Tier, tuple[float, float, float, float]] | None
-    ) -> tuple[float, float, float, float]:
-        """(capability end, last minted expiry) via refresh token, then via secret, for a tier.
+    def _windows(self, tier: Tier, memo: dict[Tier, Windows] | None) -> Windows:
+        """(capability end, last minted expiry) via refresh token, via secret, then via the thief's own grant.
 
         They depend on the tier and the bundle, not on the cell or the time: `state` computes
         them once per tier (``memo``) rather than once per cell.
         """
         found = memo.get(tier) if memo is not None else None
-        if found is None:
-            rt_end, secret_end = self.capability_end("rt", tier), self.capability_end("secret", tier)
-            found = (rt_end, self._expiry_after(rt_end, tier), secret_end, self._expiry_after(secret_end, tier))
-            if memo is not None:
-                memo[tier] = found
-        return found
+        if found is not None:
+            return found
+        rt, secret = self.capability_end("rt", tier), self.capability_end("secret", tier)
+        own = self.capability_end("own", tier) if self.loot.resident is not None else -INF
+        expiry = self._expiry_after
+        windows = (rt, expiry(rt, tier), secret, expiry(secret, tier), own, expiry(own, tier))
+        if memo is not None:
+            memo[tier] = windows
+        return windows
 
-    def _minted_alive(
-        self, cell: Cell, t: float, memo: dict[Tier, tuple[float, float, float, float]] | None = None
-    ) -> tuple[bool, bool]:
-        """Does the thief hold a valid minted token for this cell (via refresh token, via secret)?"""
+    def _minted_alive(self, cell: Cell, t: float, memo: dict[Tier, Windows] | None = None) -> tuple[bool, bool, bool]:
+        """Does the thief hold a valid minted token for this cell (via refresh token, via secret, via its own grant)?"""
         if self.loot.forged:
-            return self.revoked_at is None or t < self.revoked_at, False
-        rt_end, rt_last, secret_end, secret_last = self._windows(cell.tier, memo)
+            return self.revoked_at is None or t < self.revoked_at, False, False
+        rt_end, rt_last, secret_end, secret_last, own_end, own_last = self._windows(cell.tier, memo)
         # It can mint a fresh one while the capability lasts; after, the last one it minted
         # lives out its lifetime unless the resource sees the revocation.
         seen = None
@@ -255,7 +215,11 @@ class Bundle:
                 if seen is None:
                     seen = self._seen_revoked(cell, t)
                 alive.append(not seen)
-        return alive[0], alive[1]
+        gains = self.loot.resident
+        own = t < own_end or (
+            t < own_last and gains is not None and not self._seen_revoked(cell, t, gains.own_revoked_at)
+        )
+        return alive[0], alive[1], own
 
     def state(self, t: float) -> CellState:
         """Per cell: would a replay at t succeed, and why."""
@@ -267,8 +231,10 @@ class Bundle:
         loot, rules = self.loot, self.rules
         key_ok = self.key_ok(t)
         key_why = "exported key" if loot.key == "exported" else "signing oracle during dwell"
-        memo: dict[Tier, tuple[float, float, float, float]] = {}  # per tier: see _windows
-        minted: dict[int, tuple[bool, bool]] = {}  # per cell, reused for `holds` below
+        memo: dict[Tier, Windows] = {}  # per tier: see _windows
+        minted: dict[int, tuple[bool, bool, bool]] = {}  # per cell, reused for `holds` below
+        gains = loot.resident
+        riding = gains is not None and t < gains.session_until and (self.revoked_at is None or t < self.revoked_at)
         for cell in self.cells:
             if cell.effect == "fails":
                 success.append(False)
@@ -281,11 +247,21 @@ class Bundle:
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
                 kinds.append("success" if ok else "none")
                 continue
+            if riding:
+                success.append(True)
+                reasons.append("rides the victim's backend-for-frontend session from its browser")
+                kinds.append("success")
+                continue
             bearer = cell.effect == "bearer"
             why = ""
             held = False  # holds a token for this cell (usable or not)
             captured = loot.tokens.get(cell.index)
-            if captured is not None and t < captured.expiry and not self._seen_revoked(cell, t):
+            if (
+                captured is not None
+                and t < captured.expiry
+                and not self._seen_revoked(cell, t)
+                and not (gains is not None and in_gap(gains.gaps.get(cell.index, ()), t))
+            ):
                 held = True
                 if bearer or key_ok:
                     why = "captured token, bearer route" if bearer else f"captured token, {key_why}"
@@ -293,9 +269,12 @@ class Bundle:
                 elif cell.index in loot.proofs and t < loot.proofs[cell.index]:
                     why = "captured DPoP proof inside its window"
                     usable.add(captured.token)
+                elif gains is not None and t < gains.presigned.get(cell.index, -INF):
+                    why = "captured token, DPoP proof pre-signed with the oracle during the dwell"
+                    usable.add(captured.token)
             if not why:
-                via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
-                held = held or via_rt or via_secret
+                via_rt, via_secret, via_own = minted[cell.index] = self._minted_alive(cell, t, memo)
+                held = held or via_rt or via_secret or via_own
                 jit = cell.tier in rules.jit_tiers
                 if via_rt and (bearer or key_ok or (rules.own_key_rt and not jit)):
                     why = "minted from refresh token" + (
@@ -307,14 +286,18 @@ class Bundle:
                         "" if bearer else (f", {key_why}" if key_ok else ", bound to the thief's own key")
                     )
                     secret_usable = True
+                elif via_own:
+                    why = "minted from the thief's own fresh grant, bound to its own key"
+                    rt_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
             kinds.append("success" if why else ("binding" if held else "none"))
         holds = loot.forged and (self.revoked_at is None or t < self.revoked_at)
+        holds = holds or riding
         if not holds:
             holds = any(
                 t < c.expiry and not self._seen_revoked(self.cells[i], t) for i, c in loot.tokens.items()
-            )  # cells[i].index == i
+            )  # cells[i].index == i (a gap in a harvest ends: the thief keeps trying through it)
         if not holds:
             holds = any(
                 any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells
@@ -340,6 +323,11 @@ class Bundle:
             times.append(loot.reuse_at)
         times.extend(c.expiry for c in loot.tokens.values())
         times.extend(loot.proofs.values())
+        if loot.resident is not None:
+            gains = loot.resident
+            times.append(gains.session_until)
+            times.extend(gains.presigned.values())
+            times.extend(x for gaps in gains.gaps.values() for gap in gaps for x in gap)
         for tier in self.mint_ttl:
             times.extend(self._windows(tier, None))
         if self.revoked_at is not None:

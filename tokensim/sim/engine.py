@@ -129,6 +129,9 @@ class Simulation:
         rng = self.streams.rng("leak", name, j)
         delay_rng = self.streams.rng("delay", name, j)
         replay_rng = self.streams.rng("replay", name, j)  # what the thief does: may depend on the policy
+        # the victims' activity spells, drawn only for clients that are not always active: no policy moves it
+        activity = self.streams.rng("activity", name, j) if source.intermittent else None
+        presign = self.plan.threat.presign_horizon
         replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
         while True:
             gap = rng.exponential(1.0 / rate)
@@ -139,18 +142,26 @@ class Simulation:
             yield self.env.timeout(gap)
             self.tally.leaks += 1
             t = self.env.now
-            leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell_of(source.leak.vector, source.leak.dwell))
-            self._on_leak(source, leak, victim, replay_rng, self.tally.leaks)
+            dwell = dwell_of(source.leak.vector, source.leak.dwell)
+            leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell, presign)
+            self._on_leak(source, leak, victim, replay_rng, self.tally.leaks, activity)
 
     def _on_leak(
-        self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator, leak_id: int
+        self,
+        source: LeakSource,
+        leak: LeakEvent,
+        victim: int,
+        rng: np.random.Generator,
+        leak_id: int,
+        activity: np.random.Generator | None = None,
     ) -> None:
         """Capture what the leak exposes, count it, then queue or start the families' exploitation.
 
         Under `revocation_scope: family` token-only families are resolved in closed form, each on its own;
         under `leak` a leak's families are resolved together in closed form when all of them are token-only
         (with `closed_form_families`), else all run as processes; under `client`, `tenant` and `all` every
-        family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7)."""
+        family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7).
+        ``activity`` is the leak's stream of the victims' activity spells (None: always active)."""
         run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
@@ -159,7 +170,7 @@ class Simulation:
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
             victims = range(victim, source.instances, source.stride)
-            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids) for i in victims)
+            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids, activity) for i in victims)
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
             bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))

@@ -74,6 +74,7 @@ class LeakSource:
     stride: int  # hosts for a host compromise (every instance on the host), else the population: one victim
     retention: float | None  # a logging node's retention
     key_storage: KeyStorage  # where a broker's host keeps its key
+    intermittent: bool = False  # a client leak whose victims are not always active (activity is drawn)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Threat:
     detection_probability: float  # per successful unauthorized request
     response_time: DelayDistribution  # from detection to revocation
     replay_delay: DelayDistribution  # from a leak to the thief's first replay, unless the leak sets its own
+    presign_horizon: float | None = None  # how far past its dwell a thief with an oracle pre-signs DPoP proofs
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,11 @@ def build_plan(
         else {},
         leaks=leaks,
         threat=Threat(
-            attacker.replay_rate, defender.detection_probability, defender.response_time, attacker.replay_delay
+            attacker.replay_rate,
+            defender.detection_probability,
+            defender.response_time,
+            attacker.replay_delay,
+            attacker.presign_horizon,
         ),
     )
 
@@ -299,6 +305,7 @@ def _leak_source(name: str, index: int, node: object, leak: Leak) -> LeakSource:
             hosts if host else node.instances,
             None,
             node.key_storage,
+            intermittent=node.active_fraction < 1.0,
         )
     if isinstance(node, Broker) and leak.vector == "host_compromise":
         return LeakSource(name, index, leak, 1, "broker_host", 1, 1, None, node.key_storage)

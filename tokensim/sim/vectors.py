@@ -15,10 +15,19 @@ import numpy as np
 
 from tokensim.model.policy import Policy
 from tokensim.model.schema import KeyStorage
-from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin
+from tokensim.sim.activity import Activity, Window, always_window, draw_window
+from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin, ResidentGains
 from tokensim.sim.capture import CapturedFamilies, instance_tokens, population_tokens
 from tokensim.sim.lifecycle import current_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
+from tokensim.sim.resident import (
+    Harvest,
+    fresh_grant_until,
+    harvest_of,
+    legit_first_refresh,
+    presigned_until,
+    token_gaps,
+)
 
 #: How long a compromise lasts when the model gives no `dwell` (hours); see docs/parameters.md.
 DEFAULT_DWELL: dict[str, float] = {"xss": 1.0, "malware": 7 * 24.0, "host_compromise": 10 * 24.0}
@@ -35,6 +44,7 @@ class LeakEvent:
     time: float
     start: float  # exploitation starts
     dwell: float  # how long a resident compromise lasts
+    presign_horizon: float | None = None  # the attacker's: how far past the dwell it pre-signs DPoP proofs
 
 
 def dwell_of(vector: str, dwell: float | None) -> float:
@@ -43,27 +53,103 @@ def dwell_of(vector: str, dwell: float | None) -> float:
 
 
 def client_bundle(
-    plan: ClientPlan, policy: Policy, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int]
+    plan: ClientPlan,
+    policy: Policy,
+    i: int,
+    leak: LeakEvent,
+    rng: np.random.Generator,
+    uids: Iterator[int],
+    activity: np.random.Generator | None = None,
 ) -> Bundle:
-    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret."""
+    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret.
+
+    ``activity`` is the leak's policy-independent stream of activity spells (read only for a resident
+    thief on a client that is not always active).
+    """
     spec = plan.spec
-    b = _new_bundle(plan, i, leak, plan.cells, uids)
-    loot = b.loot
     if leak.vector == "log":
-        loot.tokens, loot.proofs = instance_tokens(
+        b = _new_bundle(plan, i, leak, plan.cells, uids)
+        b.loot.tokens, b.loot.proofs = instance_tokens(
             plan, policy, i, leak.time, rng, plan.cells, with_proofs=True, retention=spec.log_retention
         )
         return b
     if leak.vector in RESIDENT:
-        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
-        _take_key(loot, spec.key_storage, leak.time + leak.dwell)
-    if leak.vector in ("host_compromise", "secret_sprawl") and spec.confidential:
+        return _resident_bundle(plan, policy, i, leak, rng, uids, _window(plan, leak, activity))
+    b = _new_bundle(plan, i, leak, plan.cells, uids)
+    loot = b.loot
+    if leak.vector == "secret_sprawl" and spec.confidential:
         loot.secret = True  # before the refresh-token race: refreshing may need the secret
     if leak.vector in STEALS_REFRESH_TOKEN and spec.holds_refresh_token:
         _steal_refresh_token(b, plan, policy, i, leak.time)
     if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret:
         loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
     return b
+
+
+def _window(plan: ClientPlan, leak: LeakEvent, rng: np.random.Generator | None) -> Window:
+    """The victim's activity over the dwell (always active: nothing drawn, version 1)."""
+    spec = plan.spec
+    act = Activity(spec.active_fraction, spec.active_period)
+    end = leak.time + leak.dwell
+    if act.always or rng is None:
+        return always_window(leak.time, end)
+    return draw_window(act, leak.time, end, rng)
+
+
+def _resident_bundle(
+    plan: ClientPlan,
+    policy: Policy,
+    i: int,
+    leak: LeakEvent,
+    rng: np.random.Generator,
+    uids: Iterator[int],
+    window: Window,
+) -> Bundle:
+    """A thief on the client for its dwell (`resident.py`): what it stored, what it harvests, what it can sign."""
+    spec = plan.spec
+    dwell_end = leak.time + leak.dwell
+    if spec.token_handler == "bff":
+        # tokens never reach the browser: the thief rides the session through it while it is there,
+        # from the moment its script runs (it needs no exfiltration, so no replay delay)
+        b = _new_bundle(plan, i, leak, plan.cells, uids, start=leak.time)
+        until = _active_until(window, dwell_end)
+        b.loot.resident = ResidentGains(session_until=until, harvest_end=until)
+        return b
+    b = _new_bundle(plan, i, leak, plan.cells, uids)
+    loot = b.loot
+    harvest = harvest_of(window, leak.time)
+    # the tokens current when the harvest ends: held through every active spell before (gaps below)
+    loot.tokens, loot.proofs = instance_tokens(plan, policy, i, harvest.end, rng, plan.cells, with_proofs=False)
+    gains = ResidentGains()
+    phase = plan.phases.access(i)
+    for cell in plan.cells:
+        if cell.index in loot.tokens:
+            gaps = token_gaps(harvest, plan.ttl[cell.tier], phase)
+            if gaps:
+                gains.gaps[cell.index] = gaps
+    _take_key(loot, spec.key_storage, dwell_end)
+    if loot.key == "oracle" and not policy.nonce:  # a server nonce stops pre-signed proofs (RFC 9449 s11.2)
+        for index, captured in loot.tokens.items():
+            if plan.mechanism[plan.cells[index].tier] == "dpop":
+                gains.presigned[index] = presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
+    if leak.vector == "host_compromise" and spec.confidential:
+        loot.secret = True  # before the refresh-token race: refreshing may need the secret
+    if spec.holds_refresh_token:
+        _steal_refresh_token(b, plan, policy, i, leak.time, harvest)
+    if spec.silent_grant and (loot.secret or not spec.confidential):
+        gains.own_grant_until = fresh_grant_until(
+            harvest, refresh_ttl=policy.refresh_ttl, holds_refresh_token=spec.holds_refresh_token, dwell_end=dwell_end
+        )
+    # always kept: a response while the thief is there evicts it (Bundle.evict), which the closed form
+    # does not model, so a resident family runs as a process
+    gains.harvest_end = harvest.end
+    loot.resident = gains
+    return b
+
+
+def _active_until(window: Window, dwell_end: float) -> float:
+    """The last moment the victim's browser runs while the thief is there (-inf: never)."""
+    return min(window.spells[-1][1], dwell_end) if window.spells else -INF
 
 
 def broker_bundles(
@@ -74,19 +160,31 @@ def broker_bundles(
     rng: np.random.Generator,
     uids: Iterator[int],
 ) -> list[Bundle]:
-    """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key."""
+    """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key.
+
+    The thief harvests what the broker obtains while it is there (a broker always runs): it holds each
+    tenant's tokens current at the dwell's end, and the refresh-token race starts then.
+    """
     out = []
+    dwell_end = leak.time + leak.dwell
+    harvest = harvest_of(always_window(leak.time, dwell_end), leak.time)
     for view in views:
         plan = view.plan
         for i in range(plan.spec.instances):
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(
-                plan, policy, i, leak.time, rng, view.seen, with_proofs=False
+                plan, policy, i, dwell_end, rng, view.seen, with_proofs=False
             )
-            _take_key(b.loot, key_storage, leak.time + leak.dwell)
+            _take_key(b.loot, key_storage, dwell_end)
+            presigned = {
+                index: presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
+                for index, captured in b.loot.tokens.items()
+                if b.loot.key == "oracle" and not policy.nonce and plan.mechanism[plan.cells[index].tier] == "dpop"
+            }
+            b.loot.resident = ResidentGains(presigned=presigned, harvest_end=dwell_end)
             b.loot.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
             if plan.spec.holds_refresh_token:
-                _steal_refresh_token(b, plan, policy, i, leak.time)
+                _steal_refresh_token(b, plan, policy, i, leak.time, harvest)
             out.append(b)
     return out
 
@@ -133,8 +231,11 @@ def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[
     return out
 
 
-def _new_bundle(plan: ClientPlan, i: int, leak: LeakEvent, cells: tuple[Cell, ...], uids: Iterator[int]) -> Bundle:
-    origin = Origin(leak.node, leak.vector, plan.name, i, (plan.name, i % plan.spec.tenants), leak.time, leak.start)
+def _new_bundle(
+    plan: ClientPlan, i: int, leak: LeakEvent, cells: tuple[Cell, ...], uids: Iterator[int], start: float | None = None
+) -> Bundle:
+    begins = leak.start if start is None else start
+    origin = Origin(leak.node, leak.vector, plan.name, i, (plan.name, i % plan.spec.tenants), leak.time, begins)
     return Bundle(uid=next(uids), origin=origin, cells=cells, rules=plan.rules, mint_ttl=dict(plan.ttl))
 
 
@@ -146,10 +247,17 @@ def _take_key(loot: Loot, storage: str, dwell_end: float) -> None:
         loot.key, loot.dwell_end = "oracle", dwell_end
 
 
-def _steal_refresh_token(b: Bundle, plan: ClientPlan, policy: Policy, i: int, t: float) -> None:
-    """The refresh token and, under rotation, the race the thief runs against the client for it."""
+def _steal_refresh_token(
+    b: Bundle, plan: ClientPlan, policy: Policy, i: int, t: float, harvest: Harvest | None = None
+) -> None:
+    """The refresh token and, under rotation, the race the thief runs against the client for it.
+
+    A resident thief (``harvest``) holds the newest refresh token until its harvest ends: the grant
+    current then is the one it keeps, and the race starts then.
+    """
     loot, rules = b.loot, b.rules
-    loot.rt_expiry = current_expiry(t, policy.refresh_ttl, plan.phases.grant(i))
+    until = t if harvest is None else harvest.end
+    loot.rt_expiry = current_expiry(until, policy.refresh_ttl, plan.phases.grant(i))
     loot.thief_until = loot.rt_expiry
     if not policy.rotation:
         return
@@ -159,9 +267,15 @@ def _steal_refresh_token(b: Bundle, plan: ClientPlan, policy: Policy, i: int, t:
     thief_last = loot.dwell_end if (rules.rt_needs_key and loot.key == "oracle") else INF
     if b.start > thief_last:
         return
+    ttl, phase = plan.ttl["low_risk"], plan.phases.access(i)
+    legit_first = current_expiry(t, ttl, phase) if harvest is None else legit_first_refresh(harvest, ttl, phase)
+    # a resident thief refreshes as soon as it is on its own: when its harvest ends, or when it starts
+    thief_first = b.start if harvest is None else max(b.start, harvest.end)
+    if thief_first > thief_last:
+        return
     race = rotation_race(
-        legit_first=current_expiry(t, plan.ttl["low_risk"], plan.phases.access(i)),
-        thief_first=b.start,
+        legit_first=legit_first,
+        thief_first=thief_first,
         thief_last=thief_last,
         period=plan.ttl["low_risk"],
         grace=policy.reuse_grace,
