@@ -181,3 +181,22 @@ def test_activity_is_common_to_every_policy():
     frame = tokensim.replicate(arch, ["bearer", "dpop", "mtls"], replications=10, seed=9, horizon="60d")
     per_rep = frame.groupby("replication")[["leaks", "credentials_exposed"]].nunique()
     assert (per_rep == 1).all().all()
+
+
+def test_the_trace_tells_the_harvest_the_fresh_grant_and_the_presigned_proofs():
+    arch = resident_model(client={"key_storage": "hardware", "holds_refresh_token": True, "silent_grant": True})
+    out = tokensim.simulate(arch, tokensim.preset("dpop", access_ttl="8h"), seed=1, horizon="60d", trace=True)
+    exploits = out.trace[out.trace["event"] == "exploit"]
+    assert len(exploits) > 0
+    assert exploits["credential"].str.contains("harvested until").all()
+    assert exploits["credential"].str.contains("a fresh grant with the thief's own key").all()
+    assert exploits["credential"].str.contains("pre-signed DPoP proofs").all()
+    replays = out.trace[out.trace["event"] == "replay"]
+    assert replays["detail"].str.contains("own fresh grant").any()
+
+
+def test_a_log_leak_on_a_backend_for_frontend_client_is_refused():
+    with pytest.raises(tokensim.InputError, match="session cookie"):
+        resident_model(vector="log", client={"platform": "browser", "token_handler": "bff"})
+    with pytest.raises(tokensim.InputError, match="token_handler"):
+        resident_model(client={"token_handler": "bff"})  # a mobile client

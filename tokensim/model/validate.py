@@ -70,6 +70,14 @@ def check_model(spec: ModelFile) -> list[Problem]:
                     )
                 )
         if isinstance(node, Client):
+            if node.token_handler == "bff" and any(leak.vector == "log" for leak in node.leaks):
+                problems.append(
+                    Problem(
+                        f"{where}.leaks",
+                        "a 'log' leak of a backend-for-frontend client exposes its session cookie, whose replay "
+                        "tokensim does not model; remove the leak or the token_handler",
+                    )
+                )
             if node.token_handler == "bff" and node.platform != "browser":
                 problems.append(
                     Problem(

@@ -108,6 +108,8 @@ class Bundle:
             parts.append("issuer signing key")
         gains = self.loot.resident
         if gains is not None:
+            if tokens and gains.harvest_end > self.origin.leak_time:
+                parts[0] += f" harvested until {gains.harvest_end:.3f} h"
             if gains.presigned:
                 parts.append(
                     f"pre-signed DPoP proofs for {len(gains.presigned)} target{'s' if len(gains.presigned) > 1 else ''}"
