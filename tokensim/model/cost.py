@@ -87,8 +87,8 @@ def load_costs(path: str | Path) -> CostModel:
     return CostModel().with_overrides(data, source)
 
 
-def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, costs: CostModel) -> dict[str, float]:
-    """The integration-cost fields of an outcome row."""
+def integration_cost(arch: Architecture, base: Policy, routes: RouteAnalysis, costs: CostModel) -> dict[str, float]:
+    """The integration-cost fields of an outcome row (each client under its own `Policy.for_client`)."""
     binding = effective_binding(routes)
     engineering = 0.0
     resource_mechs: set[tuple[str, str]] = set()
@@ -108,8 +108,11 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
     total_volume = latency_sum = failed = rps = 0.0
     unsupported = total_instances = 0
     any_refresh = False
+    features: set[str] = set()  # policy features some client runs with (its overrides included)
     for name in arch.clients:
         client: Client = arch.node(name)
+        policy = base.for_client(name, client.platform)
+        features.update(f for f in ("rotation", "reuse_detection", "nonce", "jit") if getattr(policy, f))
         total_instances += client.instances
         chosen = {tier: mechanism_for(client, policy, tier) for tier in TIERS}  # None: unsupported and failing
         if any(m is None for m in chosen.values()):
@@ -144,7 +147,7 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
             )
             failed += client.instances * p_trip / policy.access_ttl
     for feature in ("rotation", "reuse_detection", "nonce", "jit"):
-        if getattr(policy, feature) and (feature not in ("rotation", "reuse_detection") or any_refresh):
+        if feature in features and (feature not in ("rotation", "reuse_detection") or any_refresh):
             if feature == "nonce" and not routes.uses("dpop"):
                 continue
             engineering += costs.feature_person_days.get(feature, 0.0)

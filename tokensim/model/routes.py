@@ -28,10 +28,12 @@ from typing import Literal
 
 import pandas as pd
 
+from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.hops import HopRule, Status, Verdict
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Client
+from tokensim.model.validate import check_overrides
 
 __all__ = [
     "ROUTING_FIELDS",
@@ -70,7 +72,12 @@ def classify_path(arch: Architecture, path: tuple[str, ...], mechanism: str) -> 
 
 
 def choose_mechanism(client: Client, wanted: tuple[str, ...]) -> str | None:
-    """The first wanted mechanism the client can do (None if it can do none)."""
+    """The first wanted mechanism the client can do (None if it can do none).
+
+    A static key (an API key or PAT) cannot be sender-constrained: every policy treats it as bearer.
+    """
+    if client.credential == "static_key":
+        return "bearer"
     for mechanism in wanted:
         if mechanism == "bearer" or (mechanism in client.supports and client.key_storage != "none"):
             return mechanism
@@ -145,21 +152,25 @@ class RouteAnalysis:
 def analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
     """Every client -> resource route, per tier, under a policy: counted by outcome, never listed.
 
-    It reads only the policy's `ROUTING_FIELDS`, so it is computed once per model and setting of them
+    It reads only the policy's `ROUTING_FIELDS` and `overrides` (per client, `Policy.for_client`), so it is computed once per model and setting of them
     (every run of a sweep asks again) and kept in the model's memo.
     """
-    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS))
+    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS), policy.overrides_key())
     if key not in arch.memo:
+        problems = check_overrides(arch.spec, policy)
+        if problems:
+            raise InputError(f"policy {policy.name}", problems)
         arch.memo[key] = _analyse(arch, policy)
     analysis: RouteAnalysis = arch.memo[key]
     return analysis
 
 
-def _analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
+def _analyse(arch: Architecture, base: Policy) -> RouteAnalysis:
     groups: list[Route] = []
     bound_hops: dict[tuple[str, str, Tier], frozenset[str]] = {}
     for (client_name, resource_name), space in arch.paths.items():
         client = arch.node(client_name)
+        policy = base.for_client(client_name, client.platform)
         for tier in TIERS:
             wanted = getattr(policy, tier)
             chosen = choose_mechanism(client, wanted)
@@ -210,11 +221,12 @@ def route_table(
     return frame
 
 
-def _listed(arch: Architecture, policy: Policy) -> list[Route]:
+def _listed(arch: Architecture, base: Policy) -> list[Route]:
     """One row per client, resource, path and tier (every path listed: call it only for a bounded table)."""
     out: list[Route] = []
     for (client_name, resource_name), space in arch.paths.items():
         client = arch.node(client_name)
+        policy = base.for_client(client_name, client.platform)
         for tier in TIERS:
             wanted = getattr(policy, tier)
             chosen = choose_mechanism(client, wanted)

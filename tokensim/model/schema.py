@@ -89,6 +89,11 @@ Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
 Platform = Literal["browser", "mobile", "workload", "ci", "legacy"]
 Vector = Literal["log", "xss", "malware", "host_compromise", "secret_sprawl", "signing_key"]
+#: Client authentication at the token endpoint (MODEL-v2.md section 1).
+ClientAuth = Literal["none", "secret", "private_key_jwt", "tls_client_auth", "attestation"]
+Grant = Literal["authorization_code", "client_credentials", "device_code", "token_exchange"]
+#: What a client holds besides OAuth tokens: nothing, a static API key or PAT, or federated workload identity.
+Credential = Literal["oauth", "static_key", "workload_identity"]
 
 
 class _Strict(BaseModel):
@@ -170,6 +175,13 @@ class _NodeBase(_Strict):
     description: str = ""
 
 
+#: Default lifetime (hours) of a workload identity token per platform. Kubernetes projected service-account
+#: tokens: `expirationSeconds` "defaults to 1 hour" (Kubernetes API, ServiceAccountTokenProjection); GitHub
+#: Actions OIDC ID tokens expire 5 minutes after issue (observed in the token's `exp`, undocumented by GitHub:
+#: Azure/login issue 441; docker/login-action discussion 1069). Other platforms: assumption, as Kubernetes.
+IDENTITY_TTL_DEFAULT: dict[str, float] = {"workload": 1.0, "ci": 5 / 60.0, "legacy": 1.0, "mobile": 1.0, "browser": 1.0}
+
+
 def _bearer_only() -> list[Mechanism]:
     """A client's mechanisms when its file names none: bearer tokens only."""
     return ["bearer"]
@@ -185,11 +197,50 @@ class Client(_NodeBase):
     key_storage: KeyStorage = "software"
     supports: list[Mechanism] = Field(default_factory=_bearer_only)
     holds_refresh_token: bool = False
-    confidential: bool = False
+    confidential: bool = False  # version 1: `true` means `auth: secret` (validate.py rejects a contradiction)
+    auth: ClientAuth | None = None  # None: from `confidential` (`secret` or `none`); see `authentication`
+    grants: list[Grant] | None = None  # None: from the client's other fields; see `grant_types`
+    credential: Credential = "oauth"
+    static_ttl: Duration | None = None  # a static key's lifetime; None: it never expires
+    identity_ttl: Duration | None = None  # a workload identity token's lifetime; None: the platform's default
+    key_lifetime: Duration | None = None  # an exported key's useful life (rotation, certificate); None: unlimited
     request_rate: Rate = 60.0
     tenants: Tenants = 1
     concurrent_refresh_fraction: Fraction = 0.0
     log_retention: Duration | None = None
+
+    @property
+    def authentication(self) -> ClientAuth:
+        """How the client authenticates: `auth`, else version 1's `confidential` (`secret`) or `none`."""
+        if self.auth is not None:
+            return self.auth
+        return "secret" if self.confidential else "none"
+
+    @property
+    def is_confidential(self) -> bool:
+        """Whether the client authenticates to the issuer (by its own credential or its workload identity)."""
+        return self.authentication != "none" or self.credential == "workload_identity"
+
+    @property
+    def grant_types(self) -> tuple[Grant, ...]:
+        """The grant types it is registered for: `grants`, else a default that keeps version-1 files meaningful.
+
+        Assumption (docs/parameters.md): a confidential client without refresh tokens is a workload
+        (`client_credentials`, RFC 6749 section 4.4); every other client is user-delegated
+        (`authorization_code`, RFC 6749 section 4.1).
+        """
+        if self.grants is not None:
+            return tuple(self.grants)
+        if self.is_confidential and not self.holds_refresh_token:
+            return ("client_credentials",)
+        return ("authorization_code",)
+
+    @property
+    def identity_lifetime(self) -> float:
+        """Lifetime of a workload identity token in hours: `identity_ttl`, else the platform's default."""
+        if self.identity_ttl is not None:
+            return self.identity_ttl
+        return IDENTITY_TTL_DEFAULT.get(self.platform, IDENTITY_TTL_DEFAULT["workload"])
 
 
 class Intermediary(_NodeBase):

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from tokensim.model.routes import Effect, Tier
+from tokensim.sim.credentials import MintRules
+
+__all__ = ["INF", "Bundle", "CapturedToken", "Cell", "CellState", "Loot", "MintRules", "Origin", "Progress"]
 
 INF = math.inf
 
@@ -54,18 +57,6 @@ class CapturedToken(NamedTuple):
 
 
 @dataclass(frozen=True)
-class MintRules:
-    """What a thief needs to mint tokens for one client (from its authentication and the policy)."""
-
-    rt_needs_key: bool = False  # refreshing needs the victim's key (bound RT or mTLS client auth)
-    rt_needs_secret: bool = False  # confidential client: refreshing needs the client secret
-    secret_needs_key: bool = False  # mTLS client authentication
-    own_key_rt: bool = False  # tokens minted from the refresh token are bound to the thief's own key
-    own_key_secret: bool = False  # tokens minted with the secret are bound to the thief's own key
-    jit_tiers: frozenset[str] = frozenset()  # tiers whose tokens are issued just in time against the key
-
-
-@dataclass(frozen=True)
 class Origin:
     """Where and when a stolen family was taken, and whose it is."""
 
@@ -87,9 +78,11 @@ class Loot:
     rt_expiry: float | None = None  # stolen refresh token's absolute expiry
     thief_until: float = INF  # rotation: the thief's refresh token stops working
     reuse_at: float | None = None  # rotation with reuse detection fires here
-    secret: bool = False  # client secret stolen
+    secret: bool = False  # client credential stolen (see `MintRules`)
+    cred_end: float = INF  # the credential authenticates until (attestation, workload identity token)
     key: Literal["exported", "oracle"] | None = None
     dwell_end: float = -INF  # an oracle key signs until the compromise ends
+    key_end: float = INF  # an exported key is useful until its next rotation (client `key_lifetime`)
     forged: bool = False  # an issuer signing key: mint anything until the key is rotated
 
 
@@ -166,7 +159,8 @@ class Bundle:
     # -- the rules ---------------------------------------------------------------------------
 
     def key_ok(self, t: float) -> bool:
-        return self.loot.key == "exported" or (self.loot.key == "oracle" and t < self.loot.dwell_end)
+        """Can the thief sign with the victim's key at t (an exported key before its rotation, or a live oracle)?"""
+        return t < self._key_end()
 
     def _seen_revoked(self, cell: Cell, t: float) -> bool:
         """Has the revocation reached this resource (for access tokens)?"""
@@ -182,8 +176,20 @@ class Bundle:
         """Until when the thief can sign with the victim's key."""
         loot = self.loot
         if loot.key == "exported":
-            return INF
+            return loot.key_end
         return loot.dwell_end if loot.key == "oracle" else -INF
+
+    def refresh_auth_end(self) -> float:
+        """Until when the thief can authenticate a refresh (client credential and key as the rules ask)."""
+        rules, loot = self.rules, self.loot
+        end = INF
+        if rules.rt_needs_secret:
+            if not loot.secret:
+                return -INF
+            end = loot.cred_end
+        if rules.rt_needs_key or (rules.rt_needs_secret and rules.secret_needs_key):
+            end = min(end, self._key_end())
+        return end
 
     def capability_end(self, path: Literal["rt", "secret"], tier: Tier) -> float:
         """When the thief's ability to mint tokens for a tier via ``path`` ('rt' or 'secret') ends.
@@ -194,13 +200,13 @@ class Bundle:
         """
         loot, rules = self.loot, self.rules
         if path == "rt":
-            if loot.rt_expiry is None or (rules.rt_needs_secret and not loot.secret):
+            if loot.rt_expiry is None:
                 return -INF
-            end, needs_key = min(loot.rt_expiry, loot.thief_until), rules.rt_needs_key
+            end, needs_key = min(loot.rt_expiry, loot.thief_until, self.refresh_auth_end()), False
         else:
-            if not loot.secret:
+            if not loot.secret or not rules.secret_mints:  # a credential alone mints only with client_credentials
                 return -INF
-            end, needs_key = INF, rules.secret_needs_key
+            end, needs_key = loot.cred_end, rules.secret_needs_key
         if needs_key or tier in rules.jit_tiers:
             end = min(end, self._key_end())
         if self.revoked_at is not None:
@@ -315,7 +321,7 @@ class Bundle:
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
         loot = self.loot
-        times = [self.start, loot.dwell_end, loot.thief_until]
+        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end]
         if loot.rt_expiry is not None:
             times.append(loot.rt_expiry)
         if loot.reuse_at is not None:

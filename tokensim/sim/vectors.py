@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokensim.model.policy import Policy
 from tokensim.model.schema import KeyStorage
 from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin
 from tokensim.sim.capture import CapturedFamilies, instance_tokens, population_tokens
-from tokensim.sim.lifecycle import current_expiry, rotation_race
+from tokensim.sim.credentials import RESIDENT, key_end, take_credential, take_key
+from tokensim.sim.lifecycle import current_expiry, idle_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
 
 #: How long a compromise lasts when the model gives no `dwell` (hours); see docs/parameters.md.
 DEFAULT_DWELL: dict[str, float] = {"xss": 1.0, "malware": 7 * 24.0, "host_compromise": 10 * 24.0}
-RESIDENT = frozenset({"xss", "malware", "host_compromise"})  # the thief runs on the client for a while
 STEALS_REFRESH_TOKEN = frozenset({*RESIDENT, "secret_sprawl"})
 
 
@@ -42,11 +41,12 @@ def dwell_of(vector: str, dwell: float | None) -> float:
     return dwell if dwell is not None else DEFAULT_DWELL.get(vector, 0.0)
 
 
-def client_bundle(
-    plan: ClientPlan, policy: Policy, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int]
-) -> Bundle:
-    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret."""
-    spec = plan.spec
+def client_bundle(plan: ClientPlan, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int]) -> Bundle:
+    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret.
+
+    The client runs under its own policy (`ClientPlan.policy`: the run's, with its overrides).
+    """
+    spec, policy = plan.spec, plan.policy
     b = _new_bundle(plan, i, leak, plan.cells, uids)
     loot = b.loot
     if leak.vector == "log":
@@ -54,21 +54,26 @@ def client_bundle(
             plan, policy, i, leak.time, rng, plan.cells, with_proofs=True, retention=spec.log_retention
         )
         return b
+    dwell_end = leak.time + leak.dwell
     if leak.vector in RESIDENT:
         loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
-        _take_key(loot, spec.key_storage, leak.time + leak.dwell)
-    if leak.vector in ("host_compromise", "secret_sprawl") and spec.confidential:
-        loot.secret = True  # before the refresh-token race: refreshing may need the secret
-    if leak.vector in STEALS_REFRESH_TOKEN and spec.holds_refresh_token:
-        _steal_refresh_token(b, plan, policy, i, leak.time)
-    if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret:
+        if spec.credential != "static_key":  # a static key is all there is to take
+            phase = plan.phases.credential(i) if spec.key_lifetime is not None else 0.0
+            take_key(loot, spec.key_storage, dwell_end, key_end(spec, leak.time, phase))
+    if spec.credential != "oauth" or spec.key_lifetime is not None or spec.authentication == "attestation":
+        phase = plan.phases.credential(i)
+    else:
+        phase = 0.0  # version-1 clients draw no credential phase (nothing reads it)
+    take_credential(loot, spec, leak.vector, leak.time, dwell_end, phase)  # before the race: refreshing may need it
+    if leak.vector in STEALS_REFRESH_TOKEN and plan.rules.refresh_token:
+        _steal_refresh_token(b, plan, i, leak.time)
+    if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret and loot.key is None:
         loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
     return b
 
 
 def broker_bundles(
     views: tuple[BrokerView, ...],
-    policy: Policy,
     key_storage: KeyStorage,
     leak: LeakEvent,
     rng: np.random.Generator,
@@ -81,12 +86,14 @@ def broker_bundles(
         for i in range(plan.spec.instances):
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(
-                plan, policy, i, leak.time, rng, view.seen, with_proofs=False
+                plan, plan.policy, i, leak.time, rng, view.seen, with_proofs=False
             )
-            _take_key(b.loot, key_storage, leak.time + leak.dwell)
-            b.loot.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
-            if plan.spec.holds_refresh_token:
-                _steal_refresh_token(b, plan, policy, i, leak.time)
+            take_key(b.loot, key_storage, leak.time + leak.dwell)
+            phase = plan.phases.credential(i) if plan.spec.credential == "workload_identity" else 0.0
+            # the client credentials it keeps for them; before the refresh-token race: refreshing may need them
+            take_credential(b.loot, plan.spec, "host_compromise", leak.time, leak.time + leak.dwell, phase)
+            if plan.rules.refresh_token:
+                _steal_refresh_token(b, plan, i, leak.time)
             out.append(b)
     return out
 
@@ -99,7 +106,6 @@ def forged_bundle(cells: tuple[Cell, ...], leak: LeakEvent, uids: Iterator[int])
 
 def log_families(
     populations: list[tuple[ClientPlan, np.ndarray]],
-    policy: Policy,
     retention: float,
     t: float,
     rng: np.random.Generator,
@@ -113,7 +119,7 @@ def log_families(
     so that a caller can queue one block before the next is captured.
     """
     for plan, share in populations:
-        yield from population_tokens(plan, policy, share, t, retention, rng, chunk_cells=chunk_cells)
+        yield from population_tokens(plan, plan.policy, share, t, retention, rng, chunk_cells=chunk_cells)
 
 
 def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[CapturedFamilies]:
@@ -138,34 +144,41 @@ def _new_bundle(plan: ClientPlan, i: int, leak: LeakEvent, cells: tuple[Cell, ..
     return Bundle(uid=next(uids), origin=origin, cells=cells, rules=plan.rules, mint_ttl=dict(plan.ttl))
 
 
-def _take_key(loot: Loot, storage: str, dwell_end: float) -> None:
-    """Software keys are exported; non-exportable keys serve as an oracle while the compromise lasts."""
-    if storage == "software":
-        loot.key = "exported"
-    elif storage in ("non_extractable", "hardware"):
-        loot.key, loot.dwell_end = "oracle", dwell_end
+def _steal_refresh_token(b: Bundle, plan: ClientPlan, i: int, t: float) -> None:
+    """The refresh token and, under rotation, the race the thief runs against the client for it.
 
-
-def _steal_refresh_token(b: Bundle, plan: ClientPlan, policy: Policy, i: int, t: float) -> None:
-    """The refresh token and, under rotation, the race the thief runs against the client for it."""
-    loot, rules = b.loot, b.rules
+    With `refresh_idle_ttl` (sliding expiry) the family also dies once nobody used it for that long:
+    the client refreshes every access-token lifetime while it shares the family, the thief from its
+    start every minted token's lifetime while it can authenticate the refresh (`lifecycle.idle_expiry`).
+    """
+    loot, policy = b.loot, plan.policy
     loot.rt_expiry = current_expiry(t, policy.refresh_ttl, plan.phases.grant(i))
     loot.thief_until = loot.rt_expiry
-    if not policy.rotation:
-        return
-    can_auth = (not rules.rt_needs_secret or loot.secret) and (not rules.rt_needs_key or loot.key is not None)
-    if not can_auth:
-        return  # the thief can never refresh: no race to run
-    thief_last = loot.dwell_end if (rules.rt_needs_key and loot.key == "oracle") else INF
-    if b.start > thief_last:
-        return
-    race = rotation_race(
-        legit_first=current_expiry(t, plan.ttl["low_risk"], plan.phases.access(i)),
-        thief_first=b.start,
-        thief_last=thief_last,
-        period=plan.ttl["low_risk"],
-        grace=policy.reuse_grace,
-        reuse_detection=policy.reuse_detection,
-        end=loot.rt_expiry,
-    )
-    loot.thief_until, loot.reuse_at = race.thief_until, race.reuse_at
+    period = plan.ttl["low_risk"]
+    legit_next = current_expiry(t, period, plan.phases.access(i))
+    thief_last = b.refresh_auth_end()
+    legit_until = INF
+    if policy.rotation and thief_last > -INF and b.start <= thief_last:
+        race = rotation_race(
+            legit_first=legit_next,
+            thief_first=b.start,
+            thief_last=thief_last,
+            period=period,
+            grace=policy.reuse_grace,
+            reuse_detection=policy.reuse_detection,
+            end=loot.rt_expiry,
+        )
+        loot.thief_until, loot.reuse_at, legit_until = race.thief_until, race.reuse_at, race.legit_until
+    if policy.refresh_idle_ttl is not None:
+        dies = idle_expiry(
+            legit_last=legit_next - period,
+            legit_until=legit_until,
+            thief_first=b.start,
+            thief_last=min(thief_last, loot.thief_until),
+            period=period,
+            idle=policy.refresh_idle_ttl,
+            end=loot.rt_expiry,
+        )
+        if loot.reuse_at is not None and dies <= loot.reuse_at:
+            loot.reuse_at = None  # the token died of disuse before anyone reused it
+        loot.thief_until = min(loot.thief_until, dies)
