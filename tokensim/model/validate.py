@@ -187,7 +187,9 @@ def _client_problems(where: str, node: Client) -> list[Problem]:
             )
         )
     if node.static_ttl is not None and node.credential != "static_key":
-        out.append(Problem(f"{where}.static_ttl", f"static_ttl applies to credential: static_key, not {node.credential}"))
+        out.append(
+            Problem(f"{where}.static_ttl", f"static_ttl applies to credential: static_key, not {node.credential}")
+        )
     if node.identity_ttl is not None and node.credential != "workload_identity":
         out.append(
             Problem(
