@@ -22,7 +22,9 @@ from tokensim.model.units import duration_text
 IDENTITY_COLUMNS: tuple[str, ...] = ("model", "policy")
 
 #: Policy parameters measured in hours (labels show them as 5m, 1h, 30d).
-DURATION_PARAMETERS: frozenset[str] = frozenset({"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl"})
+DURATION_PARAMETERS: frozenset[str] = frozenset(
+    {"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl", "refresh_idle_ttl"}
+)
 
 #: Bookkeeping columns of runs and sweeps: never part of a configuration.
 RUN_COLUMNS: frozenset[str] = frozenset(

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from tokensim.model import limits
-from tokensim.model.schema import Horizon, not_boolean, whole, within
+from tokensim.model.fields import Horizon, not_boolean, whole, within
 from tokensim.model.units import parse_duration, parse_rate
 
 #: Counts of an experiment file and their ranges (`limits`); the JSON schema shows them.

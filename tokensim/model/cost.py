@@ -17,10 +17,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from tokensim.errors import InputError
 from tokensim.model import limits
 from tokensim.model.architecture import Architecture
+from tokensim.model.fields import not_boolean, within
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, RouteAnalysis, Tier, choose_mechanism, client_mechanisms, effective_binding
-from tokensim.model.schema import Client, Intermediary, Mesh, not_boolean, within
+from tokensim.model.schema import Client, Intermediary, Mesh
 
 #: A figure of the cost table: finite, not negative, at most `limits.COST_FIGURE` (NaN and
 #: negative figures made a sweep finish with NaN costs and empty plots: issue 11).
@@ -87,8 +88,8 @@ def load_costs(path: str | Path) -> CostModel:
     return CostModel().with_overrides(data, source)
 
 
-def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, costs: CostModel) -> dict[str, float]:
-    """The integration-cost fields of an outcome row."""
+def integration_cost(arch: Architecture, base: Policy, routes: RouteAnalysis, costs: CostModel) -> dict[str, float]:
+    """The integration-cost fields of an outcome row (each client under its own `Policy.for_client`)."""
     binding = effective_binding(routes)
     engineering = 0.0
     resource_mechs: set[tuple[str, str]] = set()
@@ -108,8 +109,11 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
     total_volume = latency_sum = failed = rps = 0.0
     unsupported = total_instances = 0
     any_refresh = False
+    features: set[str] = set()  # policy features some client runs with (its overrides included)
     for name in arch.clients:
         client: Client = arch.node(name)
+        policy = base.for_client(name, client.platform)
+        features.update(f for f in ("rotation", "reuse_detection", "nonce", "jit") if getattr(policy, f))
         total_instances += client.instances
         # per tier and resource (the resource's issuer may not issue the mechanism; None: unsupported and failing)
         chosen = {tier: client_mechanisms(arch, name, policy, tier) for tier in TIERS}
@@ -146,7 +150,7 @@ def integration_cost(arch: Architecture, policy: Policy, routes: RouteAnalysis, 
             )
             failed += client.instances * p_trip / policy.access_ttl
     for feature in ("rotation", "reuse_detection", "nonce", "jit"):
-        if getattr(policy, feature) and (feature not in ("rotation", "reuse_detection") or any_refresh):
+        if feature in features and (feature not in ("rotation", "reuse_detection") or any_refresh):
             if feature == "nonce" and not routes.uses("dpop"):
                 continue
             engineering += costs.feature_person_days.get(feature, 0.0)

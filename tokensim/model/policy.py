@@ -7,16 +7,18 @@ rotation and binding setting. Defaults and their sources: docs/parameters.md.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from tokensim.display import quote, shorten
 from tokensim.errors import InputError, Problem, format_loc
+from tokensim.model.fields import Duration, DurationOrZero
 from tokensim.model.loading import read_document, validate_as
-from tokensim.model.schema import Duration, DurationOrZero, Mechanism, _Strict
+from tokensim.model.schema import Mechanism, _Strict
 
 
 def _mechanism_list(value: object) -> object:
@@ -29,6 +31,20 @@ def _mechanism_list(value: object) -> object:
 
 
 Mechanisms = Annotated[tuple[Mechanism, ...], BeforeValidator(_mechanism_list), Field(min_length=1)]
+
+
+def _overrides_mapping(value: object) -> object:
+    """Accept the canonical JSON string of `Policy.parameters` (a result row) as well as a mapping."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else {}
+        except ValueError as err:
+            raise ValueError(f"expected a mapping of client or platform names to policy parameters: {err}") from None
+    return value
+
+
+#: Policy parameters an entry of `overrides` may not set (they name or hold the policy as a whole).
+NOT_OVERRIDABLE = frozenset({"name", "overrides"})
 
 
 class Policy(_Strict):
@@ -53,6 +69,48 @@ class Policy(_Strict):
     #: What one detection revokes (MODEL-v2.md section 5): the detected family (version 1), everything its
     #: leak exposed, every family of its client population, of its (client, tenant), or of the run.
     revocation_scope: Literal["family", "leak", "client", "tenant", "all"] = "family"
+    refresh_binding: Literal["auto", "dpop", "mtls", "none"] = "auto"
+    refresh_idle_ttl: Duration | None = None
+    overrides: Annotated[dict[str, dict[str, Any]], BeforeValidator(_overrides_mapping)] = Field(default_factory=dict)
+
+    @field_validator("overrides", mode="after")
+    @classmethod
+    def _check_overrides(cls, value: dict[str, dict[str, Any]], info: ValidationInfo) -> dict[str, dict[str, Any]]:
+        """Each entry's parameters, validated as the policy's own (units as the file requires them)."""
+        out: dict[str, dict[str, Any]] = {}
+        problems: list[str] = []
+        for who, entry in value.items():
+            out[who] = {}
+            for key, raw in entry.items():
+                field = cls.model_fields.get(key)
+                if field is None or key in NOT_OVERRIDABLE:
+                    allowed = ", ".join(k for k in cls.model_fields if k not in NOT_OVERRIDABLE)
+                    problems.append(f"{who}.{key}: unknown policy parameter; allowed: {allowed}")
+                    continue
+                try:
+                    adapter: TypeAdapter[Any] = TypeAdapter(field.rebuild_annotation())
+                    out[who][key] = adapter.validate_python(raw, context=info.context)
+                except ValidationError as err:
+                    problems.append(f"{who}.{key}: {'; '.join(e['msg'] for e in err.errors())}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
+
+    def for_client(self, name: str, platform: str) -> Policy:
+        """The policy one client population runs under: `overrides` for its platform, then for its name (wins).
+
+        The result has no overrides of its own; it is this policy itself when none applies.
+        """
+        merged = {**self.overrides.get(platform, {}), **self.overrides.get(name, {})}
+        if not merged:
+            return self if not self.overrides else self.model_copy(update={"overrides": {}})
+        return self.model_copy(update={**merged, "overrides": {}})
+
+    def overrides_key(self) -> str:
+        """`overrides` as one canonical JSON string (a flat column, a memo key)."""
+        return json.dumps(
+            {k: self.overrides[k] for k in sorted(self.overrides)}, sort_keys=True, separators=(",", ":"), default=list
+        )
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Policy:
         """Return a copy with some fields replaced, validated like a policy file."""
@@ -74,10 +132,13 @@ class Policy(_Strict):
         out: dict[str, Any] = {}
         for key, value in self.model_dump().items():
             out[key] = ",".join(value) if isinstance(value, tuple) else value
+        out["overrides"] = self.overrides_key()  # results go to Parquet: one scalar column
         return out
 
 
 PARAMETERS: tuple[str, ...] = tuple(Policy.model_fields)
+#: Parameters added in version 2: result rows written before them lack their columns and take the defaults.
+LATER_PARAMETERS: frozenset[str] = frozenset({"refresh_binding", "refresh_idle_ttl", "overrides"})
 
 
 def repeated_policies(policies: Sequence[Policy], by: Literal["name", "settings"] = "name") -> list[str]:

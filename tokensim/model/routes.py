@@ -28,10 +28,12 @@ from typing import Literal
 
 import pandas as pd
 
+from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.hops import HopRule, Status, Verdict
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Client, Issuer
+from tokensim.model.validate import check_overrides
 
 __all__ = [
     "ROUTING_FIELDS",
@@ -75,7 +77,10 @@ def choose_mechanism(client: Client, wanted: tuple[str, ...], issuer: Issuer | N
     """The first wanted mechanism the client can do and ``issuer`` issues (None if there is none).
 
     ``issuer`` None: the client alone decides (every issuer of version 1 issued every mechanism).
+    A static key (an API key or PAT) cannot be sender-constrained: every policy treats it as bearer.
     """
+    if client.credential == "static_key":
+        return "bearer"
     for mechanism in wanted:
         if mechanism == "bearer":
             return mechanism
@@ -173,21 +178,25 @@ class RouteAnalysis:
 def analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
     """Every client -> resource route, per tier, under a policy: counted by outcome, never listed.
 
-    It reads only the policy's `ROUTING_FIELDS`, so it is computed once per model and setting of them
+    It reads only the policy's `ROUTING_FIELDS` and `overrides` (per client, `Policy.for_client`), so it is computed once per model and setting of them
     (every run of a sweep asks again) and kept in the model's memo.
     """
-    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS))
+    key = ("routes", *(getattr(policy, f) for f in ROUTING_FIELDS), policy.overrides_key())
     if key not in arch.memo:
+        problems = check_overrides(arch.spec, policy)
+        if problems:
+            raise InputError(f"policy {policy.name}", problems)
         arch.memo[key] = _analyse(arch, policy)
     analysis: RouteAnalysis = arch.memo[key]
     return analysis
 
 
-def _analyse(arch: Architecture, policy: Policy) -> RouteAnalysis:
+def _analyse(arch: Architecture, base: Policy) -> RouteAnalysis:
     groups: list[Route] = []
     bound_hops: dict[tuple[str, str, Tier], frozenset[str]] = {}
     for (client_name, resource_name), space in arch.paths.items():
         pair = _Pair.of(arch, client_name, resource_name)
+        policy = base.for_client(client_name, pair.spec.platform)
         for tier in TIERS:
             wanted = getattr(policy, tier)
             chosen = pair.choose(wanted)
@@ -238,11 +247,12 @@ def route_table(
     return frame
 
 
-def _listed(arch: Architecture, policy: Policy) -> list[Route]:
+def _listed(arch: Architecture, base: Policy) -> list[Route]:
     """One row per client, resource, path and tier (every path listed: call it only for a bounded table)."""
     out: list[Route] = []
     for (client_name, resource_name), space in arch.paths.items():
         pair = _Pair.of(arch, client_name, resource_name)
+        policy = base.for_client(client_name, pair.spec.platform)
         for tier in TIERS:
             wanted = getattr(policy, tier)
             chosen = pair.choose(wanted)

@@ -8,93 +8,33 @@ Durations are stored in hours and rates per hour (see ``units.py``).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from tokensim.model import limits
-from tokensim.model.limits import Bound
-from tokensim.model.units import parse_duration, parse_rate
-
-
-def not_boolean(value: object) -> object:
-    """YAML reads `true` as a boolean, which pydantic would take for 1: a boolean is not a number."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, got {value!r} (a boolean is not a number)")
-    return value
-
-
-def _fraction(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"must be a fraction in [0, 1], got {value:g}")
-    return value
-
-
-def _active_share(value: float) -> float:
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"must be a share of time in (0, 1], got {value:g}")
-    return value
-
-
-def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
-    """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
-    return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))
-
-
-def whole(bound: Bound) -> BeforeValidator:
-    """Read an int field as a count inside ``bound``: an integral float (a grid's 100.0) counts, a boolean does not."""
-    return BeforeValidator(lambda v: limits.whole_number(v, bound))
-
-
-def _units_required(info: ValidationInfo) -> bool:
-    """Files must say their units; Python callers may pass hours and per-hour numbers."""
-    return bool(info.context and info.context.get("units_required"))
-
-
-def _reading(
-    parse: Callable[[object], float], example: str, check: Callable[[float, object], float]
-) -> Callable[[object, ValidationInfo], float]:
-    """A validator that parses a duration or rate and checks its range (`limits`), quoting what the user wrote."""
-
-    def read(value: object, info: ValidationInfo) -> float:
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value!r}")
-        if _units_required(info) and isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
-            raise ValueError(f"{value!r} has no unit; write it with one, e.g. {value}{example}")
-        return check(parse(value), value)
-
-    return read
-
-
-def _duration(positive: bool) -> Callable[[float, object], float]:
-    return lambda hours, written: limits.duration_in(hours, written, limits.DURATION, positive=positive)
-
-
-#: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y` (1 ms to 1000 years).
-Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=True)))]
-#: A duration that may be zero (grace windows, delays).
-DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=False)))]
-#: A run's horizon: a positive duration of at most 100 years (`limits.HORIZON`).
-Horizon = Annotated[
-    float,
-    BeforeValidator(
-        _reading(parse_duration, "h", lambda h, w: limits.duration_in(h, w, limits.HORIZON, positive=True))
-    ),
-]
-#: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off; at most 1000/s.
-Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", limits.rate_in))]
-Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fraction)]
-#: Counts (`limits.INSTANCES`, `TENANTS`, `RECORDS`); the JSON schema shows their ranges.
-Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
-Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
-Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
+from tokensim.model.fields import (
+    Duration,
+    DurationOrZero,
+    Fraction,
+    Instances,
+    Rate,
+    Records,
+    Tenants,
+    active_share,
+    not_boolean,
+    within,
+)
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
 Platform = Literal["browser", "mobile", "workload", "ci", "legacy"]
 Vector = Literal["log", "xss", "malware", "host_compromise", "secret_sprawl", "signing_key"]
+#: Client authentication at the token endpoint (MODEL-v2.md section 1).
+ClientAuth = Literal["none", "secret", "private_key_jwt", "tls_client_auth", "attestation"]
+Grant = Literal["authorization_code", "client_credentials", "device_code", "token_exchange"]
+#: What a client holds besides OAuth tokens: nothing, a static API key or PAT, or federated workload identity.
+Credential = Literal["oauth", "static_key", "workload_identity"]
 
 
 class _Strict(BaseModel):
@@ -176,6 +116,13 @@ class _NodeBase(_Strict):
     description: str = ""
 
 
+#: Default lifetime (hours) of a workload identity token per platform. Kubernetes projected service-account
+#: tokens: `expirationSeconds` "defaults to 1 hour" (Kubernetes API, ServiceAccountTokenProjection); GitHub
+#: Actions OIDC ID tokens expire 5 minutes after issue (observed in the token's `exp`, undocumented by GitHub:
+#: Azure/login issue 441; docker/login-action discussion 1069). Other platforms: assumption, as Kubernetes.
+IDENTITY_TTL_DEFAULT: dict[str, float] = {"workload": 1.0, "ci": 5 / 60.0, "legacy": 1.0, "mobile": 1.0, "browser": 1.0}
+
+
 def _bearer_only() -> list[Mechanism]:
     """A client's mechanisms when its file names none: bearer tokens only."""
     return ["bearer"]
@@ -191,13 +138,19 @@ class Client(_NodeBase):
     key_storage: KeyStorage = "software"
     supports: list[Mechanism] = Field(default_factory=_bearer_only)
     holds_refresh_token: bool = False
-    confidential: bool = False
+    confidential: bool = False  # version 1: `true` means `auth: secret` (validate.py rejects a contradiction)
+    auth: ClientAuth | None = None  # None: from `confidential` (`secret` or `none`); see `authentication`
+    grants: list[Grant] | None = None  # None: from the client's other fields; see `grant_types`
+    credential: Credential = "oauth"
+    static_ttl: Duration | None = None  # a static key's lifetime; None: it never expires
+    identity_ttl: Duration | None = None  # a workload identity token's lifetime; None: the platform's default
+    key_lifetime: Duration | None = None  # an exported key's useful life (rotation, certificate); None: unlimited
     request_rate: Rate = 60.0
     tenants: Tenants = 1
     concurrent_refresh_fraction: Fraction = 0.0
     log_retention: Duration | None = None
     #: Share of time an instance runs (app open, workload up, laptop awake); 1: always (version 1).
-    active_fraction: Annotated[float, BeforeValidator(not_boolean), AfterValidator(_active_share)] = 1.0
+    active_fraction: Annotated[float, BeforeValidator(not_boolean), AfterValidator(active_share)] = 1.0
     #: Mean length of one active spell (read only when active_fraction < 1). Assumption: 1 h.
     active_period: Duration = 1.0
     #: A resident thief can obtain a fresh grant with its own key without the user (a live issuer
@@ -205,6 +158,39 @@ class Client(_NodeBase):
     silent_grant: bool = False
     #: `bff`: a backend-for-frontend holds the tokens; the browser holds only a session cookie.
     token_handler: Literal["none", "bff"] = "none"
+
+    @property
+    def authentication(self) -> ClientAuth:
+        """How the client authenticates: `auth`, else version 1's `confidential` (`secret`) or `none`."""
+        if self.auth is not None:
+            return self.auth
+        return "secret" if self.confidential else "none"
+
+    @property
+    def is_confidential(self) -> bool:
+        """Whether the client authenticates to the issuer (by its own credential or its workload identity)."""
+        return self.authentication != "none" or self.credential == "workload_identity"
+
+    @property
+    def grant_types(self) -> tuple[Grant, ...]:
+        """The grant types it is registered for: `grants`, else a default that keeps version-1 files meaningful.
+
+        Assumption (docs/parameters.md): a confidential client without refresh tokens is a workload
+        (`client_credentials`, RFC 6749 section 4.4); every other client is user-delegated
+        (`authorization_code`, RFC 6749 section 4.1).
+        """
+        if self.grants is not None:
+            return tuple(self.grants)
+        if self.is_confidential and not self.holds_refresh_token:
+            return ("client_credentials",)
+        return ("authorization_code",)
+
+    @property
+    def identity_lifetime(self) -> float:
+        """Lifetime of a workload identity token in hours: `identity_ttl`, else the platform's default."""
+        if self.identity_ttl is not None:
+            return self.identity_ttl
+        return IDENTITY_TTL_DEFAULT.get(self.platform, IDENTITY_TTL_DEFAULT["workload"])
 
 
 class Intermediary(_NodeBase):

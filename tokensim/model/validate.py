@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import networkx as nx
 
 from tokensim.errors import Problem
-from tokensim.model.schema import Broker, Client, Intermediary, Issuer, Mesh, ModelFile, Resource
+from tokensim.model.policy import Policy
+from tokensim.model.schema import Broker, Client, Intermediary, Issuer, Mesh, ModelFile, Platform, Resource
 
 #: Which leak vectors make sense on which node (client vectors depend on the platform).
 CLIENT_VECTORS: dict[str, frozenset[str]] = {
@@ -25,6 +28,8 @@ NODE_VECTORS: dict[str, frozenset[str]] = {
 }
 #: Vectors that give the thief control of a device or host for a while.
 DWELL_VECTORS = frozenset({"xss", "malware", "host_compromise"})
+#: Client authentication methods that sign with the client's key (`key_storage`).
+KEY_AUTH = frozenset({"private_key_jwt", "tls_client_auth", "attestation"})
 
 
 def allowed_vectors(node: object) -> frozenset[str]:
@@ -93,6 +98,7 @@ def check_model(spec: ModelFile) -> list[Problem]:
                         f"{', '.join(bound)} needs a key, but key_storage is 'none'; allowed: software, non_extractable, hardware",
                     )
                 )
+            problems.extend(_client_problems(where, node))
             if node.hosts is not None and node.hosts > node.instances:
                 problems.append(
                     Problem(
@@ -167,3 +173,72 @@ def check_model(spec: ModelFile) -> list[Problem]:
                 Problem(f"nodes.{name}", "this client reaches no resource; add edges from it towards a resource")
             )
     return problems
+
+
+def _client_problems(where: str, node: Client) -> list[Problem]:
+    """How a client authenticates, what it may do and what it holds (MODEL-v2.md section 1)."""
+    out: list[Problem] = []
+    given = node.model_fields_set
+    if "confidential" in given and node.auth is not None and node.confidential != (node.auth != "none"):
+        out.append(
+            Problem(
+                f"{where}.confidential",
+                f"confidential: {str(node.confidential).lower()} contradicts auth: {node.auth}; "
+                "give auth alone (confidential is the version-1 spelling of auth: secret)",
+            )
+        )
+    if node.credential == "workload_identity" and node.authentication != "none":
+        field = "auth" if node.auth is not None else "confidential"
+        out.append(
+            Problem(
+                f"{where}.{field}",
+                "a workload_identity client authenticates with the platform's identity token; drop "
+                f"{field} (got {node.authentication})",
+            )
+        )
+    if node.authentication in KEY_AUTH and node.key_storage == "none":
+        out.append(
+            Problem(f"{where}.auth", f"{node.authentication} signs with the client's key, but key_storage is 'none'")
+        )
+    if node.grants is not None and not node.grants:
+        out.append(Problem(f"{where}.grants", "give at least one grant type, or leave grants out for the default"))
+    if "client_credentials" in node.grant_types and not node.is_confidential:
+        out.append(
+            Problem(
+                f"{where}.grants",
+                "client_credentials needs a client that authenticates (RFC 6749 section 4.4), but auth is 'none'",
+            )
+        )
+    if node.static_ttl is not None and node.credential != "static_key":
+        out.append(
+            Problem(f"{where}.static_ttl", f"static_ttl applies to credential: static_key, not {node.credential}")
+        )
+    if node.identity_ttl is not None and node.credential != "workload_identity":
+        out.append(
+            Problem(
+                f"{where}.identity_ttl", f"identity_ttl applies to credential: workload_identity, not {node.credential}"
+            )
+        )
+    if node.credential == "static_key" and node.holds_refresh_token:
+        out.append(
+            Problem(f"{where}.holds_refresh_token", "a static_key credential is never renewed: it has no refresh token")
+        )
+    return out
+
+
+def check_overrides(spec: ModelFile, policy: Policy) -> list[Problem]:
+    """Every `overrides` entry of ``policy`` must name a client of the model or a platform.
+
+    Any platform is accepted (a policy may serve several models); a client name must be one of this model's.
+    """
+    clients = {n: v for n, v in spec.nodes.items() if isinstance(v, Client)}
+    platforms = set(get_args(Platform))
+    return [
+        Problem(
+            f"overrides.{who}",
+            f"{who!r} is neither a client of model {spec.name!r} nor a platform; clients: "
+            f"{', '.join(clients)}; platforms: {', '.join(sorted(platforms))}",
+        )
+        for who in policy.overrides
+        if who not in clients and who not in platforms
+    ]

@@ -19,7 +19,7 @@ import pandas as pd
 from tokensim.analysis.configurations import plain_value
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
-from tokensim.model.policy import PARAMETERS, Policy
+from tokensim.model.policy import LATER_PARAMETERS, PARAMETERS, Policy
 from tokensim.model.routes import ROUTING_FIELDS
 from tokensim.report.figures import figure_data_uri
 
@@ -68,7 +68,8 @@ def given_models(models: ModelsArg, held: Iterable[str]) -> dict[str, Architectu
 def policy_from_row(row: Mapping[str, Any] | pd.Series) -> Policy | None:
     """The policy a result row ran, rebuilt from its parameter columns (None if they are missing)."""
     data = {k: plain_value(row[k]) for k in PARAMETERS if k != "name" and k in row and not pd.isna(row[k])}
-    if len(data) < len(PARAMETERS) - 1:
+    # rows written before the version-2 parameters lack them (their defaults are version 1's); unset ones are NaN
+    if any(k not in data for k in PARAMETERS if k != "name" and k not in LATER_PARAMETERS):
         return None
     try:
         return Policy.model_validate({"name": str(row["policy"]), **data})

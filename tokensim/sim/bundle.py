@@ -27,6 +27,7 @@ from tokensim.sim.records import (
     Origin,
     Progress,
     ResidentGains,
+    describe_loot,
     in_gap,
 )
 
@@ -89,41 +90,14 @@ class Bundle:
         return loot.rt_expiry is None and not loot.secret and loot.key is None and not loot.forged and not loot.resident
 
     def describe(self) -> str:
-        """The exposed credentials in words, for the trace."""
-        parts = []
-        tokens = len({c.token for c in self.loot.tokens.values()})
-        if tokens:
-            parts.append(f"{tokens} access token{'s' if tokens > 1 else ''}")
-        if self.loot.proofs:
-            parts.append(f"{len(self.loot.proofs)} DPoP proof{'s' if len(self.loot.proofs) > 1 else ''}")
-        if self.loot.rt_expiry is not None:
-            parts.append("refresh token")
-        if self.loot.secret:
-            parts.append("client secret")
-        if self.loot.key == "exported":
-            parts.append("exported key")
-        elif self.loot.key == "oracle":
-            parts.append("signing oracle until dwell ends")
-        if self.loot.forged:
-            parts.append("issuer signing key")
-        gains = self.loot.resident
-        if gains is not None:
-            if tokens and gains.harvest_end > self.origin.leak_time:
-                parts[0] += f" harvested until {gains.harvest_end:.3f} h"
-            if gains.presigned:
-                parts.append(
-                    f"pre-signed DPoP proofs for {len(gains.presigned)} target{'s' if len(gains.presigned) > 1 else ''}"
-                )
-            if gains.own_grant_until > -INF:
-                parts.append("a fresh grant with the thief's own key")
-            if gains.session_until > -INF:
-                parts.append("the victim's backend-for-frontend session while present")
-        return ", ".join(parts)
+        """The exposed credentials in words, for the trace (`records.describe_loot`)."""
+        return describe_loot(self.loot, self.origin.leak_time)
 
     # -- the rules ---------------------------------------------------------------------------
 
     def key_ok(self, t: float) -> bool:
-        return self.loot.key == "exported" or (self.loot.key == "oracle" and t < self.loot.dwell_end)
+        """Can the thief sign with the victim's key at t (an exported key before its rotation, or a live oracle)?"""
+        return t < self._key_end()
 
     def _seen_revoked(self, cell: Cell, t: float, revoked_at: float | None = -INF) -> bool:
         """Has the revocation (the family's, or ``revoked_at`` if given) reached this resource (for access tokens)?"""
@@ -141,8 +115,20 @@ class Bundle:
         """Until when the thief can sign with the victim's key."""
         loot = self.loot
         if loot.key == "exported":
-            return INF
+            return loot.key_end
         return loot.dwell_end if loot.key == "oracle" else -INF
+
+    def refresh_auth_end(self) -> float:
+        """Until when the thief can authenticate a refresh (client credential and key as the rules ask)."""
+        rules, loot = self.rules, self.loot
+        end = INF
+        if rules.rt_needs_secret:
+            if not loot.secret:
+                return -INF
+            end = loot.cred_end
+        if rules.rt_needs_key or (rules.rt_needs_secret and rules.secret_needs_key):
+            end = min(end, self._key_end())
+        return end
 
     def capability_end(self, path: Literal["rt", "secret", "own"], tier: Tier) -> float:
         """When the thief's ability to mint tokens for a tier via ``path`` ('rt', 'secret', or 'own':
@@ -159,13 +145,13 @@ class Bundle:
                 return -INF
             return min(gains.own_grant_until, gains.own_revoked_at if gains.own_revoked_at is not None else INF)
         if path == "rt":
-            if loot.rt_expiry is None or (rules.rt_needs_secret and not loot.secret):
+            if loot.rt_expiry is None:
                 return -INF
-            end, needs_key = min(loot.rt_expiry, loot.thief_until), rules.rt_needs_key
+            end, needs_key = min(loot.rt_expiry, loot.thief_until, self.refresh_auth_end()), False
         else:
-            if not loot.secret:
+            if not loot.secret or not rules.secret_mints:  # a credential alone mints only with client_credentials
                 return -INF
-            end, needs_key = INF, rules.secret_needs_key
+            end, needs_key = loot.cred_end, rules.secret_needs_key
         if needs_key or tier in rules.jit_tiers:
             end = min(end, self._key_end())
         if self.revoked_at is not None:
@@ -318,7 +304,7 @@ class Bundle:
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
         loot = self.loot
-        times = [self.start, loot.dwell_end, loot.thief_until]
+        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end]
         if loot.rt_expiry is not None:
             times.append(loot.rt_expiry)
         if loot.reuse_at is not None:

@@ -57,6 +57,8 @@ def captured_token(
     expiry = current_expiry_array(t, ttl, phase) if population else current_expiry(t, ttl, phase)  # type: ignore[arg-type]
     if retention is None:
         return expiry, True
+    if ttl == INF:  # a static key that never expires: it is in the log if a request used it within the retention
+        return expiry, since < retention
     age_window = ttl - (expiry - t)  # how long ago the current token was issued
     return expiry, since < (np.minimum(age_window, retention) if population else min(age_window, retention))
 

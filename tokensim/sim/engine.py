@@ -162,7 +162,7 @@ class Simulation:
         (with `closed_form_families`), else all run as processes; under `client`, `tenant` and `all` every
         family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7).
         ``activity`` is the leak's stream of the victims' activity spells (None: always active)."""
-        run_plan, policy = self.plan, self.plan.policy
+        run_plan = self.plan  # each client runs under its own policy (`ClientPlan.policy`)
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
         if source.handler == "signing_key":
@@ -170,16 +170,16 @@ class Simulation:
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
             victims = range(victim, source.instances, source.stride)
-            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids, activity) for i in victims)
+            bundles.extend(client_bundle(client, i, leak, rng, self._uids, activity) for i in victims)
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
-            bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))
+            bundles.extend(broker_bundles(views, source.key_storage, leak, rng, self._uids))
         else:  # a log on an intermediary, resource or broker: its families come block by block
             assert source.retention is not None
             shares = run_plan.path_share[leak.node]
             populations = [(c, shares[name]) for name, c in run_plan.clients.items()]
             chunk = self.families.chunk_cells
-            families = log_families(populations, policy, source.retention, leak.time, rng, chunk_cells=chunk)
+            families = log_families(populations, source.retention, leak.time, rng, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
         scope = self.exploitation.scopes.scope
         closed = self.closed_form_families and (

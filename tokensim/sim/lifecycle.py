@@ -36,6 +36,7 @@ class RaceResult:
 
     thief_until: float
     reuse_at: float | None
+    legit_until: float = math.inf  # the legitimate client leaves the family (refused, it re-authenticates)
 
 
 def rotation_race(
@@ -93,7 +94,7 @@ def rotation_race(
             return RaceResult(thief_until=t, reuse_at=t)
         if party == "thief":
             return RaceResult(thief_until=t, reuse_at=None)
-        return RaceResult(thief_until=end, reuse_at=None)  # the legit client re-authenticates elsewhere
+        return RaceResult(thief_until=end, reuse_at=None, legit_until=t)  # the legit client re-authenticates
     return RaceResult(thief_until=end, reuse_at=None)
 
 
@@ -102,3 +103,56 @@ def _first_at_or_after(t: float, target: float, period: float) -> float:
     if t >= target:
         return t
     return t + math.ceil((target - t) / period) * period
+
+
+def idle_expiry(
+    *,
+    legit_last: float,
+    legit_until: float,
+    thief_first: float,
+    thief_last: float,
+    period: float,
+    idle: float,
+    end: float,
+) -> float:
+    """When a refresh token with sliding expiry dies: the first moment nobody used it for ``idle``.
+
+    Uses (policy `refresh_idle_ttl`, docs/model.md section 6): the legitimate client refreshes at
+    ``legit_last + k * period`` (``legit_last`` its last refresh before the leak) while it shares the
+    family (before ``legit_until``); the thief at ``thief_first + k * period`` up to ``thief_last``.
+    Returns inf when the token lives to ``end`` (its absolute expiry). Both schedules share the
+    period, so once both run the gaps repeat: the walk jumps whole periods up to the next moment
+    the pattern changes (a party stops, the thief starts, the end), which keeps it a few steps long.
+    """
+    last = legit_last
+    nxt = {"legit": legit_last + period, "thief": thief_first}
+
+    def live(party: str) -> bool:
+        t = nxt[party]
+        return t < legit_until if party == "legit" else t <= thief_last
+
+    settled = 0
+    previous: tuple[str, ...] = ("legit", "thief")
+    for _ in range(256):
+        active = tuple(p for p in nxt if live(p))
+        if not active:
+            return last + idle if last + idle < end else math.inf
+        party = min(active, key=nxt.__getitem__)
+        t = nxt[party]
+        if t - last > idle:
+            return last + idle if last + idle < end else math.inf
+        if t >= end:
+            return math.inf
+        last = t
+        nxt[party] += period
+        settled = settled + 1 if active == previous and last >= thief_first else 0
+        previous = active
+        if settled >= 4:  # two full cycles alike: skip to just before the next change of pattern
+            bounds = [end, *(legit_until if p == "legit" else thief_last for p in active)]
+            k = math.floor((min(bounds) - max(nxt[p] for p in active)) / period) - 1
+            if k > 0:
+                for p in active:
+                    nxt[p] += k * period
+                last += k * period
+                settled = 0
+    return math.inf

@@ -20,7 +20,8 @@ from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Tier, client_mechanisms
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
-from tokensim.sim.bundle import Cell, MintRules
+from tokensim.sim.bundle import INF, Cell
+from tokensim.sim.credentials import MintRules, mint_rules
 from tokensim.sim.phases import Phases
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
@@ -35,6 +36,7 @@ class ClientPlan:
 
     name: str
     spec: Client
+    policy: Policy  # the policy this client runs under: the run's, with its overrides (`Policy.for_client`)
     resources: tuple[str, ...]
     cells: tuple[Cell, ...]
     request_rate: tuple[float, ...]  # per cell: legitimate requests per hour per instance
@@ -175,6 +177,7 @@ def _client_plan(
     streams: Streams,
 ) -> ClientPlan:
     spec: Client = arch.node(name)
+    policy = policy.for_client(name, spec.platform)  # the run's policy with this client's overrides
     resources = tuple(arch.reachable(name))
     cells = cells_for_resources(
         arch, resources, [(r, tier, binding[(name, r, tier)][0]) for r in resources for tier in TIERS]
@@ -186,27 +189,16 @@ def _client_plan(
     # per tier, per resource: the issuer of each resource may not issue what the client asks for (MODEL-v2 s1)
     per_resource = {tier: client_mechanisms(arch, name, policy, tier) for tier in TIERS}
     mech = {tier: tier_mechanism(per_resource[tier].values()) for tier in TIERS}
-    jit = frozenset({"privileged"}) if policy.jit else frozenset()
+    static = spec.credential == "static_key"
+    jit_on = policy.jit and not static  # a static key is never issued just in time
     ttl: dict[Tier, float] = {
         "low_risk": policy.access_ttl,
-        "privileged": policy.jit_ttl if policy.jit else policy.access_ttl,
+        "privileged": policy.jit_ttl if jit_on else policy.access_ttl,
     }
-    bound = {m for ms in per_resource.values() for m in ms.values() if m in ("dpop", "mtls")}
-    mtls_auth = spec.confidential and "mtls" in bound
-    # A public client's refresh token is bound when its grant uses a binding mechanism (RFC 9449 s5,
-    # RFC 8705); a confidential client's refresh token is protected by client authentication only.
-    # The weakest grant decides: bound only if every issuer of its resources binds the low-risk tier.
-    low = per_resource["low_risk"].values()
-    rt_bound = not spec.confidential and bool(low) and all(m in ("dpop", "mtls") for m in low)
-    rules = MintRules(
-        rt_needs_key=rt_bound or mtls_auth,
-        rt_needs_secret=spec.confidential,
-        secret_needs_key=mtls_auth,
-        own_key_rt=not rt_bound and not mtls_auth,
-        own_key_secret=not mtls_auth,
-        jit_tiers=jit,
-    )
-    shared = mech["low_risk"] == mech["privileged"] and not policy.jit
+    if static:  # the key is the token: it lives `static_ttl` (renewed at the instance's access phase) or forever
+        ttl = dict.fromkeys(TIERS, spec.static_ttl if spec.static_ttl is not None else INF)
+    rules = mint_rules(spec, policy, mech, jit_on)
+    shared = mech["low_risk"] == mech["privileged"] and not jit_on
     ids = tuple(_token_id(policy, shared, c) for c in cells)
     groups = tuple(tuple(i for i, t in enumerate(ids) if t == tok) for tok in dict.fromkeys(ids))
     # policy-independent: every policy renews at the same phases; none is held before a leak asks for it
@@ -214,6 +206,7 @@ def _client_plan(
     return ClientPlan(
         name=name,
         spec=spec,
+        policy=policy,
         resources=resources,
         cells=cells,
         request_rate=tuple(rate),

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from tokensim.model.routes import Effect, Tier
+from tokensim.sim.credentials import MintRules
 from tokensim.sim.detection import FailureKind
+
+__all__ = ["INF", "CapturedToken", "Cell", "CellState", "Loot", "MintRules", "Origin", "Progress", "ResidentGains"]
+
 
 INF = math.inf
 
@@ -49,18 +53,6 @@ class CapturedToken(NamedTuple):
 
     token: str
     expiry: float
-
-
-@dataclass(frozen=True)
-class MintRules:
-    """What a thief needs to mint tokens for one client (from its authentication and the policy)."""
-
-    rt_needs_key: bool = False  # refreshing needs the victim's key (bound RT or mTLS client auth)
-    rt_needs_secret: bool = False  # confidential client: refreshing needs the client secret
-    secret_needs_key: bool = False  # mTLS client authentication
-    own_key_rt: bool = False  # tokens minted from the refresh token are bound to the thief's own key
-    own_key_secret: bool = False  # tokens minted with the secret are bound to the thief's own key
-    jit_tiers: frozenset[str] = frozenset()  # tiers whose tokens are issued just in time against the key
 
 
 @dataclass(frozen=True)
@@ -102,9 +94,11 @@ class Loot:
     rt_expiry: float | None = None  # stolen refresh token's absolute expiry
     thief_until: float = INF  # rotation: the thief's refresh token stops working
     reuse_at: float | None = None  # rotation with reuse detection fires here
-    secret: bool = False  # client secret stolen
+    secret: bool = False  # client credential stolen (see `MintRules`)
+    cred_end: float = INF  # the credential authenticates until (attestation, workload identity token)
     key: Literal["exported", "oracle"] | None = None
     dwell_end: float = -INF  # an oracle key signs until the compromise ends
+    key_end: float = INF  # an exported key is useful until its next rotation (client `key_lifetime`)
     forged: bool = False  # an issuer signing key: mint anything until the key is rotated
     resident: ResidentGains | None = None  # harvest, fresh grant, pre-signed proofs, a ridden session
 
@@ -121,3 +115,36 @@ class Progress:
     rt_usable: bool = False
     secret_usable: bool = False
     usable_after_start: bool = False  # some request would have succeeded once exploitation began
+
+
+def describe_loot(loot: Loot, leak_time: float) -> str:
+    """A family's exposed credentials in words, for the trace (``leak_time``: when it was taken)."""
+    parts = []
+    tokens = len({c.token for c in loot.tokens.values()})
+    if tokens:
+        parts.append(f"{tokens} access token{'s' if tokens > 1 else ''}")
+    if loot.proofs:
+        parts.append(f"{len(loot.proofs)} DPoP proof{'s' if len(loot.proofs) > 1 else ''}")
+    if loot.rt_expiry is not None:
+        parts.append("refresh token")
+    if loot.secret:
+        parts.append("client secret")
+    if loot.key == "exported":
+        parts.append("exported key")
+    elif loot.key == "oracle":
+        parts.append("signing oracle until dwell ends")
+    if loot.forged:
+        parts.append("issuer signing key")
+    gains = loot.resident
+    if gains is not None:
+        if tokens and gains.harvest_end > leak_time:
+            parts[0] += f" harvested until {gains.harvest_end:.3f} h"
+        if gains.presigned:
+            parts.append(
+                f"pre-signed DPoP proofs for {len(gains.presigned)} target{'s' if len(gains.presigned) > 1 else ''}"
+            )
+        if gains.own_grant_until > -INF:
+            parts.append("a fresh grant with the thief's own key")
+        if gains.session_until > -INF:
+            parts.append("the victim's backend-for-frontend session while present")
+    return ", ".join(parts)

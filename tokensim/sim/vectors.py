@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokensim.model.policy import Policy
 from tokensim.model.schema import KeyStorage
 from tokensim.sim.activity import Activity, Window, always_window, draw_window
 from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin, ResidentGains
 from tokensim.sim.capture import CapturedFamilies, instance_tokens, population_tokens
-from tokensim.sim.lifecycle import current_expiry, rotation_race
+from tokensim.sim.credentials import RESIDENT, key_end, take_credential, take_key
+from tokensim.sim.lifecycle import current_expiry, idle_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
 from tokensim.sim.resident import (
     Harvest,
@@ -31,7 +31,6 @@ from tokensim.sim.resident import (
 
 #: How long a compromise lasts when the model gives no `dwell` (hours); see docs/parameters.md.
 DEFAULT_DWELL: dict[str, float] = {"xss": 1.0, "malware": 7 * 24.0, "host_compromise": 10 * 24.0}
-RESIDENT = frozenset({"xss", "malware", "host_compromise"})  # the thief runs on the client for a while
 STEALS_REFRESH_TOKEN = frozenset({*RESIDENT, "secret_sprawl"})
 
 
@@ -54,7 +53,6 @@ def dwell_of(vector: str, dwell: float | None) -> float:
 
 def client_bundle(
     plan: ClientPlan,
-    policy: Policy,
     i: int,
     leak: LeakEvent,
     rng: np.random.Generator,
@@ -63,10 +61,11 @@ def client_bundle(
 ) -> Bundle:
     """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret.
 
+    The client runs under its own policy (`ClientPlan.policy`: the run's, with its overrides).
     ``activity`` is the leak's policy-independent stream of activity spells (read only for a resident
     thief on a client that is not always active).
     """
-    spec = plan.spec
+    spec, policy = plan.spec, plan.policy
     if leak.vector == "log":
         b = _new_bundle(plan, i, leak, plan.cells, uids)
         b.loot.tokens, b.loot.proofs = instance_tokens(
@@ -74,16 +73,24 @@ def client_bundle(
         )
         return b
     if leak.vector in RESIDENT:
-        return _resident_bundle(plan, policy, i, leak, rng, uids, _window(plan, leak, activity))
+        return _resident_bundle(plan, i, leak, rng, uids, _window(plan, leak, activity))
     b = _new_bundle(plan, i, leak, plan.cells, uids)
     loot = b.loot
-    if leak.vector == "secret_sprawl" and spec.confidential:
-        loot.secret = True  # before the refresh-token race: refreshing may need the secret
-    if leak.vector in STEALS_REFRESH_TOKEN and spec.holds_refresh_token:
-        _steal_refresh_token(b, plan, policy, i, leak.time)
-    if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret:
+    # before the race: refreshing may need the credential
+    take_credential(loot, spec, leak.vector, leak.time, leak.time + leak.dwell, _credential_phase(plan, i))
+    if leak.vector in STEALS_REFRESH_TOKEN and plan.rules.refresh_token:
+        _steal_refresh_token(b, plan, i, leak.time)
+    if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret and loot.key is None:
         loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
     return b
+
+
+def _credential_phase(plan: ClientPlan, i: int) -> float:
+    """The instance's credential phase (identity-token renewal, key rotation); version-1 clients draw none."""
+    spec = plan.spec
+    if spec.credential != "oauth" or spec.key_lifetime is not None or spec.authentication == "attestation":
+        return plan.phases.credential(i)
+    return 0.0  # nothing reads it
 
 
 def _window(plan: ClientPlan, leak: LeakEvent, rng: np.random.Generator | None) -> Window:
@@ -97,16 +104,10 @@ def _window(plan: ClientPlan, leak: LeakEvent, rng: np.random.Generator | None) 
 
 
 def _resident_bundle(
-    plan: ClientPlan,
-    policy: Policy,
-    i: int,
-    leak: LeakEvent,
-    rng: np.random.Generator,
-    uids: Iterator[int],
-    window: Window,
+    plan: ClientPlan, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int], window: Window
 ) -> Bundle:
     """A thief on the client for its dwell (`resident.py`): what it stored, what it harvests, what it can sign."""
-    spec = plan.spec
+    spec, policy = plan.spec, plan.policy
     dwell_end = leak.time + leak.dwell
     if spec.token_handler == "bff":
         # tokens never reach the browser: the thief rides the session through it while it is there,
@@ -120,29 +121,31 @@ def _resident_bundle(
     harvest = harvest_of(window, leak.time)
     # the tokens current when the harvest ends: held through every active spell before (gaps below)
     loot.tokens, loot.proofs = instance_tokens(plan, policy, i, harvest.end, rng, plan.cells, with_proofs=False)
-    gains = ResidentGains()
+    gains = ResidentGains(harvest_end=harvest.end)
     phase = plan.phases.access(i)
     for cell in plan.cells:
         if cell.index in loot.tokens:
             gaps = token_gaps(harvest, plan.ttl[cell.tier], phase)
             if gaps:
                 gains.gaps[cell.index] = gaps
-    _take_key(loot, spec.key_storage, dwell_end)
+    if spec.credential != "static_key":  # a static key is all there is to take
+        key_phase = plan.phases.credential(i) if spec.key_lifetime is not None else 0.0
+        take_key(loot, spec.key_storage, dwell_end, key_end(spec, leak.time, key_phase))
     if loot.key == "oracle" and not policy.nonce:  # a server nonce stops pre-signed proofs (RFC 9449 s11.2)
         for index, captured in loot.tokens.items():
             if plan.mechanism[plan.cells[index].tier] == "dpop":
                 gains.presigned[index] = presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
-    if leak.vector == "host_compromise" and spec.confidential:
-        loot.secret = True  # before the refresh-token race: refreshing may need the secret
-    if spec.holds_refresh_token:
-        _steal_refresh_token(b, plan, policy, i, leak.time, harvest)
-    if spec.silent_grant and (loot.secret or not spec.confidential):
-        gains.own_grant_until = fresh_grant_until(
-            harvest, refresh_ttl=policy.refresh_ttl, holds_refresh_token=spec.holds_refresh_token, dwell_end=dwell_end
+    take_credential(loot, spec, leak.vector, leak.time, dwell_end, _credential_phase(plan, i))
+    if plan.rules.refresh_token:
+        _steal_refresh_token(b, plan, i, leak.time, harvest)
+    if spec.silent_grant and (loot.secret or not spec.is_confidential):
+        until = fresh_grant_until(
+            harvest, refresh_ttl=policy.refresh_ttl, holds_refresh_token=plan.rules.refresh_token, dwell_end=dwell_end
         )
-    # always kept: a response while the thief is there evicts it (Bundle.evict), which the closed form
+        # a confidential client's grant refreshes only while the thief can authenticate as the client
+        gains.own_grant_until = min(until, b.refresh_auth_end()) if spec.is_confidential else until
+    # always kept: a response while the thief is there evicts it (resident.evict), which the closed form
     # does not model, so a resident family runs as a process
-    gains.harvest_end = harvest.end
     loot.resident = gains
     return b
 
@@ -154,7 +157,6 @@ def _active_until(window: Window, dwell_end: float) -> float:
 
 def broker_bundles(
     views: tuple[BrokerView, ...],
-    policy: Policy,
     key_storage: KeyStorage,
     leak: LeakEvent,
     rng: np.random.Generator,
@@ -173,18 +175,20 @@ def broker_bundles(
         for i in range(plan.spec.instances):
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(
-                plan, policy, i, dwell_end, rng, view.seen, with_proofs=False
+                plan, plan.policy, i, dwell_end, rng, view.seen, with_proofs=False
             )
-            _take_key(b.loot, key_storage, dwell_end)
+            take_key(b.loot, key_storage, dwell_end)
             presigned = {
                 index: presigned_until(captured.expiry, dwell_end, leak.presign_horizon)
                 for index, captured in b.loot.tokens.items()
-                if b.loot.key == "oracle" and not policy.nonce and plan.mechanism[plan.cells[index].tier] == "dpop"
+                if b.loot.key == "oracle" and not plan.policy.nonce and plan.mechanism[plan.cells[index].tier] == "dpop"
             }
             b.loot.resident = ResidentGains(presigned=presigned, harvest_end=dwell_end)
-            b.loot.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
-            if plan.spec.holds_refresh_token:
-                _steal_refresh_token(b, plan, policy, i, leak.time, harvest)
+            phase = plan.phases.credential(i) if plan.spec.credential == "workload_identity" else 0.0
+            # the client credentials it keeps for them; before the refresh-token race: refreshing may need them
+            take_credential(b.loot, plan.spec, "host_compromise", leak.time, dwell_end, phase)
+            if plan.rules.refresh_token:
+                _steal_refresh_token(b, plan, i, leak.time, harvest)
             out.append(b)
     return out
 
@@ -197,7 +201,6 @@ def forged_bundle(cells: tuple[Cell, ...], leak: LeakEvent, uids: Iterator[int])
 
 def log_families(
     populations: list[tuple[ClientPlan, np.ndarray]],
-    policy: Policy,
     retention: float,
     t: float,
     rng: np.random.Generator,
@@ -211,7 +214,7 @@ def log_families(
     so that a caller can queue one block before the next is captured.
     """
     for plan, share in populations:
-        yield from population_tokens(plan, policy, share, t, retention, rng, chunk_cells=chunk_cells)
+        yield from population_tokens(plan, plan.policy, share, t, retention, rng, chunk_cells=chunk_cells)
 
 
 def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[CapturedFamilies]:
@@ -239,47 +242,46 @@ def _new_bundle(
     return Bundle(uid=next(uids), origin=origin, cells=cells, rules=plan.rules, mint_ttl=dict(plan.ttl))
 
 
-def _take_key(loot: Loot, storage: str, dwell_end: float) -> None:
-    """Software keys are exported; non-exportable keys serve as an oracle while the compromise lasts."""
-    if storage == "software":
-        loot.key = "exported"
-    elif storage in ("non_extractable", "hardware"):
-        loot.key, loot.dwell_end = "oracle", dwell_end
-
-
-def _steal_refresh_token(
-    b: Bundle, plan: ClientPlan, policy: Policy, i: int, t: float, harvest: Harvest | None = None
-) -> None:
+def _steal_refresh_token(b: Bundle, plan: ClientPlan, i: int, t: float, harvest: Harvest | None = None) -> None:
     """The refresh token and, under rotation, the race the thief runs against the client for it.
 
     A resident thief (``harvest``) holds the newest refresh token until its harvest ends: the grant
-    current then is the one it keeps, and the race starts then.
+    current then is the one it keeps, and the race starts then (it refreshes at once; the client when
+    its last harvested token expires, or when it next runs). With `refresh_idle_ttl` (sliding expiry)
+    the family also dies once nobody used it for that long: the client refreshes every access-token
+    lifetime while it shares the family, the thief from its first refresh every minted token's lifetime
+    while it can authenticate the refresh (`lifecycle.idle_expiry`).
     """
-    loot, rules = b.loot, b.rules
+    loot, policy = b.loot, plan.policy
     until = t if harvest is None else harvest.end
     loot.rt_expiry = current_expiry(until, policy.refresh_ttl, plan.phases.grant(i))
     loot.thief_until = loot.rt_expiry
-    if not policy.rotation:
-        return
-    can_auth = (not rules.rt_needs_secret or loot.secret) and (not rules.rt_needs_key or loot.key is not None)
-    if not can_auth:
-        return  # the thief can never refresh: no race to run
-    thief_last = loot.dwell_end if (rules.rt_needs_key and loot.key == "oracle") else INF
-    if b.start > thief_last:
-        return
-    ttl, phase = plan.ttl["low_risk"], plan.phases.access(i)
-    legit_first = current_expiry(t, ttl, phase) if harvest is None else legit_first_refresh(harvest, ttl, phase)
-    # a resident thief refreshes as soon as it is on its own: when its harvest ends, or when it starts
+    period, phase = plan.ttl["low_risk"], plan.phases.access(i)
+    legit_next = current_expiry(t, period, phase) if harvest is None else legit_first_refresh(harvest, period, phase)
     thief_first = b.start if harvest is None else max(b.start, harvest.end)
-    if thief_first > thief_last:
-        return
-    race = rotation_race(
-        legit_first=legit_first,
-        thief_first=thief_first,
-        thief_last=thief_last,
-        period=plan.ttl["low_risk"],
-        grace=policy.reuse_grace,
-        reuse_detection=policy.reuse_detection,
-        end=loot.rt_expiry,
-    )
-    loot.thief_until, loot.reuse_at = race.thief_until, race.reuse_at
+    thief_last = b.refresh_auth_end()
+    legit_until = INF
+    if policy.rotation and thief_last > -INF and thief_first <= thief_last:
+        race = rotation_race(
+            legit_first=legit_next,
+            thief_first=thief_first,
+            thief_last=thief_last,
+            period=period,
+            grace=policy.reuse_grace,
+            reuse_detection=policy.reuse_detection,
+            end=loot.rt_expiry,
+        )
+        loot.thief_until, loot.reuse_at, legit_until = race.thief_until, race.reuse_at, race.legit_until
+    if policy.refresh_idle_ttl is not None:
+        dies = idle_expiry(
+            legit_last=legit_next - period,
+            legit_until=legit_until,
+            thief_first=thief_first,
+            thief_last=min(thief_last, loot.thief_until),
+            period=period,
+            idle=policy.refresh_idle_ttl,
+            end=loot.rt_expiry,
+        )
+        if loot.reuse_at is not None and dies <= loot.reuse_at:
+            loot.reuse_at = None  # the token died of disuse before anyone reused it
+        loot.thief_until = min(loot.thief_until, dies)

@@ -1,0 +1,90 @@
+"""Field types of model and policy files: durations, rates, fractions and counts, checked and in hours.
+
+Every model and policy field of a kind shares one type here, so that units, ranges and the wording
+of a refusal are the same everywhere (`tokensim/model/schema.py`, `tokensim/model/policy.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+
+from tokensim.model import limits
+from tokensim.model.limits import Bound
+from tokensim.model.units import parse_duration, parse_rate
+
+
+def not_boolean(value: object) -> object:
+    """YAML reads `true` as a boolean, which pydantic would take for 1: a boolean is not a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r} (a boolean is not a number)")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be a fraction in [0, 1], got {value:g}")
+    return value
+
+
+def active_share(value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"must be a share of time in (0, 1], got {value:g}")
+    return value
+
+
+def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
+    """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
+    return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))
+
+
+def whole(bound: Bound) -> BeforeValidator:
+    """Read an int field as a count inside ``bound``: an integral float (a grid's 100.0) counts, a boolean does not."""
+    return BeforeValidator(lambda v: limits.whole_number(v, bound))
+
+
+def _units_required(info: ValidationInfo) -> bool:
+    """Files must say their units; Python callers may pass hours and per-hour numbers."""
+    return bool(info.context and info.context.get("units_required"))
+
+
+def _reading(
+    parse: Callable[[object], float], example: str, check: Callable[[float, object], float]
+) -> Callable[[object, ValidationInfo], float]:
+    """A validator that parses a duration or rate and checks its range (`limits`), quoting what the user wrote."""
+
+    def read(value: object, info: ValidationInfo) -> float:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value!r}")
+        if _units_required(info) and isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+            raise ValueError(f"{value!r} has no unit; write it with one, e.g. {value}{example}")
+        return check(parse(value), value)
+
+    return read
+
+
+def _duration(positive: bool) -> Callable[[float, object], float]:
+    return lambda hours, written: limits.duration_in(hours, written, limits.DURATION, positive=positive)
+
+
+#: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y` (1 ms to 1000 years).
+Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=True)))]
+#: A duration that may be zero (grace windows, delays).
+DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=False)))]
+#: A run's horizon: a positive duration of at most 100 years (`limits.HORIZON`).
+Horizon = Annotated[
+    float,
+    BeforeValidator(
+        _reading(parse_duration, "h", lambda h, w: limits.duration_in(h, w, limits.HORIZON, positive=True))
+    ),
+]
+#: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off; at most 1000/s.
+Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", limits.rate_in))]
+Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fraction)]
+#: Counts (`limits.INSTANCES`, `TENANTS`, `RECORDS`); the JSON schema shows their ranges.
+Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
+Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
+Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
