@@ -496,3 +496,20 @@ def test_a_fifo_in_place_of_the_manifest_is_refused_not_waited_on(tmp_path):
     os.mkfifo(folder / "manifest.json")
     with pytest.raises(InputError, match=r"manifest\.json.*not a regular file"):
         load_results(folder)
+
+
+def test_a_folder_simulated_under_version_1_semantics_is_not_resumed(tmp_path):
+    """Version 2 changed what a leak exposes: rows of version 1 and version 2 must never share a folder."""
+    path = write(tmp_path, SMALL.format(model="workload_direct", policy="dpop"))
+    out = tmp_path / "out"
+    Experiment.from_yaml(path).run(out, workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["semantics"] == 2
+    del manifest["semantics"]  # what tokensim 0.1.0 wrote
+    manifest["tokensim_version"] = "0.1.0"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(p.name for p in (out / "runs").iterdir())
+    with pytest.raises(InputError, match=r"version-1 semantics \(tokensim 0\.1\.0\).*new --out folder"):
+        Experiment.from_yaml(path).run(out, workers=1, progress=False, resume=True)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before  # nothing added, nothing lost
+    assert len(load_results(out)) == SMALL_RUNS  # and the old rows still load

@@ -1,3 +1,8 @@
 """The package version, in one place: pyproject.toml reads it from here (setuptools' dynamic version)."""
 
 __version__ = "0.1.0"
+
+#: The version of the model semantics the engine simulates (docs/model.md): version 2 (MODEL-v2.md)
+#: changed what a leak exposes and what a thief does, so rows simulated under version 1 cannot be mixed
+#: with new ones; a results folder records it and a resume refuses a folder of another semantics.
+SEMANTICS = 2

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from pydantic import JsonValue
 
-from tokensim._version import __version__
+from tokensim._version import SEMANTICS, __version__
 from tokensim.display import shorten, terminal_text
 from tokensim.errors import InputError
 from tokensim.experiment.executors import TaskExecutor, open_executor
@@ -183,6 +183,7 @@ class Experiment:
             "inputs_hash": inputs_hash(self.plan.experiment_hash, self.plan.inputs),
             "source": self.source,
             "tokensim_version": __version__,
+            "semantics": SEMANTICS,  # a resume refuses a folder simulated under other semantics
             "units_required": self.units_required,  # how `from_folder` reads experiment.yaml back
         }
 

@@ -112,6 +112,16 @@ class ResultStore:
                     "this folder holds results of a different experiment file; use a new --out folder "
                     "(or restore the original experiment file to resume)",
                 )
+            written = existing.get("semantics", 1)
+            if has_runs and written != manifest.get("semantics", written):
+                version = existing.get("tokensim_version") or "an earlier version"
+                raise InputError.single(
+                    str(self.root),
+                    "manifest.json",
+                    f"holds runs simulated under version-{written} semantics (tokensim {version}); this tokensim "
+                    f"simulates version {manifest.get('semantics')} (docs/model.md), whose numbers differ, so no run "
+                    "is added to them; sweep into a new --out folder (the old folder still loads, reports and plots)",
+                )
             if not resume and has_runs:
                 raise InputError.single(
                     str(self.root),
