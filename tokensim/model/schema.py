@@ -84,6 +84,10 @@ Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fracti
 Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
 Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
 Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
+#: Replicas of a node that verify DPoP proofs, each with its own `jti` cache under `jti_tracking: per_node`.
+#: Assumption: a thousand replicas, beyond any single verifier tier; the default 1 is an assumption as well.
+VERIFIERS = Bound(1, 1000, "1,000", "more verifier replicas than one node of a model stands for")
+Verifiers = Annotated[int, Field(ge=1, le=VERIFIERS.high), whole(VERIFIERS)]
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
@@ -202,6 +206,7 @@ class Intermediary(_NodeBase):
     verifies_binding: bool = False
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 class Mesh(_NodeBase):
@@ -214,6 +219,7 @@ class Mesh(_NodeBase):
     verifies_binding: bool = False
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 class Broker(_NodeBase):
@@ -238,6 +244,7 @@ class Resource(_NodeBase):
     issuer: str | None = None
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 class Issuer(_NodeBase):

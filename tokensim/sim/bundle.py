@@ -44,6 +44,11 @@ class CellState:
     usable_tokens: frozenset[str]
     rt_usable: bool
     secret_usable: bool
+    accept: tuple[float, ...] = ()  # per cell: chance an attempt that can succeed is accepted (1 unless thinned)
+
+    def weighted(self, weights: tuple[float, ...]) -> tuple[float, ...]:
+        """The thief's aim per cell times the acceptance: the success weight of each cell (thinning)."""
+        return tuple(w * a for w, a in zip(weights, self.accept)) if self.accept else weights
 
 
 class CapturedToken(NamedTuple):
@@ -84,6 +89,7 @@ class Loot:
 
     tokens: dict[int, CapturedToken] = field(default_factory=dict)  # per cell
     proofs: dict[int, float] = field(default_factory=dict)  # cell -> captured proof usable until
+    proof_accept: dict[int, float] = field(default_factory=dict)  # cell -> chance a proof replay is accepted
     rt_expiry: float | None = None  # stolen refresh token's absolute expiry
     thief_until: float = INF  # rotation: the thief's refresh token stops working
     reuse_at: float | None = None  # rotation with reuse detection fires here
@@ -259,6 +265,7 @@ class Bundle:
         """Per cell: would a replay at t succeed, and why."""
         success: list[bool] = []
         reasons: list[str] = []
+        accept: list[float] = []
         usable: set[str] = set()
         rt_usable = secret_usable = False
         loot, rules = self.loot, self.rules
@@ -270,14 +277,17 @@ class Bundle:
             if cell.effect == "fails":
                 success.append(False)
                 reasons.append("route fails for everyone")
+                accept.append(1.0)
                 continue
             if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
                 success.append(ok)
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
+                accept.append(1.0)
                 continue
             bearer = cell.effect == "bearer"
             why = ""
+            thinned = 1.0
             captured = loot.tokens.get(cell.index)
             if captured is not None and t < captured.expiry and not self._seen_revoked(cell, t):
                 if bearer or key_ok:
@@ -286,6 +296,7 @@ class Bundle:
                 elif cell.index in loot.proofs and t < loot.proofs[cell.index]:
                     why = "captured DPoP proof inside its window"
                     usable.add(captured.token)
+                    thinned = loot.proof_accept.get(cell.index, 1.0)  # jti caches per node
             if not why:
                 via_rt, via_secret = minted[cell.index] = self._minted_alive(cell, t, memo)
                 jit = cell.tier in rules.jit_tiers
@@ -301,6 +312,7 @@ class Bundle:
                     secret_usable = True
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
+            accept.append(thinned)
         holds = loot.forged and (self.revoked_at is None or t < self.revoked_at)
         if not holds:
             holds = any(
@@ -310,7 +322,8 @@ class Bundle:
             holds = any(
                 any(minted[c.index] if c.index in minted else self._minted_alive(c, t, memo)) for c in self.cells
             )
-        return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable)
+        thin = tuple(accept) if any(a != 1.0 for a in accept) else ()  # empty: nothing thinned
+        return CellState(tuple(success), tuple(reasons), holds, frozenset(usable), rt_usable, secret_usable, thin)
 
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""

@@ -136,6 +136,7 @@ class FamilyQueue:
             response=response,
             rng=rng,
             per_family=per_family,
+            accept=np.array(plan.proof_accept) if plan.proof_accept else None,
         )
         per_cell = res.cell_successes
         tally.replay_attempts += res.attempts

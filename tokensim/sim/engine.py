@@ -29,7 +29,7 @@ from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
-from tokensim.sim.plan import LeakSource, RunPlan, build_plan
+from tokensim.sim.plan import LeakSource, RunPlan, build_plan, proof_verifiers
 from tokensim.sim.streams import Streams
 from tokensim.sim.tally import Tally
 from tokensim.sim.trace import TraceRow, TraceSink
@@ -69,7 +69,8 @@ class Simulation:
         self.streams = Streams(seed, replication)
         self.env = env if env is not None else simpy.Environment()
         self.routes: RouteAnalysis = analyse(arch, policy)
-        self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams)
+        verifiers = proof_verifiers(arch, self.routes.groups)
+        self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams, verifiers)
         self.closed_form_families = closed_form_families
         self.tally = Tally()
         self.trace = TraceSink(trace)
@@ -112,6 +113,7 @@ class Simulation:
         rng = self.streams.rng("leak", name, j)
         delay_rng = self.streams.rng("delay", name, j)
         replay_rng = self.streams.rng("replay", name, j)  # what the thief does: may depend on the policy
+        capture_rng = self.streams.rng("capture", name, j)  # what the leak saw: the same under every policy
         replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
         while True:
             gap = rng.exponential(1.0 / rate)
@@ -123,10 +125,13 @@ class Simulation:
             self.tally.leaks += 1
             t = self.env.now
             leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell_of(source.leak.vector, source.leak.dwell))
-            self._on_leak(source, leak, victim, replay_rng)
+            self._on_leak(source, leak, victim, replay_rng, capture_rng)
 
-    def _on_leak(self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator) -> None:
-        """Capture what the leak exposes, count it, then queue or start the families' exploitation."""
+    def _on_leak(
+        self, source: LeakSource, leak: LeakEvent, victim: int, rng: np.random.Generator, capture: np.random.Generator
+    ) -> None:
+        """Capture what the leak exposes (``capture`` stream), count it, then queue or start the families'
+        exploitation (``rng``, the replay stream)."""
         run_plan, policy = self.plan, self.plan.policy
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
@@ -135,16 +140,16 @@ class Simulation:
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
             victims = range(victim, source.instances, source.stride)
-            bundles.extend(client_bundle(client, policy, i, leak, rng, self._uids) for i in victims)
+            bundles.extend(client_bundle(client, policy, i, leak, capture, self._uids) for i in victims)
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
-            bundles.extend(broker_bundles(views, policy, source.key_storage, leak, rng, self._uids))
+            bundles.extend(broker_bundles(views, policy, source.key_storage, leak, capture, self._uids))
         else:  # a log on an intermediary, resource or broker: its families come block by block
             assert source.retention is not None
             shares = run_plan.path_share[leak.node]
             populations = [(c, shares[name]) for name, c in run_plan.clients.items()]
             chunk = self.families.chunk_cells
-            families = log_families(populations, policy, source.retention, leak.time, rng, chunk_cells=chunk)
+            families = log_families(populations, policy, source.retention, leak.time, capture, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
         token_only = [b for b in bundles if b.tokens_only()] if self.closed_form_families else []
         families = itertools.chain(families, as_families(token_only, run_plan.clients))

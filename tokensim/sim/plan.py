@@ -10,7 +10,7 @@ the cells beyond it; per issuer, what its signing key forges.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -18,10 +18,11 @@ import numpy as np
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Effect, Tier, mechanism_for
+from tokensim.model.routes import TIERS, Effect, Route, Tier, mechanism_for
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
 from tokensim.sim.bundle import Cell, MintRules
 from tokensim.sim.phases import Phases
+from tokensim.sim.proofs import proofs_replay
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
 
@@ -44,6 +45,9 @@ class ClientPlan:
     token_ids: tuple[str, ...]  # per cell: which access token serves it
     token_groups: tuple[tuple[int, ...], ...]  # cells sharing one token, in order of first use
     phases: Phases  # per instance: renewal phases of access tokens and of grants, computed when asked
+    #: per cell: the chance a replay of a captured DPoP proof is accepted (`capture.proofs_replay` of the
+    #: policy and the replicas verifying the cell's binding, `proof_verifiers`); empty: never captured
+    proof_accept: tuple[float, ...] = ()
 
     def distinct_tokens(self, held: np.ndarray) -> np.ndarray:
         """Per row of an (instances x cells) mask of held cells, how many distinct tokens they stand for."""
@@ -105,9 +109,21 @@ def build_plan(
     policy: Policy,
     binding: Binding,
     streams: Streams,
+    verifiers: Mapping[tuple[str, str, Tier], int] | None = None,
 ) -> RunPlan:
-    """The run's static plan from the architecture, the policy and the route table's effective binding."""
+    """The run's static plan from the architecture, the policy and the route table's effective binding
+    (and, per (client, resource, tier), the verifier replicas of `proof_verifiers`; none given: one)."""
     clients = {name: _client_plan(arch, policy, name, binding, streams) for name in arch.clients}
+    k = verifiers or {}
+    clients = {
+        name: replace(
+            c,
+            proof_accept=tuple(
+                proofs_replay(policy, c.mechanism[x.tier], k.get((name, x.resource, x.tier), 1)) for x in c.cells
+            ),
+        )
+        for name, c in clients.items()
+    }
     attacker, defender = arch.spec.attacker, arch.spec.defender
     leaks = tuple(
         _leak_source(name, j, node, leak) for name, node in arch.spec.nodes.items() for j, leak in enumerate(node.leaks)
@@ -134,6 +150,21 @@ def build_plan(
             attacker.replay_rate, defender.detection_probability, defender.response_time, attacker.replay_delay
         ),
     )
+
+
+def proof_verifiers(arch: Architecture, groups: Iterable[Route]) -> dict[tuple[str, str, Tier], int]:
+    """Per (client, resource, tier) with a bound path: the `verifiers` of the node that verifies the binding.
+
+    The route table names it (`Route.hop` of a bound row); over several bound paths the thief takes the
+    weakest, the node with the most replicas (the most `jti` caches a replayed proof can land on).
+    """
+    out: dict[tuple[str, str, Tier], int] = {}
+    for g in groups:
+        if g.effect == "bound" and g.hop is not None:
+            k = int(getattr(arch.node(g.hop), "verifiers", 1))
+            key = (g.client, g.resource, g.tier)
+            out[key] = max(out.get(key, 1), k)
+    return out
 
 
 def cells_for_resources(

@@ -16,7 +16,7 @@ import numpy as np
 from tokensim.model.policy import Policy
 from tokensim.model.schema import KeyStorage
 from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin
-from tokensim.sim.capture import CapturedFamilies, instance_tokens, population_tokens
+from tokensim.sim.capture import CapturedFamilies, instance_tokens, logged_requests, population_tokens
 from tokensim.sim.lifecycle import current_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
 
@@ -43,26 +43,32 @@ def dwell_of(vector: str, dwell: float | None) -> float:
 
 
 def client_bundle(
-    plan: ClientPlan, policy: Policy, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int]
+    plan: ClientPlan, policy: Policy, i: int, leak: LeakEvent, capture: np.random.Generator, uids: Iterator[int]
 ) -> Bundle:
-    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret."""
+    """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret.
+
+    ``capture`` is the leak's capture stream: the instance's last request per cell is drawn from it
+    first, whatever the vector and the policy (`capture.logged_requests`), and read only by the rules.
+    """
     spec = plan.spec
+    since = logged_requests(np.asarray(plan.request_rate), 1, capture)[0]
     b = _new_bundle(plan, i, leak, plan.cells, uids)
     loot = b.loot
     if leak.vector == "log":
         loot.tokens, loot.proofs = instance_tokens(
-            plan, policy, i, leak.time, rng, plan.cells, with_proofs=True, retention=spec.log_retention
+            plan, policy, i, leak.time, since, with_proofs=True, retention=spec.log_retention
         )
+        loot.proof_accept = {c: plan.proof_accept[c] for c in loot.proofs}  # thinning by jti caches per node
         return b
     if leak.vector in RESIDENT:
-        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
+        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, since, with_proofs=False)
         _take_key(loot, spec.key_storage, leak.time + leak.dwell)
     if leak.vector in ("host_compromise", "secret_sprawl") and spec.confidential:
         loot.secret = True  # before the refresh-token race: refreshing may need the secret
     if leak.vector in STEALS_REFRESH_TOKEN and spec.holds_refresh_token:
         _steal_refresh_token(b, plan, policy, i, leak.time)
     if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret:
-        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
+        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, since, with_proofs=False)
     return b
 
 
@@ -71,17 +77,22 @@ def broker_bundles(
     policy: Policy,
     key_storage: KeyStorage,
     leak: LeakEvent,
-    rng: np.random.Generator,
+    capture: np.random.Generator,
     uids: Iterator[int],
 ) -> list[Bundle]:
-    """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key."""
+    """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key.
+
+    Each instance's last requests come from the leak's ``capture`` stream, a row per instance.
+    """
     out = []
     for view in views:
         plan = view.plan
+        rates = np.asarray(plan.request_rate)
         for i in range(plan.spec.instances):
+            since = logged_requests(rates, 1, capture)[0]
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(
-                plan, policy, i, leak.time, rng, view.seen, with_proofs=False
+                plan, policy, i, leak.time, since, with_proofs=False, cells=view.seen
             )
             _take_key(b.loot, key_storage, leak.time + leak.dwell)
             b.loot.secret = plan.spec.confidential  # before the refresh-token race: refreshing may need it
@@ -108,7 +119,7 @@ def log_families(
 ) -> Iterator[CapturedFamilies]:
     """A logging intermediary, resource or broker: the still-valid tokens of every population through it.
 
-    ``populations`` pairs each client plan with its per-cell share of paths through the node. The families
+    ``rng`` is the leak's capture stream (what the log saw, never what the thief does). ``populations`` pairs each client plan with its per-cell share of paths through the node. The families
     come block by block (at most ``chunk_cells`` instance x cell values each, `capture.population_tokens`),
     so that a caller can queue one block before the next is captured.
     """
