@@ -98,7 +98,9 @@ def test_logged_request_times_are_identical_under_every_preset(monkeypatch, clos
     by_policy = {}
     for name in tokensim.PRESETS:
         seen = record_captures(monkeypatch)
-        Simulation(arch, tokensim.preset(name), seed=9, replication=2, horizon=60 * 24.0, closed_form_families=closed_form).run()
+        Simulation(
+            arch, tokensim.preset(name), seed=9, replication=2, horizon=60 * 24.0, closed_form_families=closed_form
+        ).run()
         by_policy[name] = seen
         monkeypatch.undo()
     first = by_policy["bearer"]
@@ -177,7 +179,9 @@ def run_both(arch, policy, reps: int, seed: int = 31) -> dict[bool, np.ndarray]:
     for closed_form in (True, False):
         per = []
         for r in range(reps):
-            sim = Simulation(arch, policy, seed=seed, replication=r, horizon=120 * 24.0, closed_form_families=closed_form)
+            sim = Simulation(
+                arch, policy, seed=seed, replication=r, horizon=120 * 24.0, closed_form_families=closed_form
+            )
             sim.run()
             fields = sim.outcome_fields()
             per.append(fields["unauthorized_requests"] / max(fields["leaks"], 1))

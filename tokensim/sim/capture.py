@@ -128,9 +128,7 @@ def instance_tokens(
         seen = np.zeros(len(plan.cells), dtype=bool)
         seen[[c.index for c in cells]] = True
         since = np.where(seen, since, INF)
-    expiry, proof = capture_block(
-        plan, policy, t, since[None, :], phase, retention=retention, with_proofs=with_proofs
-    )
+    expiry, proof = capture_block(plan, policy, t, since[None, :], phase, retention=retention, with_proofs=with_proofs)
     wanted = range(len(plan.cells)) if cells is None else [c.index for c in cells]
     tokens = {c: CapturedToken(plan.token_ids[c], float(expiry[0, c])) for c in wanted if expiry[0, c] > -INF}
     proofs = {c: float(proof[0, c]) for c in tokens if proof[0, c] > -INF}
