@@ -88,7 +88,8 @@ def test_binding_with_hardware_keys_never_beats_bearer_for_the_thief():
     assert means["dpop"] < means["bearer"] and means["mtls"] < means["bearer"]
 
 
-def test_dpop_with_nonces_gives_zero_successful_replays_when_only_logs_leak():
+def test_nonces_shorten_logged_proofs_and_only_jti_tracking_stops_them():
+    """MODEL-v2.md section 4: a nonce limits a captured proof to its epoch; version 1 made it stop every replay."""
     model = {
         "name": "logs-only",
         "nodes": {
@@ -114,19 +115,15 @@ def test_dpop_with_nonces_gives_zero_successful_replays_when_only_logs_leak():
         "attacker": {"replay_delay": "1s", "replay_rate": "600/h"},
     }
     arch = tokensim.Architecture.from_dict(model)
-    with_nonce = tokensim.preset("dpop", nonce=True, proof_window="5m")
+    with_nonce = tokensim.preset("dpop", nonce=True, proof_window="5m", name="dpop_nonce")
     without = tokensim.preset("dpop", nonce=False, proof_window="5m")
-    frame = tokensim.replicate(
-        arch,
-        ["bearer", with_nonce.model_copy(update={"name": "dpop_nonce"}), without],
-        replications=4,
-        seed=1,
-        horizon="30d",
-    )
+    tracked = tokensim.preset("dpop", jti_tracking="global", proof_window="5m", name="dpop_jti")
+    frame = tokensim.replicate(arch, ["bearer", with_nonce, without, tracked], replications=4, seed=1, horizon="30d")
     by = frame.groupby("policy")["unauthorized_requests"].sum()
-    assert by["dpop_nonce"] == 0
-    assert by["dpop"] > 0  # captured proofs do replay inside their window without a nonce
-    assert by["bearer"] > by["dpop"]
+    assert by["dpop_jti"] == 0  # the victim's own use of each proof came first
+    # window 5m, nonce lifetime 5m: a proof lives min(5m, rest of its epoch), half as long on average
+    assert 0.35 * by["dpop"] < by["dpop_nonce"] < 0.65 * by["dpop"]
+    assert by["bearer"] > by["dpop"] > 0
 
 
 def test_an_issuer_signing_key_leak_is_contained_by_no_binding_policy():

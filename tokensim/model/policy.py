@@ -47,6 +47,23 @@ def _overrides_mapping(value: object) -> object:
 NOT_OVERRIDABLE = frozenset({"name", "overrides"})
 
 
+def _jti_tracking(value: object) -> object:
+    """Version 1 wrote `jti_tracking` as a boolean: `true` is one shared cache (global), `false` none.
+
+    `--set jti_tracking=true` gives the word, not the boolean: it reads the same.
+    """
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if isinstance(value, bool):
+        return "global" if value else "none"
+    return value
+
+
+#: Where a resource remembers DPoP proof `jti`s: nowhere, in each verifier replica's own cache, or in one
+#: shared store (MODEL-v2.md section 4; docs/model.md section 5).
+JtiTracking = Annotated[Literal["none", "per_node", "global"], BeforeValidator(_jti_tracking)]
+
+
 class Policy(_Strict):
     """Every setting of a token policy. Durations in hours (strings like `5m` accepted)."""
 
@@ -61,7 +78,9 @@ class Policy(_Strict):
     audience: Literal["broad", "per_resource"] = "broad"
     proof_window: Duration = 120 / 3600.0
     nonce: bool = False
-    jti_tracking: bool = False
+    # assumption, from the AT Protocol OAuth profile (nonces rotated at least every 5 minutes; FACTS.md)
+    nonce_lifetime: Duration = 5 / 60.0
+    jti_tracking: JtiTracking = "none"
     jit: bool = False
     jit_ttl: Duration = 10 / 60.0
     on_binding_loss: Literal["fallback", "fail"] = "fallback"

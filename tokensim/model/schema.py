@@ -21,6 +21,7 @@ from tokensim.model.fields import (
     Rate,
     Records,
     Tenants,
+    Verifiers,
     active_share,
     not_boolean,
     within,
@@ -209,6 +210,7 @@ class Intermediary(_NodeBase):
     verifies_binding: bool = False
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 class Mesh(_NodeBase):
@@ -222,6 +224,7 @@ class Mesh(_NodeBase):
     verifies_binding: bool = False
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 class Broker(_NodeBase):
@@ -252,6 +255,7 @@ class Resource(_NodeBase):
     validation: Literal["local", "introspection"] | None = None
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
+    verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
 
 
 def _every_mechanism() -> list[Mechanism]:

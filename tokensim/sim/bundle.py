@@ -29,6 +29,7 @@ from tokensim.sim.records import (
     ResidentGains,
     describe_loot,
     in_gap,
+    next_edge,
 )
 
 __all__ = [
@@ -214,6 +215,7 @@ class Bundle:
         success: list[bool] = []
         reasons: list[str] = []
         kinds: list[FailureKind] = []
+        accept: list[float] = []
         usable: set[str] = set()
         rt_usable = secret_usable = False
         loot, rules = self.loot, self.rules
@@ -228,21 +230,25 @@ class Bundle:
                 success.append(False)
                 reasons.append("route fails for everyone")
                 kinds.append("none")
+                accept.append(1.0)
                 continue
             if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
                 success.append(ok)
                 reasons.append("forged with the issuer's signing key" if ok else "signing key rotated")
                 kinds.append("success" if ok else "none")
+                accept.append(1.0)
                 continue
             if riding:
                 success.append(True)
                 reasons.append("rides the victim's backend-for-frontend session from its browser")
                 kinds.append("success")
+                accept.append(1.0)
                 continue
             bearer = cell.effect == "bearer"
             why = ""
             held = False  # holds a token for this cell (usable or not)
+            thinned = 1.0
             captured = loot.tokens.get(cell.index)
             if (
                 captured is not None
@@ -257,6 +263,7 @@ class Bundle:
                 elif cell.index in loot.proofs and t < loot.proofs[cell.index]:
                     why = "captured DPoP proof inside its window"
                     usable.add(captured.token)
+                    thinned = cell.proof_accept  # jti caches per node
                 elif gains is not None and t < gains.presigned.get(cell.index, -INF):
                     why = "captured token, DPoP proof pre-signed with the oracle during the dwell"
                     usable.add(captured.token)
@@ -280,6 +287,7 @@ class Bundle:
             success.append(bool(why))
             reasons.append(why or "no valid token whose binding the thief can satisfy")
             kinds.append("success" if why else ("binding" if held else "none"))
+            accept.append(thinned)
         holds = loot.forged and (self.revoked_at is None or t < self.revoked_at)
         holds = holds or riding
         if not holds:
@@ -297,8 +305,9 @@ class Bundle:
                 for i, c in loot.tokens.items()
             ]
             kinds = audience_failures(cells, kinds, tokens)
+        thin = tuple(accept) if any(a != 1.0 for a in accept) else ()  # empty: nothing thinned
         return CellState(
-            tuple(success), tuple(reasons), tuple(kinds), holds, frozenset(usable), rt_usable, secret_usable
+            tuple(success), tuple(reasons), tuple(kinds), holds, frozenset(usable), rt_usable, secret_usable, thin
         )
 
     def change_points(self, t: float) -> float:
@@ -315,7 +324,7 @@ class Bundle:
             gains = loot.resident
             times.append(gains.session_until)
             times.extend(gains.presigned.values())
-            times.extend(x for gaps in gains.gaps.values() for gap in gaps for x in gap)
+            times.append(next_edge(gains.edges, t))
         for tier in self.mint_ttl:
             times.extend(self._windows(tier, None))
         if self.revoked_at is not None:

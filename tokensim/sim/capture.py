@@ -1,11 +1,16 @@
-"""What a leak captures of a client's access tokens and DPoP proofs (MODEL.md sections 4-5).
+"""What a leak captures of a client's access tokens and DPoP proofs (MODEL-v2.md sections 4 and 9).
 
-The rule is written once, in `captured_token` and `proof_deadline`, over numbers or
-numpy arrays alike: one instance's store or log (`instance_tokens`, scalar draws)
-and a whole population seen by an intermediary's log (`population_tokens`,
-vectorised draws) both call it. What differs is only how the random "time since
-the token was last used" is drawn: one draw per captured token for an instance,
-one array per token for a population, so that each path keeps its own streams.
+What a log or a store saw is drawn first, always the same way whatever the policy
+(common random numbers): per (instance, cell) the time since that cell's last
+logged request, Exp(request rate x share of paths through the node), from the
+leak's own ``capture`` stream (`logged_requests`). The rules then read those times
+(`capture_block`, over a block of instances at once): a token's last use is the
+latest request among the cells it serves; it is held if that request fell inside
+the token's age (and the retention); the proof captured for a cell is the proof of
+that cell's last request, held only if the token that request carried is the one
+held, and usable until its window (or its nonce epoch) closes (`proof_deadline`).
+One instance's store or log (`instance_tokens`) is a block of one row; a whole
+population behind a logging node (`population_tokens`) comes block by block.
 """
 
 from __future__ import annotations
@@ -17,12 +22,10 @@ import numpy as np
 
 from tokensim.model.policy import Policy
 from tokensim.sim.bundle import INF, CapturedToken, Cell
-from tokensim.sim.lifecycle import current_expiry, current_expiry_array
+from tokensim.sim.lifecycle import current_expiry_array
 from tokensim.sim.plan import ClientPlan
+from tokensim.sim.proofs import proof_deadline
 from tokensim.sim.token_families import row_any
-
-#: One instance's value or a population's array of them (numpy operates on both alike).
-Times = float | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -39,47 +42,70 @@ class CapturedFamilies:
     proof: np.ndarray
 
 
-def captured_token(
-    t: float, since: Times, *, ttl: float, phase: Times, jit_ttl: float | None, retention: float | None
-) -> tuple[Times, np.ndarray | bool]:
-    """The expiry of the token in a store or log at ``t``, and whether it is there.
+def logged_requests(rates: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """(rows x cells) times since each cell's last request seen, Exp(rate) (inf where the rate is 0).
 
-    ``since`` is the time since a request last used the token. A just-in-time token was
-    issued at that request and lives ``jit_ttl``; a routine token is the one the instance
-    renews every ``ttl`` at ``phase``. A store (``retention`` None) holds the current
-    routine token; a log holds a token only if a request used it within both the
-    token's age and the retention.
+    Always ``rows x cells`` standard exponentials, scaled afterwards: the stream advances by the same
+    amount under every policy, and the same (instance, cell) gets the same time under every policy.
     """
-    if jit_ttl is not None:
-        window = jit_ttl if retention is None else min(jit_ttl, retention)
-        return t - since + jit_ttl, since < window
-    population = isinstance(phase, np.ndarray)  # one instance: plain float arithmetic (numpy calls cost more)
-    expiry = current_expiry_array(t, ttl, phase) if population else current_expiry(t, ttl, phase)  # type: ignore[arg-type]
-    if retention is None:
-        return expiry, True
-    if ttl == INF:  # a static key that never expires: it is in the log if a request used it within the retention
-        return expiry, since < retention
-    age_window = ttl - (expiry - t)  # how long ago the current token was issued
-    return expiry, since < (np.minimum(age_window, retention) if population else min(age_window, retention))
+    draws = rng.standard_exponential((rows, rates.size))
+    safe = np.where(rates > 0, rates, 1.0)
+    since: np.ndarray = np.where(rates > 0, draws / safe, INF)
+    return since
 
 
-def proof_deadline(t: float, since: Times, proof_window: float) -> Times:
-    """A logged DPoP proof replays the same request until its window closes."""
-    return t - since + proof_window
-
-
-def proofs_replay(policy: Policy, mechanism: str | None) -> bool:
-    """Captured proofs replay only for DPoP, and neither a server nonce nor jti tracking stops them."""
-    return mechanism == "dpop" and not (policy.nonce or policy.jti_tracking)
-
-
-def cells_by_token(plan: ClientPlan, cells: tuple[Cell, ...] | list[Cell]) -> dict[str, list[Cell]]:
-    """The cells that have a token (the mechanism is possible), grouped by the token that serves them."""
-    groups: dict[str, list[Cell]] = {}
+def cells_by_token(plan: ClientPlan, cells: tuple[Cell, ...] | list[Cell]) -> dict[str, list[int]]:
+    """The cells that have a token (the mechanism is possible), by index, grouped by the token that serves them."""
+    groups: dict[str, list[int]] = {}
     for cell in cells:
         if plan.mechanism[cell.tier] is not None:  # unsupported and failing: no token exists for this tier
-            groups.setdefault(plan.token_ids[cell.index], []).append(cell)
+            groups.setdefault(plan.token_ids[cell.index], []).append(cell.index)
     return groups
+
+
+def capture_block(
+    plan: ClientPlan,
+    policy: Policy,
+    t: float,
+    since: np.ndarray,
+    phase: np.ndarray,
+    *,
+    retention: float | None,
+    with_proofs: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(expiry, proof deadline) per (instance, cell) of what a store or log holds at ``t``; -inf: nothing.
+
+    ``since`` (instances x cells) is the time since each cell's last request the store or log saw (inf:
+    none). A just-in-time token is issued at a request and lives ``jit_ttl``; a routine token is the one
+    renewed every ``ttl`` at ``phase``. A store (``retention`` None) holds the current routine token; a log
+    holds a token only if a request used it within both its age and the retention.
+    """
+    m, k = since.shape
+    expiry = np.full((m, k), -INF)
+    proof = np.full((m, k), -INF)
+    replays = np.array(plan.proof_accept) > 0 if with_proofs and plan.proof_accept else np.zeros(k, dtype=bool)
+    keep = INF if retention is None else retention
+    for idx in cells_by_token(plan, plan.cells).values():
+        tier = plan.cells[idx[0]].tier
+        last = since[:, idx].min(axis=1)  # the token's last use: the latest request among its cells
+        if tier in plan.rules.jit_tiers:  # issued at that request, for it alone
+            exp = t - last + policy.jit_ttl
+            held = last < min(policy.jit_ttl, keep)
+            window = None
+        else:
+            exp = current_expiry_array(t, plan.ttl[tier], phase)
+            ttl = plan.ttl[tier]
+            # requests since the current token's issue (a static key that never expires: since the retention)
+            window = np.full(m, keep) if ttl == INF else np.minimum(ttl - (exp - t), keep)
+            held = np.ones(m, dtype=bool) if retention is None else last < window
+        expiry[:, idx] = np.where(held, exp, -INF)[:, None]
+        for c in idx:
+            if replays[c]:
+                s = since[:, c]
+                # the proof pairs with the held token only if the cell's last request carried it
+                pairs = held & ((s == last) if window is None else (s < window))
+                proof[:, c] = np.where(pairs, proof_deadline(t - s, policy), -INF)
+    return expiry, proof
 
 
 def instance_tokens(
@@ -87,41 +113,27 @@ def instance_tokens(
     policy: Policy,
     i: int,
     t: float,
-    rng: np.random.Generator,
-    cells: tuple[Cell, ...],
+    since: np.ndarray,
     *,
     with_proofs: bool,
     retention: float | None = None,
+    cells: tuple[Cell, ...] | None = None,
 ) -> tuple[dict[int, CapturedToken], dict[int, float]]:
     """The tokens instance ``i`` holds at ``t`` (and, from a log, the proofs of its last requests).
 
-    Returns per cell the (token id, expiry) and the captured proof's deadline.
+    ``since`` is the instance's row of `logged_requests` (cells of the plan). ``cells`` limits what is
+    held to those cells (a broker's host holds the tokens of the cells beyond it). Returns per cell the
+    (token id, expiry) and the captured proof's deadline.
     """
-    tokens: dict[int, CapturedToken] = {}
-    proofs: dict[int, float] = {}
-    u = plan.phases.access(i)  # a Python float: the scalar path does plain float arithmetic
-    for tok, tok_cells in cells_by_token(plan, cells).items():
-        jit = tok_cells[0].tier in plan.rules.jit_tiers
-        since = INF
-        if jit or retention is not None:  # when was this token last used?
-            rate = sum(plan.request_rate[c.index] for c in tok_cells)
-            since = rng.exponential(1.0 / rate) if rate > 0 else INF
-        expiry, held = captured_token(
-            t,
-            since,
-            ttl=plan.ttl[tok_cells[0].tier],
-            phase=u,
-            jit_ttl=policy.jit_ttl if jit else None,
-            retention=retention,
-        )
-        if not held:
-            continue
-        for cell in tok_cells:
-            tokens[cell.index] = CapturedToken(tok, float(expiry))
-            if with_proofs and proofs_replay(policy, plan.mechanism[cell.tier]):
-                rate = plan.request_rate[cell.index]
-                since_proof = rng.exponential(1.0 / rate) if rate > 0 else INF
-                proofs[cell.index] = float(proof_deadline(t, since_proof, policy.proof_window))
+    phase = np.array([plan.phases.access(i)])
+    if cells is not None:  # only the requests of those cells passed there
+        seen = np.zeros(len(plan.cells), dtype=bool)
+        seen[[c.index for c in cells]] = True
+        since = np.where(seen, since, INF)
+    expiry, proof = capture_block(plan, policy, t, since[None, :], phase, retention=retention, with_proofs=with_proofs)
+    wanted = range(len(plan.cells)) if cells is None else [c.index for c in cells]
+    tokens = {c: CapturedToken(plan.token_ids[c], float(expiry[0, c])) for c in wanted if expiry[0, c] > -INF}
+    proofs = {c: float(proof[0, c]) for c in tokens if proof[0, c] > -INF}
     return tokens, proofs
 
 
@@ -142,42 +154,20 @@ def population_tokens(
     own proof (htm, htu), so proofs are per cell. The population is taken in blocks of
     instances whose (instances x cells) arrays hold at most ``chunk_cells`` values, and a block's
     families are yielded before the next block is drawn: memory is a block's, whatever the
-    population. A population that fits in one block draws exactly as one array per token did;
-    a larger one draws block after block from the same stream (the results then depend on the
-    fixed block size, not on the policy). Blocks where nothing valid is exposed yield nothing.
+    population. Each block draws its (instances x cells) request times from ``rng`` (the leak's
+    ``capture`` stream), for every population the node could see, whatever the policy. Blocks
+    where nothing valid is exposed yield nothing.
     """
-    seen = [c for c in plan.cells if share[c.index] > 0]
-    groups = cells_by_token(plan, seen)
-    if not groups:
+    rates = np.asarray(plan.request_rate) * share
+    if not (rates > 0).any():
         return
     n, k = plan.spec.instances, len(plan.cells)
     block = rows_per_chunk(chunk_cells, k)
     for first in range(0, n, block):
         m = min(block, n - first)
+        since = logged_requests(rates, m, rng)
         phase = plan.phases.access_range(first, first + m)
-        expiry = np.full((m, k), -INF)
-        proof = np.full((m, k), -INF)
-        for tok, tok_cells in groups.items():
-            rate = sum(plan.request_rate[c.index] * share[c.index] for c in tok_cells)
-            since = rng.exponential(1.0 / rate, m) if rate > 0 else np.full(m, INF)
-            jit = tok_cells[0].tier in plan.rules.jit_tiers
-            exp, hit = captured_token(
-                t,
-                since,
-                ttl=plan.ttl[tok_cells[0].tier],
-                phase=phase,
-                jit_ttl=policy.jit_ttl if jit else None,
-                retention=retention,
-            )
-            captured = np.where(hit, exp, -INF)
-            for c in plan.cells:
-                if plan.token_ids[c.index] == tok and plan.mechanism[c.tier] is not None:
-                    expiry[:, c.index] = captured
-            for c in tok_cells:
-                if proofs_replay(policy, plan.mechanism[c.tier]):
-                    rate_c = plan.request_rate[c.index] * share[c.index]
-                    since_c = rng.exponential(1.0 / rate_c, m) if rate_c > 0 else np.full(m, INF)
-                    proof[:, c.index] = np.where(hit, proof_deadline(t, since_c, policy.proof_window), -INF)
+        expiry, proof = capture_block(plan, policy, t, since, phase, retention=retention, with_proofs=True)
         rows = np.flatnonzero(row_any(expiry > t))
         if rows.size:
             yield CapturedFamilies(plan, rows + first, expiry[rows], proof[rows])

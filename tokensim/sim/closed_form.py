@@ -190,6 +190,8 @@ class FamilyQueue:
         start = np.repeat([p.start for p in parts], sizes)
         cells = plan.cells
         inputs = self._cells_of(plan)
+        # per cell: the chance a replay of a captured proof is accepted (0: none replays, nothing to thin)
+        accept = np.array(plan.proof_accept) if any(0.0 < a < 1.0 for a in plan.proof_accept) else None
         draws = [p.draw for p in parts]
         general = self.detection.q_binding > 0 or self.detection.q_audience > 0 or draws[0] is not None
         if not general:  # version 1's hazard: every window starts at exploitation start
@@ -209,6 +211,7 @@ class FamilyQueue:
                 response=response,
                 rng=rng,
                 per_family=self.trace.enabled or plan.spec.tenants > 1,
+                accept=accept,
             )
         else:
             grouped = draws[0] is not None  # a scope group's draws and revocation come with its families
@@ -218,7 +221,7 @@ class FamilyQueue:
                 horizon=self.horizon,
                 expiry=expiry,
                 proof_until=proof,
-                cells=inputs,
+                cells=inputs if accept is None else inputs.thinned(accept),
                 rho=threat.replay_rate,
                 draw=np.concatenate(draws) if grouped else rng.exponential(1.0, len(instances)),  # type: ignore[arg-type]
                 response=None if grouped else sample_many(threat.response_time, rng, len(instances)),

@@ -30,7 +30,7 @@ from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
 from tokensim.sim.detection import Detection, Scopes
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
-from tokensim.sim.plan import LeakSource, RunPlan, build_plan
+from tokensim.sim.plan import LeakSource, RunPlan, build_plan, proof_verifiers
 from tokensim.sim.streams import Streams
 from tokensim.sim.tally import Tally
 from tokensim.sim.trace import TraceRow, TraceSink
@@ -70,7 +70,8 @@ class Simulation:
         self.streams = Streams(seed, replication)
         self.env = env if env is not None else simpy.Environment()
         self.routes: RouteAnalysis = analyse(arch, policy)
-        self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams)
+        verifiers = proof_verifiers(arch, self.routes.groups)
+        self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams, verifiers)
         self.closed_form_families = closed_form_families
         self.tally = Tally()
         self.trace = TraceSink(trace)
@@ -132,6 +133,7 @@ class Simulation:
         # the victims' activity spells, drawn only for clients that are not always active: no policy moves it
         activity = self.streams.rng("activity", name, j) if source.intermittent else None
         presign = self.plan.threat.presign_horizon
+        capture_rng = self.streams.rng("capture", name, j)  # what the leak saw: the same under every policy
         replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
         while True:
             gap = rng.exponential(1.0 / rate)
@@ -144,7 +146,7 @@ class Simulation:
             t = self.env.now
             dwell = dwell_of(source.leak.vector, source.leak.dwell)
             leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell, presign)
-            self._on_leak(source, leak, victim, replay_rng, self.tally.leaks, activity)
+            self._on_leak(source, leak, victim, replay_rng, capture_rng, self.tally.leaks, activity)
 
     def _on_leak(
         self,
@@ -152,6 +154,7 @@ class Simulation:
         leak: LeakEvent,
         victim: int,
         rng: np.random.Generator,
+        capture: np.random.Generator,
         leak_id: int,
         activity: np.random.Generator | None = None,
     ) -> None:
@@ -161,7 +164,8 @@ class Simulation:
         under `leak` a leak's families are resolved together in closed form when all of them are token-only
         (with `closed_form_families`), else all run as processes; under `client`, `tenant` and `all` every
         family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7).
-        ``activity`` is the leak's stream of the victims' activity spells (None: always active)."""
+        What the leak saw is drawn from its ``capture`` stream, what the thief does from ``rng`` (the replay
+        stream); ``activity`` is the leak's stream of the victims' activity spells (None: always active)."""
         run_plan = self.plan  # each client runs under its own policy (`ClientPlan.policy`)
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
@@ -170,16 +174,16 @@ class Simulation:
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
             victims = range(victim, source.instances, source.stride)
-            bundles.extend(client_bundle(client, i, leak, rng, self._uids, activity) for i in victims)
+            bundles.extend(client_bundle(client, i, leak, capture, self._uids, activity) for i in victims)
         elif source.handler == "broker_host":
             views = run_plan.broker_views[leak.node]
-            bundles.extend(broker_bundles(views, source.key_storage, leak, rng, self._uids))
+            bundles.extend(broker_bundles(views, source.key_storage, leak, capture, self._uids))
         else:  # a log on an intermediary, resource or broker: its families come block by block
             assert source.retention is not None
             shares = run_plan.path_share[leak.node]
             populations = [(c, shares[name]) for name, c in run_plan.clients.items()]
             chunk = self.families.chunk_cells
-            families = log_families(populations, source.retention, leak.time, rng, chunk_cells=chunk)
+            families = log_families(populations, source.retention, leak.time, capture, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
         scope = self.exploitation.scopes.scope
         closed = self.closed_form_families and (

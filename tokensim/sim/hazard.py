@@ -17,7 +17,7 @@ same draw: the same time when it comes before the revocation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,6 +54,13 @@ class CellInputs:
     weight: np.ndarray  # float (K,): the thief's aim
     seen_delay: np.ndarray  # float (K,): how long after a revocation the resource sees it (inf: JWT)
     signals: Signals
+
+    def thinned(self, accept: np.ndarray) -> CellInputs:
+        """The cells with each bound cell's aim times ``accept`` (K,): replays of captured proofs that per-node
+        `jti` caches accept (`proofs.proofs_replay`). **Approximation:** every signal of a bound cell is
+        thinned alike, binding failures included (exact when binding failures do not signal)."""
+        replays = self.bound & (accept > 0)  # 0: proofs never replay there (nothing to thin)
+        return replace(self, weight=self.weight * np.where(replays, accept, 1.0))
 
     def coefficients(self, rho: float) -> np.ndarray:
         """The detection rate per open window (3K,): success, binding failure, audience failure."""

@@ -18,11 +18,12 @@ import numpy as np
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
-from tokensim.model.routes import TIERS, Effect, Tier, client_mechanisms
+from tokensim.model.routes import TIERS, Effect, Route, Tier, client_mechanisms
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
 from tokensim.sim.bundle import INF, Cell
 from tokensim.sim.credentials import MintRules, mint_rules
 from tokensim.sim.phases import Phases
+from tokensim.sim.proofs import proofs_replay
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
 
@@ -46,6 +47,12 @@ class ClientPlan:
     token_ids: tuple[str, ...]  # per cell: which access token serves it
     token_groups: tuple[tuple[int, ...], ...]  # cells sharing one token, in order of first use
     phases: Phases  # per instance: renewal phases of access tokens and of grants, computed when asked
+
+    @property
+    def proof_accept(self) -> tuple[float, ...]:
+        """Per cell: the chance a replay of a captured DPoP proof is accepted (`proofs.proofs_replay` of the
+        client's policy and the replicas verifying the cell's binding, `proof_verifiers`; 0: never replays)."""
+        return tuple(c.proof_accept for c in self.cells)
 
     def distinct_tokens(self, held: np.ndarray) -> np.ndarray:
         """Per row of an (instances x cells) mask of held cells, how many distinct tokens they stand for."""
@@ -109,9 +116,24 @@ def build_plan(
     policy: Policy,
     binding: Binding,
     streams: Streams,
+    verifiers: Mapping[tuple[str, str, Tier], int] | None = None,
 ) -> RunPlan:
-    """The run's static plan from the architecture, the policy and the route table's effective binding."""
+    """The run's static plan from the architecture, the policy and the route table's effective binding
+    (and, per (client, resource, tier), the verifier replicas of `proof_verifiers`; none given: one)."""
     clients = {name: _client_plan(arch, policy, name, binding, streams) for name in arch.clients}
+    k = verifiers or {}
+    clients = {
+        name: replace(
+            c,
+            cells=tuple(
+                replace(
+                    x, proof_accept=proofs_replay(c.policy, c.mechanism[x.tier], k.get((name, x.resource, x.tier), 1))
+                )
+                for x in c.cells
+            ),
+        )
+        for name, c in clients.items()
+    }
     attacker, defender = arch.spec.attacker, arch.spec.defender
     leaks = tuple(
         _leak_source(name, j, node, leak) for name, node in arch.spec.nodes.items() for j, leak in enumerate(node.leaks)
@@ -143,6 +165,21 @@ def build_plan(
             attacker.presign_horizon,
         ),
     )
+
+
+def proof_verifiers(arch: Architecture, groups: Iterable[Route]) -> dict[tuple[str, str, Tier], int]:
+    """Per (client, resource, tier) with a bound path: the `verifiers` of the node that verifies the binding.
+
+    The route table names it (`Route.hop` of a bound row); over several bound paths the thief takes the
+    weakest, the node with the most replicas (the most `jti` caches a replayed proof can land on).
+    """
+    out: dict[tuple[str, str, Tier], int] = {}
+    for g in groups:
+        if g.effect == "bound" and g.hop is not None:
+            k = int(getattr(arch.node(g.hop), "verifiers", 1))
+            key = (g.client, g.resource, g.tier)
+            out[key] = max(out.get(key, 1), k)
+    return out
 
 
 def cells_for_resources(

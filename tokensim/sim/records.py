@@ -7,6 +7,7 @@ of its client, its `Origin` and the engine's `Progress` with it.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -33,6 +34,7 @@ class Cell:
     sensitivity: float
     revocation: Literal["introspection", "jwt", "caep"]
     propagation_delay: float
+    proof_accept: float = 1.0  # chance a replay of a captured DPoP proof is accepted (jti caches per node)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class CellState:
     usable_tokens: frozenset[str]
     rt_usable: bool
     secret_usable: bool
+    accept: tuple[float, ...] = ()  # per cell: chance an attempt that can succeed is accepted (1 unless thinned)
+
+    def weighted(self, weights: tuple[float, ...]) -> tuple[float, ...]:
+        """The thief's aim per cell times the acceptance: the success weight of each cell (thinning)."""
+        return tuple(w * a for w, a in zip(weights, self.accept)) if self.accept else weights
 
 
 class CapturedToken(NamedTuple):
@@ -73,6 +80,7 @@ class ResidentGains:
     """What a resident thief gained beyond what was stored (`resident.py`): filled at the leak, then fixed."""
 
     gaps: dict[int, tuple[tuple[float, float], ...]] = field(default_factory=dict)  # per cell: no valid token
+    edges: tuple[float, ...] = ()  # every gap's start and end, sorted: the change points they add
     presigned: dict[int, float] = field(default_factory=dict)  # per cell: pre-signed proofs usable until
     own_grant_until: float = -INF  # a fresh grant with the thief's own key mints until then
     own_revoked_at: float | None = None  # the response to a detection revokes it too (reuse detection does not)
@@ -81,8 +89,15 @@ class ResidentGains:
 
 
 def in_gap(gaps: tuple[tuple[float, float], ...], t: float) -> bool:
-    """Whether ``t`` falls in one of the stretches ``gaps``."""
-    return any(a <= t < b for a, b in gaps)
+    """Whether ``t`` falls in one of the stretches ``gaps`` (sorted, disjoint: a binary search)."""
+    i = bisect.bisect_right(gaps, (t, INF)) - 1
+    return i >= 0 and t < gaps[i][1]
+
+
+def next_edge(edges: tuple[float, ...], t: float) -> float:
+    """The first of the sorted ``edges`` after ``t`` (INF: none)."""
+    i = bisect.bisect_right(edges, t)
+    return edges[i] if i < len(edges) else INF
 
 
 @dataclass

@@ -59,6 +59,7 @@ def resolve(
     response: np.ndarray,
     rng: np.random.Generator,
     per_family: bool = True,
+    accept: np.ndarray | None = None,
 ) -> FamilyOutcome:
     """Resolve M token-only families over K cells.
 
@@ -68,8 +69,12 @@ def resolve(
     the resource sees it (inf for JWTs); ``response`` (M,) response-time draws.
     With ``per_family=False`` the undetected families' counts are drawn as totals
     (a sum of independent Poisson counts is Poisson), which is exact for every
-    total but gives no per-family breakdown.
+    total but gives no per-family breakdown. ``accept`` (K,) is the chance that a replay resting on a
+    captured proof (a bound cell) is accepted (jti caches per verifier replica): a thinning of those
+    cells' success rate; the replays it refuses count as failing attempts.
     """
+    if accept is not None:
+        weight = weight * np.where(bound, accept, 1.0)  # the success weight; the aim stays in `failing`
     m = int(expiry.shape[0])
     leak_time = np.broadcast_to(np.asarray(leak_time, dtype=float), (m,))
     start_col = np.broadcast_to(np.asarray(start, dtype=float), (m,))[:, None]

@@ -16,7 +16,7 @@ import numpy as np
 from tokensim.model.schema import KeyStorage
 from tokensim.sim.activity import Activity, Window, always_window, draw_window
 from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin, ResidentGains
-from tokensim.sim.capture import CapturedFamilies, instance_tokens, population_tokens
+from tokensim.sim.capture import CapturedFamilies, instance_tokens, logged_requests, population_tokens
 from tokensim.sim.credentials import RESIDENT, key_end, take_credential, take_key
 from tokensim.sim.lifecycle import current_expiry, idle_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
@@ -55,25 +55,28 @@ def client_bundle(
     plan: ClientPlan,
     i: int,
     leak: LeakEvent,
-    rng: np.random.Generator,
+    capture: np.random.Generator,
     uids: Iterator[int],
     activity: np.random.Generator | None = None,
 ) -> Bundle:
     """A leak on a client instance: its own log, a resident thief (xss, malware, host) or a sprawled secret.
 
     The client runs under its own policy (`ClientPlan.policy`: the run's, with its overrides).
+    ``capture`` is the leak's capture stream: the instance's last request per cell is drawn from it
+    first, whatever the vector and the policy (`capture.logged_requests`), and read only by the rules.
     ``activity`` is the leak's policy-independent stream of activity spells (read only for a resident
     thief on a client that is not always active).
     """
     spec, policy = plan.spec, plan.policy
+    since = logged_requests(np.asarray(plan.request_rate), 1, capture)[0]
     if leak.vector == "log":
         b = _new_bundle(plan, i, leak, plan.cells, uids)
         b.loot.tokens, b.loot.proofs = instance_tokens(
-            plan, policy, i, leak.time, rng, plan.cells, with_proofs=True, retention=spec.log_retention
+            plan, policy, i, leak.time, since, with_proofs=True, retention=spec.log_retention
         )
         return b
     if leak.vector in RESIDENT:
-        return _resident_bundle(plan, i, leak, rng, uids, _window(plan, leak, activity))
+        return _resident_bundle(plan, i, leak, since, uids, _window(plan, leak, activity))
     b = _new_bundle(plan, i, leak, plan.cells, uids)
     loot = b.loot
     # before the race: refreshing may need the credential
@@ -81,7 +84,7 @@ def client_bundle(
     if leak.vector in STEALS_REFRESH_TOKEN and plan.rules.refresh_token:
         _steal_refresh_token(b, plan, i, leak.time)
     if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret and loot.key is None:
-        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, rng, plan.cells, with_proofs=False)
+        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, since, with_proofs=False)
     return b
 
 
@@ -104,7 +107,7 @@ def _window(plan: ClientPlan, leak: LeakEvent, rng: np.random.Generator | None) 
 
 
 def _resident_bundle(
-    plan: ClientPlan, i: int, leak: LeakEvent, rng: np.random.Generator, uids: Iterator[int], window: Window
+    plan: ClientPlan, i: int, leak: LeakEvent, since: np.ndarray, uids: Iterator[int], window: Window
 ) -> Bundle:
     """A thief on the client for its dwell (`resident.py`): what it stored, what it harvests, what it can sign."""
     spec, policy = plan.spec, plan.policy
@@ -120,7 +123,7 @@ def _resident_bundle(
     loot = b.loot
     harvest = harvest_of(window, leak.time)
     # the tokens current when the harvest ends: held through every active spell before (gaps below)
-    loot.tokens, loot.proofs = instance_tokens(plan, policy, i, harvest.end, rng, plan.cells, with_proofs=False)
+    loot.tokens, loot.proofs = instance_tokens(plan, policy, i, harvest.end, since, with_proofs=False)
     gains = ResidentGains(harvest_end=harvest.end)
     phase = plan.phases.access(i)
     for cell in plan.cells:
@@ -128,6 +131,7 @@ def _resident_bundle(
             gaps = token_gaps(harvest, plan.ttl[cell.tier], phase)
             if gaps:
                 gains.gaps[cell.index] = gaps
+    gains.edges = tuple(sorted({x for gaps in gains.gaps.values() for gap in gaps for x in gap}))
     if spec.credential != "static_key":  # a static key is all there is to take
         key_phase = plan.phases.credential(i) if spec.key_lifetime is not None else 0.0
         take_key(loot, spec.key_storage, dwell_end, key_end(spec, leak.time, key_phase))
@@ -159,23 +163,26 @@ def broker_bundles(
     views: tuple[BrokerView, ...],
     key_storage: KeyStorage,
     leak: LeakEvent,
-    rng: np.random.Generator,
+    capture: np.random.Generator,
     uids: Iterator[int],
 ) -> list[Bundle]:
     """A broker's host holds the tokens of every tenant routed through it, bound to the broker's key.
 
     The thief harvests what the broker obtains while it is there (a broker always runs): it holds each
     tenant's tokens current at the dwell's end, and the refresh-token race starts then.
+    Each instance's last requests come from the leak's ``capture`` stream, a row per instance.
     """
     out = []
     dwell_end = leak.time + leak.dwell
     harvest = harvest_of(always_window(leak.time, dwell_end), leak.time)
     for view in views:
         plan = view.plan
+        rates = np.asarray(plan.request_rate)
         for i in range(plan.spec.instances):
+            since = logged_requests(rates, 1, capture)[0]
             b = _new_bundle(plan, i, leak, view.cells, uids)
             b.loot.tokens, b.loot.proofs = instance_tokens(
-                plan, plan.policy, i, dwell_end, rng, view.seen, with_proofs=False
+                plan, plan.policy, i, dwell_end, since, with_proofs=False, cells=view.seen
             )
             take_key(b.loot, key_storage, dwell_end)
             presigned = {
@@ -209,7 +216,7 @@ def log_families(
 ) -> Iterator[CapturedFamilies]:
     """A logging intermediary, resource or broker: the still-valid tokens of every population through it.
 
-    ``populations`` pairs each client plan with its per-cell share of paths through the node. The families
+    ``rng`` is the leak's capture stream (what the log saw, never what the thief does). ``populations`` pairs each client plan with its per-cell share of paths through the node. The families
     come block by block (at most ``chunk_cells`` instance x cell values each, `capture.population_tokens`),
     so that a caller can queue one block before the next is captured.
     """
