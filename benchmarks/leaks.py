@@ -232,9 +232,13 @@ def target_rows(sides: list[Side]) -> list[list[str]]:
     return rows
 
 
+def version(s: Side) -> str:
+    """Which version a checkout's schema speaks, judged by the version-2 client fields it has."""
+    return "version 2" if set(s.v2_fields) >= set(V2) else "version 1" if not s.v2_fields else "partly version 2"
+
+
 def label(s: Side) -> str:
-    version = "version 2" if set(s.v2_fields) >= set(V2) else "version 1" if not s.v2_fields else "partial v2"
-    return f"{s.checkout.name} ({version})"
+    return f"{s.checkout.name} ({version(s)})"
 
 
 def leak_rows(sides: list[Side]) -> list[list[str]]:
@@ -322,7 +326,7 @@ def section(cfg: Config, m: dict[str, Any], sides: list[Side], command: str) -> 
             else []
         ),
         *(
-            f"- {s.checkout.name}: {s.checkout.root} at commit {harness.describe(s.checkout.root)} ({label(s)})"
+            f"- {s.checkout.name}: {s.checkout.root} at commit {harness.describe(s.checkout.root)} ({version(s)})"
             for s in sides
         ),
         f"- Machine: {m['cpu']}; {m['logical_cpus']} logical CPUs, {m['usable_cpus']} usable, **shared with other work**"
