@@ -37,7 +37,10 @@ from tokensim.sim.engine import Simulation
 
 YEAR = "365d"
 #: The attacker of the built-in browser model (spa_behind_proxy.yaml): delay log-normal, median 1 h.
-ATTACKER: dict[str, Any] = {"replay_delay": {"distribution": "lognormal", "median": "1h", "sigma": 1.0}, "replay_rate": "30/h"}
+ATTACKER: dict[str, Any] = {
+    "replay_delay": {"distribution": "lognormal", "median": "1h", "sigma": 1.0},
+    "replay_rate": "30/h",
+}
 DEFENDER: dict[str, Any] = {"detection_probability": 0.01, "response_time": "24h"}
 PATHS = pytest.mark.parametrize("closed_form", [True, False], ids=["closed-form", "processes"])
 NO_REDUCTION = 0.05  # |relative reduction| below this, at 99%, counts as "no reduction"
@@ -115,7 +118,9 @@ def reduction(frame: pd.DataFrame, policy: str, baseline: str, field: str = "una
 
 def assert_no_reduction(est: Estimate, what: str) -> None:
     low, high = est.interval()
-    assert -NO_REDUCTION < low and high < NO_REDUCTION, f"{what}: reduction {est.value:.4f}, 99% ({low:.4f}, {high:.4f})"
+    assert -NO_REDUCTION < low and high < NO_REDUCTION, (
+        f"{what}: reduction {est.value:.4f}, 99% ({low:.4f}, {high:.4f})"
+    )
 
 
 def model(name: str, nodes: dict[str, Any], edges: list[list[str]], defender: dict[str, Any] | None = None):
@@ -146,7 +151,7 @@ def app_behind(proxy: bool) -> tokensim.Architecture:
         "app": {
             "kind": "client",
             "platform": "mobile",
-            "instances": 200,
+            "instances": 100,
             "key_storage": "hardware",
             "supports": ["bearer", "dpop"],
             "leaks": [{"vector": "malware", "rate": "0.5/year", "dwell": "12h"}, {"vector": "log", "rate": "0.2/year"}],
@@ -183,15 +188,19 @@ def test_claim1_dpop_pays_most_across_a_logging_hop_and_with_long_lifetimes(clos
     share), and bearer's yield from a log grows like (a - d)^2 / 2a with the lifetime a, nearly zero
     at 5 m, while the dwell term grows only by a/2.
     """
-    direct = runs(app_behind(False), TTL_POLICIES, replications=16, seed=1, closed_form=closed_form)
-    proxied = runs(app_behind(True), TTL_POLICIES, replications=16, seed=2, closed_form=closed_form)
+    direct = runs(app_behind(False), TTL_POLICIES, replications=12, seed=1, closed_form=closed_form)
+    proxied = runs(app_behind(True), TTL_POLICIES, replications=12, seed=2, closed_form=closed_form)
     for name, frame in (("direct", direct), ("proxy", proxied)):
         long, short = reduction(frame, "dpop_8h", "bearer_8h"), reduction(frame, "dpop_5m", "bearer_5m")
-        gap, (low, high) = long.minus(short), long.minus(short).interval()
-        assert low > 0, f"{name}: reduction at 8h {long.value:.3f} - at 5m {short.value:.3f}: 99% ({low:.3f}, {high:.3f})"
+        low, high = long.minus(short).interval()
+        assert low > 0, (
+            f"{name}: reduction at 8h {long.value:.3f} - at 5m {short.value:.3f}: 99% ({low:.3f}, {high:.3f})"
+        )
     with_proxy, without = reduction(proxied, "dpop_8h", "bearer_8h"), reduction(direct, "dpop_8h", "bearer_8h")
     gap, low, high = independent_gap(with_proxy, without)
-    assert low > 0, f"proxy {with_proxy.value:.3f} - direct {without.value:.3f} = {gap:.3f}, 99% ({low:.3f}, {high:.3f})"
+    assert low > 0, (
+        f"proxy {with_proxy.value:.3f} - direct {without.value:.3f} = {gap:.3f}, 99% ({low:.3f}, {high:.3f})"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -313,7 +322,7 @@ def legacy_client(supports: list[str]) -> tokensim.Architecture:
             "app": {
                 "kind": "client",
                 "platform": "legacy",
-                "instances": 200,
+                "instances": 50,
                 "key_storage": "software",
                 "supports": supports,
                 "leaks": [{"vector": "log", "rate": "2/year"}],
@@ -325,7 +334,11 @@ def legacy_client(supports: list[str]) -> tokensim.Architecture:
     )
 
 
-BINDING_POLICIES = [pol("bearer", "bearer", access_ttl="8h"), pol("dpop", "dpop", access_ttl="8h"), pol("mtls", "mtls", access_ttl="8h")]
+BINDING_POLICIES = [
+    pol("bearer", "bearer", access_ttl="8h"),
+    pol("dpop", "dpop", access_ttl="8h"),
+    pol("mtls", "mtls", access_ttl="8h"),
+]
 
 
 @PATHS
@@ -343,7 +356,9 @@ def test_claim4_a_legacy_client_without_proof_of_possession_gains_nothing(closed
     legacy = runs(legacy_client(["bearer"]), BINDING_POLICIES, replications=10, seed=5, closed_form=closed_form)
     for mechanism in ("dpop", "mtls"):
         assert_no_reduction(reduction(legacy, mechanism, "bearer"), f"legacy client under {mechanism}")
-    able = runs(legacy_client(["bearer", "dpop"]), BINDING_POLICIES[:2], replications=10, seed=6, closed_form=closed_form)
+    able = runs(
+        legacy_client(["bearer", "dpop"]), BINDING_POLICIES[:2], replications=10, seed=6, closed_form=closed_form
+    )
     assert reduction(able, "dpop", "bearer").interval()[0] > 0.9
 
 
@@ -353,11 +368,21 @@ def behind(hop: dict[str, Any]) -> tokensim.Architecture:
     return model(
         "claim4-hop",
         {
-            "app": {"kind": "client", "platform": "workload", "instances": 200, "key_storage": "hardware",
-                    "supports": ["bearer", "dpop", "mtls"]},
+            "app": {
+                "kind": "client",
+                "platform": "workload",
+                "instances": 200,
+                "key_storage": "hardware",
+                "supports": ["bearer", "dpop", "mtls"],
+            },
             "hop": hop,
-            "api": {"kind": "resource", "privileged_fraction": 0.1, "logs_tokens": True, "log_retention": "7d",
-                    "leaks": [{"vector": "log", "rate": "4/year"}]},
+            "api": {
+                "kind": "resource",
+                "privileged_fraction": 0.1,
+                "logs_tokens": True,
+                "log_retention": "7d",
+                "leaks": [{"vector": "log", "rate": "4/year"}],
+            },
             "idp": {"kind": "issuer", "revocation": "introspection"},
         },
         [["app", "hop"], ["hop", "api"]],
@@ -367,7 +392,11 @@ def behind(hop: dict[str, Any]) -> tokensim.Architecture:
 TLS_TERMINATOR = {"kind": "proxy", "terminates_tls": True}
 HOPS = {
     # name: (hop that loses the client's identity, the mechanisms it defeats, the same hop keeping it)
-    "broker_strip": ({"kind": "broker", "exchange": "strip"}, ("dpop", "mtls"), {"kind": "broker", "exchange": "preserve"}),
+    "broker_strip": (
+        {"kind": "broker", "exchange": "strip"},
+        ("dpop", "mtls"),
+        {"kind": "broker", "exchange": "preserve"},
+    ),
     "tls_without_forwarding": (
         {**TLS_TERMINATOR, "forwards_host": False, "forwards_client_cert": False},
         ("dpop", "mtls"),
