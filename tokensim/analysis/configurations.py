@@ -23,7 +23,7 @@ IDENTITY_COLUMNS: tuple[str, ...] = ("model", "policy")
 
 #: Policy parameters measured in hours (labels show them as 5m, 1h, 30d).
 DURATION_PARAMETERS: frozenset[str] = frozenset(
-    {"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "jit_ttl", "refresh_idle_ttl"}
+    {"access_ttl", "refresh_ttl", "reuse_grace", "proof_window", "nonce_lifetime", "jit_ttl", "refresh_idle_ttl"}
 )
 
 #: Bookkeeping columns of runs and sweeps: never part of a configuration.

@@ -24,7 +24,10 @@ def policies() -> None:
     from tokensim.model.units import format_duration
 
     rows = [
-        {k: (format_duration(v) if k in DURATION_PARAMETERS else v) for k, v in preset(name).parameters().items()}
+        {
+            k: ("none" if v is None else format_duration(v) if k in DURATION_PARAMETERS else "{}" if v == "{}" else v)
+            for k, v in preset(name).parameters().items()
+        }
         for name in PRESETS
     ]
     typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
