@@ -200,3 +200,20 @@ def test_a_log_leak_on_a_backend_for_frontend_client_is_refused():
         resident_model(vector="log", client={"platform": "browser", "token_handler": "bff"})
     with pytest.raises(tokensim.InputError, match="token_handler"):
         resident_model(client={"token_handler": "bff"})  # a mobile client
+
+
+def test_a_response_evicts_a_thief_holding_a_static_key_that_never_expires():
+    """A static key (no `static_ttl`) is no renewal grid: eviction keeps it as it is, and revocation ends it."""
+    arch = one_client_model(
+        instances=1,
+        leaks=[{"vector": "malware", "rate": "40/year", "dwell": "3d"}],
+        delay="1h",
+        detection=1.0,
+        response="1h",
+        client={"credential": "static_key", "key_storage": "none", "supports": ["bearer"]},
+    )
+    out = tokensim.simulate(arch, "bearer", seed=2, horizon="60d")
+    assert out["leaks"] > 0 and out["detections"] > 0
+    # each family ends at its revocation: detected at its first replay (t + 1h + a wait of mean 2 min at
+    # 30/h), revoked an hour later; without the revocation the key would be usable to the horizon
+    assert 2.0 < out["time_to_containment_hours"] < 2.3

@@ -115,7 +115,7 @@ def evict(b: Bundle, t: float) -> None:
     loot.dwell_end = min(loot.dwell_end, t)
     for index, captured in loot.tokens.items():
         ttl = b.mint_ttl.get(b.cells[index].tier, 0.0)
-        if captured.expiry > t and ttl > 0:  # the token current at t: the grid point after it
+        if captured.expiry > t and 0 < ttl < math.inf:  # the token current at t: the grid point after it
             expiry = captured.expiry - math.floor((captured.expiry - t) / ttl) * ttl
             loot.tokens[index] = captured._replace(expiry=expiry)
             if index in gains.presigned:
