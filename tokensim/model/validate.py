@@ -178,8 +178,9 @@ def check_model(spec: ModelFile) -> list[Problem]:
 def _client_problems(where: str, node: Client) -> list[Problem]:
     """How a client authenticates, what it may do and what it holds (MODEL-v2.md section 1)."""
     out: list[Problem] = []
-    given = node.model_fields_set
-    if "confidential" in given and node.auth is not None and node.confidential != (node.auth != "none"):
+    # `confidential: true` with a public `auth` contradicts it; `confidential: false` beside an `auth` is what a
+    # dumped model (a sweep variant) writes for the default, so `auth` decides
+    if node.confidential and node.auth == "none":
         out.append(
             Problem(
                 f"{where}.confidential",
