@@ -111,19 +111,42 @@ def test_drift_keys_the_host_cannot_export_cut_the_blast_radius_to_near_zero(sto
 
 
 def test_drift_dpop_needs_the_client_authentication_off_the_host_too():
-    # With a shared client secret on the breached host, the thief mints DPoP tokens bound to its own
-    # key (docs/model.md, section 5): the hardware key alone changes nothing.
+    # With a shared client secret on the breached host, the thief refreshes each tenant's grant with it and
+    # mints DPoP tokens bound to its own key (docs/model.md, section 5a): the hardware key alone changes nothing.
     secret = incident("salesloft_drift_2025", drift_integration={**DRIFT_SMALL, "key_storage": "hardware"})
     frame = tokensim.replicate(secret, ["bearer", "dpop"], replications=4, seed=1, horizon="60d")
     assert mean(frame, "dpop") >= 0.99 * mean(frame, "bearer") > 0
-    # No exportable credential at all (refresh tokens usable only with the hardware key, as a client
-    # that authenticates with that key): near zero.
+    # Version 2: the client authenticates with that hardware key (private_key_jwt): every refresh needs the key,
+    # which serves the thief only while it holds the host (1 day, before its abuse starts ~3 days later), so
+    # nothing stolen works, under every policy: the client authentication, not the token binding, decides.
     keyed = incident(
-        "salesloft_drift_2025", drift_integration={**DRIFT_SMALL, "key_storage": "hardware", "confidential": False}
+        "salesloft_drift_2025", drift_integration={**DRIFT_SMALL, "key_storage": "hardware", "auth": "private_key_jwt"}
     )
-    frame = tokensim.replicate(keyed, ["bearer", "dpop"], replications=4, seed=1, horizon="60d")
-    assert mean(frame, "bearer") > 0
-    assert mean(frame, "dpop") <= 0.01 * mean(frame, "bearer")
+    keyed_frame = tokensim.replicate(keyed, ["bearer", "dpop"], replications=4, seed=1, horizon="60d")
+    for name in ("bearer", "dpop"):
+        assert mean(keyed_frame, name) <= 0.01 * mean(frame, "bearer")
+
+
+def test_drift_grant_lifetime_and_rotation_bound_an_authorization_code_integration():
+    """Version 2: the stolen secret mints nothing alone (grants: [authorization_code]), so the grant decides.
+
+    Version 1 minted from the secret without limit, so a 1-day grant with rotation and reuse detection gave the
+    same blast radius as the 90-day grant (the issue's 2.75M). Now a 1-day grant has expired before the abuse
+    starts (replay delay ~3 days) unless the thief refreshes first, and rotation with reuse detection hands every
+    stolen family to the legitimate client, which refreshes within the hour after the intruder leaves.
+    """
+    arch = incident("salesloft_drift_2025", drift_integration=DRIFT_SMALL)
+    assert arch.node("drift_integration").grant_types == ("authorization_code",)
+    day = policy("bearer", "grant_1d", refresh_ttl="1d")
+    rotated = policy("bearer", "grant_1d_rotated", refresh_ttl="1d", rotation=True, reuse_detection=True)
+    rotated_90 = policy("bearer", "grant_90d_rotated", rotation=True, reuse_detection=True)
+    frame = tokensim.replicate(arch, ["bearer", day, rotated, rotated_90], replications=5, seed=1, horizon="60d")
+    ninety = mean(frame, "bearer")
+    assert ninety > 0
+    assert mean(frame, "grant_1d") <= 0.05 * ninety  # measured: ~0.5% of the 90-day grant
+    assert mean(frame, "grant_1d_rotated") < ninety and mean(frame, "grant_90d_rotated") <= 0.01 * ninety
+    # the stolen families end in reuse detections (in all runs but one, measured: 4 of 5)
+    assert (frame.loc[frame["policy"] == "grant_90d_rotated", "reuse_detections"] > 0).sum() >= 4
 
 
 # -- CircleCI 2023 -------------------------------------------------------------------------------
@@ -257,36 +280,36 @@ def test_storm_0558_no_policy_contains_a_stolen_signing_key():
 # -- Internet Archive 2024 -----------------------------------------------------------------------
 
 
-def test_internet_archive_short_ttl_with_rotation_shrinks_exposure_by_orders_of_magnitude():
-    """The static token against short access tokens, rotation, and a short grant, each on its own (ablations)."""
-    static = policy("bearer", "static", refresh_ttl="3y")  # the 2024 token: never expires, never rotated
-    short_only = policy("bearer", "short_ttl_only", access_ttl="5m", refresh_ttl="3y")
-    rotation_only = policy(
-        "bearer", "rotation_only", access_ttl="1h", refresh_ttl="3y", rotation=True, reuse_detection=True
-    )
-    short_grant = policy("bearer", "short_grant_only", access_ttl="1h", refresh_ttl="30d")
+def test_internet_archive_static_keys_ignore_the_token_policy_and_only_a_different_credential_helps():
+    """Version 2: the 2024 tokens were static keys (credential: static_key, no static_ttl), bearer under every policy.
+
+    Version 1 represented them as a long-lived OAuth grant, so short access tokens and rotation shrank the
+    exposure by orders of magnitude; for a static key no token policy applies (the lesson changed). What helps
+    is a different credential: an expiring key (static_ttl 30d), or an OAuth grant with rotation (the what-ifs).
+    """
+    clients = ("gitlab_automation", "helpdesk_integration")
+    arch = tokensim.load_model("incidents/internet_archive_2024")
+    assert all(arch.node(name).credential == "static_key" and arch.node(name).static_ttl is None for name in clients)
+    static = policy("bearer", "static")
     rotated = policy("bearer", "short_rotated", access_ttl="1h", refresh_ttl="30d", rotation=True, reuse_detection=True)
-    names = ("static", "short_ttl_only", "rotation_only", "short_grant_only", "short_rotated")
-    frame = tokensim.replicate(
-        "incidents/internet_archive_2024",
-        [static, short_only, rotation_only, short_grant, rotated],
-        replications=30,
-        seed=1,
-        horizon="730d",
-    )
-    per_leak = {
-        name: frame.loc[frame["policy"] == name, "exposure_hours"].sum()
-        / frame.loc[frame["policy"] == name, "leaks"].sum()
-        for name in names
-    }
+    kw: dict[str, Any] = {"replications": 30, "seed": 1, "horizon": "730d"}
+
+    def per_leak(frame: pd.DataFrame, name: str) -> float:
+        rows = frame[frame["policy"] == name]
+        return float(rows["exposure_hours"].sum() / rows["leaks"].sum())
+
+    frame = tokensim.replicate(arch, [static, rotated, "dpop"], **kw)
     static_runs = frame[frame["policy"] == "static"]
-    assert static_runs["exposure_hours"].sum() / static_runs["credentials_usable"].sum() >= 30 * 24  # months, not hours
-    assert per_leak["short_rotated"] * 100 <= per_leak["static"]
-    # a short access-token lifetime alone does not help when the long-lived grant itself leaks
-    assert per_leak["short_ttl_only"] >= 0.5 * per_leak["static"]
-    # rotation on its own does it, even with the 3-year grant: the legitimate client has rotated the
-    # copied token long before the thief (months later) presents it, and reuse detection revokes the family
-    assert per_leak["rotation_only"] * 100 <= per_leak["static"]
-    assert (frame.loc[frame["policy"] == "rotation_only", "reuse_detections"] > 0).any()
-    # a 30-day grant on its own bounds the exposure by the grant: far below the static token, but not zero
-    assert 0 < per_leak["short_grant_only"] <= 30 * 24 and per_leak["short_grant_only"] * 10 <= per_leak["static"]
+    assert static_runs["exposure_hours"].sum() / static_runs["credentials_usable"].sum() >= 30 * 24  # months
+    for name in ("short_rotated", "dpop"):  # the same leaks, the same key: the policy changes nothing
+        assert per_leak(frame, name) == pytest.approx(per_leak(frame, "static"), rel=0.01)
+    expiring = incident("internet_archive_2024", **{name: {"static_ttl": "30d"} for name in clients})
+    bounded = per_leak(tokensim.replicate(expiring, [static], **kw), "static")
+    assert 0 < bounded <= 30 * 24 and bounded * 10 <= per_leak(frame, "static")
+    oauth = incident(
+        "internet_archive_2024", **{name: {"credential": "oauth", "holds_refresh_token": True} for name in clients}
+    )
+    grant = tokensim.replicate(oauth, [rotated], **kw)
+    # the legitimate client has rotated the copied refresh token long before the thief (months later) uses it
+    assert per_leak(grant, "short_rotated") * 100 <= per_leak(frame, "static")
+    assert (grant["reuse_detections"] > 0).any()
