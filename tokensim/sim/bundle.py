@@ -60,6 +60,9 @@ class Bundle:
     mint_ttl: dict[Tier, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
     revoked_at: float | None = None
     progress: Progress = field(default_factory=Progress)
+    #: Its requests come from inside the victim's network until then (-inf: from outside; a resident thief:
+    #: its dwell's end; an inside thief: inf): an allow-listed resource refuses them afterwards.
+    inside_until: float = -INF
 
     start: float = field(init=False)  # = origin.start: read on every state change, so kept at hand
 
@@ -223,11 +226,18 @@ class Bundle:
         minted: dict[int, tuple[bool, bool, bool]] = {}  # per cell, reused for `holds` below
         gains = loot.resident
         riding = gains is not None and t < gains.session_until and (self.revoked_at is None or t < self.revoked_at)
+        blocked: set[int] = set()  # cells an allow-list closes to the thief now
         for cell in self.cells:
             if cell.effect == "fails":
                 success.append(False)
                 reasons.append("route fails for everyone")
                 kinds.append("none")
+                continue
+            if cell.allow_listed and t >= self.inside_until:  # never reaches the resource: nothing to detect
+                success.append(False)
+                reasons.append("blocked by the network allow-list")
+                kinds.append("none")
+                blocked.add(cell.index)
                 continue
             if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
@@ -297,6 +307,7 @@ class Bundle:
                 for i, c in loot.tokens.items()
             ]
             kinds = audience_failures(cells, kinds, tokens)
+            kinds = [("none" if i in blocked else k) for i, k in enumerate(kinds)]
         return CellState(
             tuple(success), tuple(reasons), tuple(kinds), holds, frozenset(usable), rt_usable, secret_usable
         )
@@ -304,7 +315,7 @@ class Bundle:
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
         loot = self.loot
-        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end]
+        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end, self.inside_until]
         if loot.rt_expiry is not None:
             times.append(loot.rt_expiry)
         if loot.reuse_at is not None:

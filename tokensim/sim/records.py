@@ -33,6 +33,7 @@ class Cell:
     sensitivity: float
     revocation: Literal["introspection", "jwt", "caep"]
     propagation_delay: float
+    allow_listed: bool = False  # the resource accepts requests only from inside the victim's network
 
 
 @dataclass(frozen=True)
