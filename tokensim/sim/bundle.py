@@ -44,6 +44,8 @@ __all__ = [
     "ResidentGains",
 ]
 
+#: Why a replay fails at a resource that accepts requests only from inside the victim's network.
+BLOCKED = "blocked by the network allow-list"
 #: Per tier: (end, last minted expiry) via refresh token, via secret, via the thief's own grant.
 Windows = tuple[float, float, float, float, float, float]
 
@@ -235,7 +237,7 @@ class Bundle:
                 continue
             if cell.allow_listed and t >= self.inside_until:  # never reaches the resource: nothing to detect
                 success.append(False)
-                reasons.append("blocked by the network allow-list")
+                reasons.append(BLOCKED)
                 kinds.append("none")
                 blocked.add(cell.index)
                 continue
