@@ -264,11 +264,11 @@ def test_one_detection_revokes_every_family_of_the_event(vector, closed):
     assert len(leaks) > 3 and len(revocations) > len(leaks)
     by_time: dict[float, int] = {}
     for row in revocations:
-        by_time[round(row.time, 9)] = by_time.get(round(row.time, 9), 0) + 1
+        by_time[round(row.time_hours, 9)] = by_time.get(round(row.time_hours, 9), 0) + 1
     # one revocation moment per detected event, each revoking several families
     assert len(by_time) <= len(leaks)
     assert max(by_time.values()) >= 5
-    assert sim.outcome_fields()["revoked_sessions"] >= len(revocations)
+    assert sim.tally.revoked_sessions >= len(revocations)
 
 
 # -- validation ------------------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ def test_one_detection_revokes_every_family_of_the_event(vector, closed):
         ({"vector": "malware", "position": "inside"}, {}, "leaks[0].position", "inside thief"),
         ({"vector": "log", "resources": ["api"]}, {}, "leaks[0].resources", "consent_phishing"),
         ({"vector": "consent_phishing", "resources": ["nowhere"]}, {}, "leaks[0].resources[0]", "not a resource"),
-        ({"vector": "log", "reach": 0}, {}, "leaks.0.reach", "probability"),
+        ({"vector": "log", "reach": 0}, {}, "leaks[0].reach", "probability"),
         ({"vector": "log", "reach": 0.5}, {"instances": 400_000}, "leaks[0].reach", "families per event"),
     ],
 )
