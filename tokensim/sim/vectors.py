@@ -262,19 +262,27 @@ def log_families(
 
 
 def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[CapturedFamilies]:
-    """Token-only bundles of client leaks as one-row `CapturedFamilies` (for the closed form)."""
-    out = []
+    """Token-only bundles of client leaks as `CapturedFamilies` (for the closed form): one block per run of
+    consecutive bundles of one client (a correlated leak's victims: one block, not one per family)."""
+    out: list[CapturedFamilies] = []
+    runs: list[list[Bundle]] = []
     for b in bundles:
         assert b.origin.client is not None  # token-only bundles come from clients
-        plan = plans[b.origin.client]
+        if runs and runs[-1][0].origin.client == b.origin.client:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    for run in runs:
+        plan = plans[str(run[0].origin.client)]
         k = len(plan.cells)
-        expiry = np.full((1, k), -INF)
-        proof = np.full((1, k), -INF)
-        for i, captured in b.loot.tokens.items():
-            expiry[0, i] = captured.expiry
-        for i, until in b.loot.proofs.items():
-            proof[0, i] = until
-        out.append(CapturedFamilies(plan, np.array([b.origin.instance]), expiry, proof))
+        expiry = np.full((len(run), k), -INF)
+        proof = np.full((len(run), k), -INF)
+        for row, b in enumerate(run):
+            for i, captured in b.loot.tokens.items():
+                expiry[row, i] = captured.expiry
+            for i, until in b.loot.proofs.items():
+                proof[row, i] = until
+        out.append(CapturedFamilies(plan, np.array([b.origin.instance for b in run]), expiry, proof))
     return out
 
 
