@@ -225,7 +225,13 @@ def event_counts(arch, policy: str, *, closed: bool, replications: int) -> list[
     counts = []
     for rep in range(replications):
         sim = Simulation(
-            arch, resolve_policy(policy), seed=9, replication=rep, horizon=HORIZON, trace=True, closed_form_families=closed
+            arch,
+            resolve_policy(policy),
+            seed=9,
+            replication=rep,
+            horizon=HORIZON,
+            trace=True,
+            closed_form_families=closed,
         )
         rows = sim.run() or []
         counts += [row.count for row in rows if row.event == "leak"]
@@ -287,7 +293,10 @@ def test_one_detection_revokes_every_family_of_the_event(vector, closed):
 )
 def test_bad_positions_reach_and_resources_name_the_field(leak, client, field, fragment):
     with pytest.raises(InputError) as err:
-        one_client_model(instances=client.pop("instances", 1), leaks=[{"rate": "1/year", **leak}],
-                         client={"platform": "browser", **client})
+        one_client_model(
+            instances=client.pop("instances", 1),
+            leaks=[{"rate": "1/year", **leak}],
+            client={"platform": "browser", **client},
+        )
     text = str(err.value)
     assert field in text and fragment in text, text

@@ -85,14 +85,18 @@ def leak_facts(arch: Architecture) -> list[str]:
             listed = [r for r in reached if arch.node(r).network_allow_list]
             first = sorted(arch.graph.successors(name)) if isinstance(node, Client) else []
             if position == "inside":
-                entry = f"inside at {name}, reaching the hops after it ({', '.join(sorted(arch.graph.successors(name)))})"
+                entry = (
+                    f"inside at {name}, reaching the hops after it ({', '.join(sorted(arch.graph.successors(name)))})"
+                )
                 closed = "none (it is inside)"
             else:
                 hops = ", ".join(first) if first else "each client's first hop"
                 entry = f"from outside, through {'the client' + chr(39) + 's first hop: ' if first else ''}{hops}"
                 if position == "resident":
                     entry = f"the victim's host while the dwell lasts, then {entry}"
-                closed = ", ".join(listed) + (" (after the dwell)" if position == "resident" else "") if listed else "none"
+                closed = (
+                    ", ".join(listed) + (" (after the dwell)" if position == "resident" else "") if listed else "none"
+                )
             lines.append(f"  {name}.leaks[{i}] {leak.vector} ({position}): enters {entry}; allow-list closes: {closed}")
     return lines if len(lines) > 1 else []
 

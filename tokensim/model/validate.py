@@ -92,7 +92,10 @@ def _position_problems(where: str, node: object, leak: Leak) -> list[Problem]:
         out.append(Problem(f"{where}.reach", "reach (a correlated leak over a population) applies to client leaks"))
     if leak.resources is not None and leak.vector != "consent_phishing":
         out.append(
-            Problem(f"{where}.resources", f"resources (what the user consented to) apply to consent_phishing, not {leak.vector!r}")
+            Problem(
+                f"{where}.resources",
+                f"resources (what the user consented to) apply to consent_phishing, not {leak.vector!r}",
+            )
         )
     if isinstance(node, Client) and leak.vector == "device_code_phishing" and "device_code" not in node.grant_types:
         out.append(

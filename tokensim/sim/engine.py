@@ -22,8 +22,8 @@ import numpy as np
 import simpy
 
 from tokensim.model.architecture import Architecture
-from tokensim.model.policy import Policy
 from tokensim.model.inside import outside_binding
+from tokensim.model.policy import Policy
 from tokensim.model.routes import RouteAnalysis, analyse
 from tokensim.sim.bundle import INF, Bundle, CapturedToken, Loot, Origin
 from tokensim.sim.capture import CapturedFamilies

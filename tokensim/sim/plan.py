@@ -17,9 +17,9 @@ from typing import Literal
 import numpy as np
 
 from tokensim.model.architecture import Architecture
+from tokensim.model.inside import inside_effect
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Tier, client_mechanisms
-from tokensim.model.inside import inside_effect
 from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak, Position
 from tokensim.model.validate import position_of
 from tokensim.sim.bundle import INF, Cell
