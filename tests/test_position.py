@@ -300,3 +300,46 @@ def test_bad_positions_reach_and_resources_name_the_field(leak, client, field, f
         )
     text = str(err.value)
     assert field in text and fragment in text, text
+
+
+# -- tokensim check and schema ---------------------------------------------------------------------------
+
+
+def test_check_says_where_each_thief_enters_and_what_an_allow_list_closes():
+    from tokensim.model.route_facts import leak_facts
+
+    arch = gateway_then_strip(
+        broker_leak={"vector": "host_compromise", "rate": "1/year"},
+        client_leak={"vector": "log", "rate": "1/year"},
+        network_allow_list=True,
+    )
+    lines = leak_facts(arch)
+    assert lines[0].startswith("leaks (where the thief's requests enter")
+    assert "app.leaks[0] log (outside): enters from outside, through the client's first hop: gw" in lines[1]
+    assert lines[1].endswith("allow-list closes: api")
+    assert "broker.leaks[0] host_compromise (inside): enters inside at broker" in lines[2]
+    assert lines[2].endswith("allow-list closes: none (it is inside)")
+    resident = leak_facts(
+        client_model({"vector": "malware"}, client={"platform": "mobile"}, resource={"network_allow_list": True})
+    )
+    assert "(resident): enters the victim's host while the dwell lasts" in resident[1]
+    assert resident[1].endswith("allow-list closes: api (after the dwell)")
+
+
+def test_schema_has_the_new_fields():
+    from tokensim.model.schema import ModelFile
+
+    defs = ModelFile.model_json_schema()["$defs"]
+    assert {"position", "reach", "resources"} <= set(defs["Leak"]["properties"])
+    assert "network_allow_list" in defs["Resource"]["properties"]
+    assert "phishing_resistant" in defs["Client"]["properties"]
+    vectors = defs["Leak"]["properties"]["vector"]["enum"]
+    assert {"consent_phishing", "device_code_phishing", "aitm"} <= set(vectors)
+
+
+def test_the_new_fields_count_in_the_hash_only_when_set():
+    arch = client_model({"vector": "log"})
+    spec = arch.spec.model_dump(mode="json")
+    assert tokensim.Architecture.from_dict(spec).config_hash == arch.config_hash  # unset fields: None, dropped
+    spec["nodes"]["api"]["network_allow_list"] = True
+    assert tokensim.Architecture.from_dict(spec).config_hash != arch.config_hash
