@@ -132,12 +132,14 @@ def gateway_then_strip(broker_leak: dict | None = None, client_leak: dict | None
     )
 
 
-def test_an_inside_thief_beyond_a_verifier_gets_bearer_beyond_the_strip():
+@pytest.mark.parametrize("allow_listed", [False, True])
+def test_an_inside_thief_beyond_a_verifier_gets_bearer_beyond_the_strip(allow_listed):
     """The broker's host holds the token current at t + D (U(0, a) left): rho (D - d + a/2) per leak under
-    DPoP, exactly as under bearer; an edge verifier before the broker does not stop a thief already inside."""
+    DPoP, exactly as under bearer; an edge verifier before the broker does not stop a thief already inside,
+    nor does a network allow-list at the resource (it replays from the broker's place)."""
     a = 0.5
     leak = {"vector": "host_compromise", "rate": f"{LAM}/year", "dwell": f"{D}h"}
-    arch = gateway_then_strip(broker_leak=leak)
+    arch = gateway_then_strip(broker_leak=leak, network_allow_list=allow_listed)
     expected = RHO * (D - DELAY + a / 2)
     for mechanism in ("bearer", "dpop"):
         assert_per_leak(expected, per_leak(arch, tokensim.preset(mechanism, access_ttl=f"{a}h"), closed=False))
