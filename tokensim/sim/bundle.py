@@ -317,7 +317,9 @@ class Bundle:
     def change_points(self, t: float) -> float:
         """The next time after t at which `state` may change (INF if none)."""
         loot = self.loot
-        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end, self.inside_until]
+        times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end]
+        if any(c.allow_listed for c in self.cells):  # only then does leaving the network change anything
+            times.append(self.inside_until)
         if loot.rt_expiry is not None:
             times.append(loot.rt_expiry)
         if loot.reuse_at is not None:
