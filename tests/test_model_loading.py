@@ -255,7 +255,13 @@ def test_field_of_another_kind_is_unknown_on_this_kind(tmp_path: Path, spa: dict
     ("node", "leak", "vector", "what", "allowed"),
     [
         ("edge", {"vector": "xss", "rate": "1/year"}, "xss", "a proxy", "log"),
-        ("spa", {"vector": "signing_key", "rate": "1/year"}, "signing_key", "a browser client", "log, malware, xss"),
+        (
+            "spa",
+            {"vector": "signing_key", "rate": "1/year"},
+            "signing_key",
+            "a browser client",
+            "aitm, consent_phishing, device_code_phishing, log, malware, xss",
+        ),
         ("idp", {"vector": "log", "rate": "1/year"}, "log", "a issuer", "signing_key"),
         ("orders", {"vector": "host_compromise", "rate": "1/year"}, "host_compromise", "a resource", "log"),
     ],

@@ -169,13 +169,14 @@ def check(
     """Print every client -> resource route, per tier: bound, downgraded or broken, and the hop that causes it.
 
     ``verifier`` is the first node that verifies the binding (a thief from outside must pass it with the key).
-    Below the table, the route facts: where DPoP's htu breaks, issuer gaps, and the entry verifiers.
+    Below the table, the route facts: where DPoP's htu breaks, issuer gaps, and the entry verifiers; then
+    per leak, where its thief's requests enter and which resources a network allow-list closes to it.
 
     Beyond a few hundred routes (`tokensim.model.routes.TABLE_ROWS`), one line per client, resource, tier
     and outcome, with its number of paths and the first of them.
     """
     from tokensim.model.architecture import load_model
-    from tokensim.model.route_facts import route_facts
+    from tokensim.model.route_facts import leak_facts, route_facts
     from tokensim.model.routes import TABLE_ROWS, route_table
 
     arch = load_model(model)
@@ -205,7 +206,7 @@ def check(
         first = f"the first of {full['paths']:,}: " if full["paths"] > 1 else ""
         echo(f"    {first}{full['path']}: {full['reason']}")
     echo("")
-    for line in route_facts(table):
+    for line in [*route_facts(table), *leak_facts(arch)]:
         echo(terminal_text(line))
 
 

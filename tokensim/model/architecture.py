@@ -23,9 +23,13 @@ ADDED_AT_DEFAULT: dict[str, dict[str, Any]] = {
     "proxy": {"forwards_host": True},
     "gateway": {"forwards_host": True},
     "mesh": {"forwards_host": True},
-    "resource": {"validation": None},
+    "resource": {"validation": None, "network_allow_list": False},
+    "client": {"phishing_resistant": False},
     "issuer": {"supports": ["bearer", "dpop", "mtls"]},
 }
+
+#: Leak fields added in version 2, left out of the hash while unset (None).
+LEAK_ADDED = ("position", "reach", "resources")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,10 @@ class Architecture:
             for field_name, default in ADDED_AT_DEFAULT.get(node["kind"], {}).items():
                 if node.get(field_name) == default:
                     del node[field_name]
+            for leak in node.get("leaks", []):
+                for field_name in LEAK_ADDED:
+                    if leak.get(field_name) is None:
+                        leak.pop(field_name, None)
         payload = json.dumps(data, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -36,6 +36,13 @@ def active_share(value: float) -> float:
     return value
 
 
+def reach_share(value: float) -> float:
+    """A correlated leak's reach: the probability that one event compromises a given active instance."""
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"must be a probability in (0, 1], got {value:g}")
+    return value
+
+
 def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
     """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
     return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))

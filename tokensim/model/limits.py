@@ -48,6 +48,11 @@ RATE = Bound(0.0, 3_600_000.0, "1000/s", "faster than any client or thief the de
 #: consumer app's active installs; measured: a run of 10^7 instances with rare leaks takes
 #: about 5 s and 330 MB; the per-instance arrays of the plan grow with it.
 INSTANCES = Bound(1, 10**7, "10,000,000", "the largest client population tokensim simulates")
+#: Families one correlated leak (`reach`) compromises at most: reach x instances. Assumption, measured
+#: (docs/parameters.md): one event of 40,000 x 0.3 = 12,000 families takes 8 to 10 s of one core when they
+#: are resident (each a process; 54 MiB at its peak) and 1.3 s for token-only log families in closed form;
+#: the bound keeps one event near a minute and a quarter.
+REACH_FAMILIES = Bound(0, 100_000, "100,000", "the families one event runs, each a process")
 #: Tenants of a client or broker. Assumption: a million organisations, above the largest
 #: SaaS customer bases (the built-in models have up to 700); a run holds one entry per tenant.
 TENANTS = Bound(1, 10**6, "1,000,000", "more tenants than any SaaS customer base")

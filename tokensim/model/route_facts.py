@@ -9,6 +9,9 @@ Three facts an architect asks about before any simulation, read off the route ta
   (MODEL-v2 section 1), and what the policy made of it;
 * entry verifiers: the first node on a route that verifies the binding, where a thief coming
   from outside must pass with the key (MODEL-v2 section 3).
+
+`leak_facts` adds, per leak of the model, where its thief's requests enter and which resources a network
+allow-list closes to it (MODEL-v2 section 3).
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import re
 
 import pandas as pd
 
-__all__ = ["route_facts"]
+from tokensim.model.architecture import Architecture
+from tokensim.model.schema import Client, Issuer, Resource
+from tokensim.model.validate import position_of
+
+__all__ = ["leak_facts", "route_facts"]
 
 #: How `tokensim.model.routes.unsupported_reason` names an issuer gap.
 _GAP = re.compile(r"issuer (\S+) issues no (.+?) tokens")
@@ -61,3 +68,45 @@ def route_facts(table: pd.DataFrame) -> list[str]:
 
 def _routes(n: int) -> str:
     return f"{n:,} route" + ("" if n == 1 else "s")
+
+
+def leak_facts(arch: Architecture) -> list[str]:
+    """Per leak: where its thief's requests enter (MODEL-v2 section 3) and which resources an allow-list closes.
+
+    ``outside``: through the first hop of the client whose tokens it holds; ``resident``: from the victim's
+    host while the dwell lasts, then from outside; ``inside``: from the node's place, reaching the hops after
+    it. An allow-listed resource (`network_allow_list`) is closed to a thief from outside.
+    """
+    lines = ["leaks (where the thief's requests enter; what a network allow-list closes to it):"]
+    for name, node in arch.spec.nodes.items():
+        for i, leak in enumerate(node.leaks):
+            position = position_of(node, leak)
+            reached = _reached(arch, name, node)
+            listed = [r for r in reached if arch.node(r).network_allow_list]
+            first = sorted(arch.graph.successors(name)) if isinstance(node, Client) else []
+            if position == "inside":
+                entry = (
+                    f"inside at {name}, reaching the hops after it ({', '.join(sorted(arch.graph.successors(name)))})"
+                )
+                closed = "none (it is inside)"
+            else:
+                hops = ", ".join(first) if first else "each client's first hop"
+                entry = f"from outside, through {'the client' + chr(39) + 's first hop: ' if first else ''}{hops}"
+                if position == "resident":
+                    entry = f"the victim's host while the dwell lasts, then {entry}"
+                closed = (
+                    ", ".join(listed) + (" (after the dwell)" if position == "resident" else "") if listed else "none"
+                )
+            lines.append(f"  {name}.leaks[{i}] {leak.vector} ({position}): enters {entry}; allow-list closes: {closed}")
+    return lines if len(lines) > 1 else []
+
+
+def _reached(arch: Architecture, name: str, node: object) -> list[str]:
+    """The resources a leak of ``name`` exposes tokens for (its thief aims there)."""
+    if isinstance(node, Client):
+        return arch.reachable(name)
+    if isinstance(node, Issuer):
+        return [r for r in arch.resources if arch.issuer_of(r) is node]
+    if isinstance(node, Resource):
+        return [name]
+    return [r for r in arch.resources if any(p.passes.get(name, 0) for (_, res), p in arch.paths.items() if res == r)]

@@ -24,13 +24,19 @@ from tokensim.model.fields import (
     Verifiers,
     active_share,
     not_boolean,
+    reach_share,
     within,
 )
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
 Platform = Literal["browser", "mobile", "workload", "ci", "legacy"]
-Vector = Literal["log", "xss", "malware", "host_compromise", "secret_sprawl", "signing_key"]
+# fmt: off
+Vector = Literal["log", "xss", "malware", "host_compromise", "secret_sprawl", "signing_key",
+                 "consent_phishing", "device_code_phishing", "aitm"]  # the last three: phishing (MODEL-v2 s2)
+# fmt: on
+#: Where a leak's thief replays from (MODEL-v2.md section 3): the internet, the victim's host, a node inside.
+Position = Literal["outside", "resident", "inside"]
 #: Client authentication at the token endpoint (MODEL-v2.md section 1).
 ClientAuth = Literal["none", "secret", "private_key_jwt", "tls_client_auth", "attestation"]
 Grant = Literal["authorization_code", "client_credentials", "device_code", "token_exchange"]
@@ -100,11 +106,19 @@ class Leak(_Strict):
     compromise lasts: while it lasts the thief can use non-exportable keys as an oracle.
     ``replay_delay``, when given, replaces the attacker's delay for this leak (a
     secret in a public repository is found later than loot from a live compromise).
+
+    Version 2 (MODEL-v2.md sections 2 and 3): ``position`` says where the thief replays from (unset: the
+    vector's default, `tokensim.model.validate.position_of`); ``reach`` makes one event a correlated leak
+    that compromises each active instance with that probability (``rate`` is then per year for the whole
+    population: events, not per instance); ``resources`` limits a consent phishing grant to what was consented.
     """
 
     vector: Vector
     rate: Rate
     dwell: Duration | None = None
+    position: Position | None = None  # None: the vector's default (`validate.position_of`)
+    reach: Annotated[float, BeforeValidator(not_boolean), AfterValidator(reach_share)] | None = None
+    resources: list[str] | None = None  # consent_phishing: the consented resources (None: all the client's)
     replay_delay: Annotated[
         Fixed | LogNormal | Exponential | Uniform | None,
         BeforeValidator(_plain_duration_is_fixed),
@@ -159,6 +173,9 @@ class Client(_NodeBase):
     silent_grant: bool = False
     #: `bff`: a backend-for-frontend holds the tokens; the browser holds only a session cookie.
     token_handler: Literal["none", "bff"] = "none"
+    #: Phishing-resistant authentication (FIDO2/WebAuthn, passkeys) or a device-bound session: an
+    #: adversary-in-the-middle sign-in (`aitm`) gets nothing. Default false (version 1 had no aitm).
+    phishing_resistant: bool = False
 
     @property
     def authentication(self) -> ClientAuth:
@@ -256,6 +273,9 @@ class Resource(_NodeBase):
     logs_tokens: bool = False
     log_retention: Duration = 30 * 24.0
     verifiers: Verifiers = 1  # DPoP verifier replicas, each its own jti cache (assumption: one)
+    #: IP allow-listing or a private network: a request from outside the victim's network fails (MODEL-v2
+    #: section 3; FACTS.md, Drift: one victim's allow-list blocked the replay). Default false: version 1.
+    network_allow_list: bool = False
 
 
 def _every_mechanism() -> list[Mechanism]:

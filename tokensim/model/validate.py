@@ -7,13 +7,25 @@ from typing import get_args
 import networkx as nx
 
 from tokensim.errors import Problem
+from tokensim.model import limits
 from tokensim.model.policy import Policy
-from tokensim.model.schema import Broker, Client, Intermediary, Issuer, Mesh, ModelFile, Platform, Resource
+from tokensim.model.schema import (
+    Broker,
+    Client,
+    Intermediary,
+    Issuer,
+    Leak,
+    Mesh,
+    ModelFile,
+    Platform,
+    Position,
+    Resource,
+)
 
 #: Which leak vectors make sense on which node (client vectors depend on the platform).
 CLIENT_VECTORS: dict[str, frozenset[str]] = {
-    "browser": frozenset({"log", "xss", "malware"}),
-    "mobile": frozenset({"log", "malware"}),
+    "browser": frozenset({"log", "xss", "malware", "consent_phishing", "device_code_phishing", "aitm"}),
+    "mobile": frozenset({"log", "malware", "consent_phishing", "device_code_phishing", "aitm"}),
     "workload": frozenset({"log", "malware", "host_compromise", "secret_sprawl"}),
     "ci": frozenset({"log", "host_compromise", "secret_sprawl"}),
     "legacy": frozenset({"log", "malware", "host_compromise", "secret_sprawl"}),
@@ -28,6 +40,8 @@ NODE_VECTORS: dict[str, frozenset[str]] = {
 }
 #: Vectors that give the thief control of a device or host for a while.
 DWELL_VECTORS = frozenset({"xss", "malware", "host_compromise"})
+#: Phishing of a user-facing client's user (MODEL-v2.md section 2): the thief's own grant, from outside.
+PHISHING_VECTORS = frozenset({"consent_phishing", "device_code_phishing", "aitm"})
 #: Client authentication methods that sign with the client's key (`key_storage`).
 KEY_AUTH = frozenset({"private_key_jwt", "tls_client_auth", "attestation"})
 
@@ -37,6 +51,82 @@ def allowed_vectors(node: object) -> frozenset[str]:
     if isinstance(node, Client):
         return CLIENT_VECTORS[node.platform]
     return NODE_VECTORS[node.kind]  # type: ignore[attr-defined]
+
+
+def position_of(node: object, leak: Leak) -> Position:
+    """Where a leak's thief replays from (MODEL-v2.md section 3): the leak's ``position``, else the vector's default.
+
+    ``outside`` for `log`, `secret_sprawl`, `signing_key` and the phishing vectors (what leaked travels, the thief
+    does not: it enters through the client's first hop); ``resident`` for `xss`, `malware` and a client's
+    `host_compromise` (from the victim's host while the dwell lasts); ``inside`` for a `host_compromise` of any
+    other node (from that node's place in the graph).
+    """
+    if leak.position is not None:
+        return leak.position
+    if leak.vector in DWELL_VECTORS:
+        return "resident" if isinstance(node, Client) else "inside"
+    return "outside"
+
+
+def _position_problems(where: str, node: object, leak: Leak) -> list[Problem]:
+    """A leak's position, reach and resources must fit its vector and node."""
+    out: list[Problem] = []
+    client = isinstance(node, Client)
+    if leak.position == "resident" and not (client and leak.vector in DWELL_VECTORS):
+        out.append(
+            Problem(
+                f"{where}.position",
+                f"a resident thief is on a client's device or host for a dwell ({', '.join(sorted(DWELL_VECTORS))} "
+                f"on a client), not {leak.vector!r} on a {'client' if client else node.kind}",  # type: ignore[attr-defined]
+            )
+        )
+    if leak.position == "inside" and (client or leak.vector != "host_compromise"):
+        out.append(
+            Problem(
+                f"{where}.position",
+                "an inside thief holds a node of the network: host_compromise of a broker, "
+                f"not {leak.vector!r} on a {'client' if client else node.kind}",  # type: ignore[attr-defined]
+            )
+        )
+    if leak.reach is not None and not client:
+        out.append(Problem(f"{where}.reach", "reach (a correlated leak over a population) applies to client leaks"))
+    if leak.resources is not None and leak.vector != "consent_phishing":
+        out.append(
+            Problem(
+                f"{where}.resources",
+                f"resources (what the user consented to) apply to consent_phishing, not {leak.vector!r}",
+            )
+        )
+    if isinstance(node, Client) and leak.vector == "device_code_phishing" and "device_code" not in node.grant_types:
+        out.append(
+            Problem(
+                f"{where}.vector",
+                "device_code_phishing needs a client registered for the device_code grant (RFC 8628); "
+                f"grants are {', '.join(node.grant_types)}",
+            )
+        )
+    if isinstance(node, Client) and leak.reach is not None and leak.reach * node.instances > limits.REACH_FAMILIES.high:
+        out.append(
+            Problem(
+                f"{where}.reach",
+                f"reach {leak.reach:g} x {node.instances:,} instances is {leak.reach * node.instances:,.0f} families "
+                f"per event, above {limits.REACH_FAMILIES.high_text} ({limits.REACH_FAMILIES.why})",
+            )
+        )
+    return out
+
+
+def _consent_problems(spec: ModelFile, graph: nx.DiGraph) -> list[Problem]:
+    """A consent phishing leak's `resources` must be resources the client reaches."""
+    out = []
+    for name, node in spec.nodes.items():
+        for i, leak in enumerate(node.leaks):
+            for j, r in enumerate(leak.resources or ()):
+                if not isinstance(spec.nodes.get(r), Resource) or not nx.has_path(graph, name, r):
+                    out.append(
+                        Problem(f"nodes.{name}.leaks[{i}].resources[{j}]", f"{r!r} is not a resource {name} reaches")
+                    )
+    return out
 
 
 def check_model(spec: ModelFile) -> list[Problem]:
@@ -56,6 +146,7 @@ def check_model(spec: ModelFile) -> list[Problem]:
                         f"vector {leak.vector!r} makes no sense on {what}; allowed here: {', '.join(sorted(allowed))}",
                     )
                 )
+            problems.extend(_position_problems(f"{where}.leaks[{i}]", node, leak))
             if leak.dwell is not None and leak.vector not in DWELL_VECTORS:
                 problems.append(
                     Problem(
@@ -172,6 +263,7 @@ def check_model(spec: ModelFile) -> list[Problem]:
             problems.append(
                 Problem(f"nodes.{name}", "this client reaches no resource; add edges from it towards a resource")
             )
+    problems.extend(_consent_problems(spec, graph))
     return problems
 
 

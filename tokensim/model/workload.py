@@ -5,12 +5,13 @@ rate of 1e12/h is refused by its own bound, and 1000/s on ten million instances 
 century would be 3e19 leaks. Every leak is an event of the engine, so a run's work is
 about its expected number of leaks: the sum over leak processes of rate x units x horizon,
 where the units are a client's instances (its hosts for ``host_compromise``) and 1 for
-every other node, as the engine draws them (tokensim/sim/plan.py `_leak_source`).
+every other node, as the engine draws them (tokensim/sim/sources.py `leak_source`).
 
 The thief's requests are counted in 64-bit integers (numpy arrays over families), so the
 most it can make in a run, its replay rate x the horizon x the families it may steal, must
-fit: a client leak steals one family (every instance of the host for a host compromise), a
-log or a broker's host at most every client instance of the model.
+fit: a client leak steals one family (every instance of the host for a host compromise; reach x instances
+on average for a correlated leak, whose rate is per event), a log or a broker's host at most every client
+instance of the model.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class LeakLoad(NamedTuple):
     path: str  # e.g. nodes.app.leaks[0].rate
     rate: float  # per hour, per unit
     units: int
-    unit: str  # "instance", "host" or "" (a node that leaks as one)
+    unit: str  # "instance", "host", "event" (a correlated leak: its rate is per event) or "" (a node that leaks as one)
     expected: float
 
 
@@ -41,7 +42,9 @@ def leak_loads(arch: Architecture, horizon: float) -> list[LeakLoad]:
     for name, node in arch.spec.nodes.items():
         for i, leak in enumerate(node.leaks):
             units, unit = 1, ""
-            if isinstance(node, Client):
+            if isinstance(node, Client) and leak.reach is not None:  # one event for the population
+                unit = "event"
+            elif isinstance(node, Client):
                 host = leak.vector == "host_compromise"
                 units = (node.hosts or node.instances) if host else node.instances
                 unit = "host" if host else "instance"
@@ -54,9 +57,12 @@ def stolen_families(arch: Architecture, horizon: float) -> float:
     population = sum(arch.node(c).instances for c in arch.clients)
     out = 0.0
     for load in leak_loads(arch, horizon):
+        node = arch.node(load.path.split(".")[1])
         if load.unit == "host":
-            node = arch.node(load.path.split(".")[1])
             out += load.expected * math.ceil(node.instances / load.units)
+        elif load.unit == "event":  # a correlated leak: reach x instances families per event, on average
+            reach = node.leaks[int(load.path.split("[")[1].split("]")[0])].reach
+            out += load.expected * node.instances * (reach or 1.0)
         else:
             out += load.expected * (1 if load.unit == "instance" else population)
     return out
@@ -85,7 +91,7 @@ def _check_run(arch: Architecture, horizon: float, source: str) -> None:
     if total <= limits.LEAKS.high:
         return
     top = max(loads, key=lambda load: load.expected)
-    on = f" on {top.units:,} {top.unit}{'s' if top.units != 1 else ''}" if top.unit else ""
+    on = f" on {top.units:,} {top.unit}{'s' if top.units != 1 else ''}" if top.unit not in ("", "event") else ""
     also = "" if top.expected == total else f" (all its leaks together: about {total:.3g})"
     raise InputError.single(
         source,

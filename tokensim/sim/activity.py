@@ -54,18 +54,21 @@ def always_window(t0: float, t1: float) -> Window:
     return Window(((t0, t1),), t0, t1)
 
 
-def draw_window(activity: Activity, t0: float, t1: float, rng: np.random.Generator) -> Window:
+def draw_window(
+    activity: Activity, t0: float, t1: float, rng: np.random.Generator, *, start_active: bool = False
+) -> Window:
     """The active spells of one instance over [t0, t1], its last active moment before t0 and the first after t1.
 
     The state at t0 is the stationary one (active with probability ``fraction``); spells are
     exponential, so the remaining part of the spell in progress at t0 is exponential too, as is the
-    time back to the end of the last active spell when the instance is idle at t0.
+    time back to the end of the last active spell when the instance is idle at t0. ``start_active``: the
+    instance is known to run at t0 (a correlated leak reaches only active instances), nothing is drawn for it.
     """
     if activity.always:
         return always_window(t0, t1)
     if activity.fraction <= 0.0:
         return Window((), -np.inf, np.inf)
-    active = bool(rng.random() < activity.fraction)
+    active = start_active or bool(rng.random() < activity.fraction)
     last = t0 if active else t0 - float(rng.exponential(activity.idle_period))
     spells: list[tuple[float, float]] = []
     t = t0

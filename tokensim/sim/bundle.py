@@ -45,6 +45,8 @@ __all__ = [
     "ResidentGains",
 ]
 
+#: Why a replay fails at a resource that accepts requests only from inside the victim's network.
+BLOCKED = "blocked by the network allow-list"
 #: Per tier: (end, last minted expiry) via refresh token, via secret, via the thief's own grant.
 Windows = tuple[float, float, float, float, float, float]
 
@@ -61,6 +63,9 @@ class Bundle:
     mint_ttl: dict[Tier, float] = field(default_factory=dict)  # tier -> lifetime of minted tokens
     revoked_at: float | None = None
     progress: Progress = field(default_factory=Progress)
+    #: Its requests come from inside the victim's network until then (-inf: from outside; a resident thief:
+    #: its dwell's end; an inside thief: inf): an allow-listed resource refuses them afterwards.
+    inside_until: float = -INF
 
     start: float = field(init=False)  # = origin.start: read on every state change, so kept at hand
 
@@ -225,12 +230,19 @@ class Bundle:
         minted: dict[int, tuple[bool, bool, bool]] = {}  # per cell, reused for `holds` below
         gains = loot.resident
         riding = gains is not None and t < gains.session_until and (self.revoked_at is None or t < self.revoked_at)
+        blocked: set[int] = set()  # cells an allow-list closes to the thief now
         for cell in self.cells:
             if cell.effect == "fails":
                 success.append(False)
                 reasons.append("route fails for everyone")
                 kinds.append("none")
                 accept.append(1.0)
+                continue
+            if cell.allow_listed and t >= self.inside_until:  # never reaches the resource: nothing to detect
+                success.append(False)
+                reasons.append(BLOCKED)
+                kinds.append("none")
+                blocked.add(cell.index)
                 continue
             if loot.forged:
                 ok = self.revoked_at is None or t < self.revoked_at
@@ -305,6 +317,7 @@ class Bundle:
                 for i, c in loot.tokens.items()
             ]
             kinds = audience_failures(cells, kinds, tokens)
+            kinds = [("none" if i in blocked else k) for i, k in enumerate(kinds)]
         thin = tuple(accept) if any(a != 1.0 for a in accept) else ()  # empty: nothing thinned
         return CellState(
             tuple(success), tuple(reasons), tuple(kinds), holds, frozenset(usable), rt_usable, secret_usable, thin
@@ -314,6 +327,8 @@ class Bundle:
         """The next time after t at which `state` may change (INF if none)."""
         loot = self.loot
         times = [self.start, loot.dwell_end, loot.thief_until, loot.cred_end, loot.key_end]
+        if any(c.allow_listed for c in self.cells):  # only then does leaving the network change anything
+            times.append(self.inside_until)
         if loot.rt_expiry is not None:
             times.append(loot.rt_expiry)
         if loot.reuse_at is not None:

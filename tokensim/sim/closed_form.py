@@ -157,9 +157,10 @@ class FamilyQueue:
             ]
         ).reshape(len(cells), len(tokens))
         d = self.detection
+        # token-only families replay from outside: an allow-listed resource refuses them, as a failing route
         return hazard.CellInputs(
-            bearer=np.array([c.effect == "bearer" for c in cells]),
-            bound=np.array([c.effect == "bound" for c in cells]),
+            bearer=np.array([c.effect == "bearer" and not c.allow_listed for c in cells]),
+            bound=np.array([c.effect == "bound" and not c.allow_listed for c in cells]),
             weight=np.array([c.weight for c in cells]),
             seen_delay=seen_delay,
             signals=hazard.Signals(d.q, d.q_binding, d.q_audience, covers, same),

@@ -77,15 +77,24 @@ class Scopes:
     scope: Scope
     populations: Mapping[str, tuple[int, int]]  # client -> (instances, tenants)
 
-    def key(self, uid: int, leak: Hashable, client: str | None, tenant: tuple[str, int] | None) -> Hashable:
-        """The group of a family: one per family, leak, client population, (client, tenant) or the run."""
-        if self.scope == "all":
+    def key(
+        self,
+        uid: int,
+        leak: Hashable,
+        client: str | None,
+        tenant: tuple[str, int] | None,
+        scope: Scope | None = None,
+    ) -> Hashable:
+        """The group of a family: one per family, leak, client population, (client, tenant) or the run
+        (``scope``: in place of the policy's, for one leak)."""
+        scope = scope or self.scope
+        if scope == "all":
             return "all"
-        if self.scope == "leak":
+        if scope == "leak":
             return ("leak", leak)
-        if self.scope == "client" and client is not None:
+        if scope == "client" and client is not None:
             return ("client", client)
-        if self.scope == "tenant" and tenant is not None:
+        if scope == "tenant" and tenant is not None:
             return ("tenant", tenant)
         return ("family", uid)  # family scope, or an issuer's signing key (no client, no tenant)
 

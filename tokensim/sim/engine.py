@@ -22,15 +22,17 @@ import numpy as np
 import simpy
 
 from tokensim.model.architecture import Architecture
+from tokensim.model.inside import outside_binding
 from tokensim.model.policy import Policy
-from tokensim.model.routes import RouteAnalysis, analyse, effective_binding
+from tokensim.model.routes import RouteAnalysis, analyse
 from tokensim.sim.bundle import INF, Bundle, CapturedToken, Loot, Origin
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
 from tokensim.sim.detection import Detection, Scopes
 from tokensim.sim.distributions import sample
 from tokensim.sim.exploit import Exploitation
-from tokensim.sim.plan import LeakSource, RunPlan, build_plan, proof_verifiers
+from tokensim.sim.plan import RunPlan, build_plan, proof_verifiers
+from tokensim.sim.sources import LeakSource
 from tokensim.sim.streams import Streams
 from tokensim.sim.tally import Tally
 from tokensim.sim.trace import TraceRow, TraceSink
@@ -71,7 +73,9 @@ class Simulation:
         self.env = env if env is not None else simpy.Environment()
         self.routes: RouteAnalysis = analyse(arch, policy)
         verifiers = proof_verifiers(arch, self.routes.groups)
-        self.plan: RunPlan = build_plan(arch, policy, effective_binding(self.routes), self.streams, verifiers)
+        # every client leak's thief (outside, or resident: its requests leave through the client's first hop)
+        # meets the route from outside (`RouteAnalysis.outside_binding`); an inside thief gets `inside_views`
+        self.plan: RunPlan = build_plan(arch, policy, outside_binding(self.routes), self.streams, verifiers)
         self.closed_form_families = closed_form_families
         self.tally = Tally()
         self.trace = TraceSink(trace)
@@ -122,8 +126,12 @@ class Simulation:
         return self.tally.fields(self.bundles)
 
     def _leak_process(self, source: LeakSource) -> Generator[simpy.Event, Any, None]:
-        """Poisson leak arrivals; times, victims and attacker delays never depend on the policy."""
-        rate = source.leak.rate * source.units
+        """Poisson leak arrivals; times, victims and attacker delays never depend on the policy.
+
+        A correlated leak (`reach`) is one event for the whole population (its rate is not per instance);
+        its victims come from a stream of their own (`_reached`), so the leak stream is drawn as without it."""
+        reach = source.leak.reach
+        rate = source.leak.rate * (1 if reach is not None else source.units)
         if rate <= 0:
             return
         name, j = source.node, source.index
@@ -135,6 +143,8 @@ class Simulation:
         presign = self.plan.threat.presign_horizon
         capture_rng = self.streams.rng("capture", name, j)  # what the leak saw: the same under every policy
         replay_delay = source.leak.replay_delay or self.plan.threat.replay_delay
+        reach_rng = self.streams.rng("reach", name, j) if reach is not None else None
+        consented = tuple(source.leak.resources) if source.leak.resources is not None else None
         while True:
             gap = rng.exponential(1.0 / rate)
             victim = int(rng.integers(source.units))
@@ -145,8 +155,20 @@ class Simulation:
             self.tally.leaks += 1
             t = self.env.now
             dwell = dwell_of(source.leak.vector, source.leak.dwell)
-            leak = LeakEvent(name, source.leak.vector, t, t + delay, dwell, presign)
-            self._on_leak(source, leak, victim, replay_rng, capture_rng, self.tally.leaks, activity)
+            leak = LeakEvent(
+                name, source.leak.vector, t, t + delay, dwell, presign, source.position, reach is not None, consented
+            )
+            victims = self._reached(source, reach_rng) if reach_rng is not None else None
+            self._on_leak(source, leak, victim, replay_rng, capture_rng, self.tally.leaks, activity, victims)
+
+    def _reached(self, source: LeakSource, rng: np.random.Generator) -> list[int]:
+        """The victims of one correlated event: each unit (instance, or host) running then, independently with
+        probability `reach` (active with probability `active_fraction`, stationary); every instance of a host."""
+        spec = self.plan.clients[source.node].spec
+        assert source.leak.reach is not None
+        k = int(rng.binomial(source.units, source.leak.reach * spec.active_fraction))
+        units = np.sort(rng.choice(source.units, size=k, replace=False)) if k else np.arange(0)
+        return [i for u in units.tolist() for i in range(u, source.instances, source.stride)]
 
     def _on_leak(
         self,
@@ -157,6 +179,7 @@ class Simulation:
         capture: np.random.Generator,
         leak_id: int,
         activity: np.random.Generator | None = None,
+        reached: list[int] | None = None,
     ) -> None:
         """Capture what the leak exposes, count it, then queue or start the families' exploitation.
 
@@ -165,7 +188,9 @@ class Simulation:
         (with `closed_form_families`), else all run as processes; under `client`, `tenant` and `all` every
         family runs as a process, as families of other leaks may revoke them (docs/model.md, section 7).
         What the leak saw is drawn from its ``capture`` stream, what the thief does from ``rng`` (the replay
-        stream); ``activity`` is the leak's stream of the victims' activity spells (None: always active)."""
+        stream). ``activity`` is the leak's stream of the victims' activity spells (None: always active). ``reached``:
+        the victims of a correlated leak (None: one victim, ``victim``); they share one detection: their families
+        form one leak group under `revocation_scope: family` too (a wider scope stays as it is)."""
         run_plan = self.plan  # each client runs under its own policy (`ClientPlan.policy`)
         bundles: list[Bundle] = []
         families: Iterable[CapturedFamilies] = ()
@@ -173,10 +198,11 @@ class Simulation:
             bundles.append(forged_bundle(run_plan.forged_cells[leak.node], leak, self._uids))
         elif source.handler == "client":  # a host compromise takes every instance on the victim's host
             client = run_plan.clients[leak.node]
-            victims = range(victim, source.instances, source.stride)
+            victims = range(victim, source.instances, source.stride) if reached is None else reached
             bundles.extend(client_bundle(client, i, leak, capture, self._uids, activity) for i in victims)
         elif source.handler == "broker_host":
-            views = run_plan.broker_views[leak.node]
+            inside = leak.position == "inside"  # the hops after the broker decide what it faces
+            views = (run_plan.inside_views if inside else run_plan.broker_views)[leak.node]
             bundles.extend(broker_bundles(views, source.key_storage, leak, capture, self._uids))
         else:  # a log on an intermediary, resource or broker: its families come block by block
             assert source.retention is not None
@@ -186,6 +212,8 @@ class Simulation:
             families = log_families(populations, source.retention, leak.time, capture, chunk_cells=chunk)
         bundles = [b for b in bundles if b.credentials() > 0]
         scope = self.exploitation.scopes.scope
+        if leak.correlated and scope == "family":
+            scope = "leak"
         closed = self.closed_form_families and (
             scope == "family" or (scope == "leak" and all(b.tokens_only() for b in bundles))
         )
@@ -222,7 +250,7 @@ class Simulation:
             self.families.add(f, leak.time, leak.start, leak.node, leak.vector)
         for b in bundles:
             self.bundles.append(b)
-            self.exploitation.start(b, rng, leak_id)
+            self.exploitation.start(b, rng, leak_id, scope)
 
     def _as_bundles(self, f: CapturedFamilies, leak: LeakEvent) -> list[Bundle]:
         """Token-only families of a log as process-path bundles (each captured token and proof, per cell)."""

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 
 from tokensim.model.architecture import Architecture
+from tokensim.model.inside import inside_effect
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Route, Tier, client_mechanisms
-from tokensim.model.schema import Broker, Client, DelayDistribution, Issuer, KeyStorage, Leak
+from tokensim.model.schema import Client, DelayDistribution
 from tokensim.sim.bundle import INF, Cell
 from tokensim.sim.credentials import MintRules, mint_rules
 from tokensim.sim.phases import Phases
 from tokensim.sim.proofs import proofs_replay
+from tokensim.sim.sources import LeakSource, leak_source
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
 
@@ -71,22 +72,6 @@ class BrokerView:
 
 
 @dataclass(frozen=True)
-class LeakSource:
-    """One leak process of the model: where, which vector, at what rate, over which victims, handled how."""
-
-    node: str
-    index: int  # position in the node's `leaks` (names its random streams)
-    leak: Leak
-    units: int  # instances (or hosts) a leak picks its victim from
-    handler: Literal["signing_key", "client", "broker_host", "log"]
-    instances: int  # a client's population (victims: every `stride`-th instance from the one picked)
-    stride: int  # hosts for a host compromise (every instance on the host), else the population: one victim
-    retention: float | None  # a logging node's retention
-    key_storage: KeyStorage  # where a broker's host keeps its key
-    intermittent: bool = False  # a client leak whose victims are not always active (activity is drawn)
-
-
-@dataclass(frozen=True)
 class Threat:
     """The attacker's and the defender's parameters that every stolen family meets."""
 
@@ -104,7 +89,8 @@ class RunPlan:
     policy: Policy
     clients: Mapping[str, ClientPlan]
     path_share: Mapping[str, Mapping[str, np.ndarray]]  # node -> client -> per-cell share of paths through it
-    broker_views: Mapping[str, tuple[BrokerView, ...]]
+    broker_views: Mapping[str, tuple[BrokerView, ...]]  # a thief replaying from outside (the client's routes)
+    inside_views: Mapping[str, tuple[BrokerView, ...]]  # a thief inside the broker: the hops after it decide
     forged_cells: Mapping[str, tuple[Cell, ...]]  # issuer -> what its signing key reaches
     forged_tenants: Mapping[str, tuple[tuple[str, int], ...]]  # resource -> every tenant whose client reaches it
     leaks: tuple[LeakSource, ...]
@@ -136,10 +122,11 @@ def build_plan(
     }
     attacker, defender = arch.spec.attacker, arch.spec.defender
     leaks = tuple(
-        _leak_source(name, j, node, leak) for name, node in arch.spec.nodes.items() for j, leak in enumerate(node.leaks)
+        leak_source(name, j, node, leak) for name, node in arch.spec.nodes.items() for j, leak in enumerate(node.leaks)
     )
     # only what some leak process can reach: a model without a signing-key leak forges nothing
     handled = {(source.node, source.handler) for source in leaks if source.leak.rate > 0}
+    inside = {source.node for source in leaks if source.handler == "broker_host" and source.position == "inside"}
     forging = {node for node, handler in handled if handler == "signing_key"}
     return RunPlan(
         policy=policy,
@@ -148,6 +135,7 @@ def build_plan(
         broker_views={
             node: _broker_views(arch, node, clients) for node, handler in handled if handler == "broker_host"
         },
+        inside_views={node: _broker_views(arch, node, clients, inside=policy) for node in inside},
         forged_cells={node: _forged_cells(arch, node, binding) for node in forging},
         forged_tenants={
             r: tuple((c, t) for c in arch.clients if (c, r) in arch.paths for t in range(arch.node(c).tenants))
@@ -200,7 +188,15 @@ def cells_for_resources(
         issuer = arch.issuer_of(r)
         out.append(
             Cell(
-                len(out), r, tier, share[r] * frac, effect, res.sensitivity, issuer.revocation, issuer.propagation_delay
+                len(out),
+                r,
+                tier,
+                share[r] * frac,
+                effect,
+                res.sensitivity,
+                issuer.revocation,
+                issuer.propagation_delay,
+                res.network_allow_list,
             )
         )
     return tuple(out)
@@ -289,15 +285,31 @@ def _path_shares(arch: Architecture, node: str, clients: Mapping[str, ClientPlan
     return out
 
 
-def _broker_views(arch: Architecture, broker: str, clients: Mapping[str, ClientPlan]) -> tuple[BrokerView, ...]:
-    """A broker's host holds the tokens of every tenant routed through it; the thief aims beyond it."""
+def _broker_views(
+    arch: Architecture, broker: str, clients: Mapping[str, ClientPlan], inside: Policy | None = None
+) -> tuple[BrokerView, ...]:
+    """A broker's host holds the tokens of every tenant routed through it; the thief aims beyond it.
+
+    ``inside`` (the run's policy): the thief replays from the broker's place in the graph, so the hops after
+    the broker decide what binding it faces (`inside_effect`); else it faces the client's routes from outside.
+    """
     out = []
     for plan in clients.values():
         through = tuple(r for r in plan.resources if arch.paths[(plan.name, r)].passes.get(broker, 0) > 0)
         if not through:
             continue
         total = sum(c.weight for c in plan.cells if c.resource in through)
-        cells = tuple(replace(c, weight=c.weight / total if c.resource in through else 0.0) for c in plan.cells)
+        effects = {c.index: c.effect for c in plan.cells}
+        if inside is not None:
+            effects = {
+                c.index: inside_effect(arch, plan.policy, broker, plan.name, c.resource, c.tier, c.effect)
+                for c in plan.cells
+                if c.resource in through
+            }
+        cells = tuple(
+            replace(c, weight=c.weight / total if c.resource in through else 0.0, effect=effects.get(c.index, c.effect))
+            for c in plan.cells
+        )
         out.append(BrokerView(plan, cells, tuple(c for c in cells if c.resource in through)))
     return tuple(out)
 
@@ -316,28 +328,3 @@ def _forged_cells(arch: Architecture, issuer: str, binding: Binding) -> tuple[Ce
             # the forger binds tokens to its own key: only a route that fails for everyone stops it
             effects.append((r, tier, "fails" if seen and all(e == "fails" for e in seen) else "bearer"))
     return cells_for_resources(arch, resources, effects)
-
-
-def _leak_source(name: str, index: int, node: object, leak: Leak) -> LeakSource:
-    """How one leak process of a node is handled, read off the node once."""
-    if isinstance(node, Issuer):
-        return LeakSource(name, index, leak, 1, "signing_key", 1, 1, None, "none")
-    if isinstance(node, Client):
-        hosts = node.hosts or node.instances
-        host = leak.vector == "host_compromise"
-        return LeakSource(
-            name,
-            index,
-            leak,
-            hosts if host else node.instances,
-            "client",
-            node.instances,
-            hosts if host else node.instances,
-            None,
-            node.key_storage,
-            intermittent=node.active_fraction < 1.0,
-        )
-    if isinstance(node, Broker) and leak.vector == "host_compromise":
-        return LeakSource(name, index, leak, 1, "broker_host", 1, 1, None, node.key_storage)
-    retention: float = node.log_retention  # type: ignore[attr-defined]  # intermediaries, meshes, brokers, resources
-    return LeakSource(name, index, leak, 1, "log", 1, 1, retention, "none")

@@ -35,6 +35,7 @@ class Cell:
     revocation: Literal["introspection", "jwt", "caep"]
     propagation_delay: float
     proof_accept: float = 1.0  # chance a replay of a captured DPoP proof is accepted (jti caches per node)
+    allow_listed: bool = False  # the resource accepts requests only from inside the victim's network
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def evict(b: Bundle, t: float) -> None:
     pre-signed proofs for them, and an oracle no longer.
     """
     gains, loot = b.loot.resident, b.loot
+    b.inside_until = min(b.inside_until, t)  # evicted: it replays from outside from now on
     if gains is None or t >= gains.harvest_end:
         return
     gains.harvest_end = t

@@ -9,7 +9,7 @@ counts anything; the engine does that.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,8 @@ from tokensim.sim.resident import (
 #: How long a compromise lasts when the model gives no `dwell` (hours); see docs/parameters.md.
 DEFAULT_DWELL: dict[str, float] = {"xss": 1.0, "malware": 7 * 24.0, "host_compromise": 10 * 24.0}
 STEALS_REFRESH_TOKEN = frozenset({*RESIDENT, "secret_sprawl"})
+#: The user phished into a grant for the thief (MODEL-v2.md section 2).
+PHISHING_VECTORS = frozenset({"consent_phishing", "device_code_phishing", "aitm"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class LeakEvent:
     start: float  # exploitation starts
     dwell: float  # how long a resident compromise lasts
     presign_horizon: float | None = None  # the attacker's: how far past the dwell it pre-signs DPoP proofs
+    position: str = "outside"  # where the thief replays from (`validate.position_of`)
+    correlated: bool = False  # one event of a leak with `reach`: its victims were running when it struck
+    resources: tuple[str, ...] | None = None  # consent phishing: the consented resources (None: all)
 
 
 def dwell_of(vector: str, dwell: float | None) -> float:
@@ -67,8 +72,24 @@ def client_bundle(
     ``activity`` is the leak's policy-independent stream of activity spells (read only for a resident
     thief on a client that is not always active).
     """
+    b = _client_bundle(plan, i, leak, capture, uids, activity)
+    if leak.position == "resident":  # from the victim's host while the dwell lasts, from outside after it
+        b.inside_until = leak.time + leak.dwell
+    return b
+
+
+def _client_bundle(
+    plan: ClientPlan,
+    i: int,
+    leak: LeakEvent,
+    capture: np.random.Generator,
+    uids: Iterator[int],
+    activity: np.random.Generator | None,
+) -> Bundle:
     spec, policy = plan.spec, plan.policy
     since = logged_requests(np.asarray(plan.request_rate), 1, capture)[0]
+    if leak.vector in PHISHING_VECTORS:
+        return _phished_bundle(plan, i, leak, uids)
     if leak.vector == "log":
         b = _new_bundle(plan, i, leak, plan.cells, uids)
         b.loot.tokens, b.loot.proofs = instance_tokens(
@@ -103,7 +124,28 @@ def _window(plan: ClientPlan, leak: LeakEvent, rng: np.random.Generator | None) 
     end = leak.time + leak.dwell
     if act.always or rng is None:
         return always_window(leak.time, end)
-    return draw_window(act, leak.time, end, rng)
+    return draw_window(act, leak.time, end, rng, start_active=leak.correlated)
+
+
+def _phished_bundle(plan: ClientPlan, i: int, leak: LeakEvent, uids: Iterator[int]) -> Bundle:
+    """The user of a client instance phished (MODEL-v2.md section 2): a grant of the thief's own.
+
+    `consent_phishing` (the user consents to the thief's application), `device_code_phishing` (the user
+    completes a device-code flow for the thief's device) and `aitm` (an adversary-in-the-middle sign-in)
+    each give the thief tokens and a refresh token bound to its own key, living the grant's `refresh_ttl`
+    (absolute) from the leak: binding is irrelevant. Consent reaches the consented resources (the leak's
+    `resources`, else all of the client's); phishing-resistant authentication stops `aitm` (nothing taken).
+    """
+    cells = plan.cells
+    if leak.resources is not None:  # the thief aims only where the user consented
+        chosen = set(leak.resources)
+        total = sum(c.weight for c in cells if c.resource in chosen)
+        cells = tuple(replace(c, weight=c.weight / total if c.resource in chosen else 0.0) for c in cells)
+    b = _new_bundle(plan, i, leak, cells, uids)
+    if leak.vector == "aitm" and plan.spec.phishing_resistant:
+        return b  # WebAuthn/FIDO2 binds the sign-in to the real origin: the relayed sign-in fails
+    b.loot.resident = ResidentGains(own_grant_until=leak.time + plan.policy.refresh_ttl)
+    return b
 
 
 def _resident_bundle(
@@ -181,6 +223,8 @@ def broker_bundles(
         for i in range(plan.spec.instances):
             since = logged_requests(rates, 1, capture)[0]
             b = _new_bundle(plan, i, leak, view.cells, uids)
+            if leak.position == "inside":  # from the broker's place in the graph (its views say what it faces)
+                b.inside_until = INF
             b.loot.tokens, b.loot.proofs = instance_tokens(
                 plan, plan.policy, i, dwell_end, since, with_proofs=False, cells=view.seen
             )
@@ -225,19 +269,27 @@ def log_families(
 
 
 def as_families(bundles: list[Bundle], plans: Mapping[str, ClientPlan]) -> list[CapturedFamilies]:
-    """Token-only bundles of client leaks as one-row `CapturedFamilies` (for the closed form)."""
-    out = []
+    """Token-only bundles of client leaks as `CapturedFamilies` (for the closed form): one block per run of
+    consecutive bundles of one client (a correlated leak's victims: one block, not one per family)."""
+    out: list[CapturedFamilies] = []
+    runs: list[list[Bundle]] = []
     for b in bundles:
         assert b.origin.client is not None  # token-only bundles come from clients
-        plan = plans[b.origin.client]
+        if runs and runs[-1][0].origin.client == b.origin.client:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    for run in runs:
+        plan = plans[str(run[0].origin.client)]
         k = len(plan.cells)
-        expiry = np.full((1, k), -INF)
-        proof = np.full((1, k), -INF)
-        for i, captured in b.loot.tokens.items():
-            expiry[0, i] = captured.expiry
-        for i, until in b.loot.proofs.items():
-            proof[0, i] = until
-        out.append(CapturedFamilies(plan, np.array([b.origin.instance]), expiry, proof))
+        expiry = np.full((len(run), k), -INF)
+        proof = np.full((len(run), k), -INF)
+        for row, b in enumerate(run):
+            for i, captured in b.loot.tokens.items():
+                expiry[row, i] = captured.expiry
+            for i, until in b.loot.proofs.items():
+                proof[row, i] = until
+        out.append(CapturedFamilies(plan, np.array([b.origin.instance for b in run]), expiry, proof))
     return out
 
 
