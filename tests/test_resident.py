@@ -217,3 +217,27 @@ def test_a_response_evicts_a_thief_holding_a_static_key_that_never_expires():
     # each family ends at its revocation: detected at its first replay (t + 1h + a wait of mean 2 min at
     # 30/h), revoked an hour later; without the revocation the key would be usable to the horizon
     assert 2.0 < out["time_to_containment_hours"] < 2.3
+
+
+def test_a_store_of_an_idle_instance_holds_only_what_was_current_when_it_last_ran():
+    """A client `log` without retention (a store) of a client running a share f of the time, spells of 1 h.
+
+    Running (probability f): its current token. Idle: it last ran A ~ Exp(mu) ago, mu = 1 h (1 - f) / f,
+    and holds the token current then, which is still valid with probability
+    1 - (mu / a)(1 - exp(-a / mu)) (its remaining life was uniform on (0, a)). Per leak, tokens exposed:
+    f + (1 - f) (1 - (mu / a)(1 - exp(-a / mu))). Version 1 (always running): 1.
+    """
+    f, a = 0.25, 1.0
+    mu = 1.0 * (1 - f) / f
+    arch = one_client_model(
+        instances=200,
+        leaks=[{"vector": "log", "rate": "20/year"}],
+        client={"active_fraction": f, "active_period": "1h", "key_storage": "none", "supports": ["bearer"]},
+    )
+    frame = tokensim.replicate(
+        arch, [tokensim.preset("bearer", access_ttl=f"{a}h")], replications=20, seed=6, horizon="180d"
+    )
+    per = frame["credentials_exposed"].sum() / frame["leaks"].sum()
+    p = f + (1 - f) * (1 - (mu / a) * (1 - np.exp(-a / mu)))
+    n = frame["leaks"].sum()
+    assert abs(per - p) < 4 * np.sqrt(p * (1 - p) / n), (per, p, n)

@@ -54,6 +54,23 @@ def logged_requests(rates: np.ndarray, rows: int, rng: np.random.Generator) -> n
     return since
 
 
+def idle_for(plan: ClientPlan, rows: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Per instance, how long ago it last ran (0: running now), for a client that is not always active.
+
+    The state at a leak is the stationary one (running with probability `active_fraction`); an idle
+    instance's idle spell is exponential, so the time back to its last active moment is too (mean the
+    idle spell's, `activity.Activity.idle_period`). Drawn from the capture stream after the request times,
+    only for such clients (a model property: the same under every policy); None: always active.
+    """
+    spec = plan.spec
+    if spec.active_fraction >= 1.0:
+        return None
+    running = rng.random(rows) < spec.active_fraction
+    back = rng.exponential(spec.active_period * (1.0 - spec.active_fraction) / spec.active_fraction, rows)
+    idle: np.ndarray = np.where(running, 0.0, back)
+    return idle
+
+
 def cells_by_token(plan: ClientPlan, cells: tuple[Cell, ...] | list[Cell]) -> dict[str, list[int]]:
     """The cells that have a token (the mechanism is possible), by index, grouped by the token that serves them."""
     groups: dict[str, list[int]] = {}
@@ -72,15 +89,21 @@ def capture_block(
     *,
     retention: float | None,
     with_proofs: bool,
+    idle: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(expiry, proof deadline) per (instance, cell) of what a store or log holds at ``t``; -inf: nothing.
 
     ``since`` (instances x cells) is the time since each cell's last request the store or log saw (inf:
     none). A just-in-time token is issued at a request and lives ``jit_ttl``; a routine token is the one
     renewed every ``ttl`` at ``phase``. A store (``retention`` None) holds the current routine token; a log
-    holds a token only if a request used it within both its age and the retention.
+    holds a token only if a request used it within both its age and the retention. ``idle`` (instances,):
+    how long ago each instance last ran (`idle_for`; None: all running): an idle instance renewed and made
+    requests only until then, so what it holds is what was current at its last active moment, and its
+    requests are that much older.
     """
     m, k = since.shape
+    at: float | np.ndarray = t if idle is None else t - idle  # each instance's last active moment
+    back = 0.0 if idle is None else idle  # how much older than ``since`` says every request of a row is
     expiry = np.full((m, k), -INF)
     proof = np.full((m, k), -INF)
     replays = np.array(plan.proof_accept) > 0 if with_proofs and plan.proof_accept else np.zeros(k, dtype=bool)
@@ -88,23 +111,24 @@ def capture_block(
     for idx in cells_by_token(plan, plan.cells).values():
         tier = plan.cells[idx[0]].tier
         last = since[:, idx].min(axis=1)  # the token's last use: the latest request among its cells
+        in_log = last + back < keep  # the request fell inside the retention
         if tier in plan.rules.jit_tiers:  # issued at that request, for it alone
-            exp = t - last + policy.jit_ttl
-            held = last < min(policy.jit_ttl, keep)
+            exp = at - last + policy.jit_ttl
+            held = (last < policy.jit_ttl) & in_log
             window = None
         else:
-            exp = current_expiry_array(t, plan.ttl[tier], phase)
+            exp = current_expiry_array(at, plan.ttl[tier], phase)  # type: ignore[arg-type]  # per instance
             ttl = plan.ttl[tier]
             # requests since the current token's issue (a static key that never expires: since the retention)
-            window = np.full(m, keep) if ttl == INF else np.minimum(ttl - (exp - t), keep)
-            held = np.ones(m, dtype=bool) if retention is None else last < window
+            window = np.full(m, INF) if ttl == INF else ttl - (exp - at)
+            held = np.ones(m, dtype=bool) if retention is None else (last < window) & in_log
         expiry[:, idx] = np.where(held, exp, -INF)[:, None]
         for c in idx:
             if replays[c]:
                 s = since[:, c]
                 # the proof pairs with the held token only if the cell's last request carried it
-                pairs = held & ((s == last) if window is None else (s < window))
-                proof[:, c] = np.where(pairs, proof_deadline(t - s, policy), -INF)
+                pairs = held & ((s == last) if window is None else (s < window) & (s + back < keep))
+                proof[:, c] = np.where(pairs, proof_deadline(at - s, policy), -INF)
     return expiry, proof
 
 
@@ -118,21 +142,25 @@ def instance_tokens(
     with_proofs: bool,
     retention: float | None = None,
     cells: tuple[Cell, ...] | None = None,
+    idle: np.ndarray | None = None,
 ) -> tuple[dict[int, CapturedToken], dict[int, float]]:
     """The tokens instance ``i`` holds at ``t`` (and, from a log, the proofs of its last requests).
 
     ``since`` is the instance's row of `logged_requests` (cells of the plan). ``cells`` limits what is
     held to those cells (a broker's host holds the tokens of the cells beyond it). Returns per cell the
-    (token id, expiry) and the captured proof's deadline.
+    (token id, expiry) and the captured proof's deadline. ``idle``: how long ago the instance last ran
+    (`idle_for`, one value; None: it runs now): only what is still valid at ``t`` is held.
     """
     phase = np.array([plan.phases.access(i)])
     if cells is not None:  # only the requests of those cells passed there
         seen = np.zeros(len(plan.cells), dtype=bool)
         seen[[c.index for c in cells]] = True
         since = np.where(seen, since, INF)
-    expiry, proof = capture_block(plan, policy, t, since[None, :], phase, retention=retention, with_proofs=with_proofs)
+    expiry, proof = capture_block(
+        plan, policy, t, since[None, :], phase, retention=retention, with_proofs=with_proofs, idle=idle
+    )
     wanted = range(len(plan.cells)) if cells is None else [c.index for c in cells]
-    tokens = {c: CapturedToken(plan.token_ids[c], float(expiry[0, c])) for c in wanted if expiry[0, c] > -INF}
+    tokens = {c: CapturedToken(plan.token_ids[c], float(expiry[0, c])) for c in wanted if expiry[0, c] > t}
     proofs = {c: float(proof[0, c]) for c in tokens if proof[0, c] > -INF}
     return tokens, proofs
 
@@ -166,8 +194,9 @@ def population_tokens(
     for first in range(0, n, block):
         m = min(block, n - first)
         since = logged_requests(rates, m, rng)
+        idle = idle_for(plan, m, rng)  # an instance not running now logged nothing since it stopped
         phase = plan.phases.access_range(first, first + m)
-        expiry, proof = capture_block(plan, policy, t, since, phase, retention=retention, with_proofs=True)
+        expiry, proof = capture_block(plan, policy, t, since, phase, retention=retention, with_proofs=True, idle=idle)
         rows = np.flatnonzero(row_any(expiry > t))
         if rows.size:
             yield CapturedFamilies(plan, rows + first, expiry[rows], proof[rows])

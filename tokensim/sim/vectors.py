@@ -16,7 +16,7 @@ import numpy as np
 from tokensim.model.schema import KeyStorage
 from tokensim.sim.activity import Activity, Window, always_window, draw_window
 from tokensim.sim.bundle import INF, Bundle, Cell, Loot, Origin, ResidentGains
-from tokensim.sim.capture import CapturedFamilies, instance_tokens, logged_requests, population_tokens
+from tokensim.sim.capture import CapturedFamilies, idle_for, instance_tokens, logged_requests, population_tokens
 from tokensim.sim.credentials import RESIDENT, key_end, take_credential, take_key
 from tokensim.sim.lifecycle import current_expiry, idle_expiry, rotation_race
 from tokensim.sim.plan import BrokerView, ClientPlan
@@ -88,12 +88,13 @@ def _client_bundle(
 ) -> Bundle:
     spec, policy = plan.spec, plan.policy
     since = logged_requests(np.asarray(plan.request_rate), 1, capture)[0]
+    idle = idle_for(plan, 1, capture)  # a stored or logged token of an instance not running now is older
     if leak.vector in PHISHING_VECTORS:
         return _phished_bundle(plan, i, leak, uids)
     if leak.vector == "log":
         b = _new_bundle(plan, i, leak, plan.cells, uids)
         b.loot.tokens, b.loot.proofs = instance_tokens(
-            plan, policy, i, leak.time, since, with_proofs=True, retention=spec.log_retention
+            plan, policy, i, leak.time, since, with_proofs=True, retention=spec.log_retention, idle=idle
         )
         return b
     if leak.vector in RESIDENT:
@@ -105,7 +106,7 @@ def _client_bundle(
     if leak.vector in STEALS_REFRESH_TOKEN and plan.rules.refresh_token:
         _steal_refresh_token(b, plan, i, leak.time)
     if leak.vector == "secret_sprawl" and loot.rt_expiry is None and not loot.secret and loot.key is None:
-        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, since, with_proofs=False)
+        loot.tokens, loot.proofs = instance_tokens(plan, policy, i, leak.time, since, with_proofs=False, idle=idle)
     return b
 
 
