@@ -471,7 +471,7 @@ def workload_with_sprawled_configuration(auth: str | None) -> tokensim.Architect
     kms = spec["nodes"]["kms_backend"]
     kms["leaks"] = [{"vector": "secret_sprawl", "rate": "1/year"}]
     if auth is not None:
-        del kms["confidential"]
+        kms.pop("confidential", None)
         kms["auth"] = auth
     return tokensim.Architecture.from_dict(spec)
 
@@ -485,14 +485,14 @@ def test_v1_wrong_dpop_differs_from_bearer_for_a_private_key_jwt_client_with_a_h
     Why the semantics imply it (docs/model.md sections 4 and 5a): a sprawled configuration holds no
     hardware key, so the thief cannot authenticate as the client and mints nothing; it holds only the
     current access token, which DPoP binds to the hardware key. Required: bearer - DPoP > 0 (99%). The
-    same fleet with a client secret (the model's `confidential: true`) still gives DPoP = bearer: the
-    thief mints with the secret, for its own key.
+    same fleet with a client secret (`auth: secret`; the built-in model now gives `kms_backend`
+    `private_key_jwt`) still gives DPoP = bearer: the thief mints with the secret, for its own key.
     """
     presets = [tokensim.preset("bearer"), tokensim.preset("dpop")]
     keyed = runs(workload_with_sprawled_configuration("private_key_jwt"), presets, replications=20, seed=10)
     est = paired_difference(keyed, "bearer", "dpop")
     low, high = est.interval()
     assert low > 0, f"bearer - dpop = {est.value:.1f}, 99% ({low:.1f}, {high:.1f})"
-    secret = runs(workload_with_sprawled_configuration(None), presets, replications=5, seed=10)
+    secret = runs(workload_with_sprawled_configuration("secret"), presets, replications=5, seed=10)
     assert column(secret, "bearer").sum() > 0
     assert_no_reduction(reduction(secret, "dpop", "bearer"), "a sprawled client secret")

@@ -196,7 +196,7 @@ def cells_for_resources(
                 res.sensitivity,
                 issuer.revocation,
                 issuer.propagation_delay,
-                res.network_allow_list,
+                allow_listed=res.network_allow_list,
             )
         )
     return tuple(out)
