@@ -90,9 +90,9 @@ def test_secret_of_an_authorization_code_client_mints_nothing_alone(closed_form)
         assert values.sum() == 0
     workload = model("secret_sprawl", {**base, "grants": ["client_credentials"]}, delay="1h", replay_rate=f"{RHO}/h")
     target = expected(LAMBDA, RHO, H, D_DELAY, np.array([math.inf]))
-    bearer = unauthorized(workload, tokensim.preset("bearer"), reps=40, horizon=H, closed_form=closed_form)
+    bearer = unauthorized(workload, tokensim.preset("bearer"), reps=20, horizon=H, closed_form=closed_form)
     within(bearer, target)
-    dpop = unauthorized(workload, tokensim.preset("dpop"), reps=40, horizon=H, closed_form=closed_form)
+    dpop = unauthorized(workload, tokensim.preset("dpop"), reps=20, horizon=H, closed_form=closed_form)
     assert np.array_equal(bearer, dpop)
 
 
@@ -122,7 +122,7 @@ def test_private_key_jwt_with_a_hardware_key_mints_only_during_the_dwell(closed_
     arch = model("host_compromise", client, dwell=f"{DWELL}h", delay="1h", replay_rate=f"{RHO}/h")
     target = expected(LAMBDA, RHO, H, D_DELAY, np.array([DWELL_END]))
     for name in ("bearer", "dpop"):
-        within(unauthorized(arch, tokensim.preset(name), reps=40, horizon=H, closed_form=closed_form), target)
+        within(unauthorized(arch, tokensim.preset(name), reps=20, horizon=H, closed_form=closed_form), target)
     secret = model("host_compromise", {"auth": "secret"}, dwell=f"{DWELL}h", delay="1h", replay_rate=f"{RHO}/h")
     unlimited = expected(LAMBDA, RHO, H, D_DELAY, np.array([math.inf]))
     within(unauthorized(secret, tokensim.preset("dpop"), reps=20, horizon=H, closed_form=closed_form), unlimited)
@@ -134,7 +134,7 @@ def test_secret_sprawl_of_a_private_key_jwt_client(closed_form):
     """A software key file sprawls (exported: mints to the horizon); a hardware or KMS key exposes nothing."""
     soft = model("secret_sprawl", {"auth": "private_key_jwt"}, delay="1h", replay_rate=f"{RHO}/h")
     target = expected(LAMBDA, RHO, H, D_DELAY, np.array([math.inf]))
-    within(unauthorized(soft, tokensim.preset("dpop"), reps=30, horizon=H, closed_form=closed_form), target)
+    within(unauthorized(soft, tokensim.preset("dpop"), reps=16, horizon=H, closed_form=closed_form), target)
     hard = model("secret_sprawl", {"auth": "private_key_jwt", "key_storage": "hardware"}, delay="1h")
     assert unauthorized(hard, tokensim.preset("dpop"), reps=10, horizon=H, closed_form=closed_form).sum() == 0
 
@@ -146,7 +146,7 @@ def test_attestation_needs_the_platform_an_exported_key_alone_mints_nothing(clos
     client = {"auth": "attestation", "key_storage": "software"}
     arch = model("host_compromise", client, dwell=f"{DWELL}h", delay="1h", replay_rate=f"{RHO}/h")
     target = expected(LAMBDA, RHO, H, D_DELAY, np.array([DWELL_END]))
-    within(unauthorized(arch, tokensim.preset("bearer"), reps=40, horizon=H, closed_form=closed_form), target)
+    within(unauthorized(arch, tokensim.preset("bearer"), reps=20, horizon=H, closed_form=closed_form), target)
     sprawl = model("secret_sprawl", client, delay="1h")
     assert unauthorized(sprawl, tokensim.preset("bearer"), reps=10, horizon=H, closed_form=closed_form).sum() == 0
 
@@ -162,7 +162,7 @@ def test_key_lifetime_cuts_an_exported_key(closed_form):
     r = k * quantiles()
     ends = np.where(r > D_DELAY, D_DELAY + np.ceil((r - D_DELAY) / a) * a, 0.0)
     target = expected(LAMBDA, RHO, H, D_DELAY, ends)
-    within(unauthorized(arch, tokensim.preset("bearer"), reps=60, horizon=H, closed_form=closed_form), target)
+    within(unauthorized(arch, tokensim.preset("bearer"), reps=16, horizon=H, closed_form=closed_form), target)
 
 
 # -- static keys and workload identity ----------------------------------------------------------------------
@@ -178,14 +178,14 @@ def test_static_key_replays_until_its_ttl_under_every_policy(closed_form):
     )
     target = expected(LAMBDA, RHO, H, D_DELAY, s * quantiles())
     runs = {
-        p: unauthorized(arch, tokensim.preset(p), reps=60, horizon=H, closed_form=closed_form) for p in tokensim.PRESETS
+        p: unauthorized(arch, tokensim.preset(p), reps=16, horizon=H, closed_form=closed_form) for p in tokensim.PRESETS
     }
     within(runs["bearer"], target)
     for p in tokensim.PRESETS:
         assert np.array_equal(runs[p], runs["bearer"]), p
     forever = model("secret_sprawl", {"credential": "static_key"}, delay="1h", replay_rate=f"{RHO}/h")
     within(
-        unauthorized(forever, tokensim.preset("dpop"), reps=30, horizon=H, closed_form=closed_form),
+        unauthorized(forever, tokensim.preset("dpop"), reps=16, horizon=H, closed_form=closed_form),
         expected(LAMBDA, RHO, H, D_DELAY, np.array([math.inf])),
     )
 
@@ -208,14 +208,14 @@ def test_workload_identity_mints_for_identity_ttl_after_the_dwell(closed_form):
     arch = model("host_compromise", client, dwell=f"{DWELL}h", delay="1h", replay_rate=f"{RHO}/h")
     end = D_DELAY + math.ceil((DWELL + i - D_DELAY) / TTL) * TTL
     within(
-        unauthorized(arch, tokensim.preset("dpop"), reps=40, horizon=H, closed_form=closed_form),
+        unauthorized(arch, tokensim.preset("dpop"), reps=20, horizon=H, closed_form=closed_form),
         expected(LAMBDA, RHO, H, D_DELAY, np.array([end])),
     )
     sprawl = model("secret_sprawl", client, delay="15m", replay_rate=f"{RHO}/h")
     r = i * quantiles()
     ends = np.where(r > 0.25, 0.25 + np.ceil((r - 0.25) / TTL) * TTL, 0.0)
     within(
-        unauthorized(sprawl, tokensim.preset("bearer"), reps=60, horizon=H, closed_form=closed_form),
+        unauthorized(sprawl, tokensim.preset("bearer"), reps=16, horizon=H, closed_form=closed_form),
         expected(LAMBDA, RHO, H, 0.25, ends),
     )
 
@@ -244,7 +244,7 @@ def test_refresh_binding_dpop_under_hybrid_makes_a_stolen_refresh_token_useless_
     g = GRANT * quantiles()
     ends = np.where(g > D_DELAY, D_DELAY + np.ceil((g - D_DELAY) / TTL) * TTL, 0.0)
     within(
-        unauthorized(arch, hybrid, reps=60, horizon=H, closed_form=closed_form),
+        unauthorized(arch, hybrid, reps=16, horizon=H, closed_form=closed_form),
         expected(LAMBDA, RHO, H, D_DELAY, ends),
     )
     bound = hybrid.with_overrides({"refresh_binding": "dpop"})
@@ -337,13 +337,13 @@ def test_overrides_change_only_the_named_client(closed_form):
     N lambda H rho (a' - d)^2 / (2 a') of the overridden lifetime a' = 4 h; name wins over platform."""
     arch = two_clients()
     base = tokensim.preset("bearer")
-    plain = unauthorized(arch, base, reps=30, horizon=H, closed_form=closed_form)
+    plain = unauthorized(arch, base, reps=16, horizon=H, closed_form=closed_form)
     other = base.with_overrides({"overrides": {"b": {"access_ttl": "4h"}}})
-    assert np.array_equal(unauthorized(arch, other, reps=30, horizon=H, closed_form=closed_form), plain)
+    assert np.array_equal(unauthorized(arch, other, reps=16, horizon=H, closed_form=closed_form), plain)
     mine = base.with_overrides({"overrides": {"a": {"access_ttl": "4h"}, "workload": {"access_ttl": "10m"}}})
     a, d = 4.0, 0.25
     target = 200 * 20 / HOURS_PER_YEAR * H * 30 * (a - d) ** 2 / (2 * a)
-    within(unauthorized(arch, mine, reps=30, horizon=H, closed_form=closed_form), target)
+    within(unauthorized(arch, mine, reps=16, horizon=H, closed_form=closed_form), target)
     sim = Simulation(arch, mine, seed=0, replication=0, horizon=1.0)
     assert sim.plan.clients["a"].ttl["low_risk"] == 4.0 and sim.plan.clients["b"].ttl["low_risk"] == 1.0
 
