@@ -241,3 +241,32 @@ def test_a_store_of_an_idle_instance_holds_only_what_was_current_when_it_last_ra
     p = f + (1 - f) * (1 - (mu / a) * (1 - np.exp(-a / mu)))
     n = frame["leaks"].sum()
     assert abs(per - p) < 4 * np.sqrt(p * (1 - p) / n), (per, p, n)
+
+
+def test_against_an_idle_client_the_thiefs_rotated_family_lasts_until_the_client_next_runs():
+    """Bearer, refresh token, rotation with reuse detection, no grace, introspection, tokens of 36 s.
+
+    The thief keeps the family through the dwell and refreshes itself when the harvest ends; an idle
+    client refreshes nothing, so the rotated token is presented again (reuse detection, revocation at once)
+    only when the client next runs: at the dwell's end if it is running then (probability f), else an
+    idle spell's remainder later (mean mu = period (1 - f) / f). The thief mints from t + d meanwhile:
+    rho x (D - d + (1 - f) mu) per leak, up to a/2 (18 s); always active (version 1's client): rho x (D - d).
+    """
+    f, period, a = 0.25, 1.0, 0.01
+    mu = period * (1 - f) / f
+    arch = resident_model(
+        client={
+            "key_storage": "none",
+            "supports": ["bearer"],
+            "holds_refresh_token": True,
+            "active_fraction": f,
+            "active_period": f"{period}h",
+        }
+    )
+    pol = tokensim.preset(
+        "bearer", access_ttl="36s", refresh_ttl="30d", rotation=True, reuse_detection=True, reuse_grace=0
+    )
+    mean, low, high = per_leak(arch, pol, replications=30, seed=12)
+    expected = RHO * (D - DELAY + (1 - f) * mu)
+    slack = RHO * a  # the last harvested token's tail, and the horizon's edge
+    assert low - slack <= expected <= high + slack, (expected, mean, low, high)
