@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import tokensim
+from tokensim._version import SEMANTICS
 from tokensim.analysis import mean_ci
 from tokensim.cli import main
 from tokensim.errors import InputError
@@ -640,6 +641,7 @@ def test_sequential_stopping_agrees_across_executors_and_resume(tmp_path, until_
                 "experiment": exp.spec.name,
                 "experiment_hash": exp.plan.experiment_hash,
                 "inputs": manifest_inputs(exp.plan.inputs),
+                "semantics": SEMANTICS,  # as the runner writes it: a folder of this engine's runs
             },
             exp.text,
             resume=False,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -123,7 +125,13 @@ def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None
         ]
     with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
         echo("\n".join(lines), err=True)
-    raise typer.Exit(stop.exit_status)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Exit at once: every stored run is on disk already (atomic chunks). A normal shutdown would run
+    # concurrent.futures' atexit hook against a pool whose workers the signal is killing, which under
+    # load can print a traceback after the message.
+    os._exit(stop.exit_status)
 
 
 def _report_lost_worker(experiment: Path, folder: Path | None) -> None:
