@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokensim.model.policy import Policy
+from tokensim.sim.activity import Activity
 from tokensim.sim.bundle import INF, CapturedToken, Cell
 from tokensim.sim.lifecycle import current_expiry_array
 from tokensim.sim.plan import ClientPlan
@@ -66,7 +67,7 @@ def idle_for(plan: ClientPlan, rows: int, rng: np.random.Generator) -> np.ndarra
     if spec.active_fraction >= 1.0:
         return None
     running = rng.random(rows) < spec.active_fraction
-    back = rng.exponential(spec.active_period * (1.0 - spec.active_fraction) / spec.active_fraction, rows)
+    back = rng.exponential(Activity(spec.active_fraction, spec.active_period).idle_period, rows)
     idle: np.ndarray = np.where(running, 0.0, back)
     return idle
 
