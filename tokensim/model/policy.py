@@ -16,9 +16,10 @@ from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, Valid
 
 from tokensim.display import quote, shorten
 from tokensim.errors import InputError, Problem, format_loc
+from tokensim.model.delays import _Strict
 from tokensim.model.fields import Duration, DurationOrZero
 from tokensim.model.loading import read_document, validate_as
-from tokensim.model.schema import Mechanism, _Strict
+from tokensim.model.schema import Mechanism
 
 
 def _mechanism_list(value: object) -> object:
