@@ -467,8 +467,8 @@ def tiny_arch(**client: Any) -> tokensim.Architecture:
     return tokensim.Architecture.from_dict(tiny(**client))
 
 
-#: docs/model.md section 8: the one field that is NaN by definition (no family was ever usable).
-NAN_IF_NONE = {"time_to_containment_hours"}
+#: docs/model.md: the fields that are NaN by definition (no family was ever usable; no `loss:` section).
+NAN_IF_NONE = {"time_to_containment_hours", "loss"}
 
 
 def finite_record(record: dict[str, Any]) -> None:
@@ -482,7 +482,15 @@ def test_a_run_at_every_upper_bound_at_once_finishes_without_overflow() -> None:
     """The longest horizon, the widest delay, the fastest thief and client, the heaviest API and cost weights."""
     data = tiny(request_rate="1000/s", log_retention="1000y", tenants=limits.TENANTS.high)
     data["nodes"]["app"]["leaks"] = [{"vector": "malware", "rate": "1/year", "dwell": "1000y"}]
-    data["nodes"]["api"] |= {"sensitivity": 1e6, "records": 10**12, "privileged_fraction": 1}
+    data["nodes"]["api"] |= {
+        "sensitivity": 1e6,
+        "privileged_weight": limits.PRIVILEGED_WEIGHT.high,
+        "records": limits.RECORDS.high,
+        "records_per_request": limits.RECORDS.high,
+        "privileged_fraction": 1,
+    }
+    money = limits.MONEY.high
+    data["loss"] = dict.fromkeys(("per_record", "per_privileged_request", "per_tenant", "per_incident"), money)
     data["attacker"] = {
         "replay_rate": "1000/s",
         "replay_delay": {"distribution": "lognormal", "median": "1ms", "sigma": 10},
@@ -494,6 +502,7 @@ def test_a_run_at_every_upper_bound_at_once_finishes_without_overflow() -> None:
             tokensim.Architecture.from_dict(data), policy, seed=2**63 - 1, horizon="100y", costs=costs
         ).record
         finite_record(record)
+        assert math.isfinite(record["loss"]) and record["loss"] > 0
         assert record["horizon_hours"] == 100 * 8760
         if record["policy"] == "bearer":  # a token valid for the whole century, replayed at 1000/s
             assert record["unauthorized_requests"] > 10**12

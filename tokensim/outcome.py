@@ -17,15 +17,18 @@ from tokensim.sim.trace import TraceRow
 #: What the thief achieved, in the order the outcome row lists them.
 BLAST_FIELDS: tuple[str, ...] = (
     "leaks",
+    "incidents",
     "credentials_exposed",
     "credentials_usable",
     "replay_attempts",
     "unauthorized_requests",
     "privileged_requests",
+    "records_exposed",
     "resources_reached",
     "tenants_reached",
     "exposure_hours",
     "blast_radius",
+    "loss",
     "detections",
     "reuse_detections",
     "time_to_containment_hours",

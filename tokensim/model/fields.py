@@ -95,6 +95,10 @@ Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fracti
 Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
 Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
 Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
+#: A weight relative to 1 (`limits.PRIVILEGED_WEIGHT`): finite, not negative, not a boolean.
+Weight = Annotated[float, BeforeValidator(not_boolean), within(limits.PRIVILEGED_WEIGHT)]
+#: A money figure (`limits.MONEY`), in the model's `loss.currency`.
+Money = Annotated[float, BeforeValidator(not_boolean), within(limits.MONEY)]
 #: Replicas of a node that verify DPoP proofs, each with its own `jti` cache under `jti_tracking: per_node`.
 #: Assumption: a thousand replicas, beyond any single verifier tier; the default 1 is an assumption as well.
 VERIFIERS = Bound(1, 1000, "1,000", "more verifier replicas than one node of a model stands for")

@@ -66,6 +66,12 @@ SIGMA = Bound(0.0, 10.0, "10", "a log-normal spread wider than any measured dela
 #: Sensitivity of a resource (a weight relative to 1). Assumption: a million; blast radius
 #: (sensitivity x requests) then stays finite for every run inside the other bounds.
 SENSITIVITY = Bound(0.0, 1e6, "1,000,000", "a weight relative to 1 for an ordinary API")
+#: Weight of a privileged request relative to a read at the same resource (MODEL-v2.md section 6).
+#: Assumption: a million, the same span as `SENSITIVITY`; blast radius stays finite inside the other bounds.
+PRIVILEGED_WEIGHT = Bound(0.0, 1e6, "1,000,000", "a weight relative to 1 for a read")
+#: One money figure of a model's `loss:` section (per record, request, tenant, incident; a day rate).
+#: Assumption: 10^12, above any single loss on record (NotPetya's about $10^10); losses stay finite floats.
+MONEY = Bound(0.0, 1e12, "1,000,000,000,000", "above any single loss on record")
 #: Every figure of a cost file (person-days, milliseconds, seconds, hours, weights).
 #: Assumption: 10^9, far above every default (the largest is 1000); keeps the composite finite.
 COST_FIGURE = Bound(0.0, 1e9, "1,000,000,000", "far above every default figure")

@@ -31,11 +31,13 @@ from tokensim.model.fields import (
     Records,
     Tenants,
     Verifiers,
+    Weight,
     active_share,
     not_boolean,
     reach_share,
     within,
 )
+from tokensim.model.loss import LossFigures
 
 Mechanism = Literal["bearer", "dpop", "mtls"]
 KeyStorage = Literal["none", "software", "non_extractable", "hardware"]
@@ -214,7 +216,8 @@ class Broker(_NodeBase):
 
 
 class Resource(_NodeBase):
-    """An API. ``sensitivity`` weighs its requests in the blast radius. ``validation``: ``local`` (it checks
+    """An API. ``sensitivity`` weighs its requests in the blast radius, ``privileged_weight`` its privileged ones
+    again; per tenant it holds ``records`` and each request returns ``records_per_request`` of them. ``validation``: ``local`` (it checks
     self-contained tokens with the issuer's public key: a stolen signing key forges tokens here) or
     ``introspection`` (it asks the issuer about opaque tokens: forged tokens fail); unset: ``introspection``
     for an ``introspection`` issuer, else ``local``."""
@@ -223,7 +226,11 @@ class Resource(_NodeBase):
     sensitivity: Annotated[float, BeforeValidator(not_boolean), within(limits.SENSITIVITY, positive=True)] = 1.0
     privileged_fraction: Fraction = 0.1
     accepts: Literal["any", "bound"] = "bound"
-    records: Records | None = None
+    #: harm of a privileged request relative to a read here (MODEL-v2 section 6); 1: version 1
+    privileged_weight: Weight = 1.0
+    records: Records | None = None  # per tenant: records exposed saturate at it (unset: no records counted)
+    #: records one successful request returns (a bulk export: many). Assumption: 1, one record per read
+    records_per_request: Records = 1
     issuer: str | None = None
     # unset: `local` for resources of `jwt` and `caep` issuers, `introspection` for `introspection` issuers
     # (MODEL-v2 section 9; `Architecture.validation_of`)
@@ -303,3 +310,4 @@ class ModelFile(_Strict):
     edges: list[Edge] = Field(default_factory=list)
     attacker: Attacker = Field(default_factory=Attacker)
     defender: Defender = Field(default_factory=Defender)
+    loss: LossFigures | None = None  # money per unit of harm (MODEL-v2 section 6); None: no `loss` column

@@ -205,6 +205,10 @@ def check_model(spec: ModelFile) -> list[Problem]:
                     f"(got {', '.join(node.supports) or 'nothing'})",
                 )
             )
+        if isinstance(node, Resource) and node.records_per_request != 1 and node.records is None:
+            problems.append(
+                Problem(f"{where}.records_per_request", "counts records only with `records` (records per tenant)")
+            )
         if isinstance(node, Resource) and node.issuer is not None:
             target = nodes.get(node.issuer)
             if not isinstance(target, Issuer):

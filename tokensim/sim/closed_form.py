@@ -23,7 +23,7 @@ from tokensim.sim.detection import Detection
 from tokensim.sim.distributions import sample_many
 from tokensim.sim.plan import ClientPlan, Threat
 from tokensim.sim.streams import Streams
-from tokensim.sim.tally import Tally
+from tokensim.sim.tally import Reach, Tally
 from tokensim.sim.token_families import row_any
 from tokensim.sim.trace import TraceEvent, TraceSink
 
@@ -211,7 +211,7 @@ class FamilyQueue:
                 q=threat.detection_probability,
                 response=response,
                 rng=rng,
-                per_family=self.trace.enabled or plan.spec.tenants > 1,
+                per_family=True,  # per-family successes: tenants, records per tenant and incidents need them
                 accept=accept,
             )
         else:
@@ -237,11 +237,8 @@ class FamilyQueue:
         for c, n in zip(cells, per_cell):
             if n:
                 tally.successes(c, int(n))
-        if res.successes is not None:
-            tenants = np.unique(instances[res.successes.sum(axis=1) > 0] % plan.spec.tenants)
-            tally.reach.tenants_hit.update((plan.name, int(x)) for x in tenants)
-        elif per_cell.sum() > 0:  # one tenant: reached if any family succeeded
-            tally.reach.tenants_hit.add((plan.name, 0))
+        assert res.successes is not None  # resolved per family
+        _reach_of_families(tally.reach, plan, parts, sizes, instances % plan.spec.tenants, res.successes)
         tally.credentials_usable += int(plan.distinct_tokens(res.usable_end > start[:, None]).sum())
         used = row_any(res.usable_end > start[:, None])  # usable once exploitation began
         tally.exposure_hours += float(res.exposure[used].sum())
@@ -308,3 +305,26 @@ class FamilyQueue:
                 )
             for time, event, count, detail in rows:
                 self.trace.note(time, event, node, vector, plan.name, int(i), what, count, detail)
+
+
+def _reach_of_families(
+    reach: Reach,
+    plan: ClientPlan,
+    parts: list[QueuedFamilies],
+    sizes: list[int],
+    tenants: np.ndarray,
+    successes: np.ndarray,
+) -> None:
+    """What the families' successes (families x cells) reached: tenants, records per tenant, incidents."""
+    hit = successes.sum(axis=1) > 0
+    if not hit.any():
+        return
+    reach.tenants_hit.update((plan.name, int(x)) for x in np.unique(tenants[hit]))
+    for j, cell in enumerate(plan.cells):
+        if cell.records is not None and successes[:, j].any():
+            per_tenant = np.bincount(tenants, weights=successes[:, j])
+            for t in np.flatnonzero(per_tenant):
+                reach.data_requests(cell, int(t), int(per_tenant[t]))
+    for k in np.unique(np.repeat(np.arange(len(parts)), sizes)[hit]):
+        part = parts[int(k)]
+        reach.harmful_leaks.add((part.node, part.vector, part.leak_time))

@@ -123,7 +123,7 @@ class Simulation:
 
     def outcome_fields(self) -> dict[str, int | float]:
         """The blast-radius fields of the outcome record (after `run`)."""
-        return self.tally.fields(self.bundles)
+        return self.tally.fields(self.bundles, self.plan.loss)
 
     def _leak_process(self, source: LeakSource) -> Generator[simpy.Event, Any, None]:
         """Poisson leak arrivals; times, victims and attacker delays never depend on the policy.

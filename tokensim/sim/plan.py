@@ -17,6 +17,7 @@ import numpy as np
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.inside import inside_effect
+from tokensim.model.loss import LossFigures
 from tokensim.model.policy import Policy
 from tokensim.model.routes import TIERS, Effect, Route, Tier, client_mechanisms
 from tokensim.model.schema import Client, DelayDistribution
@@ -24,6 +25,7 @@ from tokensim.sim.bundle import INF, Cell
 from tokensim.sim.credentials import MintRules, mint_rules
 from tokensim.sim.phases import Phases
 from tokensim.sim.proofs import proofs_replay
+from tokensim.sim.records import HeldRecords
 from tokensim.sim.sources import LeakSource, leak_source
 from tokensim.sim.streams import Streams
 from tokensim.sim.token_families import row_any
@@ -95,6 +97,7 @@ class RunPlan:
     forged_tenants: Mapping[str, tuple[tuple[str, int], ...]]  # resource -> every tenant whose client reaches it
     leaks: tuple[LeakSource, ...]
     threat: Threat
+    loss: LossFigures | None = None  # money per unit of harm (None: the outcome's `loss` is NaN)
 
 
 def build_plan(
@@ -152,6 +155,7 @@ def build_plan(
             attacker.replay_delay,
             attacker.presign_horizon,
         ),
+        loss=arch.spec.loss,
     )
 
 
@@ -193,10 +197,11 @@ def cells_for_resources(
                 tier,
                 share[r] * frac,
                 effect,
-                res.sensitivity,
+                res.sensitivity * (res.privileged_weight if tier == "privileged" else 1.0),
                 issuer.revocation,
                 issuer.propagation_delay,
                 allow_listed=res.network_allow_list,
+                records=None if res.records is None else HeldRecords(res.records, res.records_per_request),
             )
         )
     return tuple(out)

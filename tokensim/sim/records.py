@@ -31,11 +31,24 @@ class Cell:
     tier: Tier
     weight: float  # share of the thief's attempts aimed here
     effect: Effect  # route analysis, weakest path
-    sensitivity: float
+    harm: float  # per successful request: sensitivity, times privileged_weight on the privileged tier
     revocation: Literal["introspection", "jwt", "caep"]
     propagation_delay: float
     proof_accept: float = 1.0  # chance a replay of a captured DPoP proof is accepted (jti caches per node)
     allow_listed: bool = False  # the resource accepts requests only from inside the victim's network
+    records: HeldRecords | None = None  # the data the resource holds (None: no records counted)
+
+
+@dataclass(frozen=True)
+class HeldRecords:
+    """Records a resource holds per tenant and returns per successful request (MODEL-v2.md section 6)."""
+
+    per_tenant: int
+    per_request: int
+
+    def exposed(self, successes: int) -> int:
+        """Records one tenant loses to ``successes`` requests: linear, then saturating at what it holds."""
+        return min(self.per_tenant, successes * self.per_request)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tokensim.model.loss import LossFigures
 from tokensim.sim.bundle import Bundle, Cell
+from tokensim.sim.records import HeldRecords
 
 
 @dataclass
@@ -40,13 +42,37 @@ class SpanSum:
         return total / count if count else math.nan
 
 
+#: A leak, as both exploitation paths name it: (node, vector, leak time). One event is one incident.
+LeakKey = tuple[str, str, float]
+
+
 @dataclass
 class Reach:
-    """Which resources and tenants the thief reached, and the weighted harm (blast radius)."""
+    """Which resources, tenants and records the thief reached, the weighted harm (blast radius), and which
+    leaks caused any harm (incidents: FAIR's loss events)."""
 
     resource_hits: dict[str, int] = field(default_factory=dict)
     tenants_hit: set[tuple[str, int]] = field(default_factory=set)
     blast_radius: float = 0.0
+    #: successful requests per (resource, tenant index) at resources that hold records (MODEL-v2 section 6)
+    data_hits: dict[tuple[str, int], int] = field(default_factory=dict)
+    held: dict[str, HeldRecords] = field(default_factory=dict)  # what each resource of `data_hits` holds
+    harmful_leaks: set[LeakKey] = field(default_factory=set)
+
+    def data_requests(self, cell: Cell, tenant: int, n: int) -> None:
+        """``n`` successful requests at ``cell`` against the data of tenant index ``tenant``.
+
+        Tenant index i is the same organisation for every client population (tenant i of the SPA and of
+        the mobile app share the resource's records), so two populations of one organisation never
+        expose its records twice."""
+        if cell.records is not None and n:
+            key = (cell.resource, tenant)
+            self.data_hits[key] = self.data_hits.get(key, 0) + n
+            self.held[cell.resource] = cell.records
+
+    def records_exposed(self) -> int:
+        """Records exposed: per (resource, tenant) min(records, successes x records_per_request), summed."""
+        return sum(self.held[resource].exposed(n) for (resource, _), n in self.data_hits.items())
 
 
 @dataclass
@@ -71,11 +97,12 @@ class Tally:
         self.unauthorized += n
         if cell.tier == "privileged":
             self.privileged += n
-        self.reach.blast_radius += cell.sensitivity * n
+        self.reach.blast_radius += cell.harm * n
         self.reach.resource_hits[cell.resource] = self.reach.resource_hits.get(cell.resource, 0) + n
 
-    def fields(self, bundles: Iterable[Bundle]) -> dict[str, int | float]:
-        """The blast-radius fields of the outcome record (`tokensim.outcome.BLAST_FIELDS`, in order)."""
+    def fields(self, bundles: Iterable[Bundle], loss: LossFigures | None = None) -> dict[str, int | float]:
+        """The blast-radius fields of the outcome record (`tokensim.outcome.BLAST_FIELDS`, in order); ``loss``
+        prices them (NaN without a model's `loss:` section)."""
         bundles = list(bundles)
         usable = self.credentials_usable + sum(
             len(b.progress.usable_tokens)
@@ -88,17 +115,23 @@ class Tally:
         used = [b for b in bundles if b.progress.usable_after_start and b.progress.last_usable is not None]
         exposure = self.exposure_hours + sum(b.progress.exposure for b in used)
         spans = (b.progress.last_usable - b.origin.leak_time for b in used)  # type: ignore[operator]
+        records = self.reach.records_exposed()
+        incidents = len(self.reach.harmful_leaks)
+        tenants = len(self.reach.tenants_hit)
         return {
             "leaks": self.leaks,
+            "incidents": incidents,
             "credentials_exposed": self.credentials_exposed,
             "credentials_usable": usable,
             "replay_attempts": self.replay_attempts,
             "unauthorized_requests": self.unauthorized,
             "privileged_requests": self.privileged,
+            "records_exposed": records,
             "resources_reached": len(self.reach.resource_hits),
-            "tenants_reached": len(self.reach.tenants_hit),
+            "tenants_reached": tenants,
             "exposure_hours": float(exposure),
             "blast_radius": float(self.reach.blast_radius),
+            "loss": math.nan if loss is None else loss.loss(records, self.privileged, tenants, incidents),
             "detections": self.detections,
             "reuse_detections": self.reuse_detections,
             "time_to_containment_hours": float(self.containment.mean_with(spans)),

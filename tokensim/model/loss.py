@@ -1,0 +1,38 @@
+"""The optional `loss:` section of a model file: what one unit of harm costs, in money (MODEL-v2.md section 6).
+
+FAIR's loss magnitude, per unit the simulation counts: a record exposed, a privileged request, a tenant
+reached, an incident (a leak whose thief achieved at least one request). The loss event frequency comes
+from the run itself, so the annual loss distribution (tokensim.analysis.loss) needs no expert ranges.
+Every figure is the user's: tokensim ships no default (docs/parameters.md quotes published figures a
+user may start from, with whose numbers they are).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from tokensim.model.delays import _Strict
+from tokensim.model.fields import Money
+
+
+class LossFigures(_Strict):
+    """Money per unit of harm; unset figures count nothing (0). ``day_rate`` prices a person-day of the
+    integration cost in the same currency, so cost and loss share a unit (return on integration cost)."""
+
+    per_record: Money = 0.0
+    per_privileged_request: Money = 0.0
+    per_tenant: Money = 0.0
+    per_incident: Money = 0.0
+    day_rate: Money | None = None
+    currency: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z$€£¥]+$")] = "USD"
+
+    def loss(self, records: float, privileged: float, tenants: float, incidents: float) -> float:
+        """The loss of one run from its counts: each count times its figure, summed."""
+        return (
+            self.per_record * records
+            + self.per_privileged_request * privileged
+            + self.per_tenant * tenants
+            + self.per_incident * incidents
+        )
