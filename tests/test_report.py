@@ -347,3 +347,15 @@ def test_bad_input_is_an_input_error(grid, tmp_path):
         build_report(pd.DataFrame({"model": ["m"], "policy": ["bearer"]}), out=tmp_path / "r.html")
     with pytest.raises(InputError, match="does not exist"):
         build_report(grid, out=tmp_path / "no" / "r.html")
+
+
+def test_report_says_which_harm_weights_produced_the_blast_radius(grid_report):
+    """Issue 13: the reader sees the weights the blast radius rests on, as the model file sets them."""
+    import yaml
+
+    text = " ".join(_text(grid_report).split())
+    assert "How harm is weighed" in text
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "models" / "spa_behind_proxy.yaml").read_text())
+    orders = spec["nodes"]["orders"]
+    expected = f"orders {orders['sensitivity']:g} {orders['privileged_fraction']:g} {orders['privileged_weight']:g} - -"
+    assert expected in text, expected

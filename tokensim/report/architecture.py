@@ -111,6 +111,27 @@ def _variant(experiment: Experiment | None, name: str, row: Mapping[str, Any] | 
     return None
 
 
+def harm_weights(arch: Architecture) -> list[dict[str, str]]:
+    """Per resource, the weights that produced the blast radius and records exposed (docs/model.md section 8a),
+    so a reader of the report sees which numbers the result rests on."""
+    from tokensim.model.schema import Resource
+
+    rows = []
+    for name, node in arch.spec.nodes.items():
+        if isinstance(node, Resource):
+            rows.append(
+                {
+                    "resource": name,
+                    "sensitivity": f"{node.sensitivity:g}",
+                    "privileged_fraction": f"{node.privileged_fraction:g}",
+                    "privileged_weight": f"{node.privileged_weight:g}",
+                    "records": "-" if node.records is None else f"{node.records:,}",
+                    "records_per_request": "-" if node.records is None else f"{node.records_per_request:,}",
+                }
+            )
+    return rows
+
+
 def model_sections(
     results: pd.DataFrame, given: Mapping[str, Architecture], experiment: Experiment | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -122,7 +143,14 @@ def model_sections(
     out: dict[str, dict[str, Any]] = {}
     for name, rows in results.groupby("model", sort=False):
         arch, where, costs = _model_for(str(name), given, experiment)
-        section: dict[str, Any] = {"name": str(name), "description": "", "source": where, "groups": [], "notes": []}
+        section: dict[str, Any] = {
+            "name": str(name),
+            "description": "",
+            "source": where,
+            "groups": [],
+            "notes": [],
+            "harm": [],
+        }
         out[str(name)] = section
         if arch is None:
             section["notes"].append(
@@ -131,6 +159,7 @@ def model_sections(
             )
             continue
         section["description"] = arch.description
+        section["harm"] = harm_weights(arch)
         groups: dict[str, dict[str, Any]] = {}
         mismatched: list[str] = []
         for policy_name, prows in rows.groupby("policy", sort=False):
