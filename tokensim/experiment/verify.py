@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from tokensim._version import SEMANTICS
 from tokensim.errors import InputError
 from tokensim.experiment.chunks import ChunkProblem
 from tokensim.experiment.inputs import changed_inputs, manifest_inputs
@@ -108,6 +109,16 @@ def verify_results(folder: str | Path) -> FolderCheck:
                 "the manifest has no digests of the models, policies and costs (written by tokensim "
                 f"{manifest.get('tokensim_version') or 'an earlier version'}): whether they changed cannot be checked"
             )
+    written = manifest.get("semantics", 1)
+    if written != SEMANTICS:
+        notes.append(
+            f"simulated under version-{written} semantics; this tokensim simulates version {SEMANTICS} "
+            "(docs/model.md): the rows load, report and plot, columns added since (such as incidents, "
+            "records_exposed, loss) are absent, and no run can be added (sweep into a new --out folder)"
+        )
+        if changed:  # new fields read with their defaults: expected of an older folder, not a user's edit
+            notes.append(f"read by this tokensim, {', '.join(changed)} differ from what was run")
+            changed = []
     counts, extra = _counts(exp, stored, ids)
     rows = sum(t.num_rows for t in kept)
     writer = writer_of(store.root)
