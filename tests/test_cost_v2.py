@@ -200,7 +200,11 @@ def test_an_sdk_must_fit_the_clients_platform_and_be_known() -> None:
         ("sdk_support: {appauth: {dpop: {status: custom}}}\n", "sdk_support", "unknown sdk 'appauth'"),
         ("platform_support: {browser: {mtls: {status: maybe}}}\n", "platform_support.browser.mtls.status", "maybe"),
         ("recurring: {years: -1}\n", "recurring.years", "must not be negative"),
-        ("recurring: {clock_skew_failure_share: {mobile: 2}}\n", "recurring.clock_skew_failure_share.mobile", "1"),
+        (
+            "recurring: {clock_skew_failure_share: {mobile: 2}}\n",
+            "recurring.clock_skew_failure_share.mobile",
+            "must be a fraction",
+        ),
     ],
 )
 def test_a_bad_cost_file_is_refused_naming_file_and_field(tmp_path, capsys, text, where, fragment) -> None:

@@ -25,7 +25,7 @@ from tokensim.errors import InputError
 from tokensim.model import cost_data, limits
 from tokensim.model.cost_data import STORAGES, SdkName, Storage, SupportStatus
 from tokensim.model.cost_terms import integration_cost
-from tokensim.model.fields import not_boolean, within
+from tokensim.model.fields import Fraction, not_boolean, within
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.schema import KeyStorage, Platform
 
@@ -37,7 +37,7 @@ Figure = Annotated[float, BeforeValidator(not_boolean), within(limits.COST_FIGUR
 #: A figure something is divided by: greater than zero as well.
 PositiveFigure = Annotated[float, BeforeValidator(not_boolean), within(limits.COST_FIGURE, positive=True)]
 #: A share of requests, 0 to 1.
-Share = Annotated[float, BeforeValidator(not_boolean), Field(ge=0.0, le=1.0)]
+Share = Fraction
 #: The mechanisms that bind a token (bearer costs nothing).
 Bound = Literal["dpop", "mtls"]
 #: Version 1 keyed `sign_ms` by a client's `key_storage`; version 2 keys it by storage.
