@@ -219,3 +219,19 @@ def test_a_bad_cost_file_is_refused_naming_file_and_field(tmp_path, capsys, text
             main()
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and f"{path}: {where}" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- the documentation
+
+
+def test_parameters_md_lists_every_signing_figure_and_sdk() -> None:
+    """docs/parameters.md section 4 states each default of the latency table and each SDK it knows."""
+    from pathlib import Path
+
+    from tokensim.model import cost_data
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "parameters.md").read_text(encoding="utf-8")
+    for storage, ms in cost_data.SIGN_MS.items():
+        assert f"| `{storage}` | {ms:g} ms |" in text, storage
+    for sdk, platform in cost_data.SDK_PLATFORMS.items():
+        assert f"| `{sdk}` | {platform} |" in text, sdk
