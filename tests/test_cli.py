@@ -161,7 +161,9 @@ def test_cost_overrides_from_a_file(tmp_path):
     assert base.returncode == heavy.returncode == 0, heavy.stderr
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
     extra = b["integration_cost"].iloc[0] - a["integration_cost"].iloc[0]
-    assert extra == pytest.approx(99 * a["engineering_cost"].iloc[0]) and extra > 0
+    # the engineering weight prices one-off person-days and the recurring ones of the horizon (3 years)
+    days = a["engineering_cost"].iloc[0] + 3 * a["recurring_cost"].iloc[0]
+    assert extra == pytest.approx(99 * days) and extra > 0
     bad = tmp_path / "bad.yaml"
     bad.write_text("weights: {engineerin: 1}\n")
     res = tokensim("run", "mobile_gateway", "--costs", str(bad))

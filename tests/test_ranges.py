@@ -175,7 +175,7 @@ def test_policy_durations_are_ranged_in_files_options_and_python(tmp_path, capsy
 COST_CASES = [
     ({"weights": {"latency": float("nan")}}, "weights.latency", "must be a finite number, got nan"),
     ({"weights": {"engineering": float("inf")}}, "weights.engineering", "must be a finite number, got inf"),
-    ({"sign_ms": {"hardware": -3}}, "sign_ms.hardware", "must not be negative, got -3"),
+    ({"sign_ms": {"strongbox": -3}}, "sign_ms.strongbox", "must not be negative, got -3"),
     ({"client_person_days": {"browser": {"dpop": -1}}}, "client_person_days.browser.dpop", "must not be negative"),
     ({"mtls_ms": 1e300}, "mtls_ms", "at most 1,000,000,000"),
     ({"weights": {"unsupported": True}}, "weights.unsupported", "a boolean is not a number"),

@@ -41,6 +41,7 @@ COST_FIELDS: tuple[str, ...] = (
     "token_endpoint_rps",
     "availability_loss",
     "unsupported_instances",
+    "recurring_cost",
     "integration_cost",
 )
 

@@ -24,7 +24,7 @@ ADDED_AT_DEFAULT: dict[str, dict[str, Any]] = {
     "gateway": {"forwards_host": True},
     "mesh": {"forwards_host": True},
     "resource": {"validation": None, "network_allow_list": False},
-    "client": {"phishing_resistant": False},
+    "client": {"phishing_resistant": False, "sdk": None},
     "issuer": {"supports": ["bearer", "dpop", "mtls"]},
 }
 

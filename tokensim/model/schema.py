@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
 
 from tokensim.model import limits
+from tokensim.model.cost_data import SDK_PLATFORMS, SdkName
 from tokensim.model.delays import (
     DelayDistribution,
     Exponential,
@@ -136,6 +137,18 @@ class Client(_NodeBase):
     #: Phishing-resistant authentication (FIDO2/WebAuthn, passkeys) or a device-bound session: an
     #: adversary-in-the-middle sign-in (`aitm`) gets nothing. Default false (version 1 had no aitm).
     phishing_resistant: bool = False
+    #: The OAuth client SDK it is built on (cost model v2: its DPoP / mTLS support gaps); None: the platform's usual.
+    sdk: SdkName | None = None
+
+    @field_validator("sdk")
+    @classmethod
+    def _sdk_fits_platform(cls, value: str | None, info: ValidationInfo) -> str | None:
+        platform = info.data.get("platform")
+        if value is not None and platform is not None and SDK_PLATFORMS[value] != platform:
+            raise ValueError(
+                f"{value} is an SDK for {SDK_PLATFORMS[value]} clients, and this client's platform is {platform}"
+            )
+        return value
 
     @property
     def authentication(self) -> ClientAuth:
