@@ -129,7 +129,7 @@ def loss_groups(frame: pd.DataFrame, columns: list[str]) -> list[LossGroup]:
             raise InputError.single(SOURCE, "horizon_hours", f"{label}: must be positive, got {horizons[0]!r}")
         out.append(LossGroup(key, loss, HOURS_PER_YEAR / float(horizons[0])))
     if dropped:
-        _note(f"left out (no `loss:` section in their model, so no loss): {', '.join(dropped)}")
+        _note(f"left out (no `loss:` section in their model, so no loss): {'; '.join(dropped)}")
     composed = sorted({g.runs_per_year for g in out if abs(g.runs_per_year - 1) > _TOL})
     if composed:
         _note(
