@@ -176,9 +176,11 @@ def annual_loss(
     """
     frame = require_loss(results)
     columns = grouping_columns(frame, by)
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10**7:
+        raise InputError.single(SOURCE, "years", f"must be a whole number of years from 1 to 10^7, got {years!r}")
     parts, composed = [], False
     for group in loss_groups(frame, columns):
-        values = _compose(group.losses, group.runs_per_year, int(years), np.random.default_rng(seed))
+        values = _compose(group.losses, group.runs_per_year, years, np.random.default_rng(seed))
         composed |= abs(group.runs_per_year - 1) > _TOL
         part = pd.DataFrame({"year": np.arange(values.size), "annual_loss": values})
         for column, value in zip(reversed(columns), reversed(group.key)):
@@ -193,7 +195,7 @@ def expected_annual_loss(
     results: pd.DataFrame,
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
-    quantiles: Sequence[float] = (0.5, 0.9, 0.99),
+    quantiles: Sequence[float] = (0.5, 0.9, 0.95, 0.99),
     *,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -209,6 +211,8 @@ def expected_annual_loss(
     frame = require_loss(results)
     level = require_level(level)
     columns = grouping_columns(frame, by)
+    if not all(isinstance(q, float | int) and not isinstance(q, bool) and 0 <= q <= 1 for q in quantiles):
+        raise InputError.single(SOURCE, "quantiles", f"must be shares between 0 and 1, got {list(quantiles)!r}")
     rows = []
     for group in loss_groups(frame, columns):
         k = group.runs_per_year
