@@ -407,3 +407,26 @@ def test_an_old_folder_still_loads_reports_and_plots_and_says_why_it_has_no_loss
     code, _, stderr = cli(monkeypatch, capsys, "report", old, "--out", report)
     assert code == 0, stderr
     assert report.stat().st_size > 10_000
+
+
+def test_the_figure_groups_by_any_columns_and_labels_rare_losses() -> None:
+    frame = synthetic([0.0] * 199 + [5.0])  # one year in 200 with a loss
+    fig = loss_exceedance_figure(frame, by=["model"])
+    assert [t.get_text() for t in fig.legends[0].texts] == ["m (a year with loss: 0.50%)"]
+    assert fig.axes[0].get_title() == "m: step curve and 95% interval"
+    none = loss_exceedance_figure(synthetic([0.0, 0.0]))
+    assert "no loss in any simulated year" in [t.get_text() for t in none.axes[0].texts] and not none.legends
+
+
+def test_plot_kind_loss_refuses_a_sampled_design(tmp_path, monkeypatch, capsys) -> None:
+    from conftest import sweep_folder
+
+    lhs = sweep_folder(
+        tmp_path,
+        "name: lhs\nmodels: [spa_behind_proxy]\npolicies: [bearer]\n"
+        "factors:\n  attacker.replay_rate: {low: 1/h, high: 120/h, log: true}\n"
+        "design: lhs\ndesign_options: {samples: 3}\nreplications: 1\nseed: 2\nhorizon: 2d\n",
+    )
+    code, _, stderr = cli(monkeypatch, capsys, "plot", lhs, "--kind", "loss", "--out", tmp_path / "x.png")
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"{lhs}: design: the sweep's lhs design samples uncertainties" in stderr

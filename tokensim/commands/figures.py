@@ -48,7 +48,7 @@ def loss_figure(frame: pd.DataFrame, experiment: Experiment | None, source: str)
         raise InputError.single(
             source,
             "design",
-            f"a {design_of(experiment)} design samples uncertainties rather than configurations: "
+            f"the sweep's {design_of(experiment)} design samples uncertainties rather than configurations: "
             "the loss figure needs runs of a grid sweep or `tokensim run` (pick a point with --where)",
         )
     figures = [] if experiment is None else [v.arch.spec.loss for v in experiment.plan.variants]

@@ -56,11 +56,15 @@ def _panel(
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values("threshold", kind="stable")
         label = labels[key]
+        colour = styles[str(dict(zip(keys, key)).get("policy", label))][0]
         any_loss = curve.loc[curve["threshold"] <= 0, "probability"]
         if not any_loss.empty:
             share = float(any_loss.iloc[-1])
-            label += f" (a year with loss: {share:.0%})" if share >= 0.01 or share == 0 else f" ({share:.2%})"
-        colour = styles[str(dict(zip(keys, key)).get("policy", label))][0]
+            label += (
+                f" (a year with loss: {share:.0%})"
+                if share >= 0.01 or share == 0
+                else f" (a year with loss: {share:.2%})"
+            )
         shown = curve[curve["threshold"] > 0]
         x = shown["threshold"].to_numpy(float)
         ax.fill_between(x, shown["ci_low"], shown["ci_high"], step="post", color=colour, alpha=0.18, linewidth=0)
