@@ -5,6 +5,8 @@
 - configurations: which columns identify a configuration, and short labels for them
 - pareto: the tradeoff table, its Pareto front and knee
 - recommend: the cheapest configuration under a blast-radius target, with its evidence
+- loss: the annual loss in money per configuration, its exceedance curve; loss_avoided: expected annual
+  loss avoided against a baseline policy, and the return on the cost of switching
 - sensitivity: Sobol indices and Morris screening of Sobol / Morris sweeps, through SALib
 
 See docs/analysis.md.
@@ -12,22 +14,31 @@ See docs/analysis.md.
 
 from tokensim.analysis.configurations import config_labels, configuration_columns
 from tokensim.analysis.intervals import design_average, interval_table, mean_ci, paired_differences, summarise
+from tokensim.analysis.loss import LossNote, annual_loss, expected_annual_loss, loss_exceedance, loss_thresholds
+from tokensim.analysis.loss_avoided import loss_avoided, return_on_cost
 from tokensim.analysis.pareto import knee_point, pareto_front, tradeoff_table
 from tokensim.analysis.recommend import Recommendation, recommend
 from tokensim.analysis.sensitivity import morris_screening, sensitivity, sobol_indices
 
 __all__ = [
+    "LossNote",
     "Recommendation",
+    "annual_loss",
     "config_labels",
     "configuration_columns",
     "design_average",
+    "expected_annual_loss",
     "interval_table",
     "knee_point",
+    "loss_avoided",
+    "loss_exceedance",
+    "loss_thresholds",
     "mean_ci",
     "morris_screening",
     "paired_differences",
     "pareto_front",
     "recommend",
+    "return_on_cost",
     "sensitivity",
     "sobol_indices",
     "summarise",

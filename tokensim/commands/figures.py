@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tokensim.commands.outputs import echo, regular_output, require_suffix
 from tokensim.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from tokensim.experiment import Experiment
 
 ResultsArg = Annotated[
     Path,
@@ -25,9 +31,38 @@ def _as_file_error(err: InputError, source: Path) -> InputError:
     return InputError(str(source), err.problems) if err.source == "results" or err.source.endswith(" figure") else err
 
 
+#: The kind `tokensim plot` draws from the loss column (docs/figures.md, "Loss exceedance").
+LOSS = "loss"
+
+
+def loss_figure(frame: pd.DataFrame, experiment: Experiment | None, source: str) -> Figure:
+    """The loss exceedance figure of result rows, its notes printed as ``note:`` lines (composed years,
+    configurations without a `loss:` section); the currency comes from the sweep's models when they agree."""
+    import warnings
+
+    from tokensim.analysis import LossNote
+    from tokensim.report.figures import SAMPLED_DESIGNS, design_of
+    from tokensim.viz.loss import currency_of, loss_exceedance_figure
+
+    if design_of(experiment) in SAMPLED_DESIGNS:
+        raise InputError.single(
+            source,
+            "design",
+            f"the sweep's {design_of(experiment)} design samples uncertainties rather than configurations: "
+            "the loss figure needs runs of a grid sweep or `tokensim run` (pick a point with --where)",
+        )
+    figures = [] if experiment is None else [v.arch.spec.loss for v in experiment.plan.variants]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LossNote)
+        fig = loss_exceedance_figure(frame, currency=currency_of(figures))
+    for note in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, LossNote)):
+        echo(f"note: {note}", err=True)
+    return fig
+
+
 def plot(
     results: ResultsArg,
-    kind: Annotated[str, typer.Option("--kind", help="tradeoff, ttl, exposure, sensitivity or timeline.")],
+    kind: Annotated[str, typer.Option("--kind", help="tradeoff, ttl, exposure, sensitivity, timeline or loss.")],
     out: Annotated[Path, typer.Option("--out", help="The figure file: .png, .svg or .pdf.")],
     metric: Annotated[
         str | None,
@@ -48,8 +83,8 @@ def plot(
     from tokensim.viz import save_figure, timeline_figure
     from tokensim.viz.io import FORMATS
 
-    if kind not in KINDS:
-        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join(KINDS)}")
+    if kind not in (*KINDS, LOSS):
+        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join((*KINDS, LOSS))}")
     require_suffix(out, tuple(FORMATS), "a figure")
     regular_output(out, "--out")
     if kind == "timeline":
@@ -79,10 +114,15 @@ def plot(
                 "",
                 "applies to --kind timeline only" + (" (filter results with --where policy=NAME)" if policy else ""),
             )
+        if kind == LOSS and metric is not None:
+            raise InputError.single("--kind loss", "--metric", "does not apply: the loss figure draws the loss column")
         loaded = read_results(results)
         try:
             frame = apply_where(loaded.frame, where) if where else loaded.frame
-            fig = results_figure(frame, kind, metric=metric, experiment=loaded.experiment, source=str(results))
+            if kind == LOSS:
+                fig = loss_figure(frame, loaded.experiment, str(results))
+            else:
+                fig = results_figure(frame, kind, metric=metric, experiment=loaded.experiment, source=str(results))
         except InputError as err:
             raise _as_file_error(err, results) from None
     save_figure(fig, out)

@@ -13,6 +13,7 @@ is applied per figure, so the figures work the same in a notebook, a script or a
 from tokensim.viz.architecture import architecture_figure
 from tokensim.viz.exposure import exposure_figure
 from tokensim.viz.io import save_figure
+from tokensim.viz.loss import loss_exceedance_figure
 from tokensim.viz.sensitivity import sensitivity_figure
 from tokensim.viz.timeline import timeline_figure
 from tokensim.viz.tradeoff import tradeoff_figure
@@ -21,6 +22,7 @@ from tokensim.viz.ttl import ttl_figure
 __all__ = [
     "architecture_figure",
     "exposure_figure",
+    "loss_exceedance_figure",
     "save_figure",
     "sensitivity_figure",
     "timeline_figure",
