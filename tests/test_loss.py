@@ -261,7 +261,8 @@ def test_loss_avoided_by_a_key_the_thief_cannot_export_is_the_baselines_whole_lo
 def test_return_on_cost_is_loss_avoided_over_the_money_spent_switching() -> None:
     frame = runs(60, seed=9, policies=("bearer", "dpop"), key="hardware")
     avoided = analysis.loss_avoided(frame, "bearer").iloc[0]
-    cost = frame.groupby("policy")["integration_cost"].mean()
+    frame = frame.drop(columns="recurring_cost")  # first the one-off work alone
+    cost = frame.groupby("policy")["engineering_cost"].mean()
     table = analysis.return_on_cost(frame, "bearer", day_rate=800, years=3)
     row = table.iloc[0]
     spent = 800 * (cost["dpop"] - cost["bearer"])
@@ -275,7 +276,7 @@ def test_return_on_cost_is_loss_avoided_over_the_money_spent_switching() -> None
     again = analysis.return_on_cost(recurring, "bearer", day_rate=800, years=3).iloc[0]
     assert again["cost"] == pytest.approx(spent + 800 * 3 * (2.0 - 0.5))
     # switching that costs nothing has no ratio, but a net benefit
-    free = frame.assign(integration_cost=1.0)
+    free = frame.assign(engineering_cost=1.0)
     row = analysis.return_on_cost(free, "bearer", day_rate=800).iloc[0]
     assert math.isnan(row["return_on_cost"]) and row["net_benefit"] == pytest.approx(avoided["loss_avoided"])
 

@@ -62,9 +62,11 @@ def return_on_cost(
 ) -> pd.DataFrame:
     """Loss avoided over ``years`` per unit of money spent moving from ``baseline`` to each policy.
 
-    Cost in money = ``day_rate`` x (``integration_cost`` + ``years`` x ``recurring_cost``), both in
-    person-days; ``recurring_cost`` (per year) counts when the results have it, else only the one-off
-    ``integration_cost``; the baseline's cost is subtracted (what switching costs). Columns: those of
+    Cost in money = ``day_rate`` x (``engineering_cost`` + ``years`` x ``recurring_cost``): the person-days
+    of work, one-off and per year (cost model version 2; ``recurring_cost`` counts when the results have
+    it). Not the composite ``integration_cost``: its cost points already hold `recurring.years` of
+    recurring work and weigh latency and availability, which a day rate does not price. The baseline's
+    cost is subtracted (what switching costs). Columns: those of
     `loss_avoided`, then ``cost`` (money over the years), ``loss_avoided_total`` with ``_low``, ``_high``
     (over the years), ``net_benefit`` (avoided minus cost) with its interval, ``return_on_cost`` (avoided
     / cost, with ``_low``, ``_high``; NaN when switching costs nothing or less). No discounting.
@@ -73,9 +75,9 @@ def return_on_cost(
     span = require_positive(years, "years")
     level = require_level(level)
     frame = require_loss(results)
-    require_columns(frame, ["integration_cost"], "cost column")
+    require_columns(frame, ["engineering_cost"], "cost column")
     recurring = frame["recurring_cost"] if "recurring_cost" in frame.columns else 0.0
-    priced = frame.assign(_cost=rate * (frame["integration_cost"] + span * recurring))
+    priced = frame.assign(_cost=rate * (frame["engineering_cost"] + span * recurring))
     avoided = loss_avoided(priced, baseline, by=by, within=within, level=level)
     held = [c for c in avoided.columns if c not in (by, "baseline", "n", "loss_avoided", "ci_low", "ci_high")]
     costs = priced.groupby([*held, by], sort=False, dropna=False)["_cost"].mean().reset_index()
