@@ -180,3 +180,21 @@ def test_bad_harm_fields_are_refused_with_their_path(change: Any, where: str, fr
     paths = [p.path for p in info.value.problems]
     assert paths == [where], str(info.value)
     assert fragment in str(info.value)
+
+
+def test_the_guides_loss_example_runs_and_says_what_the_guide_says(tmp_path: Path) -> None:
+    """docs/guide.md section 6, "Harm in money": its code block, run as written, gives its quoted figures."""
+    import re
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
+    section = guide[guide.index("### Harm in money") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    scope: dict[str, Any] = {}
+    exec(compile(code.group(1).replace('"loss.png"', repr(str(tmp_path / "loss.png"))), "guide", "exec"), scope)
+    from tokensim import analysis
+
+    avoided = analysis.loss_avoided(scope["frame"], "bearer").set_index("policy")
+    assert avoided.loc["dpop", "loss_avoided"] == 0
+    assert avoided.loc["mtls", "loss_avoided"] == pytest.approx(260_000, rel=0.05)  # "about 260,000 a year"
+    assert (tmp_path / "loss.png").stat().st_size > 0

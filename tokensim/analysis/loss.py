@@ -202,7 +202,8 @@ def expected_annual_loss(
     """Per configuration: the expected annual loss with its t interval over replications, and the distribution.
 
     Columns: the ``by`` columns, ``n`` (runs), ``runs_per_year``, ``annual_loss_mean``, ``_low``, ``_high``
-    (the mean per run times runs per year, any horizon), ``p_any_loss`` (probability of a year with a loss)
+    (the mean per run times runs per year, any horizon; the t interval's lower end clipped at 0, since no
+    loss is negative), ``p_any_loss`` (probability of a year with a loss)
     and ``annual_loss_p50`` etc. per quantile (empirical, from the years: with 30 years, p99 is about the
     largest; none for runs longer than a year).
     """
@@ -217,6 +218,7 @@ def expected_annual_loss(
     for group in loss_groups(frame, columns):
         k = group.runs_per_year
         mean, low, high = (k * v for v in t_interval(group.losses, level))
+        low = max(low, 0.0)  # a loss is never negative: the interval is shown from 0, as the report's are
         row: dict[str, object] = dict(zip(columns, group.key))
         row |= {"n": group.losses.size, "runs_per_year": k}
         row |= {"annual_loss_mean": mean, "annual_loss_low": low, "annual_loss_high": high}

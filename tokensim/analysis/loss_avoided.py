@@ -45,8 +45,8 @@ def loss_avoided(
     if diffs.empty:
         return pd.DataFrame(columns=[*held, by, "baseline", "n", "loss_avoided", "ci_low", "ci_high"])
     out = diffs.drop(columns="metric").rename(columns={"mean_difference": "loss_avoided"})
-    out["loss_avoided"] = -out["loss_avoided"]
-    out["ci_low"], out["ci_high"] = -diffs["ci_high"], -diffs["ci_low"]
+    out["loss_avoided"] = 0.0 - out["loss_avoided"]  # 0.0 - x: no -0.0 when nothing is avoided
+    out["ci_low"], out["ci_high"] = 0.0 - diffs["ci_high"], 0.0 - diffs["ci_low"]
     return out.reset_index(drop=True)
 
 
