@@ -101,37 +101,39 @@ def architecture(name: str, case: dict[str, Any]) -> tokensim.Architecture:
     return tokensim.Architecture.from_dict(data, source=f"incidents/{name} (prediction)")
 
 
-def abuse_days(trace: pd.DataFrame, horizon_hours: float) -> float:
-    """Median over the run's abused credential families of the days from the thief's first use (the family's
-    ``exploit``) to its revocation, censored at the horizon; NaN when nothing was abused."""
-    durations = []
-    for _, rows in trace[trace["event"].isin(["exploit", "revocation"])].groupby(["client", "instance"]):
+def abuse_days(trace: pd.DataFrame, horizon_hours: float) -> list[float]:
+    """Per abuse campaign, the median over its credential families of the days from the thief's first use (the
+    family's ``exploit``) to the family's revocation (censored at the horizon).
+
+    A campaign is the families of one client whose abuse starts at the same moment (a host compromise exposes
+    them all at once; a single-credential leak is a campaign of one). Only campaigns that start in the first
+    half of the horizon count, so that each has at least half the horizon to be revoked in."""
+    durations: dict[tuple[str, float], list[float]] = {}
+    for (client, _), rows in trace[trace["event"].isin(["exploit", "revocation"])].groupby(["client", "instance"]):
         start = None
         for event, time in zip(rows["event"], rows["time_hours"], strict=True):
             if event == "exploit" and start is None:
-                start = time
+                start = float(time)
             elif event == "revocation" and start is not None:
-                durations.append(time - start)
+                durations.setdefault((str(client), round(start, 6)), []).append(float(time) - start)
                 start = None
         if start is not None:
-            durations.append(horizon_hours - start)
-    return float(np.median(durations)) / 24.0 if durations else float("nan")
+            durations.setdefault((str(client), round(start, 6)), []).append(horizon_hours - start)
+    return [float(np.median(d)) / 24.0 for (_, start), d in sorted(durations.items()) if start <= horizon_hours / 2]
 
 
 def samples(name: str, case: dict[str, Any]) -> np.ndarray:
-    """The outcome per replication (runs without an incident dropped when the case says ``per_incident``)."""
+    """The outcome per replication (runs without an incident dropped when the case says ``per_incident``), or
+    for ``abuse_days`` per abuse campaign."""
     arch = architecture(name, case)
     n, seed, horizon, policy = case["replications"], case["seed"], case["horizon"], case.get("policy", "bearer")
     if case["metric"] == "abuse_days":
         hours = parse_duration(horizon)
-        values = [
-            abuse_days(
-                tokensim.simulate(arch, policy, seed=seed, replication=r, horizon=horizon, trace=True).trace, hours
-            )
-            for r in range(n)
-        ]
-        out = np.asarray(values, dtype=float)
-        return out[~np.isnan(out)]
+        campaigns: list[float] = []
+        for r in range(n):
+            run = tokensim.simulate(arch, policy, seed=seed, replication=r, horizon=horizon, trace=True)
+            campaigns.extend(abuse_days(run.trace, hours))
+        return np.asarray(campaigns, dtype=float)
     frame = tokensim.replicate(arch, [policy], replications=n, seed=seed, horizon=horizon)
     values = frame[case["metric"]].to_numpy(dtype=float)
     if case.get("per_incident"):
@@ -187,7 +189,7 @@ def _number(x: float) -> str:
 def table(rows: list[Prediction]) -> str:
     """The markdown table of docs/incidents.md."""
     lines = [
-        "| incident | outcome | documented (source) | prediction: median [90% interval] (runs) | verdict |",
+        "| incident | outcome | documented (source) | prediction: median [90% interval] (n) | verdict |",
         "|---|---|---|---|---|",
     ]
     for p in rows:

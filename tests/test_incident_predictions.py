@@ -161,12 +161,13 @@ def test_abuse_days_from_a_hand_made_trace():
 
     trace = pd.DataFrame(
         {
-            "event": ["exploit", "revocation", "exploit", "exploit"],
-            "client": ["a", "a", "a", "b"],
-            "instance": [0, 0, 1, 0],
-            "time_hours": [24.0, 72.0, 48.0, 0.0],
+            "event": ["exploit", "revocation", "exploit", "revocation", "exploit", "exploit", "exploit"],
+            "client": ["a", "a", "a", "a", "a", "b", "b"],
+            "instance": [0, 0, 2, 2, 1, 0, 1],
+            "time_hours": [24.0, 72.0, 24.0, 120.0, 48.0, 0.0, 100.0],
         }
     )
-    # families: (a, 0) 2 days; (a, 1) censored at 120 h: 3 days; (b, 0) censored: 5 days -> median 3
-    assert ip.abuse_days(trace, 120.0) == pytest.approx(3.0)
-    assert ip.abuse_days(trace.iloc[0:0], 120.0) != ip.abuse_days(trace.iloc[0:0], 120.0)  # NaN: nothing abused
+    # campaign (a, 24 h): families of 2 and 4 days -> 3; (a, 48 h): censored at 120 h -> 3 days;
+    # (b, 0 h): censored -> 5 days; (b, 100 h) starts in the second half of the horizon: left out
+    assert ip.abuse_days(trace, 120.0) == pytest.approx([3.0, 3.0, 5.0])
+    assert ip.abuse_days(trace.iloc[0:0], 120.0) == []
