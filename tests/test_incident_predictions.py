@@ -8,6 +8,7 @@ model file, and no prediction may run with a parameter fitted to the outcome it 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import incident_predictions as ip
@@ -171,3 +172,38 @@ def test_abuse_days_from_a_hand_made_trace():
     # (b, 0 h): censored -> 5 days; (b, 100 h) starts in the second half of the horizon: left out
     assert ip.abuse_days(trace, 120.0) == pytest.approx([3.0, 3.0, 5.0])
     assert ip.abuse_days(trace.iloc[0:0], 120.0) == []
+
+
+PROVENANCE = ("documented", "assumption", "fitted", "facts.md", "what-if", "rfc ", "as heroku", "as the ", "as crm_api")
+NUMBER = re.compile(r"^-?[\d.]+(e\d+)?(/(h|d|year|min|s))?$|^[\d.]+(s|m|h|d|y)$")
+
+
+def numeric_parameters(node: Any, path: str = "") -> list[tuple[str, int]]:
+    """Every number, rate, duration or delay distribution in a model file, with the line of its key."""
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = f"{path}.{key.value}".lstrip(".")
+            if key.value in ("replay_delay", "response_time") or (
+                isinstance(value, yaml.ScalarNode) and NUMBER.match(value.value)
+            ):
+                found.append((here, key.start_mark.line))
+            elif not isinstance(value, yaml.ScalarNode):
+                found.extend(numeric_parameters(value, here))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found.extend(numeric_parameters(item, f"{path}.{i}"))
+    return found
+
+
+@pytest.mark.parametrize("name", INCIDENTS)
+def test_every_numeric_parameter_says_where_it_comes_from(name):
+    # documented (with its source), an assumption, fitted (to what), or a what-if: on the parameter's line,
+    # in the comment block above it, or above the list item holding it (a leak's comments)
+    text = builtin_models()[f"incidents/{name}"].read_text(encoding="utf-8")
+    missing = [
+        path
+        for path, _ in numeric_parameters(yaml.compose(text))
+        if not any(word in parameter_comment(text, path).lower() for word in PROVENANCE)
+    ]
+    assert not missing, missing
