@@ -130,14 +130,18 @@ def test_no_prediction_runs_with_a_parameter_fitted_to_what_it_predicts():
 
 
 def test_a_borrowed_parameter_replaces_the_models_own():
-    case = next(c for c in DATA["salesloft_drift_2025"]["outcomes"] if c["id"] == "abuse_window")
-    arch = ip.architecture("salesloft_drift_2025", case)
-    heroku = ip.model_dict("heroku_travis_2022")["defender"]["detection_probability"]
-    assert (
-        arch.spec.defender.detection_probability
-        == heroku
-        != ip.model_dict("salesloft_drift_2025")["defender"]["detection_probability"]
-    )
+    for name, entry in DATA.items():
+        for case in entry["outcomes"]:
+            borrow = case.get("borrow")
+            if not borrow:
+                continue
+            arch = ip.architecture(name, case).spec.model_dump(mode="json")
+            own, donor = ip.model_dict(name), ip.model_dict(borrow["from"])
+            for path in borrow["paths"]:
+                # the run uses the donor's value, and it is not the model's own fitted one
+                assert ip.get_path(donor, path) != ip.get_path(own, path), (name, path)
+                if path == "defender.detection_probability":
+                    assert ip.get_path(arch, path) == ip.get_path(donor, path)
 
 
 @pytest.mark.parametrize(
