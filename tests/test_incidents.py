@@ -195,10 +195,8 @@ def test_okta_har_session_binding_stops_replay_of_tokens_from_har_files():
     frame = tokensim.replicate(
         "incidents/okta_har_2023", ["bearer", "dpop", nonce], replications=12, seed=1, horizon="20d"
     )
-    hijacked = mean_ci(frame.loc[frame["policy"] == "bearer", "credentials_usable"])
-    assert (
-        hijacked[1] <= 5 <= hijacked[2] and 2 <= hijacked[0] <= 10
-    )  # documented: 5 sessions hijacked out of 134 customers' files
+    # the documented 5 hijacked sessions are a prediction now, not a check of this lesson:
+    # tests/test_incident_predictions.py compares them with the model's interval
     assert mean(frame, "bearer") > 0
     # a HAR file holds the session token and DPoP proofs, never the key: only a proof still
     # inside its 2-minute window could replay, and server nonces stop even that
