@@ -101,75 +101,90 @@ def architecture(name: str, case: dict[str, Any]) -> tokensim.Architecture:
     return tokensim.Architecture.from_dict(data, source=f"incidents/{name} (prediction)")
 
 
-def abuse_days(trace: pd.DataFrame, horizon_hours: float) -> list[float]:
+def abuse_days(
+    trace: pd.DataFrame, horizon_hours: float, end: str = "revocation", client: str | None = None
+) -> list[float]:
     """Per abuse campaign, the median over its credential families of the days from the thief's first use (the
-    family's ``exploit``) to the family's revocation (censored at the horizon).
+    family's ``exploit``) to the family's revocation (censored at the horizon); with ``end="detection"``, to
+    the family's first detection (``detect_days``). ``client`` keeps one client's campaigns only.
 
     A campaign is the families of one client whose abuse starts at the same moment (a host compromise exposes
     them all at once; a single-credential leak is a campaign of one). Only campaigns that start in the first
     half of the horizon count, so that each has at least half the horizon to be revoked in."""
     durations: dict[tuple[str, float], list[float]] = {}
-    for (client, _), rows in trace[trace["event"].isin(["exploit", "revocation"])].groupby(["client", "instance"]):
+    events = trace[trace["event"].isin(["exploit", end])]
+    if client is not None:
+        events = events[events["client"] == client]
+    for (client_name, _), rows in events.groupby(["client", "instance"]):
         start = None
         for event, time in zip(rows["event"], rows["time_hours"], strict=True):
             if event == "exploit" and start is None:
                 start = float(time)
-            elif event == "revocation" and start is not None:
-                durations.setdefault((str(client), round(start, 6)), []).append(float(time) - start)
+            elif event == end and start is not None:
+                durations.setdefault((str(client_name), round(start, 6)), []).append(float(time) - start)
                 start = None
         if start is not None:
-            durations.setdefault((str(client), round(start, 6)), []).append(horizon_hours - start)
+            durations.setdefault((str(client_name), round(start, 6)), []).append(horizon_hours - start)
     return [float(np.median(d)) / 24.0 for (_, start), d in sorted(durations.items()) if start <= horizon_hours / 2]
 
 
 def samples(name: str, case: dict[str, Any]) -> np.ndarray:
-    """The outcome per replication (runs without an incident dropped when the case says ``per_incident``), or
-    for ``abuse_days`` per abuse campaign."""
+    """The outcome per replication (runs without an incident dropped when the case says ``per_incident`` or
+    ``given_incident``), or for ``abuse_days`` and ``detect_days`` per abuse campaign (of ``client`` only, when
+    the case names one)."""
     arch = architecture(name, case)
     n, seed, horizon, policy = case["replications"], case["seed"], case["horizon"], case.get("policy", "bearer")
-    if case["metric"] == "abuse_days":
+    if case["metric"] in ("abuse_days", "detect_days"):
         hours = parse_duration(horizon)
+        end = "revocation" if case["metric"] == "abuse_days" else "detection"
         campaigns: list[float] = []
         for r in range(n):
             run = tokensim.simulate(arch, policy, seed=seed, replication=r, horizon=horizon, trace=True)
-            campaigns.extend(abuse_days(run.trace, hours))
+            campaigns.extend(abuse_days(run.trace, hours, end=end, client=case.get("client")))
         return np.asarray(campaigns, dtype=float)
     frame = tokensim.replicate(arch, [policy], replications=n, seed=seed, horizon=horizon)
     values = frame[case["metric"]].to_numpy(dtype=float)
+    incidents = frame["incidents"].to_numpy(dtype=float)
     if case.get("per_incident"):
-        incidents = frame["incidents"].to_numpy(dtype=float)
         values = values[incidents > 0] / incidents[incidents > 0]
+    elif case.get("given_incident"):
+        values = values[incidents > 0]
     return values / float(case.get("divide_by", 1))
 
 
-def verdict(documented: float | list[float], low: float, high: float, at_least: bool = False) -> str:
+def verdict(
+    documented: float | list[float], low: float, high: float, at_least: bool = False, at_most: bool = False
+) -> str:
     """``inside`` when the documented value lies in [low, high]; for a documented range, when the two overlap;
-    for "at least x", when high >= x."""
+    for "at least x", when high >= x; for "at most x", when low <= x."""
     if isinstance(documented, list):
         return "inside" if low <= documented[1] and documented[0] <= high else "outside"
     if at_least:
         return "inside" if high >= documented else "outside"
+    if at_most:
+        return "inside" if low <= documented else "outside"
     return "inside" if low <= documented <= high else "outside"
 
 
-def shown(documented: float | list[float], at_least: bool = False) -> str:
-    """The documented value as the table prints it: ``5``, ``at least 700``, ``8 to 15``."""
+def shown(documented: float | list[float], at_least: bool = False, at_most: bool = False) -> str:
+    """The documented value as the table prints it: ``5``, ``at least 700``, ``at most 4``, ``8 to 15``."""
     if isinstance(documented, list):
         return f"{documented[0]:,} to {documented[1]:,}"
-    return f"{'at least ' if at_least else ''}{documented:,}"
+    return f"{'at least ' if at_least else 'at most ' if at_most else ''}{documented:,}"
 
 
 def predict(name: str, case: dict[str, Any], level: float = 0.9) -> Prediction:
     """Compare one documented outcome with the model: its ``level`` prediction interval, or ``input`` /
     ``fitted`` when a parameter took the documented value."""
-    documented = shown(case["documented"], bool(case.get("at_least")))
+    bounds = bool(case.get("at_least")), bool(case.get("at_most"))
+    documented = shown(case["documented"], *bounds)
     for kind in ("input", "fitted"):
         if kind in case:
             return Prediction(name, case["outcome"], documented, case["source"], None, None, None, 0, kind)
     values = samples(name, case)
     tail = (1.0 - level) / 2.0
     low, median, high = (float(np.quantile(values, q)) for q in (tail, 0.5, 1.0 - tail))
-    found = verdict(case["documented"], low, high, bool(case.get("at_least")))
+    found = verdict(case["documented"], low, high, *bounds)
     return Prediction(name, case["outcome"], documented, case["source"], median, low, high, len(values), found)
 
 

@@ -35,8 +35,9 @@ def test_every_incident_model_has_documented_outcomes_and_the_named_ones_a_predi
     assert sorted(DATA) == INCIDENTS
     for name in INCIDENTS:
         assert DATA[name]["outcomes"], name
-    # MODEL-v2.md section 8 names Okta HAR, Drift and Storm-0558
-    for name in ("okta_har_2023", "salesloft_drift_2025", "storm_0558_2023"):
+    # MODEL-v2.md section 8 (issue 13): each incident model is tested against at least one documented outcome
+    # that no parameter was fitted to
+    for name in INCIDENTS:
         assert any(is_prediction(c) for c in DATA[name]["outcomes"]), name
 
 
@@ -61,6 +62,36 @@ def test_the_named_outcomes_are_reported_with_their_records(computed):
     assert by_id[("okta_har_2023", "hijacked")].documented == "5"
     assert by_id[("salesloft_drift_2025", "organisations")].documented == "at least 700"
     assert by_id[("storm_0558_2023", "organisations")].documented == "22"
+    # CircleCI: every documented date took a parameter; the customers reached is the prediction, and it misses
+    assert by_id[("circleci_2023", "alert")].verdict == by_id[("circleci_2023", "rotation")].verdict == "fitted"
+    reached = by_id[("circleci_2023", "customers_reached")]
+    assert reached.documented == "at most 4" and reached.verdict == "outside"
+    assert reached.low is not None and reached.low > 4  # every customer whose secrets were taken is reached
+    # Internet Archive: the two weeks unrotated took the response time; the time to detection is the prediction
+    assert by_id[("internet_archive_2024", "unrotated")].verdict == "fitted"
+    unnoticed = by_id[("internet_archive_2024", "unnoticed")]
+    assert unnoticed.documented == "30" and unnoticed.verdict == "inside"
+
+
+def test_a_prediction_ending_at_detection_does_not_depend_on_the_response_time():
+    # internet_archive_2024's detect_days: its response time was fitted to the record it would otherwise predict
+    case = next(c for c in DATA["internet_archive_2024"]["outcomes"] if c["id"] == "unnoticed")
+    slow = {
+        **case,
+        "overrides": {"defender.response_time": {"distribution": "lognormal", "median": "60d", "sigma": 0.3}},
+    }
+    slow["replications"] = 5
+    assert ip.samples("internet_archive_2024", {**case, "replications": 5}) == pytest.approx(
+        ip.samples("internet_archive_2024", slow)
+    )
+
+
+def test_given_incident_drops_the_runs_without_one():
+    case = next(c for c in DATA["circleci_2023"]["outcomes"] if c["id"] == "customers_reached")
+    kept = ip.samples("circleci_2023", {**case, "replications": 20})
+    every = ip.samples("circleci_2023", {**case, "replications": 20, "given_incident": False})
+    assert len(every) == 20 and 0 < len(kept) <= 20
+    assert sorted(kept) == sorted(v for v in every if v > 0)
 
 
 def comment_lines(text: str, line: int) -> str:
@@ -161,6 +192,15 @@ def test_verdict_known_answers(documented, low, high, at_least, expected):
     assert ip.verdict(documented, low, high, bool(at_least)) == expected
 
 
+@pytest.mark.parametrize(
+    ("documented", "low", "high", "expected"),
+    [(4, 100, 100, "outside"), (4, 4, 100, "inside"), (4, 0, 2, "inside"), (4, 5, 6, "outside")],
+)
+def test_verdict_known_answers_at_most(documented, low, high, expected):
+    assert ip.verdict(documented, low, high, at_most=True) == expected
+    assert ip.shown(documented, at_most=True) == "at most 4"
+
+
 def test_abuse_days_from_a_hand_made_trace():
     import pandas as pd
 
@@ -176,6 +216,24 @@ def test_abuse_days_from_a_hand_made_trace():
     # (b, 0 h): censored -> 5 days; (b, 100 h) starts in the second half of the horizon: left out
     assert ip.abuse_days(trace, 120.0) == pytest.approx([3.0, 3.0, 5.0])
     assert ip.abuse_days(trace.iloc[0:0], 120.0) == []
+    assert ip.abuse_days(trace, 120.0, client="b") == pytest.approx([5.0])
+
+
+def test_detect_days_from_a_hand_made_trace():
+    import pandas as pd
+
+    trace = pd.DataFrame(
+        {
+            "event": ["exploit", "detection", "revocation", "exploit", "detection", "exploit"],
+            "client": ["a", "a", "a", "b", "b", "c"],
+            "instance": [0, 0, 0, 0, 0, 0],
+            "time_hours": [24.0, 48.0, 96.0, 0.0, 12.0, 10.0],
+        }
+    )
+    # a: detected 1 day after its first use (the revocation 2 days later does not count); b: half a day;
+    # c: never detected, censored at the horizon (110 h)
+    assert ip.abuse_days(trace, 120.0, end="detection") == pytest.approx([1.0, 0.5, 110 / 24])
+    assert ip.abuse_days(trace, 120.0) == pytest.approx([3.0, 5.0, 110 / 24])
 
 
 PROVENANCE = ("documented", "assumption", "fitted", "facts.md", "what-if", "rfc ", "as heroku", "as the ", "as crm_api")
