@@ -200,6 +200,10 @@ def test_an_sdk_must_fit_the_clients_platform_and_be_known() -> None:
         ("sdk_support: {appauth: {dpop: {status: custom}}}\n", "sdk_support", "unknown sdk 'appauth'"),
         ("platform_support: {browser: {mtls: {status: maybe}}}\n", "platform_support.browser.mtls.status", "maybe"),
         ("recurring: {years: -1}\n", "recurring.years", "must not be negative"),
+        ("client_person_days: {desktop: {dpop: 1}}\n", "client_person_days", "unknown platform 'desktop'"),
+        ("client_person_days: {mobile: {dpopp: 1}}\n", "client_person_days.mobile", "unknown mechanism 'dpopp'"),
+        ("resource_person_days: {dpopp: 1}\n", "resource_person_days", "unknown mechanism 'dpopp'"),
+        ("feature_person_days: {jitt: 1}\n", "feature_person_days", "unknown feature 'jitt'"),
         (
             "recurring: {clock_skew_failure_share: {mobile: 2}}\n",
             "recurring.clock_skew_failure_share.mobile",

@@ -92,11 +92,64 @@ def test_an_incident_is_a_leak_the_thief_used_and_loss_prices_the_counts(closed_
         expected = (
             2.5 * row["records_exposed"]
             + 40.0 * row["privileged_requests"]
-            + 1000.0 * row["tenants_reached"]
+            + 1000.0 * row["organisations_reached"]
             + 5000.0 * row["incidents"]
         )
         assert row["loss"] == pytest.approx(expected)
     assert sum(r["incidents"] for r in rows) > 0
+
+
+def two_populations(
+    records: int, per_request: int, tenants: int, client_leaks: bool = True, key_rate: str = "6/year"
+) -> tokensim.Architecture:
+    """Two client populations of the same organisations (tenant i of each is organisation i), one data API,
+    and an issuer whose signing key leaks (a forged token names any tenant)."""
+    leak = [{"vector": "log", "rate": "4/year"}] if client_leaks else []
+    client = {"kind": "client", "platform": "workload", "instances": 30, "tenants": tenants, "leaks": leak}
+    return tokensim.Architecture.from_dict(
+        {
+            "name": "two-populations",
+            "nodes": {
+                "web": client,
+                "batch": dict(client),
+                "api": {"kind": "resource", "records": records, "records_per_request": per_request},
+                "idp": {
+                    "kind": "issuer",
+                    "revocation": "jwt",
+                    "leaks": [{"vector": "signing_key", "rate": key_rate, "replay_delay": "1h"}],
+                },
+            },
+            "edges": [["web", "api"], ["batch", "api"]],
+            "attacker": {"replay_delay": "10m", "replay_rate": "2/h"},
+        }
+    )
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_an_organisation_reached_through_two_populations_counts_once(closed_form: bool) -> None:
+    """Tenant i of both populations is one organisation: its records and its `per_tenant` loss count once."""
+    spec = two_populations(40, 40, tenants=3).spec.model_dump()
+    arch = tokensim.Architecture.from_dict(spec | {"loss": {"per_tenant": 1000.0}})
+    rows = runs(arch, BEARER, 15, closed_form)
+    for row in rows:
+        assert row["organisations_reached"] <= 3 and row["organisations_reached"] <= row["tenants_reached"]
+        assert row["records_exposed"] == 40 * row["organisations_reached"]
+        assert row["loss"] == 1000.0 * row["organisations_reached"]
+    assert any(r["tenants_reached"] > r["organisations_reached"] for r in rows)  # the double count it avoids
+
+
+def test_forged_requests_spread_evenly_over_the_tenants_and_reach_only_those_they_hit() -> None:
+    """A forged token's n requests go round-robin over T tenants holding 2 records each (one per request):
+    records exposed are min(n, 2T) and organisations reached min(n, T), however the requests arrive."""
+    tenants = 50
+    arch = two_populations(2, 1, tenants=tenants, client_leaks=False, key_rate="100/year")
+    rows = runs(arch, BEARER, 30, closed_form=False, horizon=3 * 24.0)
+    for row in rows:
+        n = row["unauthorized_requests"]
+        assert row["records_exposed"] == min(n, 2 * tenants), row
+        assert row["organisations_reached"] == min(n, tenants), row
+    assert any(0 < r["unauthorized_requests"] < 2 * tenants for r in rows)
+    assert any(r["unauthorized_requests"] > 2 * tenants for r in rows)
 
 
 def test_a_leak_exploited_at_once_is_an_incident() -> None:

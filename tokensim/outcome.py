@@ -26,6 +26,7 @@ BLAST_FIELDS: tuple[str, ...] = (
     "records_exposed",
     "resources_reached",
     "tenants_reached",
+    "organisations_reached",
     "exposure_hours",
     "blast_radius",
     "loss",

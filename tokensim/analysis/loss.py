@@ -126,7 +126,7 @@ def loss_groups(frame: pd.DataFrame, columns: list[str]) -> list[LossGroup]:
                 SOURCE, "horizon_hours", f"{label}: runs of different horizons; add horizon_hours to by"
             )
         if not float(horizons[0]) > 0:
-            raise InputError.single(SOURCE, "horizon_hours", f"{label}: must be positive, got {horizons[0]!r}")
+            raise InputError.single(SOURCE, "horizon_hours", f"{label}: must be positive, got {float(horizons[0]):g}")
         out.append(LossGroup(key, loss, HOURS_PER_YEAR / float(horizons[0])))
     if dropped:
         _note(f"left out (no `loss:` section in their model, so no loss): {'; '.join(dropped)}")
@@ -269,7 +269,10 @@ def loss_exceedance(
     frame = require_loss(results)
     level = require_level(level)
     columns = grouping_columns(frame, by)
-    grid = loss_thresholds(frame) if thresholds is None else np.sort(np.asarray(thresholds, dtype=float))
+    try:
+        grid = loss_thresholds(frame) if thresholds is None else np.sort(np.asarray(thresholds, dtype=float))
+    except (TypeError, ValueError):
+        raise InputError.single(SOURCE, "thresholds", f"must be finite losses, got {thresholds!r}") from None
     if grid.size == 0 or not np.isfinite(grid).all():
         raise InputError.single(SOURCE, "thresholds", "must be finite losses, at least one")
     parts = []

@@ -37,6 +37,7 @@ def loss_avoided(
 
     frame = require_loss(results)
     held = [c for c in grouping_columns(frame, None) if c != by] if within is None else as_list(within)
+    require_columns(frame, [*held, by], "grouping column")
     if not loss_groups(frame, [*held, by]):  # the checks and notes; rows without a loss are left out
         raise InputError.single(SOURCE, "loss", "no configuration has a loss")
     frame = frame[frame["loss"].notna()]

@@ -7,8 +7,9 @@ docs/parameters.md section 4; all of them can be overridden:
 ``CostModel().with_overrides({"weights": {"latency": 2}})`` or a cost file.
 
 Units: `engineering_cost` person-days (one-off), `recurring_cost` person-days per year,
-`integration_cost` cost points where one point is one person-day (so money is
-``day_rate x points``). The arithmetic is in tokensim/model/cost_terms.py.
+`integration_cost` cost points where one point is one person-day (it holds three years of recurring
+cost and weighs latency and availability, so money is the work, ``day_rate x (engineering + years x
+recurring)``: tokensim.analysis.return_on_cost). The arithmetic is in tokensim/model/cost_terms.py.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ PLATFORMS: tuple[str, ...] = get_args(Platform)
 KEY_STORAGES: tuple[str, ...] = get_args(KeyStorage)
 SDKS: tuple[str, ...] = get_args(SdkName)
 BOUND: tuple[str, ...] = get_args(Bound)
+#: The policy features with a one-off cost of their own (`feature_person_days`).
+FEATURES: tuple[str, ...] = ("rotation", "reuse_detection", "nonce", "jit")
 
 
 class CostWeights(BaseModel):
@@ -114,7 +117,10 @@ class CostModel(BaseModel):
     """Cost table and weights; see docs/parameters.md for the source of each figure."""
 
     model_config = ConfigDict(extra="forbid")
-    client_person_days: dict[str, dict[str, Figure]] = Field(
+    client_person_days: Annotated[
+        dict[str, Annotated[dict[str, Figure], _keys_among(BOUND, "mechanism")]],
+        _keys_among(PLATFORMS, "platform"),
+    ] = Field(
         default_factory=lambda: {
             "browser": {"dpop": 5.0, "mtls": 30.0},
             "mobile": {"dpop": 4.0, "mtls": 5.0},
@@ -123,9 +129,11 @@ class CostModel(BaseModel):
             "legacy": {"dpop": 20.0, "mtls": 20.0},
         }
     )
-    resource_person_days: dict[str, Figure] = Field(default_factory=lambda: {"dpop": 2.0, "mtls": 3.0})
+    resource_person_days: Annotated[dict[str, Figure], _keys_among(BOUND, "mechanism")] = Field(
+        default_factory=lambda: {"dpop": 2.0, "mtls": 3.0}
+    )
     intermediary_person_days: Figure = 1.0
-    feature_person_days: dict[str, Figure] = Field(
+    feature_person_days: Annotated[dict[str, Figure], _keys_among(FEATURES, "feature")] = Field(
         default_factory=lambda: {"rotation": 1.0, "reuse_detection": 1.0, "nonce": 2.0, "jit": 5.0}
     )
     #: milliseconds to sign one DPoP proof, per storage (`cost_data.SIGN_MS`)

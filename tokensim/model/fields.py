@@ -95,6 +95,9 @@ Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fracti
 Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
 Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]
 Records = Annotated[int, Field(ge=0, le=limits.RECORDS.high), whole(limits.RECORDS)]
+#: Records one successful request returns: at least 1 (a request that returns none exposes nothing: leave
+#: `records` unset instead).
+PerRequest = Annotated[int, Field(ge=1, le=limits.RECORDS.high), whole(limits.RECORDS)]
 #: A weight relative to 1 (`limits.PRIVILEGED_WEIGHT`): finite, not negative, not a boolean.
 Weight = Annotated[float, BeforeValidator(not_boolean), within(limits.PRIVILEGED_WEIGHT)]
 #: A money figure (`limits.MONEY`), in the model's `loss.currency`.

@@ -1,7 +1,7 @@
 """The optional `loss:` section of a model file: what one unit of harm costs, in money (MODEL-v2.md section 6).
 
-FAIR's loss magnitude, per unit the simulation counts: a record exposed, a privileged request, a tenant
-reached, an incident (a leak whose thief achieved at least one request). The loss event frequency comes
+FAIR's loss magnitude, per unit the simulation counts: a record exposed, a privileged request, an
+organisation reached (`organisations_reached`), an incident (a leak whose thief achieved at least one request). The loss event frequency comes
 from the run itself, so the annual loss distribution (tokensim.analysis.loss) needs no expert ranges.
 Every figure is the user's: tokensim ships no default (docs/parameters.md quotes published figures a
 user may start from, with whose numbers they are).
@@ -28,11 +28,12 @@ class LossFigures(_Strict):
     day_rate: Money | None = None
     currency: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z$€£¥]+$")] = "USD"
 
-    def loss(self, records: float, privileged: float, tenants: float, incidents: float) -> float:
-        """The loss of one run from its counts: each count times its figure, summed."""
+    def loss(self, records: float, privileged: float, organisations: float, incidents: float) -> float:
+        """The loss of one run from its counts (``records_exposed``, ``privileged_requests``,
+        ``organisations_reached``, ``incidents``): each count times its figure, summed."""
         return (
             self.per_record * records
             + self.per_privileged_request * privileged
-            + self.per_tenant * tenants
+            + self.per_tenant * organisations
             + self.per_incident * incidents
         )

@@ -28,6 +28,7 @@ from tokensim.model.fields import (
     DurationOrZero,
     Fraction,
     Instances,
+    PerRequest,
     Rate,
     Records,
     Tenants,
@@ -243,7 +244,7 @@ class Resource(_NodeBase):
     privileged_weight: Weight = 1.0
     records: Records | None = None  # per tenant: records exposed saturate at it (unset: no records counted)
     #: records one successful request returns (a bulk export: many). Assumption: 1, one record per read
-    records_per_request: Records = 1
+    records_per_request: PerRequest = 1
     issuer: str | None = None
     # unset: `local` for resources of `jwt` and `caep` issuers, `introspection` for `introspection` issuers
     # (MODEL-v2 section 9; `Architecture.validation_of`)

@@ -319,7 +319,9 @@ def _reach_of_families(
     hit = successes.sum(axis=1) > 0
     if not hit.any():
         return
-    reach.tenants_hit.update((plan.name, int(x)) for x in np.unique(tenants[hit]))
+    reached = np.unique(tenants[hit])
+    reach.tenants_hit.update((plan.name, int(x)) for x in reached)
+    reach.organisations.update(int(x) for x in reached)
     for j, cell in enumerate(plan.cells):
         if cell.records is not None and successes[:, j].any():
             per_tenant = np.bincount(tenants, weights=successes[:, j])

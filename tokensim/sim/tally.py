@@ -58,6 +58,8 @@ class Reach:
     data_hits: dict[tuple[str, int], int] = field(default_factory=dict)
     held: dict[str, HeldRecords] = field(default_factory=dict)  # what each resource of `data_hits` holds
     harmful_leaks: set[LeakKey] = field(default_factory=set)
+    organisations: set[int] = field(default_factory=set)  # tenant indices with a successful request
+    spread_next: dict[str, int] = field(default_factory=dict)  # per resource: the tenant a forged request hits next
 
     def data_requests(self, cell: Cell, tenant: int, n: int) -> None:
         """``n`` successful requests at ``cell`` against the data of tenant index ``tenant``.
@@ -69,6 +71,23 @@ class Reach:
             key = (cell.resource, tenant)
             self.data_hits[key] = self.data_hits.get(key, 0) + n
             self.held[cell.resource] = cell.records
+
+    def spread(self, cell: Cell, tenants: list[int], n: int) -> None:
+        """A forged token names any tenant: its ``n`` requests at ``cell`` go round-robin over ``tenants``,
+        continuing where the resource's last forged request left off (deterministic, so the run's draws stay
+        as they were, and even over a run however the requests come in). Only tenants that get a request
+        count as reached organisations."""
+        if not tenants or n <= 0:
+            return
+        start = self.spread_next.get(cell.resource, 0) % len(tenants)
+        base, extra = divmod(n, len(tenants))
+        for k in range(len(tenants)):
+            got = base + (k < extra)
+            if got:
+                tenant = tenants[(start + k) % len(tenants)]
+                self.organisations.add(tenant)
+                self.data_requests(cell, tenant, got)
+        self.spread_next[cell.resource] = (start + n) % len(tenants)
 
     def records_exposed(self) -> int:
         """Records exposed: per (resource, tenant) min(records, successes x records_per_request), summed."""
@@ -118,6 +137,7 @@ class Tally:
         records = self.reach.records_exposed()
         incidents = len(self.reach.harmful_leaks)
         tenants = len(self.reach.tenants_hit)
+        organisations = len(self.reach.organisations)
         return {
             "leaks": self.leaks,
             "incidents": incidents,
@@ -129,9 +149,10 @@ class Tally:
             "records_exposed": records,
             "resources_reached": len(self.reach.resource_hits),
             "tenants_reached": tenants,
+            "organisations_reached": organisations,
             "exposure_hours": float(exposure),
             "blast_radius": float(self.reach.blast_radius),
-            "loss": math.nan if loss is None else loss.loss(records, self.privileged, tenants, incidents),
+            "loss": math.nan if loss is None else loss.loss(records, self.privileged, organisations, incidents),
             "detections": self.detections,
             "reuse_detections": self.reuse_detections,
             "time_to_containment_hours": float(self.containment.mean_with(spans)),
