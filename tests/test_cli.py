@@ -168,3 +168,24 @@ def test_cost_overrides_from_a_file(tmp_path):
     bad.write_text("weights: {engineerin: 1}\n")
     res = tokensim("run", "mobile_gateway", "--costs", str(bad))
     assert res.returncode == 2 and str(bad) in res.stderr and "weights.engineerin" in res.stderr
+
+
+def test_the_package_and_the_help_import_no_heavy_library() -> None:
+    """`import tokensim` and `tokensim --help` load pandas, SciPy, networkx and matplotlib only when a command
+    needs them (issue 14: start-up time; the timing itself is in docs/benchmarks.md), and every public name
+    still resolves."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "scipy", "networkx", "matplotlib", "simpy")
+    probe = (
+        "import sys, tokensim; from tokensim.cli import app; "
+        "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"imported at start-up: {done.stdout.strip()}"
+    resolve = "import tokensim; print(all(getattr(tokensim, n) is not None for n in tokensim.__all__))"
+    done = subprocess.run([sys.executable, "-c", resolve], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr

@@ -5,15 +5,56 @@ measure what a thief achieves (blast radius) against what the policy costs
 (integration cost). See README.md and docs/.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tokensim._version import __version__
-from tokensim.api import replicate, simulate
-from tokensim.errors import InputError
-from tokensim.experiment import Experiment, load_results, verify_results
-from tokensim.model.architecture import Architecture, load_model
-from tokensim.model.cost import CostModel
-from tokensim.model.policy import PRESETS, Policy, load_policy, preset
-from tokensim.model.routes import route_table
-from tokensim.outcome import Outcome
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
+    from tokensim.api import replicate, simulate
+    from tokensim.errors import InputError
+    from tokensim.experiment import Experiment, load_results, verify_results
+    from tokensim.model.architecture import Architecture, load_model
+    from tokensim.model.cost import CostModel
+    from tokensim.model.policy import PRESETS, Policy, load_policy, preset
+    from tokensim.model.routes import route_table
+    from tokensim.outcome import Outcome
+
+#: Public name -> the module that defines it. Imported on first use (PEP 562), so that `import tokensim`
+#: and the command line (`tokensim --help`) do not pay for pandas, SciPy and networkx up front.
+_LAZY: dict[str, str] = {
+    "replicate": "tokensim.api",
+    "simulate": "tokensim.api",
+    "InputError": "tokensim.errors",
+    "Experiment": "tokensim.experiment",
+    "load_results": "tokensim.experiment",
+    "verify_results": "tokensim.experiment",
+    "Architecture": "tokensim.model.architecture",
+    "load_model": "tokensim.model.architecture",
+    "CostModel": "tokensim.model.cost",
+    "PRESETS": "tokensim.model.policy",
+    "Policy": "tokensim.model.policy",
+    "load_policy": "tokensim.model.policy",
+    "preset": "tokensim.model.policy",
+    "route_table": "tokensim.model.routes",
+    "Outcome": "tokensim.outcome",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (module attribute access, PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokensim' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 __all__ = [
     "PRESETS",

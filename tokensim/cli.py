@@ -13,17 +13,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
-import pandas as pd
 import typer
 
 from tokensim._version import __version__
-from tokensim.analysis.text import interval
 from tokensim.commands import catalogue, figures, sweeps
 from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
 from tokensim.display import terminal_text
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
+    import pandas as pd
+
     from tokensim.model.policy import Policy
 
 _T = TypeVar("_T")
@@ -125,6 +125,8 @@ def run(
             t = simulate(arch, pol, seed=seed, horizon=horizon, replication=0, trace=True, costs=cost_model).trace
             assert t is not None, "a traced run records its trace"
             traces.append(t.assign(policy=pol.name))
+        import pandas as pd
+
         pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
@@ -142,6 +144,8 @@ def run(
 
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
     """A policy x metric table of `mean [low, high]`, numbers in the ``fixed`` style so columns read evenly."""
+    from tokensim.analysis.text import interval
+
     # means of non-negative metrics cannot go below zero: their intervals are shown clipped at 0
     clip = column == "mean"
     cells = table.assign(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import typer
 
 
@@ -30,6 +29,8 @@ def policies() -> None:
         }
         for name in PRESETS
     ]
+    import pandas as pd
+
     typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
 
 

@@ -11,7 +11,6 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from tokensim._version import SEMANTICS
@@ -19,6 +18,7 @@ from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from distributed import Client, LocalCluster
 
     from tokensim.experiment.signals import Interrupted
@@ -222,6 +222,8 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
         f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}{inputs}), "
         f"tokensim {manifest.get('tokensim_version')}"
     )
+    import pandas as pd
+
     if not check.counts:
         echo("no runs stored")
     elif check.missing is not None:
