@@ -77,6 +77,31 @@ def test_parquet_output_and_trace_file(tmp_path):
     trace = pd.read_csv(tmp_path / "t.csv")
     assert {"time_hours", "event", "node", "vector", "credential", "detail", "policy"} <= set(trace.columns)
     assert (trace["event"] == "leak").sum() == rows.loc[rows["replication"] == 0, "leaks"].iloc[0]
+    assert set(trace["replication"]) == {0}
+    assert f"wrote the trace of replication 0 ({len(trace)} events) to {tmp_path / 't.csv'}" in res.stdout
+
+
+def test_the_trace_records_a_chosen_replication_or_all_of_them(tmp_path):
+    base = ["run", "spa_behind_proxy", "-p", "bearer", "-n", "3", "--horizon", "30d", "--seed", "4"]
+    res = tokensim(
+        *base, "--out", str(tmp_path / "r.csv"), "--trace", str(tmp_path / "all.csv"), "--trace-replication", "all"
+    )
+    assert res.returncode == 0, res.stderr
+    rows = pd.read_csv(tmp_path / "r.csv")
+    every = pd.read_csv(tmp_path / "all.csv")
+    assert "wrote the trace of every replication" in res.stdout and (rows["leaks"] > 0).all()
+    for r, leaks in zip(rows["replication"], rows["leaks"]):  # each replication's leaks, as its row counts them
+        assert ((every["replication"] == r) & (every["event"] == "leak")).sum() == leaks
+    res = tokensim(*base, "--trace", str(tmp_path / "two.csv"), "--trace-replication", "2")
+    assert res.returncode == 0, res.stderr
+    two = pd.read_csv(tmp_path / "two.csv")
+    assert set(two["replication"]) == {2}
+    pd.testing.assert_frame_equal(two, every[every["replication"] == 2].reset_index(drop=True))
+    bad = tokensim(*base, "--trace", str(tmp_path / "bad.csv"), "--trace-replication", "3")
+    assert bad.returncode == 2 and "--trace-replication: replication: must be all or a number from 0 to 2" in bad.stderr
+    assert not (tmp_path / "bad.csv").exists() or (tmp_path / "bad.csv").stat().st_size == 0
+    plot = tokensim("plot", str(tmp_path / "all.csv"), "--kind", "timeline", "--out", str(tmp_path / "t.png"))
+    assert plot.returncode == 2 and "several replications" in plot.stderr and "Traceback" not in plot.stderr
 
 
 def test_check_names_the_hop_that_breaks_the_binding():

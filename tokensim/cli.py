@@ -74,8 +74,13 @@ def run(
     set_: SetOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write every row to FILE.csv or FILE.parquet.")] = None,
     trace: Annotated[
-        Path | None, typer.Option("--trace", help="Write the event trace of replication 0 of each policy to FILE.csv.")
+        Path | None,
+        typer.Option("--trace", help="Write the event trace of each policy to FILE.csv (--trace-replication)."),
     ] = None,
+    trace_replication: Annotated[
+        str,
+        typer.Option("--trace-replication", help="Which replication --trace records: a number (default 0) or all."),
+    ] = "0",
     costs: Annotated[
         Path | None, typer.Option("--costs", help="A YAML/JSON file overriding the integration-cost table or weights.")
     ] = None,
@@ -102,6 +107,7 @@ def run(
     for path, flag in ((out, "--out"), (trace, "--trace")):
         if path is not None:
             writable_file(path, flag)  # before the runs: a bad path must not cost the results
+    traced = _traced_replications(trace_replication, replications)
     arch = load_model(model)
     pols = _policies(policy, set_)
     checked("-n", "replications", lambda n: limits.runs(n, len(pols)), replications)
@@ -122,12 +128,14 @@ def run(
     if trace is not None:
         traces = []
         for pol in pols:
-            t = simulate(arch, pol, seed=seed, horizon=horizon, replication=0, trace=True, costs=cost_model).trace
-            assert t is not None, "a traced run records its trace"
-            traces.append(t.assign(policy=pol.name))
+            for r in traced:
+                t = simulate(arch, pol, seed=seed, horizon=horizon, replication=r, trace=True, costs=cost_model).trace
+                assert t is not None, "a traced run records its trace"
+                traces.append(t.assign(policy=pol.name, replication=r))
         import pandas as pd
 
-        pd.concat(traces, ignore_index=True).to_csv(trace, index=False)
+        events = pd.concat(traces, ignore_index=True)
+        events.to_csv(trace, index=False)
 
     overrides = f", with {' '.join(set_)}" if set_ else ""
     echo(f"model {arch.name}: {replications} paired replications per policy, seed {seed}, horizon {horizon}{overrides}")
@@ -140,6 +148,24 @@ def run(
         echo(_format_summary(diffs, "mean_difference", f"paired difference against {pols[0].name}: mean [95% CI]"))
     if out is not None:
         echo(f"\nwrote {len(frame)} rows to {out}")
+    if trace is not None:
+        which = "every replication" if len(traced) > 1 else f"replication {traced[0]}"
+        echo(f"{'' if out is not None else chr(10)}wrote the trace of {which} ({len(events)} events) to {trace}")
+
+
+def _traced_replications(value: str, replications: int) -> list[int]:
+    """The replications `--trace` records: ``all``, or one number below ``replications``."""
+    if value.strip().lower() == "all":
+        return list(range(replications))
+    try:
+        r = int(value)
+    except ValueError:
+        r = -1
+    if not 0 <= r < replications:
+        raise InputError.single(
+            "--trace-replication", "replication", f"must be all or a number from 0 to {replications - 1}, got {value!r}"
+        )
+    return [r]
 
 
 def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:

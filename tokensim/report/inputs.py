@@ -185,7 +185,8 @@ def read_results(path: str | Path) -> LoadedResults:
 def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
     """The event trace of one run from a file written by `tokensim run --trace` (one policy's rows).
 
-    That file holds replication 0 of every policy it ran, with a ``policy`` column:
+    That file holds one replication (`--trace-replication`, default 0) of every policy it ran, with ``policy``
+    and ``replication`` columns:
     ``policy`` picks one, and may be left out only when the file holds one policy.
     """
     from tokensim.outcome import TRACE_COLUMNS
@@ -236,4 +237,12 @@ def read_trace(path: str | Path, policy: str | None = None) -> pd.DataFrame:
             trace = trace[trace["policy"].astype(str) == policy]
     elif policy is not None:
         raise InputError.single(str(p), "policy", "the trace has no policy column: it holds one run, drop --policy")
+    if "replication" in trace.columns and trace["replication"].nunique() > 1:
+        replications = ", ".join(str(r) for r in sorted(trace["replication"].unique())[:10])
+        raise InputError.single(
+            str(p),
+            "replication",
+            f"the trace holds several replications ({replications}); a timeline draws one run: "
+            "write its trace with tokensim run MODEL --trace FILE.csv --trace-replication N",
+        )
     return trace.reset_index(drop=True)
