@@ -765,3 +765,27 @@ def test_unwritable_outputs_are_refused_before_any_run(tmp_path, monkeypatch, ca
     code, stdout, stderr = cli(monkeypatch, capsys, *args)
     assert code == 2 and words in stderr and str(dest) in stderr and "Traceback" not in stderr
     assert stderr.count("\n") == 1 and "runs" not in stdout  # one line, nothing ran
+
+
+def test_a_policy_setting_a_factor_replaces_is_noted(tmp_path):
+    """Issue 14: a policy's own `set:` of a parameter a `policy.*` factor sweeps never runs; the sweep says so."""
+    from tokensim.experiment.store import FolderNote
+
+    text = """\
+name: overridden
+models: [workload_direct]
+policies: [bearer, {base: dpop, name: dpop_5m, set: {access_ttl: 5m}}, {base: dpop, name: dpop_nonce, set: {nonce: true}}]
+factors:
+  policy.access_ttl: [15m, 1h]
+replications: 1
+seed: 1
+horizon: 2d
+"""
+    (tmp_path / "exp.yaml").write_text(text)
+    exp = Experiment.from_yaml(tmp_path / "exp.yaml")
+    with pytest.warns(FolderNote) as caught:
+        rows = exp.run(workers=1, progress=False)
+    notes = [str(w.message) for w in caught if issubclass(w.category, FolderNote)]
+    assert len(notes) == 1, notes  # dpop_nonce's nonce is not swept: no note for it
+    assert "policies[1] (dpop_5m) sets access_ttl, which factor policy.access_ttl replaces in every run" in notes[0]
+    assert set(rows.loc[rows["policy"] == "dpop_5m", "access_ttl"]) == {0.25, 1.0}  # what the note warns of

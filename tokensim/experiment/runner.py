@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from contextlib import ExitStack, closing
@@ -27,9 +28,9 @@ from tokensim.experiment.inputs import ExperimentChanged, inputs_hash, manifest_
 from tokensim.experiment.plan import Plan, Run, build_plan, plan_runs
 from tokensim.experiment.spec import ExperimentFile, Until
 from tokensim.experiment.stopping import next_replications, stopping_units, units_to_extend
-from tokensim.experiment.store import ResultStore
+from tokensim.experiment.store import FolderNote, ResultStore
 from tokensim.experiment.tasks import Row, make_tasks
-from tokensim.experiment.validation import resolve
+from tokensim.experiment.validation import overridden_settings, resolve
 from tokensim.model.loading import read_document, validate_as
 
 if TYPE_CHECKING:
@@ -150,6 +151,8 @@ class Experiment:
         """
         if quarantine and not resume:
             raise InputError.single("quarantine", "", "applies to a resume only (resume=True, --resume)")
+        for sentence in overridden_settings(self.spec):  # legal, but the policy's own setting never runs
+            warnings.warn(FolderNote(f"{self.source}: {sentence}"), stacklevel=2)
         folder = out if out is not None else self.spec.out
         store = ResultStore(folder) if folder is not None else None
         stored: set[str] = set()

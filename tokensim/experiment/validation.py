@@ -112,3 +112,18 @@ def _written_problems(
                 p.message for p in validation_problems(err, model, data) if p.path == target and p.message not in out
             )
     return out
+
+
+def overridden_settings(spec: ExperimentFile) -> list[str]:
+    """Each policy's own `set:` parameter that a `policy.*` factor replaces in every run (the policy then runs
+    exactly as its base does at each design point), as one sentence each; `Experiment.run` notes them."""
+    factored = {str(parse_path(path)[1]) for path in spec.factors if parse_path(path)[0] == "policy"}
+    out = []
+    for i, entry in enumerate(spec.policies):
+        for name in sorted(factored & set(entry.set)):
+            label = entry.name or entry.base
+            out.append(
+                f"policies[{i}] ({label}) sets {name}, which factor policy.{name} replaces in every run: "
+                f"its own {name} is never simulated (drop one of the two)"
+            )
+    return out
