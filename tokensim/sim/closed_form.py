@@ -211,7 +211,6 @@ class FamilyQueue:
                 q=threat.detection_probability,
                 response=response,
                 rng=rng,
-                per_family=True,  # per-family successes: tenants, records per tenant and incidents need them
                 accept=accept,
             )
         else:
@@ -237,7 +236,6 @@ class FamilyQueue:
         for c, n in zip(cells, per_cell):
             if n:
                 tally.successes(c, int(n))
-        assert res.successes is not None  # resolved per family
         _reach_of_families(tally.reach, plan, parts, sizes, instances % plan.spec.tenants, res.successes)
         tally.credentials_usable += int(plan.distinct_tokens(res.usable_end > start[:, None]).sum())
         used = row_any(res.usable_end > start[:, None])  # usable once exploitation began
@@ -258,7 +256,6 @@ class FamilyQueue:
         starts: np.ndarray,
     ) -> None:
         """Each resolved family's story, as the process path would have told it."""
-        assert res.successes is not None and res.family_attempts is not None  # per family when traced
         for row, i in enumerate(instances):
             (node, vector), start = origins[row], float(starts[row])
             held = int(plan.distinct_tokens(expiry[row : row + 1] > -INF)[0])

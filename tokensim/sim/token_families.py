@@ -30,13 +30,13 @@ INF = np.inf
 
 @dataclass(frozen=True)
 class FamilyOutcome:
-    """Results of `resolve`: totals, and per family (rows) and cell (columns) where asked."""
+    """Results of `resolve`: totals, and per family (rows) and cell (columns)."""
 
     cell_successes: np.ndarray  # int (K,): successful requests per cell, all families
     attempts: int  # all families' replay attempts
     detections: int  # detected requests
-    successes: np.ndarray | None  # int (M, K) per family, or None when not asked for
-    family_attempts: np.ndarray | None  # int (M,) per family, or None
+    successes: np.ndarray  # int (M, K) per family
+    family_attempts: np.ndarray  # int (M,) per family
     detected_at: np.ndarray  # float (M,): time of the first detection, NaN if none
     revoked_at: np.ndarray  # float (M,): revocation time, NaN if none before the horizon
     usable_end: np.ndarray  # float (M, K): end of each cell's usable window after revocation (<= start: none)
@@ -58,7 +58,6 @@ def resolve(
     q: float,
     response: np.ndarray,
     rng: np.random.Generator,
-    per_family: bool = True,
     accept: np.ndarray | None = None,
 ) -> FamilyOutcome:
     """Resolve M token-only families over K cells.
@@ -67,9 +66,8 @@ def resolve(
     and ``bound`` are (K,) masks of the cells' route effects (neither: fails);
     ``weight`` (K,) the thief's aim; ``seen_delay`` (K,) how long after a revocation
     the resource sees it (inf for JWTs); ``response`` (M,) response-time draws.
-    With ``per_family=False`` the undetected families' counts are drawn as totals
-    (a sum of independent Poisson counts is Poisson), which is exact for every
-    total but gives no per-family breakdown. ``accept`` (K,) is the chance that a replay resting on a
+    Every family's counts are drawn on their own (tenants, records per tenant and incidents need to
+    know which families succeeded). ``accept`` (K,) is the chance that a replay resting on a
     captured proof (a bound cell) is accepted (jti caches per verifier replica): a thinning of those
     cells' success rate; the replays it refuses count as failing attempts.
     """
@@ -126,39 +124,31 @@ def resolve(
     holds = np.clip(row_max(valid) - start_col[:, 0], 0.0, None)  # -inf where no token: clipped to 0
     failing = np.clip(holds - final_len @ weight, 0.0, None)  # attempts while holding, not usable
 
-    rows = np.flatnonzero(detected) if not per_family else np.arange(m)
-    successes = _poisson(rng, rho * (1 - q) * weight * pre[rows])
-    post = np.clip(final[rows] - t_d[rows], 0.0, None) * detected[rows, None]
+    successes = _poisson(rng, rho * (1 - q) * weight * pre)
+    post = np.clip(final - t_d, 0.0, None) * detected[:, None]
     post_hits = _poisson(rng, rho * weight * post)
     successes += post_hits
     extra_detected = int(rng.binomial(post_hits[post_hits > 0], q).sum()) if q > 0 and post_hits.any() else 0
-    picked = detected[rows]
-    if picked.any():
+    if detected.any():
         # the detected request falls in a cell usable at that moment, chosen by weight
-        live = (final[rows] > t_d[rows]) & (usable[rows] > t_d[rows]) & picked[:, None]
+        live = (final > t_d) & (usable > t_d) & detected[:, None]
         probs = np.where(live, weight, 0.0)
         totals = probs.sum(axis=1, keepdims=True)
-        hit = np.flatnonzero(picked & (totals[:, 0] > 0))
+        hit = np.flatnonzero(detected & (totals[:, 0] > 0))
         cum = np.cumsum(probs[hit] / totals[hit], axis=1)
         pick = np.minimum((cum < rng.random(len(hit))[:, None]).sum(axis=1), cum.shape[1] - 1)
         successes[hit, pick] += 1
-    family_attempts = _poisson(rng, rho * failing[rows]) + successes.sum(axis=1)
+    family_attempts = _poisson(rng, rho * failing) + successes.sum(axis=1)
     cell_successes = successes.sum(axis=0)
     attempts = int(family_attempts.sum())
-    if not per_family:  # the undetected families, as totals
-        quiet = ~detected
-        cell_successes = cell_successes + _poisson(rng, rho * (1 - q) * weight * (quiet.astype(float) @ pre))
-        attempts += int(_poisson(rng, np.array([rho * (quiet.astype(float) @ failing)]))[0]) + int(
-            cell_successes.sum() - successes.sum()
-        )
 
     exposure = np.clip(row_max(final) - leak_time, 0.0, None)
     return FamilyOutcome(
         cell_successes=cell_successes,
         attempts=attempts,
         detections=int(detected.sum()) + extra_detected,
-        successes=successes if per_family else None,
-        family_attempts=family_attempts if per_family else None,
+        successes=successes,
+        family_attempts=family_attempts,
         detected_at=detected_at,
         revoked_at=revoked_at,
         usable_end=final,
