@@ -69,6 +69,7 @@ def simulate(
     horizon: float | str = "90d",
     replication: int = 0,
     trace: bool = False,
+    attribution: bool = False,
     costs: CostModel | None = None,
 ) -> Outcome:
     """Run one simulation and return its `Outcome` (a tidy record, plus the trace if asked).
@@ -76,7 +77,8 @@ def simulate(
     ``horizon`` is a duration (``"90d"``) or hours, at most 100 years; ``seed`` a whole
     number from 0 to 2^63 - 1 (docs/parameters.md section 7, "Ranges"). Replication ``r`` of every
     policy sees the same leaks (common random numbers). A run that would simulate more than
-    a million leaks on average is refused before it starts (`InputError`).
+    a million leaks on average is refused before it starts (`InputError`). ``attribution`` keeps the
+    harm by cause (`Outcome.attribution`); like ``trace`` it draws nothing, so the record is the same.
     """
     seed = checked("simulate()", "seed", limits.seed, seed)
     replication = checked("simulate()", "replication", limits.replication, replication)
@@ -85,7 +87,7 @@ def simulate(
     pol = resolve_policy(policy)
     check_run(arch, hours)
     costs = costs or CostModel()
-    sim = Simulation(arch, pol, seed=seed, replication=replication, horizon=hours, trace=trace)
+    sim = Simulation(arch, pol, seed=seed, replication=replication, horizon=hours, trace=trace, attribution=attribution)
     trace_rows = sim.run()
     record: dict[str, Any] = {
         "model": arch.name,
@@ -99,7 +101,8 @@ def simulate(
         "tokensim_version": __version__,
         "config_hash": config_hash(arch, pol, hours, costs),
     }
-    return Outcome(record, trace_rows)
+    harm = sim.tally.reach.attribution
+    return Outcome(record, trace_rows, harm.rows() if harm is not None else None)
 
 
 def replicate(

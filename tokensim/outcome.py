@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from tokensim.sim.attribution import ATTRIBUTION_COLUMNS, AttributedRow
 from tokensim.sim.trace import TraceRow
 
 #: What the thief achieved, in the order the outcome row lists them.
@@ -72,10 +73,11 @@ TRACE_COLUMNS: tuple[str, ...] = (
 
 @dataclass
 class Outcome:
-    """One run's tidy record (``record``) and, when asked for, its event trace."""
+    """One run's tidy record (``record``) and, when asked for, its event trace and its harm by cause."""
 
     record: dict[str, Any]
     trace_rows: list[TraceRow] | None = field(default=None, repr=False)
+    attribution_rows: list[AttributedRow] | None = field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> Any:
         return self.record[key]
@@ -90,3 +92,14 @@ class Outcome:
         if self.trace_rows is None:
             return None
         return pd.DataFrame(self.trace_rows, columns=list(TRACE_COLUMNS))
+
+    @property
+    def attribution(self) -> pd.DataFrame | None:
+        """The harm by cause (node, vector, means; `tokensim.sim.attribution`), None unless the run was asked for it.
+
+        Its ``requests``, ``privileged_requests`` and ``blast_radius`` sum to the record's
+        ``unauthorized_requests``, ``privileged_requests`` and ``blast_radius``.
+        """
+        if self.attribution_rows is None:
+            return None
+        return pd.DataFrame(self.attribution_rows, columns=list(ATTRIBUTION_COLUMNS))

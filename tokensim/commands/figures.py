@@ -135,11 +135,11 @@ def report(
         Path, typer.Option("--out", help="The report file (.html): self-contained, no network needed.")
     ] = Path("report.html"),
     target: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--target",
-            help="The blast radius the recommendation must stay under "
-            "(default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).",
+            help="The blast radius the recommendation must stay under (500), or the share of the baseline's "
+            "it must remove, per architecture (90%%) (default: none; the report then presents the knee of the Pareto front, the best compromise, and claims no target).",
         ),
     ] = None,
     baseline: Annotated[

@@ -64,8 +64,8 @@ class Plan:
 
 
 def experiment_hash(spec: ExperimentFile) -> str:
-    """A stable hash of what the experiment computes (the output folder excluded)."""
-    payload = json.dumps(spec.model_dump(mode="json", exclude={"out"}), sort_keys=True, default=str)
+    """A stable hash of what the experiment computes (the output folder and the question in words excluded)."""
+    payload = json.dumps(spec.model_dump(mode="json", exclude={"out", "question"}), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

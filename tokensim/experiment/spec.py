@@ -113,6 +113,7 @@ class ExperimentFile(_Strict):
 
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
+    question: str = ""  # the question the sweep answers, in words: the report's first line (not hashed)
     models: Annotated[list[str], Field(min_length=1)]
     policies: Annotated[list[Annotated[PolicyEntry, BeforeValidator(_policy_entry)]], Field(min_length=1)]
     factors: dict[str, FactorValues] = Field(default_factory=dict)

@@ -77,7 +77,7 @@ def policy_from_row(row: Mapping[str, Any] | pd.Series) -> Policy | None:
         return None
 
 
-def _model_for(
+def model_for(
     name: str, given: Mapping[str, Architecture], experiment: Experiment | None
 ) -> tuple[Architecture | None, str, CostModel | None]:
     """(architecture, where it came from, cost model) for a model name of the results."""
@@ -142,7 +142,7 @@ def model_sections(
 
     out: dict[str, dict[str, Any]] = {}
     for name, rows in results.groupby("model", sort=False):
-        arch, where, costs = _model_for(str(name), given, experiment)
+        arch, where, costs = model_for(str(name), given, experiment)
         section: dict[str, Any] = {
             "name": str(name),
             "description": "",

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jinja2
 import pandas as pd
 
 from tokensim.errors import InputError
 from tokensim.report import format as fmt
+from tokensim.report.answer import answer, question_of
 from tokensim.report.architecture import ModelsArg, given_models, model_sections
 from tokensim.report.figures import SENSITIVITY_TRANSFORM, design_of, figure_data_uri, require_values
 from tokensim.report.inputs import LoadedResults, check_columns, read_results
+from tokensim.report.interactive import bundle
 from tokensim.report.provenance import provenance
 from tokensim.report.sections import COST, METRIC, model_analysis
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
-
-QUESTION = "Which token policy buys the most blast-radius reduction per unit of integration cost?"
 
 
 def _environment() -> jinja2.Environment:
@@ -67,6 +67,14 @@ def _load(results: pd.DataFrame | str | Path, experiment: Experiment | None) -> 
     return loaded
 
 
+def _title(experiment: Experiment | None, models: list[str]) -> str:
+    """The experiment's name, else the one or two models, else how many architectures."""
+    if experiment is not None:
+        return f"Token policy design review: {experiment.spec.name}"
+    said = ", ".join(models) if len(models) <= 2 else f"{len(models)} architectures"
+    return f"Token policy design review: {said}"
+
+
 def _baseline(frame: pd.DataFrame, baseline: str | None) -> str:
     policies = list(dict.fromkeys(frame["policy"].astype(str)))
     if baseline is None:
@@ -78,9 +86,44 @@ def _baseline(frame: pd.DataFrame, baseline: str | None) -> str:
     return baseline
 
 
-def _target(target: float | None) -> float | None:
+class Target(NamedTuple):
+    """A target as given: an absolute blast radius, or a share of the baseline's to remove (``90%``)."""
+
+    value: float
+    relative: bool
+
+    def on(self, rows: pd.DataFrame, baseline: str) -> float | None:
+        """The absolute blast radius one model's configurations must stay under (None: no baseline rows)."""
+        if not self.relative:
+            return self.value
+        base = rows.loc[rows["policy"].astype(str) == baseline, METRIC]
+        return None if base.empty else float((1.0 - self.value) * base.mean())
+
+    def text(self, rows: pd.DataFrame, baseline: str) -> str:
+        """The target in words, for one model."""
+        if not self.relative:
+            return f"blast radius at most {fmt.number(self.value)}"
+        at = self.on(rows, baseline)
+        level = "n/a" if at is None else fmt.number(at)
+        return f"{self.value:.0%} less blast radius than {baseline} (at most {level}, {baseline}'s mean over its runs)"
+
+
+def _target(target: float | str | None) -> Target | None:
+    """``target`` as given: a positive number, or a share below 100% written ``90%`` (relative to the baseline)."""
     if target is None:
         return None
+    bad = "must be a positive blast radius (500) or a share of the baseline's to remove (90%)"
+    if isinstance(target, str):
+        text = target.strip()
+        try:
+            if text.endswith("%"):
+                share = float(text[:-1]) / 100.0
+                if not 0.0 < share < 1.0:
+                    raise ValueError
+                return Target(share, True)
+            target = float(text)
+        except ValueError:
+            raise InputError.single("--target", "", f"{bad}, got {target!r}") from None
     if (
         isinstance(target, bool)
         or not isinstance(target, (int, float))
@@ -88,8 +131,8 @@ def _target(target: float | None) -> float | None:
         or target != target
         or target == float("inf")
     ):
-        raise InputError.single("--target", "", f"must be a positive number of blast radius, got {target!r}")
-    return float(target)
+        raise InputError.single("--target", "", f"{bad}, got {target!r}")
+    return Target(float(target), False)
 
 
 def _sensitivity(frame: pd.DataFrame, experiment: Experiment | None) -> dict[str, Any] | None:
@@ -136,7 +179,7 @@ def build_report(
     *,
     out: str | Path,
     models: ModelsArg = None,
-    target: float | None = None,
+    target: float | str | None = None,
     baseline: str | None = None,
     title: str | None = None,
     experiment: Experiment | None = None,
@@ -148,7 +191,8 @@ def build_report(
     the path of a sweep folder or a `.csv`/`.parquet` file from `tokensim run --out`.
     ``models``: the model files or `Architecture` objects run (default: a sweep's own models, else the
     built-in models of the same names), for the diagrams and route tables. ``target``: the blast
-    radius the recommendation must stay under (with 95% confidence); without one, the report presents
+    radius the recommendation must stay under (with 95% confidence), or a share of the baseline's to remove,
+    ``"90%"`` (per model: 10% of the baseline's mean blast radius); without one, the report presents
     the knee of the Pareto front as the best compromise and claims no target. ``baseline``: the policy paired differences are taken
     against (default: bearer, else the first policy). ``experiment``: the `tokensim.Experiment` (or its
     file) the rows come from, for the design, the sensitivity indices and provenance (read from a sweep
@@ -161,7 +205,7 @@ def build_report(
         raise InputError.single(str(out), "", f"folder {str(out.parent)!r} does not exist")
     loaded = _load(results, experiment)
     frame, exp = loaded.frame, loaded.experiment
-    target = _target(target)
+    goal = _target(target)
     base = _baseline(frame, baseline)
     model_names = list(dict.fromkeys(frame["model"].astype(str)))
     for name in model_names:  # nothing to recommend from a column with no values
@@ -172,19 +216,30 @@ def build_report(
                 loaded.source or "results",
                 f"model {name}" if len(model_names) > 1 else "",
             )
-    architectures = model_sections(frame, given_models(models, model_names), exp)
+    given = given_models(models, model_names)
+    architectures = model_sections(frame, given, exp)
     sections = []
     for name in model_names:
         rows = frame[frame["model"].astype(str) == name]
-        analysis = model_analysis(rows, experiment=exp, target=target, baseline=base)
-        sections.append({"name": name, "slug": _slug(name), "architecture": architectures[name], **analysis})
+        at = None if goal is None else goal.on(rows, base)
+        if goal is not None and at is None:
+            raise InputError.single("--target", "", f"a relative target needs the baseline {base!r}, not run on {name}")
+        analysis = model_analysis(rows, experiment=exp, target=at, baseline=base)
+        said = "" if goal is None else goal.text(rows, base)
+        sections.append(
+            {"name": name, "slug": _slug(name), "architecture": architectures[name], "target_text": said, **analysis}
+        )
+    first = answer(frame, sections, experiment=exp, given=given, baseline=base)
     tables = {s["name"]: s["recommendation"]["table"] for s in sections}
     context = {
-        "title": title or f"Token policy design review: {', '.join(model_names)}",
-        "question": QUESTION,
+        "title": title or _title(exp, model_names),
+        "question": question_of(exp),
+        "answer": first,
+        "interactive": bundle() if any(sec.get("view") for sec in sections) else "",
         "models": sections,
         "baseline": base,
-        "target": target,
+        "target": None if goal is None else goal.value,
+        "target_text": "" if goal is None else "; ".join(f"{sec['name']}: {sec['target_text']}" for sec in sections),
         "sensitivity": _sensitivity(frame, exp),
         "provenance": provenance(
             frame,

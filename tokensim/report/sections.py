@@ -262,6 +262,7 @@ def model_analysis(
         "ttl": None,
         "exposure": None,
         "differences": differences(compared, baseline, by, sampled),
+        "compared": compared,
     }
     choice = rec["choice"]
     if figures.ttl_column(rows) is not None:

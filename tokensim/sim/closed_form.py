@@ -236,6 +236,8 @@ class FamilyQueue:
         for c, n in zip(cells, per_cell):
             if n:
                 tally.successes(c, int(n))
+        if tally.reach.attribution is not None:
+            tally.reach.attribution.add_families([(p.node, p.vector) for p in parts], sizes, cells, res.successes)
         _reach_of_families(tally.reach, plan, parts, sizes, instances % plan.spec.tenants, res.successes)
         tally.credentials_usable += int(plan.distinct_tokens(res.usable_end > start[:, None]).sum())
         used = row_any(res.usable_end > start[:, None])  # usable once exploitation began

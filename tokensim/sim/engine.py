@@ -25,6 +25,7 @@ from tokensim.model.architecture import Architecture
 from tokensim.model.inside import outside_binding
 from tokensim.model.policy import Policy
 from tokensim.model.routes import RouteAnalysis, analyse
+from tokensim.sim.attribution import Attribution
 from tokensim.sim.bundle import INF, Bundle, CapturedToken, Loot, Origin
 from tokensim.sim.capture import CapturedFamilies
 from tokensim.sim.closed_form import CHUNK_CELLS, FamilyQueue
@@ -34,7 +35,7 @@ from tokensim.sim.exploit import Exploitation
 from tokensim.sim.plan import RunPlan, build_plan, proof_verifiers
 from tokensim.sim.sources import LeakSource
 from tokensim.sim.streams import Streams
-from tokensim.sim.tally import Tally
+from tokensim.sim.tally import Reach, Tally
 from tokensim.sim.trace import TraceRow, TraceSink
 from tokensim.sim.vectors import (
     LeakEvent,
@@ -59,11 +60,13 @@ class Simulation:
         replication: int,
         horizon: float,
         trace: bool = False,
+        attribution: bool = False,
         closed_form_families: bool = True,
         env: simpy.Environment | None = None,
         chunk_cells: int = CHUNK_CELLS,
     ) -> None:
-        """``closed_form_families=False`` runs every family as a process (the cross-check of the closed form);
+        """``attribution`` keeps the harm by cause (`tokensim.sim.attribution`; it draws nothing);
+        ``closed_form_families=False`` runs every family as a process (the cross-check of the closed form);
         ``env`` lets a caller supply its own SimPy environment (benchmarks count its events); ``chunk_cells``
         bounds the closed form's chunks and a log's capture blocks (families x cells; tests vary it)."""
         if not horizon > 0:
@@ -77,7 +80,7 @@ class Simulation:
         # meets the route from outside (`RouteAnalysis.outside_binding`); an inside thief gets `inside_views`
         self.plan: RunPlan = build_plan(arch, policy, outside_binding(self.routes), self.streams, verifiers)
         self.closed_form_families = closed_form_families
-        self.tally = Tally()
+        self.tally = Tally(reach=Reach(attribution=Attribution() if attribution else None))
         self.trace = TraceSink(trace)
         defender = arch.spec.defender
         detection = Detection(

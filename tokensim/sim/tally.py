@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tokensim.model.loss import LossFigures
+from tokensim.sim.attribution import Attribution, Cause
 from tokensim.sim.bundle import Bundle, Cell
 from tokensim.sim.records import HeldRecords
 
@@ -60,6 +61,7 @@ class Reach:
     harmful_leaks: set[LeakKey] = field(default_factory=set)
     organisations: set[int] = field(default_factory=set)  # tenant indices with a successful request
     spread_next: dict[str, int] = field(default_factory=dict)  # per resource: the tenant a forged request hits next
+    attribution: Attribution | None = None  # harm by cause, kept only when a run asks for it
 
     def data_requests(self, cell: Cell, tenant: int, n: int) -> None:
         """``n`` successful requests at ``cell`` against the data of tenant index ``tenant``.
@@ -111,8 +113,10 @@ class Tally:
     containment: SpanSum = field(default_factory=SpanSum)  # closed-form families: leak to last usable moment
     revoked_sessions: int = 0  # legitimate sessions (instances) revocations ended: each re-authenticates
 
-    def successes(self, cell: Cell, n: int) -> None:
-        """``n`` successful unauthorized requests at one cell."""
+    def successes(self, cell: Cell, n: int, cause: Cause | None = None) -> None:
+        """``n`` successful unauthorized requests at one cell (``cause``: by whom and how, for the attribution)."""
+        if cause is not None and self.reach.attribution is not None:
+            self.reach.attribution.add(cause, cell, n)
         self.unauthorized += n
         if cell.tier == "privileged":
             self.privileged += n
