@@ -1,0 +1,170 @@
+"""Report version 2 (issue 14): the first screen answers, the view is interactive, the print is short.
+
+Built from a real two-architecture sweep and opened in Debian's Chromium: the first viewport (1280 x 900)
+holds the experiment's question, the verdict table and the findings; clicking a configuration in the
+interactive view changes the configuration shown beside it; the PDF has a bounded number of pages per
+architecture. The verdict's shares are recomputed here from the result rows, the findings' causes from
+attributed runs, and a relative target is converted as documented.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import sweep_folder
+from test_report import CHROMIUM_ARGS, browser  # noqa: F401  (the fixture)
+
+import tokensim
+from tokensim import InputError
+from tokensim.analysis.reduction import reduction
+from tokensim.report import build_report
+
+TWO = """\
+name: report-two
+question: "Which policy should the SPA and the workload use?"
+models: [spa_behind_proxy, workload_direct]
+policies: [bearer, hybrid, dpop, mtls]
+factors:
+  policy.on_binding_loss: [fallback, fail]
+replications: 8
+seed: 5
+horizon: 365d
+"""
+
+#: Pages one architecture's section may take in print (its verdict, view, routes and figures; details folded).
+PAGES_PER_ARCHITECTURE = 4
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory) -> Path:
+    return sweep_folder(tmp_path_factory.mktemp("two"), TWO)
+
+
+@pytest.fixture(scope="module")
+def two_report(two) -> Path:
+    return build_report(two, out=two.parent / "two.html")
+
+
+def _text(path: Path) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", path.read_text())).split())
+
+
+def test_first_viewport_holds_the_question_the_verdict_table_and_the_findings(two_report, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(two_report.resolve().as_uri(), wait_until="load")
+    for selector in ("p.question", "table.verdict", "ol.findings"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["height"] > 0, selector
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 900, (selector, box)
+    assert page.locator("p.question").inner_text() == "Which policy should the SPA and the workload use?"
+    assert page.locator("table.verdict tbody tr").count() == 2
+    assert 3 <= page.locator("ol.findings li").count() <= 5
+    page.close()
+
+
+def test_clicking_a_configuration_shows_its_settings(two_report, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(two_report.resolve().as_uri(), wait_until="load")
+    page.wait_for_selector("div.interactive[data-ready=true]")
+    view = page.locator("div.interactive").nth(1)  # workload_direct: its policies lie apart on the cost axis
+    view.scroll_into_view_if_needed()
+
+    def panel() -> str:
+        return " ".join(view.locator("text").all_inner_texts() or [view.inner_text()])
+
+    before = view.inner_text()
+    assert "policy: " in before and "verdict: recommended" in before  # the chosen configuration, selected at first
+    target = view.locator('[aria-roledescription="point"][aria-label="dpop, on_binding_loss=fail"]').first
+    target.click(force=True)
+    page.wait_for_timeout(300)
+    after = view.inner_text()
+    assert "policy: dpop" in after and "on_binding_loss: fail" in after, after
+    assert after != before
+    assert errors == []
+    page.close()
+
+
+def test_print_is_a_few_pages_per_architecture(two_report, browser):  # noqa: F811
+    page = browser.new_page()
+    page.goto(two_report.resolve().as_uri(), wait_until="load")
+    pdf = page.pdf(format="A4", print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    # the first screen, then per architecture its section, then provenance with the experiment file
+    assert 1 + 2 + 1 <= pages <= 1 + PAGES_PER_ARCHITECTURE * 2 + 2, pages
+    page.emulate_media(media="print")
+    assert page.locator("img.print-only").first.is_visible()  # the view's static SVG stands in for the script
+    assert not page.locator("div.interactive").first.is_visible()
+    page.close()
+
+
+def test_verdict_shares_are_the_paired_reductions_of_the_rows(two, two_report):
+    rows = tokensim.load_results(two)
+    text = _text(two_report)
+    wd = rows[rows["model"] == "workload-direct"]
+    base = wd[(wd["policy"] == "bearer") & (wd["policy.on_binding_loss"] == "fallback")]
+    mtls = wd[(wd["policy"] == "mtls") & (wd["policy.on_binding_loss"] == "fallback")]
+    r = reduction(base.set_index("replication")["blast_radius"], mtls.set_index("replication")["blast_radius"])
+    expected = 1 - mtls["blast_radius"].mean() / base["blast_radius"].mean()
+    assert r.share == pytest.approx(expected)
+    assert r.low <= r.share <= r.high
+    assert f"{r.share:.0%} [{r.low * 100:.0f}, {r.high * 100:.0f}]" in text
+    # mTLS on a browser: the route analysis's reason is the cell's mark, and its words say so
+    assert "spa cannot do mtls; it falls back to bearer" in text and "cannot bind here" in text
+
+
+def test_findings_name_causes_from_the_runs(two_report):
+    text = _text(two_report)
+    findings = text.split("Findings")[1].split("How to read these numbers")[0]
+    assert "of what remains comes from" in findings
+    assert "Rests on:" in findings  # each finding's caveat
+    # workload_direct under mTLS: the host compromise on the backend exports the key the token is bound to
+    assert "host_compromise on backend (stolen private key)" in findings
+
+
+def test_a_relative_target_is_a_share_of_the_baselines_mean(two, tmp_path):
+    rows = tokensim.load_results(two)
+    out = build_report(two, out=tmp_path / "rel.html", target="20%")
+    text = _text(out)
+    base = rows[(rows["model"] == "workload-direct") & (rows["policy"] == "bearer")]["blast_radius"].mean()
+    from tokensim.report.format import number
+
+    assert f"20% less blast radius than bearer (at most {number(0.8 * base)}" in text
+    for bad in ("150%", "0%", "-3", "many"):
+        with pytest.raises(InputError, match=r"--target.*share of the baseline's to remove"):
+            build_report(two, out=tmp_path / "bad.html", target=bad)
+
+
+def test_the_report_command_takes_a_relative_target(two, tmp_path):
+    import subprocess
+    import sys
+
+    def report(target: str) -> subprocess.CompletedProcess[str]:
+        args = ["report", str(two), "--out", str(tmp_path / "cli.html"), "--target", target]
+        return subprocess.run([sys.executable, "-m", "tokensim", *args], capture_output=True, text=True, timeout=300)
+
+    done = report("90%")
+    assert done.returncode == 0, done.stderr
+    assert "90% less blast radius than bearer" in _text(tmp_path / "cli.html")
+    done = report("190%")
+    assert done.returncode == 2 and "--target" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_reduction_interval_covers_the_true_share():
+    """The paired bootstrap's 95% interval covers the true share in about 95% of samples (here: 88-99% of 200)."""
+    rng = np.random.default_rng(7)
+    import pandas as pd
+
+    covered = 0
+    for _ in range(200):
+        base = rng.gamma(2.0, 50.0, 30)
+        policy = base * 0.6 + rng.normal(0, 10, 30)  # true share removed: 40%
+        r = reduction(pd.Series(base), pd.Series(policy))
+        covered += r.low <= 0.4 <= r.high
+    assert 176 <= covered <= 198, covered
