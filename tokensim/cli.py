@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from tokensim._version import __version__
-from tokensim.commands import catalogue, figures, sweeps
+from tokensim.commands import advise, catalogue, figures, sweeps
 from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
 from tokensim.display import terminal_text
 from tokensim.errors import InputError
@@ -268,6 +268,7 @@ def diagram(
 
 
 app.command()(figures.report)
+app.command()(advise.advise)
 app.command()(catalogue.models)
 app.command()(catalogue.policies)
 app.command()(catalogue.schema)
