@@ -244,6 +244,7 @@ def model_analysis(
     rows: pd.DataFrame, *, experiment: Experiment | None, target: float | None, baseline: str
 ) -> dict[str, Any]:
     """Everything the report says about one model's results."""
+    from tokensim.report.marks import mark_fallback
     from tokensim.viz import tradeoff_figure
 
     by = figures.config_by(rows, experiment)
@@ -256,7 +257,9 @@ def model_analysis(
         "by": by,
         "sampled": sampled,
         "tradeoff": {
-            "image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
+            "image": figures.figure_data_uri(
+                tradeoff_figure(mark_fallback(table, rows, by, experiment), x=COST, y=METRIC)
+            ),
             "rows": tradeoff_rows(table, rec["label"]),
         },
         "ttl": None,

@@ -10,11 +10,14 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Annotation
 
 from tokensim.errors import InputError
 from tokensim.model.units import duration_text
 from tokensim.viz._frames import ci_errors, floor_of, group_label, hours, require
+from tokensim.viz.placement import place_labels
 from tokensim.viz.style import (
+    MARKERS,
     OKABE_ITO,
     context,
     metric_label,
@@ -28,9 +31,11 @@ _LINESTYLES = ("-", "--", ":", "-.")
 #: Above this many curves in a panel the legend names policies only, and a note names the other settings.
 MAX_LEGEND_CURVES = 10
 #: Columns a tradeoff table derives; the others identify the configuration.
-_DERIVED = ("label", "n", "pareto", "knee")
+_DERIVED = ("label", "n", "pareto", "knee", "falls_back")
 #: Points of a curve closer than this share of the panel's span (on both axes) share one TTL label.
 LABEL_CLOSE = 0.01
+#: Characters per line of a legend entry.
+LEGEND_WIDTH = 44
 
 
 def _is_table(frame: pd.DataFrame, x: str, y: str) -> bool:
@@ -87,7 +92,29 @@ def ttl_labels(
     return labels
 
 
-def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[str, tuple[str, str]]) -> None:
+def _falls_back(curve: pd.DataFrame) -> str:
+    """The platforms a curve's configurations fall back to bearer on (the table's `falls_back` column), or ''."""
+    if "falls_back" not in curve.columns:
+        return ""
+    found = [str(v) for v in curve["falls_back"] if isinstance(v, str) and v]
+    return ", ".join(dict.fromkeys(p.strip() for v in found for p in v.split(",")))
+
+
+def curve_style(policy: str, index: int, styles: dict[str, tuple[str, str]]) -> tuple[str, str, str]:
+    """(colour, marker, line style) of a policy's ``index``-th curve: the policy's colour, and for every further
+    setting of it (e.g. on_binding_loss=fail after =fallback) another marker and line style, so no two
+    configurations of a figure look alike."""
+    colour, marker = styles.get(policy) or policy_style(policy)
+    if index == 0:
+        return colour, marker, _LINESTYLES[0]
+    others = [m for m in MARKERS if m != marker]
+    return colour, others[(index - 1) % len(others)], _LINESTYLES[index % len(_LINESTYLES)]
+
+
+def _draw(
+    ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[str, tuple[str, str]]
+) -> list[Annotation]:
+    """One panel: the curves, the Pareto front and the knee; returns the labels to place (knee first)."""
     config = _config_columns(table, x, y)
     curve_keys = [c for c in config if c not in (ttl, "model", "policy.access_ttl", "access_ttl")]
     if "policy" in curve_keys:  # the policy first: it picks the colour
@@ -119,13 +146,15 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
             color="#555555",
             gid="curves-note",
         )
+    labels: list[Annotation] = []
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values(order, kind="stable")
-        colour, marker = styles.get(str(key[0])) or policy_style(str(key[0]))
-        style = _LINESTYLES[seen.get(str(key[0]), 0) % len(_LINESTYLES)]
+        colour, marker, style = curve_style(str(key[0]), seen.get(str(key[0]), 0), styles)
         seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
         label = group_label(curve_keys, key) if curve_keys else str(key[0])
+        platforms = _falls_back(curve)
+        shown = label + (f" (falls back to bearer on {platforms})" if platforms else "")
         xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
         bars = ax.errorbar(
             xm,
@@ -134,20 +163,25 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
             yerr=ci_errors(ym, curve[f"{y}_low"], curve[f"{y}_high"], floor_of(y)),
             color=colour,
             marker=marker,
+            markerfacecolor="white" if platforms else colour,  # hollow: not the binding the name promises
+            markeredgewidth=1.4 if platforms else 1.0,
             linestyle=style,
-            label=f"_{label}" if crowded else label,
+            label=f"_{shown}" if crowded else textwrap.fill(shown, LEGEND_WIDTH),
         )
-        bars.lines[0].set_gid(f"curve|{label}")
+        bars.lines[0].set_gid(f"curve|{label}" + ("|falls-back" if platforms else ""))
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
             for (xv, yv), ttls in ttl_labels(xm, ym, curve["_ttl"].to_numpy(float), spans):
-                ax.annotate(
-                    ", ".join(duration_text(t, exact=True) for t in ttls),
-                    (xv, yv),
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                    fontsize=7,
-                    color=colour,
-                    gid="ttl-label",
+                labels.append(
+                    ax.annotate(
+                        ", ".join(duration_text(t, exact=True) for t in ttls),
+                        (xv, yv),
+                        xytext=(4, 4),
+                        textcoords="offset points",
+                        fontsize=7,
+                        color=colour,
+                        gid="ttl-label",
+                        arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3},
+                    )
                 )
     front = table[table["pareto"].astype(bool)].sort_values(f"{x}_mean", kind="stable")
     if not front.empty:
@@ -179,8 +213,8 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
             gid="knee",
         )
         if "label" in table.columns:
-            ax.annotate(
-                textwrap.fill(f"knee: {knee['label']}", 40),
+            knee_label = ax.annotate(
+                textwrap.fill(f"knee: {knee['label']}", 28),
                 (knee[f"{x}_mean"], knee[f"{y}_mean"]),
                 xytext=(12, -16),
                 textcoords="offset points",
@@ -188,7 +222,10 @@ def _draw(ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[
                 zorder=6,
                 gid="knee-label",
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "#999999", "alpha": 0.9},
+                arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 8},
             )
+            labels.insert(0, knee_label)  # placed first: the one label a reader looks for
+    return labels
 
 
 def tradeoff_figure(
@@ -222,8 +259,9 @@ def tradeoff_figure(
         axes = fig.subplots((len(tables) + 1) // 2, cols, squeeze=False).ravel()
         for ax in axes[len(tables) :]:
             ax.set_visible(False)
+        labels: list[Annotation] = []
         for ax, (model, table) in zip(axes, tables):
-            _draw(ax, table, x, y, ttl, styles)
+            labels += _draw(ax, table, x, y, ttl, styles)
             ax.set_xscale("log" if log_x else "linear")
             ax.set_yscale("symlog" if log_y else "linear")
             value_axis(ax.yaxis)
@@ -234,6 +272,7 @@ def tradeoff_figure(
         for ax in axes[: len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 legend.setdefault(label, handle)
-        fig.legend(list(legend.values()), list(legend), loc="outside right center", fontsize=8)
+        fig.legend(list(legend.values()), list(legend), loc="outside right upper", fontsize=8)
         fig.suptitle(f"{metric_label(y).split(' (')[0].capitalize()} against {metric_label(x).split(' (')[0]}")
+        place_labels(fig, labels)
     return fig
