@@ -351,7 +351,7 @@ def test_sensitivity_figure_draws_sobol_indices_with_their_intervals():
             want = sorted((v - c, v + c) for v, c in zip(rows[order], rows[f"{order}_conf"]))
             np.testing.assert_allclose(spans, want)
         assert ax.get_xlabel() == "index (share of the output variance)"
-        assert {t.get_text() for t in ax.get_yticklabels()} == {"attacker.replay_rate", "policy.access_ttl"}
+        assert {t.get_text() for t in ax.get_yticklabels()} == {"replay rate", "access-token TTL"}  # in words
     assert any(t.startswith("first order (S1)") for t in legend_texts(fig))
     assert any(t.startswith("total order (ST)") for t in legend_texts(fig))
 

@@ -238,7 +238,7 @@ def sensitivity_table(
     if experiment is None or design_of(experiment) not in SAMPLED_DESIGNS - {"lhs"}:
         raise InputError.single(
             source,
-            "design",
+            "" if experiment is None else "design",
             "sensitivity needs a sweep folder of a design: sobol or morris sweep (e.g. experiments/sobol_threats.yaml); "
             + ("a results file has no design" if experiment is None else f"this one is {design_of(experiment)}"),
         )

@@ -49,9 +49,9 @@ _LABELS = {
 
 
 def _checked(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> list[str]:
-    require(frame, ["model", "policy", metric, "replications", *by], _SOURCE)
     if metric not in METRICS:
         raise InputError.single(_SOURCE, "metric", f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    require(frame, ["model", "policy", metric, "replications", *by], _SOURCE)
     keys = [str(b) for b in by]
     if not keys or any(k not in KEYS for k in keys):
         raise InputError.single(_SOURCE, "by", f"expected one or more of {', '.join(KEYS)}, got {list(by)!r}")
@@ -138,6 +138,10 @@ def attribution_figure(
             Patch(facecolor=looks[s][0], hatch=looks[s][1], edgecolor="white", label=s) for s in segments
         ]
         fig.legend(handles=handles, loc="outside right upper", title=" / ".join(keys))
-        fig.suptitle(f"Where the harm comes from: {metric_label(metric).split(' (')[0]} by {' and '.join(keys)}")
+        fig.suptitle(
+            f"Where the harm comes from: {metric_label(metric).split(' (')[0]} by {' and '.join(keys)}",
+            x=0.01,
+            ha="left",
+        )
         place_labels(fig, labels, angles=(0.0, 45.0, 315.0))
     return fig

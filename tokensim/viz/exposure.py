@@ -163,7 +163,9 @@ def exposure_figure(
         fig.suptitle(
             f"{metric_label(metric).split(' (')[0].capitalize()} "
             + ("by configuration" if len(rotations) == 1 and len(modes) == 1 else "by rotation and revocation mode")
-            + (f": {models[0]}" if len(models) == 1 else "")
+            + (f": {models[0]}" if len(models) == 1 else ""),
+            x=0.01,
+            ha="left",  # the legend holds the upper right corner
         )
         place_labels(fig, labels, angles=(0.0, 45.0, 315.0))
     return fig

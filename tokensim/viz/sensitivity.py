@@ -121,6 +121,6 @@ def sensitivity_figure(
                 else f"effect on {metric_label(metric) if metric else 'the metric'}"
             )
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels) if cols > 1 else 1)
         fig.suptitle(title or f"{kind}: which factor drives the outcome")
     return fig

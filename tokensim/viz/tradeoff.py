@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Annotation
@@ -100,6 +101,14 @@ def _falls_back(curve: pd.DataFrame) -> str:
     return ", ".join(dict.fromkeys(p.strip() for v in found for p in v.split(",")))
 
 
+def _filled(handle: Artist) -> Artist:
+    """A legend handle for a curve as drawn where it keeps its binding (filled marker)."""
+    if isinstance(handle, ErrorbarContainer):
+        line = handle.lines[0]
+        return Line2D([], [], color=line.get_color(), marker=line.get_marker(), linestyle=line.get_linestyle())
+    return handle
+
+
 def curve_style(policy: str, index: int, styles: dict[str, tuple[str, str]]) -> tuple[str, str, str]:
     """(colour, marker, line style) of a policy's ``index``-th curve: the policy's colour, and for every further
     setting of it (e.g. on_binding_loss=fail after =fallback) another marker and line style, so no two
@@ -113,8 +122,9 @@ def curve_style(policy: str, index: int, styles: dict[str, tuple[str, str]]) -> 
 
 def _draw(
     ax: Axes, table: pd.DataFrame, x: str, y: str, ttl: str, styles: dict[str, tuple[str, str]]
-) -> list[Annotation]:
-    """One panel: the curves, the Pareto front and the knee; returns the labels to place (knee first)."""
+) -> tuple[list[Annotation], str]:
+    """One panel: the curves, the Pareto front and the knee; returns the labels to place (knee first) and
+    a note naming the configurations that fall back to bearer, and where (or '')."""
     config = _config_columns(table, x, y)
     curve_keys = [c for c in config if c not in (ttl, "model", "policy.access_ttl", "access_ttl")]
     if "policy" in curve_keys:  # the policy first: it picks the colour
@@ -147,6 +157,7 @@ def _draw(
             gid="curves-note",
         )
     labels: list[Annotation] = []
+    fallback: dict[str, list[str]] = {}  # platforms -> the policies that fall back to bearer there
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         curve = curve.sort_values(order, kind="stable")
@@ -154,7 +165,8 @@ def _draw(
         seen[str(key[0])] = seen.get(str(key[0]), 0) + 1
         label = group_label(curve_keys, key) if curve_keys else str(key[0])
         platforms = _falls_back(curve)
-        shown = label + (f" (falls back to bearer on {platforms})" if platforms else "")
+        if platforms:
+            fallback.setdefault(platforms, []).append(str(key[0]))
         xm, ym = curve[f"{x}_mean"].to_numpy(float), curve[f"{y}_mean"].to_numpy(float)
         bars = ax.errorbar(
             xm,
@@ -166,7 +178,7 @@ def _draw(
             markerfacecolor="white" if platforms else colour,  # hollow: not the binding the name promises
             markeredgewidth=1.4 if platforms else 1.0,
             linestyle=style,
-            label=f"_{shown}" if crowded else textwrap.fill(shown, LEGEND_WIDTH),
+            label=f"_{label}" if crowded else textwrap.fill(label, LEGEND_WIDTH),
         )
         bars.lines[0].set_gid(f"curve|{label}" + ("|falls-back" if platforms else ""))
         if "_ttl" in curve.columns and curve["_ttl"].nunique() > 1:
@@ -225,7 +237,8 @@ def _draw(
                 arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 8},
             )
             labels.insert(0, knee_label)  # placed first: the one label a reader looks for
-    return labels
+    said = [f"on {where}: {', '.join(dict.fromkeys(names))}" for where, names in fallback.items()]
+    return labels, textwrap.fill("hollow markers fall back to bearer " + "; ".join(said), 64) if said else ""
 
 
 def tradeoff_figure(
@@ -260,19 +273,29 @@ def tradeoff_figure(
         for ax in axes[len(tables) :]:
             ax.set_visible(False)
         labels: list[Annotation] = []
+        hollow = False
         for ax, (model, table) in zip(axes, tables):
-            labels += _draw(ax, table, x, y, ttl, styles)
+            placed, note = _draw(ax, table, x, y, ttl, styles)
+            labels += placed
             ax.set_xscale("log" if log_x else "linear")
             ax.set_yscale("symlog" if log_y else "linear")
             value_axis(ax.yaxis)
             ax.set_xlabel(metric_label(x))
             ax.set_ylabel(metric_label(y))
-            ax.set_title(f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval")
+            title = f"{model}: mean and {level:.0%} interval" if model else f"mean and {level:.0%} interval"
+            ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10 if note else None)
+            hollow = hollow or bool(note)
         legend: dict[str, Artist] = {}
         for ax in axes[: len(tables)]:  # one legend for all panels: the curves and marks are the same kinds
             for handle, label in zip(*ax.get_legend_handles_labels()):
-                legend.setdefault(label, handle)
+                legend.setdefault(label, _filled(handle))
+        if hollow:
+            legend["hollow marker: falls back to bearer (the panel's title says where)"] = Line2D(
+                [], [], color="#555555", marker="o", markerfacecolor="white", linestyle="none"
+            )
         fig.legend(list(legend.values()), list(legend), loc="outside right upper", fontsize=8)
-        fig.suptitle(f"{metric_label(y).split(' (')[0].capitalize()} against {metric_label(x).split(' (')[0]}")
+        fig.suptitle(
+            f"{metric_label(y).split(' (')[0].capitalize()} against {metric_label(x).split(' (')[0]}", x=0.01, ha="left"
+        )
         place_labels(fig, labels)
     return fig
