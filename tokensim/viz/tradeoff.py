@@ -258,7 +258,11 @@ def tradeoff_figure(
     on both axes, labelled with its TTL; the Pareto front (configurations nothing
     beats on both cost and blast radius) is ringed and joined, the knee starred.
     Curves are the table's configurations without the TTL: one per policy, or per
-    policy and setting (e.g. rotation) when those vary.
+    policy and setting (e.g. rotation) when those vary, each setting with its own marker
+    and line style. A table with a ``falls_back`` column (platforms, as
+    `tokensim.report.marks.mark_fallback` adds) draws those configurations hollow and names
+    them in the panel's title. Labels are placed clear of each other and of the markers,
+    inside the axes (`tokensim.viz.placement`); the legend sits outside, at the upper right.
     """
     if not isinstance(results_or_table, pd.DataFrame):
         raise InputError.single(
@@ -268,7 +272,7 @@ def tradeoff_figure(
     styles = policy_styles(str(p) for _, t in tables if "policy" in t.columns for p in t["policy"])
     with context():
         cols = min(len(tables), 2)
-        fig = new_figure(7.0 * cols, 5.0 * ((len(tables) + 1) // 2))
+        fig = new_figure(7.0 * cols + 2.5, 5.0 * ((len(tables) + 1) // 2))
         axes = fig.subplots((len(tables) + 1) // 2, cols, squeeze=False).ravel()
         for ax in axes[len(tables) :]:
             ax.set_visible(False)
