@@ -261,7 +261,10 @@ def test_report_from_a_results_file_records_its_command(data, monkeypatch, capsy
             ["report", "{rows}", "--out", "{out}/r.html", "--baseline", "nope"],
             "--baseline: unknown baseline policy 'nope'",
         ),
-        (["report", "{rows}", "--out", "{out}/r.html", "--target", "0"], "--target: must be a positive number"),
+        (
+            ["report", "{rows}", "--out", "{out}/r.html", "--target", "0"],
+            "--target: must be a positive blast radius (500) or a share",
+        ),
         # Bad columns are caught once, where the file is read, naming the file and the column.
         (["report", "{badrep}", "--out", "{out}/r.html"], "badrep.csv: replication: expected numbers, found 'x'"),
         (["report", "{badhor}", "--out", "{out}/r.html"], "badhor.csv: horizon_hours: expected numbers, found 'ten'"),

@@ -266,7 +266,7 @@ def test_exposure_figure_bars_by_rotation_and_revocation_mode(rotation_sweep):
     fig = exposure_figure(rotation_sweep)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["revocation: introspection", "revocation: jwt"]
-    assert axes[0].get_ylabel() == "window of exposure (hours, summed over stolen families)"
+    assert axes[0].get_xlabel() == "window of exposure (hours, summed over stolen families)"
     expected_modes = {
         "bearer": "no rotation",
         "bearer_rotation": "rotation",
@@ -284,17 +284,19 @@ def test_exposure_figure_bars_by_rotation_and_revocation_mode(rotation_sweep):
             ]
             mean, low, high = mean_ci(rows["exposure_hours"])
             key = f"mobile-gateway|{mode}|{policy}|{rotation}"
-            assert bars[f"bar|{key}"].get_height() == pytest.approx(mean)
+            assert bars[f"bar|{key}"].get_width() == pytest.approx(mean)  # horizontal bars: the length is the mean
             (segment,) = whiskers[f"ci|{key}"].get_segments()
-            assert sorted(np.asarray(segment)[:, 1]) == pytest.approx([max(low, 0.0), high])
-        assert [t.replace("\n", "") for t in tick_texts(ax.xaxis)] == list(expected_modes)  # long names wrap at '_'
+            assert sorted(np.asarray(segment)[:, 0]) == pytest.approx([max(low, 0.0), high])
+            zero = [t for t in ax.texts if t.get_gid() == f"zero|{key}"]
+            assert [t.get_text() for t in zero] == (["0"] if mean == 0 else [])  # an empty bar says 0
+        assert tick_texts(ax.yaxis) == list(expected_modes)  # top to bottom, names whole
     assert {"no rotation", "rotation", "rotation + reuse detection", "95% interval", *expected_modes} <= set(
         legend_texts(fig)
     )
     no_mode = exposure_figure(
         rotation_sweep[rotation_sweep["nodes.idp.revocation"] == "jwt"].drop(columns=["nodes.idp.revocation"])
     )
-    assert [ax.get_title() for ax in no_mode.axes] == ["revocation: as in the model"]
+    assert [ax.get_title() for ax in no_mode.axes] == ["mobile-gateway"]  # no revocation mode to name
 
 
 # -- sensitivity ---------------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ def test_sensitivity_figure_draws_sobol_indices_with_their_intervals():
             want = sorted((v - c, v + c) for v, c in zip(rows[order], rows[f"{order}_conf"]))
             np.testing.assert_allclose(spans, want)
         assert ax.get_xlabel() == "index (share of the output variance)"
-        assert {t.get_text() for t in ax.get_yticklabels()} == {"attacker.replay_rate", "policy.access_ttl"}
+        assert {t.get_text() for t in ax.get_yticklabels()} == {"replay rate", "access-token TTL"}  # in words
     assert any(t.startswith("first order (S1)") for t in legend_texts(fig))
     assert any(t.startswith("total order (ST)") for t in legend_texts(fig))
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 Transform = Callable[[np.ndarray], np.ndarray] | str | None
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt}
+#: The names `tokensim plot --transform` takes; ``none`` is the default of the command line and of Python alike:
+#: the indices then split the variance of the metric as reported (docs/analysis.md, "Sensitivity").
+TRANSFORM_NAMES: tuple[str, ...] = ("none", "log1p")
 
 
 def _problem_names(problem: Any) -> list[str]:
@@ -52,10 +55,12 @@ def _problem_names(problem: Any) -> list[str]:
 def _transform(transform: Transform) -> Callable[[np.ndarray], np.ndarray] | None:
     if transform is None or callable(transform):
         return transform
+    if transform == "none":
+        return None
     if transform in _TRANSFORMS:
         return _TRANSFORMS[transform]
     raise InputError.single(
-        SOURCE, "transform", f"unknown transform {transform!r}; use one of {', '.join(_TRANSFORMS)} or a function"
+        SOURCE, "transform", f"unknown transform {transform!r}; use one of none, {', '.join(_TRANSFORMS)} or a function"
     )
 
 

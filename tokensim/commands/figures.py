@@ -77,6 +77,13 @@ def plot(
     horizon: Annotated[
         str | None, typer.Option("--horizon", help="timeline: the run's horizon, e.g. 90d (the time axis ends there).")
     ] = None,
+    transform: Annotated[
+        str | None,
+        typer.Option(
+            "--transform",
+            help="sensitivity: the indices of the metric as it is (none, the default, as in Python) or of log1p(metric).",
+        ),
+    ] = None,
 ) -> None:
     """Draw one figure from results (or, for --kind timeline, from a trace file)."""
     from tokensim.report import KINDS, apply_where, read_results, read_trace, results_figure
@@ -85,6 +92,12 @@ def plot(
 
     if kind not in (*KINDS, LOSS):
         raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join((*KINDS, LOSS))}")
+    if transform is not None and (kind != "sensitivity" or transform not in ("none", "log1p")):
+        raise InputError.single(
+            "--transform",
+            transform,
+            "applies to --kind sensitivity only" if kind != "sensitivity" else "use none or log1p",
+        )
     require_suffix(out, tuple(FORMATS), "a figure")
     regular_output(out, "--out")
     if kind == "timeline":
@@ -122,7 +135,14 @@ def plot(
             if kind == LOSS:
                 fig = loss_figure(frame, loaded.experiment, str(results))
             else:
-                fig = results_figure(frame, kind, metric=metric, experiment=loaded.experiment, source=str(results))
+                fig = results_figure(
+                    frame,
+                    kind,
+                    metric=metric,
+                    experiment=loaded.experiment,
+                    source=str(results),
+                    transform=None if transform in (None, "none") else transform,
+                )
         except InputError as err:
             raise _as_file_error(err, results) from None
     save_figure(fig, out)

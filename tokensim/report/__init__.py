@@ -16,7 +16,8 @@ figure of one kind from result rows.
 """
 
 from tokensim.report.build import build_report
-from tokensim.report.figures import KINDS, apply_where, results_figure
+from tokensim.report.figures import KINDS, results_figure
 from tokensim.report.inputs import LoadedResults, read_results, read_trace
+from tokensim.report.where import apply_where
 
 __all__ = ["KINDS", "LoadedResults", "apply_where", "build_report", "read_results", "read_trace", "results_figure"]

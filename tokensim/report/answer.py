@@ -135,7 +135,7 @@ def answer(
         section["attribution"] = attributed
         section["attribution_note"] = note
         section["attribution_replications"] = k
-        section["view"] = _view(table, rec["label"], cells, attributed)
+        section["view"] = _view(section["tradeoff"]["marked"], rec["label"], cells, attributed)
         rows_out.append({"name": name, "slug": section["slug"], **section["verdict"]})
     notes = [f"{s['name']}: {s['attribution_note']}" for s in sections if s["attribution_note"]]
     return {

@@ -18,7 +18,13 @@ from tokensim.errors import InputError
 from tokensim.report import format as fmt
 from tokensim.report.answer import answer, question_of
 from tokensim.report.architecture import ModelsArg, given_models, model_sections
-from tokensim.report.figures import SENSITIVITY_TRANSFORM, design_of, figure_data_uri, require_values
+from tokensim.report.figures import (
+    SENSITIVITY_TRANSFORM,
+    design_of,
+    figure_data_uri,
+    require_values,
+    sensitivity_title,
+)
 from tokensim.report.inputs import LoadedResults, check_columns, read_results
 from tokensim.report.interactive import bundle
 from tokensim.report.provenance import provenance
@@ -153,9 +159,8 @@ def _sensitivity(frame: pd.DataFrame, experiment: Experiment | None) -> dict[str
             "keys": [],
             "design": experiment.spec.design,
         }
-    image = figure_data_uri(
-        sensitivity_figure(indices, title="Sensitivity of log(1 + blast radius): which factor drives it")
-    )
+    title = sensitivity_title(METRIC, SENSITIVITY_TRANSFORM)
+    image = figure_data_uri(sensitivity_figure(indices, title=title, models=[v.arch for v in experiment.plan.variants]))
     columns = [
         c for c in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma") if c in indices.columns
     ]

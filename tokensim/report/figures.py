@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -27,8 +26,8 @@ if TYPE_CHECKING:
 KINDS: tuple[str, ...] = ("tradeoff", "ttl", "exposure", "sensitivity", "timeline")
 #: Designs whose factors are sampled uncertainties, averaged over rather than compared setting by setting.
 SAMPLED_DESIGNS: frozenset[str] = frozenset({"lhs", "sobol", "morris"})
-#: Sensitivity indices are taken on log(1 + metric): blast radius is heavy-tailed (a few big leaks dominate).
-SENSITIVITY_TRANSFORM = "log1p"
+#: The transform sensitivity indices are taken on, the Python API's default too (docs/analysis.md, "Sensitivity").
+SENSITIVITY_TRANSFORM: str | None = None
 _MAX_TTLS = 12  # more distinct TTLs than this: a sampled TTL, not a setting to draw a curve through
 
 
@@ -207,38 +206,49 @@ def _some_values(results: pd.DataFrame, column: str, limit: int = 6) -> str:
 def exposure_figure_for(
     results: pd.DataFrame, metric: str = "exposure_hours", experiment: Experiment | None = None, source: str = "results"
 ) -> Figure:
-    """Metric by rotation mode and revocation mode; every other varying setting must be fixed first."""
+    """Metric by rotation mode and revocation mode, one bar per setting of the other configuration columns;
+    a TTL that varies must be fixed first (it has a figure of its own, ``--kind ttl``)."""
     from tokensim.analysis.configurations import format_value
     from tokensim.viz import exposure_figure
 
     column = revocation_column(results)
     others = varying(results, experiment, exclude=("rotation", "reuse_detection", *([column] if column else [])))
-    if others:
-        values = {c: ", ".join(format_value(c, v) for v in pd.unique(results[c].dropna())) for c in others}
-        choices = "; ".join(f"{c}: {v}" for c, v in values.items())
+    ttls = [c for c in others if str(c).endswith("access_ttl")]
+    if ttls:
+        values = ", ".join(format_value(ttls[0], v) for v in pd.unique(results[ttls[0]].dropna()))
         raise InputError.single(
             source,
-            others[0],
-            f"{', '.join(others)} also varies, and the exposure figure shows one "
-            f"value at a time: pick one with --where, e.g. --where {others[0]}=VALUE ({choices})",
+            ttls[0],
+            f"{ttls[0]} also varies, and the exposure figure shows one TTL at a time (--kind ttl draws the "
+            f"TTLs): pick one with --where, e.g. --where {ttls[0]}=VALUE ({values})",
         )
-    return exposure_figure(results, metric, revocation=column)
+    return exposure_figure(results, metric, revocation=column, by=others)
 
 
 def sensitivity_table(
-    results: pd.DataFrame, experiment: Experiment | None, metric: str = "blast_radius", source: str = "results"
+    results: pd.DataFrame,
+    experiment: Experiment | None,
+    metric: str = "blast_radius",
+    source: str = "results",
+    transform: str | None = SENSITIVITY_TRANSFORM,
 ) -> pd.DataFrame:
-    """Sobol indices or Morris screening of ``metric`` (on log(1 + metric)) from a sobol or morris sweep."""
+    """Sobol indices or Morris screening of ``metric`` (``transform``: none or log1p) from a sobol or morris sweep."""
     from tokensim.analysis import sensitivity
 
-    if experiment is None:
+    if experiment is None or design_of(experiment) not in SAMPLED_DESIGNS - {"lhs"}:
         raise InputError.single(
             source,
-            "",
-            "sensitivity needs a sweep folder whose experiment file can be read "
-            "(design: sobol or morris); a results file has no design",
+            "" if experiment is None else "design",
+            "sensitivity needs a sweep folder of a design: sobol or morris sweep (e.g. experiments/sobol_threats.yaml); "
+            + ("a results file has no design" if experiment is None else f"this one is {design_of(experiment)}"),
         )
-    return sensitivity(experiment, results, metric=metric, transform=SENSITIVITY_TRANSFORM)
+    return sensitivity(experiment, results, metric=metric, transform=transform)
+
+
+def sensitivity_title(metric: str, transform: str | None) -> str:
+    """The sensitivity figure's title, saying what the indices are taken on."""
+    on = metric if transform in (None, "none") else f"{transform}({metric})"
+    return f"Sensitivity of {on}: which factor drives it"
 
 
 def results_figure(
@@ -248,6 +258,7 @@ def results_figure(
     metric: str | None = None,
     experiment: Experiment | None = None,
     source: str = "results",
+    transform: str | None = SENSITIVITY_TRANSFORM,
 ) -> Figure:
     """Draw one kind of figure (tradeoff, ttl, exposure, sensitivity) from result rows.
 
@@ -268,7 +279,11 @@ def results_figure(
     metric = metric or ("exposure_hours" if kind == "exposure" else "blast_radius")
     _require_metric(results, metric, source)
     if kind == "tradeoff":
-        return tradeoff_figure(tradeoff_tables(results, experiment, metric=metric), y=metric)
+        from tokensim.report.marks import mark_fallback
+
+        table = tradeoff_tables(results, experiment, metric=metric)
+        table = mark_fallback(table, results, config_by(results, experiment), experiment)
+        return tradeoff_figure(table, y=metric)
     if kind == "ttl":
         if ttl_column(results) is None:
             held = (
@@ -280,68 +295,12 @@ def results_figure(
                 source,
                 "access_ttl",
                 f"the access-token TTL does not vary over a few settings here "
-                f"(values: {held}); run several TTLs (a sweep over policy.access_ttl, or --set access_ttl=...)",
+                f"(values: {held}); run several TTLs (a sweep over policy.access_ttl such as "
+                "experiments/policy_ttl_rotation.yaml, or --set access_ttl=...)",
             )
         return ttl_figure_for(results, metric, experiment, source)
-    if kind == "exposure":
-        if not exposure_varies(results):
-            raise InputError.single(
-                source,
-                "rotation",
-                "neither rotation, reuse detection nor a revocation mode varies in "
-                "these results; sweep policy.rotation or nodes.ISSUER.revocation to compare them",
-            )
+    if kind == "exposure":  # drawn even when rotation and revocation do not vary: one bar per configuration
         return exposure_figure_for(results, metric, experiment, source)
-    indices = sensitivity_table(results, experiment, metric, source)
-    return sensitivity_figure(indices, title=f"Sensitivity of log(1 + {metric}): which factor drives it")
-
-
-def apply_where(results: pd.DataFrame, assignments: Sequence[str], source: str = "--where") -> pd.DataFrame:
-    """Keep the rows matching every ``COLUMN=VALUE`` (durations such as ``15m`` for TTL columns, true/false for flags)."""
-    from tokensim.analysis.configurations import DURATION_PARAMETERS, format_value
-    from tokensim.model.units import UnitError, parse_duration
-
-    rows = results
-    for item in assignments:
-        column, sep, text = item.partition("=")
-        column, text = column.strip(), text.strip()
-        if not sep or not column:
-            raise InputError.single(source, item, "expected COLUMN=VALUE, e.g. access_ttl=1h")
-        if column not in rows.columns:
-            raise InputError.single(source, column, "no such column in the results")
-        values = rows[column]
-        if pd.api.types.is_bool_dtype(values):
-            if text.lower() not in ("true", "false"):
-                raise InputError.single(source, column, f"expected true or false, got {text!r}")
-            mask = values == (text.lower() == "true")
-        elif pd.api.types.is_numeric_dtype(values):
-            try:
-                duration = column in DURATION_PARAMETERS or column == "horizon_hours"
-                number = (
-                    parse_duration(text) if duration and not _is_number(text) else float(text)
-                )  # bare numbers: hours
-            except (UnitError, ValueError):
-                raise InputError.single(
-                    source,
-                    column,
-                    f"cannot read {text!r} as a "
-                    f"{'duration (e.g. 15m, or hours as a number)' if column in DURATION_PARAMETERS else 'number'}",
-                ) from None
-            mask = pd.Series(np.isclose(values.to_numpy(float), number, rtol=1e-9, atol=0), index=values.index)
-            if not mask.any():  # a value as the error messages and labels print it (3 digits: 38.7)
-                mask = values.map(lambda v, column=column: format_value(column, v)) == text
-        else:
-            mask = values.astype(str) == text
-        if not mask.any():
-            held = ", ".join(format_value(column, v) for v in pd.unique(values.dropna())[:12])
-            raise InputError.single(source, column, f"no rows with {column}={text}; the results hold: {held}")
-        rows = rows[mask]
-    return rows
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    indices = sensitivity_table(results, experiment, metric, source, transform)
+    models = [v.arch for v in experiment.plan.variants] if experiment is not None else None
+    return sensitivity_figure(indices, title=sensitivity_title(metric, transform), models=models)

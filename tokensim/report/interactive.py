@@ -42,6 +42,7 @@ def _points(table: pd.DataFrame, chosen: str, words: dict[str, str]) -> list[dic
                 "front": "Pareto front" if bool(row["pareto"]) else "dominated",
                 "chosen": row["label"] == chosen,
                 "verdict": words.get(str(row["label"]), ""),
+                "falls_back": str(row.get("falls_back", "") or ""),
             }
         )
     return out
@@ -134,7 +135,9 @@ def view_spec(
         .mark_point(shape="diamond", size=320, filled=False, color="black")
         .encode(x=x, y=y)
     )
-    tradeoff = (bars + dots + star).properties(width=360, height=260, title="Click a configuration")
+    tradeoff = (bars + dots + star).properties(
+        width=360, height=260, title="Click a configuration (hollow: falls back to bearer on some clients)"
+    )
     settings = (
         alt.Chart(_data(_settings(table, words)))
         .transform_filter(pick)

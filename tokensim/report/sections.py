@@ -244,7 +244,7 @@ def model_analysis(
     rows: pd.DataFrame, *, experiment: Experiment | None, target: float | None, baseline: str
 ) -> dict[str, Any]:
     """Everything the report says about one model's results."""
-    from tokensim.viz import tradeoff_figure
+    from tokensim.report.marks import mark_fallback
 
     by = figures.config_by(rows, experiment)
     sampled = figures.design_of(experiment) in figures.SAMPLED_DESIGNS
@@ -256,7 +256,7 @@ def model_analysis(
         "by": by,
         "sampled": sampled,
         "tradeoff": {
-            "image": figures.figure_data_uri(tradeoff_figure(table, x=COST, y=METRIC)),
+            "marked": mark_fallback(table, rows, by, experiment),  # drawn in the interactive view (answer.py)
             "rows": tradeoff_rows(table, rec["label"]),
         },
         "ttl": None,

@@ -11,8 +11,10 @@ is applied per figure, so the figures work the same in a notebook, a script or a
 """
 
 from tokensim.viz.architecture import architecture_figure
+from tokensim.viz.attribution import attribution_figure
 from tokensim.viz.exposure import exposure_figure
 from tokensim.viz.io import save_figure
+from tokensim.viz.labels import factor_label
 from tokensim.viz.loss import loss_exceedance_figure
 from tokensim.viz.sensitivity import sensitivity_figure
 from tokensim.viz.timeline import timeline_figure
@@ -21,7 +23,9 @@ from tokensim.viz.ttl import ttl_figure
 
 __all__ = [
     "architecture_figure",
+    "attribution_figure",
     "exposure_figure",
+    "factor_label",
     "loss_exceedance_figure",
     "save_figure",
     "sensitivity_figure",

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Annotation
+from matplotlib.ticker import MaxNLocator
 
 from tokensim.analysis import mean_ci
 from tokensim.errors import InputError
-from tokensim.viz._frames import check_not_pooled, ci_errors, floor_of, require
+from tokensim.viz._frames import check_not_pooled, ci_errors, floor_of, group_label, require
+from tokensim.viz.placement import place_labels
 from tokensim.viz.style import GREY, context, metric_label, new_figure, policy_styles, value_axis
 
 #: Rotation modes in order of protection, with the hatch that draws each.
@@ -47,24 +52,28 @@ def exposure_figure(
     metric: str = "exposure_hours",
     *,
     revocation: str | None = None,
+    by: Sequence[str] = (),
     level: float = 0.95,
 ) -> Figure:
     """Bars of ``metric`` (mean, ``level`` interval) per policy, by rotation mode and revocation mode.
 
-    One panel per revocation mode (introspection, caep, jwt: from the sweep factor
-    column ending in ``.revocation``, e.g. ``nodes.idp.revocation``, or the column
-    named by ``revocation``); without one, the single panel is the model's own
-    issuer setting. Inside a panel, one group of bars per policy (its colour), one
-    bar per rotation mode (hatched: none, rotation, rotation + reuse detection).
-    One row of panels per model. Other varying settings must be filtered first.
+    One panel per model and revocation mode (introspection, caep, jwt: from the sweep
+    factor column ending in ``.revocation``, e.g. ``nodes.idp.revocation``, or the column
+    named by ``revocation``; without one, the model's own issuer setting), laid out in a
+    grid of at most two columns. Inside a panel, one horizontal bar per policy (its
+    colour), per setting of the ``by`` columns (e.g. ``on_binding_loss``, named on the
+    bar's label) and per rotation mode (hatched: none, rotation, rotation + reuse
+    detection). A bar of zero is labelled ``0``. Other varying settings must be filtered
+    first (or named in ``by``).
     """
     source = "exposure figure"
-    require(results, ["model", "policy", "rotation", metric], source)
+    by = [str(c) for c in by]
+    require(results, ["model", "policy", "rotation", metric, *by], source)
     column = _revocation_column(results, revocation)
     frame = results.assign(
         _rotation=rotation_mode(results), _revocation=results[column] if column else "as in the model"
     )
-    keys = ["model", "policy", "rotation", "reuse_detection", "_revocation"] + ([column] if column else [])
+    keys = ["model", "policy", *by, "rotation", "reuse_detection", "_revocation"] + ([column] if column else [])
     check_not_pooled(frame, [k for k in keys if k in frame.columns], source, "plot one value at a time")
     models = list(dict.fromkeys(frame["model"]))
     present = set(frame["_revocation"])
@@ -78,68 +87,98 @@ def exposure_figure(
     )
     policies = [str(p) for p in sorted(first.index, key=lambda p: (first[p], list(first.index).index(p)))]
     styles = policy_styles(policies)
-    # One bar per (policy, rotation mode) that was run, a policy's bars side by side, a gap between policies.
-    combos = [(p, r) for p in policies for r in rotations if ((frame["policy"] == p) & (frame["_rotation"] == r)).any()]
-    xpos, x, last = {}, 0.0, None
-    for p, r in combos:
-        x += 0.0 if last is None else (1.0 if p == last else 1.6)
-        xpos[(p, r)], last = x, p
-    centres = {p: np.mean([v for (q, _), v in xpos.items() if q == p]) for p in policies}
+    settings = list(frame[by].drop_duplicates().itertuples(index=False, name=None)) if by else [()]
+    # One bar per (policy, setting, rotation mode) that was run, top to bottom; a gap between groups.
+    combos = [(p, s, r) for p in policies for s in settings for r in rotations if _rows(frame, p, by, s, r).any()]
+    ypos: dict[tuple[str, tuple[object, ...], str], float] = {}
+    y, last = 0.0, None
+    for p, s, r in combos:
+        y -= 0.0 if last is None else (1.0 if (p, s) == last else 1.35)
+        ypos[(p, s, r)], last = y, (p, s)
+    groups = list(dict.fromkeys((p, s) for p, s, _ in combos))
+    centres = {g: float(np.mean([v for (p, s, _), v in ypos.items() if (p, s) == g])) for g in groups}
+    panels = [(model, mode) for model in models for mode in modes]
+    cols = min(len(panels), 2)
+    rows = (len(panels) + cols - 1) // cols
+    labels: list[Annotation] = []
     with context():
-        fig = new_figure(min(16.0, max(3.2, 0.55 * len(combos) + 1.2) * len(modes) + 2.2), 4.0 * len(models))
-        axes = fig.subplots(len(models), len(modes), squeeze=False, sharey="row")
-        for row, model in enumerate(models):
-            for col, mode in enumerate(modes):
-                ax = axes[row, col]
-                cell = frame[(frame["model"] == model) & (frame["_revocation"] == mode)]
-                for (policy, rot), where in xpos.items():
-                    values = cell.loc[(cell["policy"] == policy) & (cell["_rotation"] == rot), metric]
-                    if values.empty:
-                        continue
-                    mean, low, high = mean_ci(values, level)
-                    gid = f"{model}|{mode}|{policy}|{rot}"
-                    bars = ax.bar(
-                        where,
-                        mean,
-                        0.9,
-                        color=styles[policy][0],
-                        hatch=ROTATION_MODES[rot],
-                        edgecolor="white",
-                        linewidth=0.5,
+        fig = new_figure(5.2 * cols + 2.4, rows * (0.17 * (1.4 - min(ypos.values())) + 1.0))
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        for ax, (model, mode) in zip(axes, panels):
+            cell = frame[(frame["model"] == model) & (frame["_revocation"] == mode)]
+            for (policy, setting, rot), where in ypos.items():
+                values = cell.loc[_rows(cell, policy, by, setting, rot), metric]
+                if values.empty:
+                    continue
+                mean, low, high = mean_ci(values, level)
+                gid = "|".join([model, str(mode), policy, *(str(v) for v in setting), rot])
+                bars = ax.barh(
+                    where,
+                    mean,
+                    0.85,
+                    color=styles[policy][0],
+                    hatch=ROTATION_MODES[rot],
+                    edgecolor="white",
+                    linewidth=0.5,
+                )
+                bars.patches[0].set_gid(f"bar|{gid}")
+                if np.isfinite(low) and np.isfinite(high):
+                    err = ax.errorbar(
+                        [mean],
+                        [where],
+                        xerr=ci_errors([mean], [low], [high], floor_of(metric)),
+                        color="black",
+                        linewidth=1,
+                        fmt="none",
                     )
-                    bars.patches[0].set_gid(f"bar|{gid}")
-                    if np.isfinite(low) and np.isfinite(high):
-                        err = ax.errorbar(
-                            [where],
-                            [mean],
-                            yerr=ci_errors([mean], [low], [high], floor_of(metric)),
-                            color="black",
-                            linewidth=1,
+                    err.lines[2][0].set_gid(f"ci|{gid}")
+                if mean == 0:  # an empty bar is still a result: say it
+                    labels.append(
+                        ax.annotate(
+                            "0",
+                            (0, where),
+                            xytext=(3, 0),
+                            textcoords="offset points",
+                            fontsize=8,
+                            va="center",
+                            gid=f"zero|{gid}",
                         )
-                        err.lines[2][0].set_gid(f"ci|{gid}")
-                ax.set_xticks(list(centres.values()), [_wrapped(str(p)) for p in centres])
-                ax.grid(axis="x", visible=False)
-                value_axis(ax.yaxis)
-                ax.set_title(f"revocation: {mode}" + (f" ({model})" if len(models) > 1 else ""))
-                if col == 0:
-                    ax.set_ylabel(metric_label(metric))
+                    )
+            ax.set_yticks(list(centres.values()), [_group_label(p, by, s) for p, s in centres])
+            ax.set_ylim(min(ypos.values()) - 0.7, 0.7)
+            ax.grid(axis="y", visible=False)
+            ax.set_xlim(left=0)
+            ax.margins(x=0.08)
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+            value_axis(ax.xaxis)
+            ax.set_xlabel(metric_label(metric))
+            said = "" if mode == "as in the model" and len(modes) == 1 else f"revocation: {mode}"
+            ax.set_title(": ".join(t for t in (str(model) if len(models) > 1 else "", said) if t) or str(model))
         handles: list[Artist] = [Patch(facecolor=styles[p][0], label=p) for p in policies]
         handles += [Patch(facecolor="white", edgecolor=GREY, hatch=ROTATION_MODES[r], label=r) for r in rotations]
         handles.append(Line2D([], [], color="black", linewidth=1, label=f"{level:.0%} interval"))
-        fig.legend(handles=handles, loc="outside right center")
+        fig.legend(handles=handles, loc="outside right upper")
         fig.suptitle(
-            f"{metric_label(metric).split(' (')[0].capitalize()} by rotation and revocation mode"
-            + (f": {models[0]}" if len(models) == 1 else "")
+            f"{metric_label(metric).split(' (')[0].capitalize()} "
+            + ("by configuration" if len(rotations) == 1 and len(modes) == 1 else "by rotation and revocation mode")
+            + (f": {models[0]}" if len(models) == 1 else ""),
+            x=0.01,
+            ha="left",  # the legend holds the upper right corner
         )
+        place_labels(fig, labels, angles=(0.0, 45.0, 315.0))
     return fig
 
 
-def _wrapped(name: str, width: int = 10) -> str:
-    """A long policy name over several lines, broken after underscores, so tick labels never overlap."""
-    lines: list[str] = []
-    for part in name.replace("_", "_\0").split("\0"):
-        if lines and len(lines[-1]) + len(part) <= width:
-            lines[-1] += part
-        else:
-            lines.append(part)
-    return "\n".join(lines)
+def _rows(frame: pd.DataFrame, policy: str, by: list[str], setting: tuple[object, ...], rotation: str) -> pd.Series:
+    """The rows of one bar: its policy, its setting of the ``by`` columns and its rotation mode."""
+    mask = (frame["policy"] == policy) & (frame["_rotation"] == rotation)
+    for column, value in zip(by, setting):
+        mask &= frame[column].isna() if value is None or value != value else frame[column] == value
+    return mask
+
+
+def _group_label(policy: str, by: list[str], setting: tuple[object, ...]) -> str:
+    """A bar group's tick label: the policy, then its setting of the ``by`` columns (`mtls, on_binding_loss=fail`)."""
+    return group_label(["policy", *by], [policy, *setting]) if by else policy

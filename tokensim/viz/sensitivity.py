@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from tokensim.errors import InputError
+from tokensim.model.architecture import Architecture
 from tokensim.viz._frames import group_label, require
+from tokensim.viz.labels import factor_label
 from tokensim.viz.style import OKABE_ITO, context, metric_label, new_figure
 
 #: What each kind of indices frame holds: (value column, its half-interval column, legend label, colour).
@@ -20,8 +25,16 @@ _MORRIS: _Series = (("mu_star", "mu_star_conf", "\u03bc*: mean absolute elementa
 _KNOWN = {"metric", "factor", "S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf", "sigma", "mu"}
 
 
-def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Figure:
+def sensitivity_figure(
+    indices: pd.DataFrame,
+    *,
+    title: str | None = None,
+    models: Architecture | Iterable[Architecture] | None = None,
+) -> Figure:
     """Horizontal bars per factor, one panel per group (e.g. policy) and metric.
+
+    Factors are named in words (`tokensim.viz.labels.factor_label`: ``nodes.spa.leaks[0].rate``
+    reads "spa leak rate (xss)" when ``models``, the sweep's models, are given).
 
     ``indices`` is `tokensim.analysis.sobol_indices` output (``S1``, ``S1_conf``,
     ``ST``, ``ST_conf``: both orders side by side, the bar ends at the index and the
@@ -92,7 +105,7 @@ def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Fi
                     va="center",
                     gid="no-variation",
                 )
-            ax.set_yticks(y, order)
+            ax.set_yticks(y, [textwrap.fill(factor_label(f, models), 28) for f in order])
             ax.grid(axis="y", visible=False)
             ax.axvline(0, color="black", linewidth=0.8)
             name = (
@@ -108,6 +121,6 @@ def sensitivity_figure(indices: pd.DataFrame, *, title: str | None = None) -> Fi
                 else f"effect on {metric_label(metric) if metric else 'the metric'}"
             )
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels) if cols > 1 else 1)
         fig.suptitle(title or f"{kind}: which factor drives the outcome")
     return fig
