@@ -135,6 +135,7 @@ def answer(
         section["attribution"] = attributed
         section["attribution_note"] = note
         section["attribution_replications"] = k
+        section["attribution_image"] = _attribution_image(attributed)
         section["view"] = _view(section["tradeoff"]["marked"], rec["label"], cells, attributed)
         rows_out.append({"name": name, "slug": section["slug"], **section["verdict"]})
     notes = [f"{s['name']}: {s['attribution_note']}" for s in sections if s["attribution_note"]]
@@ -175,3 +176,13 @@ def _view(table: pd.DataFrame, chosen: str, cells: Sequence[VerdictCell], attrib
     spec = view_spec(table, chosen, words, attributed, {c.policy: c.label for c in cells})
     svg = static_svg(spec)
     return {"json": spec_json(spec), "svg": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()}
+
+
+def _attribution_image(attributed: pd.DataFrame) -> str | None:
+    """Every policy's harm by leak vector and node, as a stacked-bar figure (None when nothing was harmed)."""
+    from tokensim.report.figures import figure_data_uri
+    from tokensim.viz import attribution_figure
+
+    if attributed.empty:
+        return None
+    return figure_data_uri(attribution_figure(attributed, metric="blast_radius", by=("vector", "node")))
