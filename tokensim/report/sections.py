@@ -251,12 +251,18 @@ def model_analysis(
     compared = figures.design_rows(rows, experiment)  # what the intervals are over: replications
     rec = recommendation(compared, by, target)
     table = rec["table"]
+    marked = mark_fallback(table, rows, by, experiment)
+    fallback = dict(zip(marked["label"].astype(str), marked["falls_back"].astype(str)))
+    for chosen in (rec, rec["runner_up"]):  # a choice that runs bearer where it should bind says so
+        if chosen is not None:
+            where = fallback.get(str(chosen["label"]), "")
+            chosen["fallback"] = f"falls back to bearer on {where}: it does not bind there" if where else ""
     section: dict[str, Any] = {
         "recommendation": rec,
         "by": by,
         "sampled": sampled,
         "tradeoff": {
-            "marked": mark_fallback(table, rows, by, experiment),  # drawn in the interactive view (answer.py)
+            "marked": marked,  # drawn in the interactive view (answer.py)
             "rows": tradeoff_rows(table, rec["label"]),
         },
         "ttl": None,
