@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
+
+from tokensim.display import quote
+from tokensim.errors import InputError, did_you_mean
 
 
 def models() -> None:
@@ -34,8 +38,18 @@ def policies() -> None:
     typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
 
 
-def schema() -> None:
-    """Print the JSON Schema of model files (for editors)."""
-    from tokensim.model.schema import ModelFile
+def schema(
+    kind: Annotated[
+        str, typer.Option("--kind", help="Which file: model (the default), policy or experiment.")
+    ] = "model",
+) -> None:
+    """Print the JSON Schema of model files (or policy or experiment files), for editors: see docs/guide.md."""
+    from tokensim.schemas import SCHEMA_KINDS, file_schema
 
-    typer.echo(json.dumps(ModelFile.model_json_schema(), indent=2))
+    if kind not in SCHEMA_KINDS:
+        raise InputError.single(
+            "--kind",
+            "kind",
+            f"unknown kind {quote(kind)}{did_you_mean(kind, SCHEMA_KINDS)}; use {', '.join(SCHEMA_KINDS)}",
+        )
+    typer.echo(json.dumps(file_schema(kind), indent=2))  # type: ignore[arg-type]
