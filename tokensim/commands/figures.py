@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tokensim.commands.outputs import echo, regular_output, require_suffix
-from tokensim.errors import InputError
+from tokensim.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +84,8 @@ def plot(
     from tokensim.viz.io import FORMATS
 
     if kind not in (*KINDS, LOSS):
-        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join((*KINDS, LOSS))}")
+        hint = did_you_mean(kind, (*KINDS, LOSS))
+        raise InputError.single("--kind", kind, f"unknown kind{hint}; use one of {', '.join((*KINDS, LOSS))}")
     require_suffix(out, tuple(FORMATS), "a figure")
     regular_output(out, "--out")
     if kind == "timeline":
