@@ -1,4 +1,4 @@
-"""``tokensim models``, ``policies`` and ``schema``: what is built in, and the model files' schema."""
+"""``tokensim models``, ``policies`` and ``schema``: what is built in, and the input files' schema."""
 
 from __future__ import annotations
 
@@ -21,21 +21,10 @@ def models() -> None:
 
 
 def policies() -> None:
-    """List the policy presets and every parameter with its default."""
-    from tokensim.analysis.configurations import DURATION_PARAMETERS
-    from tokensim.model.policy import PRESETS, preset
-    from tokensim.model.units import format_duration
+    """List the policy presets, and every policy parameter: its default, what it means and what it allows."""
+    from tokensim.commands.parameters import policies_text
 
-    rows = [
-        {
-            k: ("none" if v is None else format_duration(v) if k in DURATION_PARAMETERS else "{}" if v == "{}" else v)
-            for k, v in preset(name).parameters().items()
-        }
-        for name in PRESETS
-    ]
-    import pandas as pd
-
-    typer.echo(pd.DataFrame(rows).set_index("name").T.to_string())
+    typer.echo(policies_text())
 
 
 def schema(

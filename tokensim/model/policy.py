@@ -96,7 +96,10 @@ class Policy(_Strict):
     nonce: bool = Field(False, description="server-issued DPoP nonces (a round trip per nonce)")
     # assumption, from the AT Protocol OAuth profile (nonces rotated at least every 5 minutes; FACTS.md)
     nonce_lifetime: Duration = Field(5 / 60.0, description="how long one server nonce is accepted")
-    jti_tracking: JtiTracking = Field("none", description="where verifiers remember DPoP proof jtis")
+    jti_tracking: JtiTracking = Field(
+        "none",
+        description="where verifiers remember DPoP proof jtis: nowhere, in each verifier replica, in one shared cache",
+    )
     jit: bool = Field(False, description="privileged tokens issued just in time, per privileged request")
     jit_ttl: Duration = Field(10 / 60.0, description="lifetime of a just-in-time privileged token")
     on_binding_loss: Literal["fallback", "fail"] = Field(
@@ -108,10 +111,11 @@ class Policy(_Strict):
     #: MODEL-v2.md section 5: the detected family (version 1), everything its leak exposed, every family of
     #: its client population, of its (client, tenant), or of the run.
     revocation_scope: Literal["family", "leak", "client", "tenant", "all"] = Field(
-        "family", description="what one detection revokes"
+        "family",
+        description="what one detection revokes: the family, all its leak exposed, all of its client, tenant, or run",
     )
     refresh_binding: Literal["auto", "dpop", "mtls", "none"] = Field(
-        "auto", description="how a public client's refresh token is bound; auto: as its low_risk mechanism"
+        "auto", description="how a public client's refresh token is bound; auto: by its low_risk mechanism, if bound"
     )
     refresh_idle_ttl: Duration | None = Field(None, description="a refresh token unused this long dies; unset: never")
     overrides: Annotated[dict[str, dict[str, Any]], BeforeValidator(_overrides_mapping)] = Field(
