@@ -565,7 +565,7 @@ def test_non_finite_numbers(tmp_path: Path, spa: dict[str, Any], mutate: Callabl
                 replay_delay={"distribution": "exponential", "median": "1h"}
             ),
             "nodes.spa.leaks[0].replay_delay.median",
-            "unknown field 'median'; allowed fields: distribution, mean",
+            "unknown field 'median' (did you mean 'mean'?); allowed fields: distribution, mean",
         ),
         (
             lambda d: d["nodes"]["spa"]["leaks"][0].update(replay_delay={"distribution": "gamma"}),

@@ -80,7 +80,7 @@ def test_unknown_parameter_names_it_and_lists_the_allowed() -> None:
     assert err.source == "--set"
     assert [p.path for p in err.problems] == ["acess_ttl"]
     message = str(err)
-    assert message.startswith("--set: acess_ttl: unknown policy parameter; allowed: ")
+    assert message.startswith("--set: acess_ttl: unknown policy parameter (did you mean 'access_ttl'?); allowed: ")
     for name in PARAMETERS:
         assert name in message
 

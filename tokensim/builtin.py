@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from tokensim.errors import InputError
+from tokensim.errors import InputError, did_you_mean
 
 
 def models_dir() -> Path:
@@ -35,4 +35,5 @@ def resolve_model_path(spec: str | Path) -> Path:
     key = str(spec).replace("-", "_")
     if key in known:
         return known[key]
-    raise InputError.single(str(spec), "", f"no such file or built-in model; built-in models: {', '.join(known)}")
+    hint = did_you_mean(key, known)
+    raise InputError.single(str(spec), "", f"no such file or built-in model{hint}; built-in models: {', '.join(known)}")

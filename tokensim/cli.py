@@ -19,7 +19,7 @@ from tokensim._version import __version__
 from tokensim.commands import advise, catalogue, figures, sweeps
 from tokensim.commands.outputs import echo, regular_output, require_suffix, writable_file
 from tokensim.display import terminal_text
-from tokensim.errors import InputError
+from tokensim.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:  # the CLI imports the package lazily: `tokensim --help` stays fast
     import pandas as pd
@@ -260,7 +260,9 @@ def diagram(
     require_suffix(out, tuple(FORMATS), "a figure")
     regular_output(out, "--out")
     if tier is not None and tier not in TIERS:
-        raise InputError.single("--tier", tier, f"unknown tier; use one of {', '.join(TIERS)}")
+        raise InputError.single(
+            "--tier", tier, f"unknown tier{did_you_mean(tier, TIERS)}; use one of {', '.join(TIERS)}"
+        )
     arch = load_model(model)
     pol = _policies([policy], set_)[0]
     save_figure(architecture_figure(arch, pol, tier=tier), out)

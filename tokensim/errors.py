@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tokensim.display import shorten
@@ -70,3 +72,21 @@ def format_loc(loc: tuple[object, ...] | list[object]) -> str:
                 text = repr(text)
             out += ("." if out else "") + text
     return out
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'dpop'?)`` for the closest of ``choices`` to a mistyped ``word`` (difflib), else ``""``.
+
+    Case is ignored in the comparison (`DPoP` suggests `dpop`); a word that is one of the choices, or close
+    to none of them, gets no suggestion.
+
+        >>> did_you_mean("dpoop", ["bearer", "dpop", "mtls"]), did_you_mean("zzz", ["bearer", "dpop"])
+        (" (did you mean 'dpop'?)", '')
+    """
+    if not isinstance(word, str) or not word.strip():
+        return ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    if word in by_lower.values():
+        return ""
+    close = difflib.get_close_matches(word.strip().lower(), list(by_lower), n=1)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""

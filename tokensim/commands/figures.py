@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tokensim.commands.outputs import echo, regular_output, require_suffix
-from tokensim.errors import InputError
+from tokensim.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +91,8 @@ def plot(
     from tokensim.viz.io import FORMATS
 
     if kind not in (*KINDS, LOSS):
-        raise InputError.single("--kind", kind, f"unknown kind; use one of {', '.join((*KINDS, LOSS))}")
+        hint = did_you_mean(kind, (*KINDS, LOSS))
+        raise InputError.single("--kind", kind, f"unknown kind{hint}; use one of {', '.join((*KINDS, LOSS))}")
     if transform is not None and (kind != "sensitivity" or transform not in ("none", "log1p")):
         raise InputError.single(
             "--transform",

@@ -6,6 +6,7 @@ import copy
 import re
 from typing import Any
 
+from tokensim.errors import did_you_mean
 from tokensim.model.policy import PARAMETERS
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -34,7 +35,9 @@ def path_problem(path: str, model: dict[str, Any]) -> str | None:
         return str(err)
     if parts[0] == "policy":
         if len(parts) != 2 or parts[1] not in PARAMETERS or parts[1] == "name":
-            return f"unknown policy parameter {'.'.join(map(str, parts[1:]))!r}; allowed: {', '.join(p for p in PARAMETERS if p != 'name')}"
+            named = ".".join(map(str, parts[1:]))
+            allowed = [p for p in PARAMETERS if p != "name"]
+            return f"unknown policy parameter {named!r}{did_you_mean(named, allowed)}; allowed: {', '.join(allowed)}"
         return None
     if parts[0] not in ("nodes", "attacker", "defender"):
         return f"a factor path starts with policy, nodes, attacker or defender, not {parts[0]!r}"
@@ -47,7 +50,8 @@ def path_problem(path: str, model: dict[str, Any]) -> str | None:
         elif not isinstance(node, dict) or part not in node:
             where = ".".join(map(str, walked)) or "the model"
             have = ", ".join(map(str, node)) if isinstance(node, dict) else "no fields"
-            return f"{where} has no {part!r} (it has: {have})"
+            hint = did_you_mean(part, map(str, node)) if isinstance(node, dict) else ""
+            return f"{where} has no {part!r}{hint} (it has: {have})"
         node = node[part]
         walked.append(part)
     if isinstance(node, (dict, list)):

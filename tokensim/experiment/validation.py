@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from tokensim.errors import InputError, Problem, format_loc
+from tokensim.errors import InputError, Problem, did_you_mean, format_loc
 from tokensim.experiment.factors import parse_path, path_problem, set_path
 from tokensim.experiment.inputs import InputDigest, input_digests
 from tokensim.experiment.spec import ExperimentFile, FactorValues, Range
@@ -71,7 +71,11 @@ def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
                 problems.extend(Problem(f"factors.{path}", why) for why in written)
     if spec.until is not None and spec.until.metric not in METRIC_FIELDS:
         problems.append(
-            Problem("until.metric", f"unknown metric {spec.until.metric!r}; metrics: {', '.join(METRIC_FIELDS)}")
+            Problem(
+                "until.metric",
+                f"unknown metric {spec.until.metric!r}{did_you_mean(spec.until.metric, METRIC_FIELDS)};"
+                f" metrics: {', '.join(METRIC_FIELDS)}",
+            )
         )
     try:
         costs = CostModel().with_overrides(spec.costs, source=f"{source}: costs")

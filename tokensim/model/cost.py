@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, cast, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tokensim.display import quote
-from tokensim.errors import InputError
+from tokensim.errors import InputError, did_you_mean
 from tokensim.model import cost_data, limits
 from tokensim.model.cost_data import STORAGES, SdkName, Storage, SupportStatus
 from tokensim.model.cost_terms import integration_cost
@@ -52,7 +52,8 @@ def _keys_among(allowed: tuple[str, ...], what: str, hint: str = "") -> BeforeVa
         if isinstance(value, dict):
             unknown = [k for k in value if k not in allowed]
             if unknown:
-                raise ValueError(f"unknown {what} {quote(unknown[0], 40)}; allowed: {', '.join(allowed)}{hint}")
+                close = did_you_mean(unknown[0], allowed)
+                raise ValueError(f"unknown {what} {quote(unknown[0], 40)}{close}; allowed: {', '.join(allowed)}{hint}")
         return value
 
     return BeforeValidator(check)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from tokensim.model import limits
 from tokensim.model.fields import Duration, DurationOrZero, not_boolean, within
+from tokensim.model.file_schema import AlsoAccepts, unit_schema
 
 
 class _Strict(BaseModel):
@@ -20,31 +21,33 @@ class _Strict(BaseModel):
 class Fixed(_Strict):
     """A fixed delay."""
 
-    distribution: Literal["fixed"] = "fixed"
-    value: DurationOrZero
+    distribution: Literal["fixed"] = Field("fixed", description="a fixed delay")
+    value: DurationOrZero = Field(description="the delay")
 
 
 class LogNormal(_Strict):
     """Log-normal with the given median (a duration) and sigma of the log."""
 
-    distribution: Literal["lognormal"]
-    median: Duration
-    sigma: Annotated[float, BeforeValidator(not_boolean), within(limits.SIGMA)] = 1.0
+    distribution: Literal["lognormal"] = Field(description="log-normal delays")
+    median: Duration = Field(description="the median delay")
+    sigma: Annotated[float, BeforeValidator(not_boolean), within(limits.SIGMA)] = Field(
+        1.0, description="sigma of the natural log of the delay (unitless)"
+    )
 
 
 class Exponential(_Strict):
     """Exponential with the given mean."""
 
-    distribution: Literal["exponential"]
-    mean: Duration
+    distribution: Literal["exponential"] = Field(description="exponential delays")
+    mean: Duration = Field(description="the mean delay")
 
 
 class Uniform(_Strict):
     """Uniform between low and high."""
 
-    distribution: Literal["uniform"]
-    low: DurationOrZero
-    high: DurationOrZero
+    distribution: Literal["uniform"] = Field(description="delays uniform between low and high")
+    low: DurationOrZero = Field(description="the shortest delay")
+    high: DurationOrZero = Field(description="the longest delay (not below low)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -63,5 +66,6 @@ def _plain_duration_is_fixed(value: object) -> object:
 DelayDistribution = Annotated[
     Fixed | LogNormal | Exponential | Uniform,
     BeforeValidator(_plain_duration_is_fixed),
+    AlsoAccepts(unit_schema("duration_or_zero")),
     Field(discriminator="distribution"),
 ]

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, ValidationInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
 
 from tokensim.model import limits
+from tokensim.model.file_schema import Bounds, UnitText
 from tokensim.model.limits import Bound
 from tokensim.model.units import parse_duration, parse_rate
 
@@ -43,9 +47,23 @@ def reach_share(value: float) -> float:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Within(AfterValidator):
+    """An `AfterValidator` that checks a `Bound` and shows it in the JSON Schema."""
+
+    bound: Bound | None = None
+    positive: bool = False
+
+    def __get_pydantic_json_schema__(self, core: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        assert self.bound is not None, "within() gives every _Within its bound"
+        low = "exclusiveMinimum" if self.positive else "minimum"
+        return Bounds({low: self.bound.low, "maximum": self.bound.high}).__get_pydantic_json_schema__(core, handler)
+
+
 def within(bound: Bound, *, positive: bool = False) -> AfterValidator:
     """Check a float field against ``bound`` (greater than its lower end if ``positive``) and that it is finite."""
-    return AfterValidator(lambda v: limits.real_number(v, bound, positive=positive))
+    check: Any = lambda v: limits.real_number(v, bound, positive=positive)  # noqa: E731
+    return _Within(check, bound, positive)
 
 
 def whole(bound: Bound) -> BeforeValidator:
@@ -78,19 +96,30 @@ def _duration(positive: bool) -> Callable[[float, object], float]:
 
 
 #: A strictly positive duration in hours, written `90s`, `15m`, `1h`, `30d`, `1y` (1 ms to 1000 years).
-Duration = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=True)))]
+Duration = Annotated[
+    float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=True))), UnitText("duration", "1000y")
+]
 #: A duration that may be zero (grace windows, delays).
-DurationOrZero = Annotated[float, BeforeValidator(_reading(parse_duration, "h", _duration(positive=False)))]
+DurationOrZero = Annotated[
+    float,
+    BeforeValidator(_reading(parse_duration, "h", _duration(positive=False))),
+    UnitText("duration_or_zero", "1000y"),
+]
 #: A run's horizon: a positive duration of at most 100 years (`limits.HORIZON`).
 Horizon = Annotated[
     float,
     BeforeValidator(
         _reading(parse_duration, "h", lambda h, w: limits.duration_in(h, w, limits.HORIZON, positive=True))
     ),
+    UnitText("duration", "100y"),
 ]
 #: A rate per hour, written `0.2/year`, `3/day`, `30/h`; zero switches it off; at most 1000/s.
-Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", limits.rate_in))]
-Fraction = Annotated[float, BeforeValidator(not_boolean), AfterValidator(_fraction)]
+Rate = Annotated[float, BeforeValidator(_reading(parse_rate, "/year", limits.rate_in)), UnitText("rate", "1000/s")]
+Fraction = Annotated[
+    float, BeforeValidator(not_boolean), AfterValidator(_fraction), Bounds({"minimum": 0, "maximum": 1})
+]
+#: A share of time or a probability in (0, 1] (`active_share`, `reach_share`).
+Share = Bounds({"exclusiveMinimum": 0, "maximum": 1})
 #: Counts (`limits.INSTANCES`, `TENANTS`, `RECORDS`); the JSON schema shows their ranges.
 Instances = Annotated[int, Field(ge=1, le=limits.INSTANCES.high), whole(limits.INSTANCES)]
 Tenants = Annotated[int, Field(ge=1, le=limits.TENANTS.high), whole(limits.TENANTS)]

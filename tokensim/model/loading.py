@@ -6,13 +6,14 @@ can be as long as its file.
 
 from __future__ import annotations
 
+import re
 from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from tokensim.display import quote
-from tokensim.errors import InputError, Problem, format_loc
+from tokensim.errors import InputError, Problem, did_you_mean, format_loc
 from tokensim.model.documents import parse_text, read_document
 
 __all__ = ["parse_text", "read_document", "validate_as", "validation_problems"]
@@ -76,6 +77,11 @@ def _place(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], typ
     return clean, holder
 
 
+def _quoted(expected: object) -> list[str]:
+    """The choices pydantic lists in a message's context (`'bearer', 'dpop' or 'mtls'`)."""
+    return re.findall(r"'([^']*)'", expected) if isinstance(expected, str) else []
+
+
 def validation_problems(err: ValidationError, model: type[BaseModel], data: Any) -> list[Problem]:
     """Translate pydantic errors into problems with dotted paths and plain words."""
     problems: list[Problem] = []
@@ -86,19 +92,24 @@ def validation_problems(err: ValidationError, model: type[BaseModel], data: Any)
         msg = e["msg"]
         if kind == "extra_forbidden":
             allowed = sorted(holder.model_fields) if holder is not None else None
-            msg = f"unknown field {quote(loc[-1], 40)}" + (f"; allowed fields: {', '.join(allowed)}" if allowed else "")
+            hint = did_you_mean(loc[-1], allowed or [])
+            msg = f"unknown field {quote(loc[-1], 40)}{hint}" + (
+                f"; allowed fields: {', '.join(allowed)}" if allowed else ""
+            )
         elif kind == "missing":
             msg = "required field is missing"
         elif kind == "union_tag_invalid":
             ctx = e.get("ctx", {})
-            msg = f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {quote(ctx.get('tag'))}; allowed: {ctx.get('expected_tags')}"
+            hint = did_you_mean(ctx.get("tag"), _quoted(ctx.get("expected_tags")))
+            msg = f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {quote(ctx.get('tag'))}{hint}; allowed: {ctx.get('expected_tags')}"
         elif kind == "union_tag_not_found":
             ctx = e.get("ctx", {})
             msg = f"field {ctx.get('discriminator', '').strip(chr(39))!r} is missing"
         elif kind == "value_error":
             msg = msg.removeprefix("Value error, ")
         elif kind == "literal_error":
-            msg = f"{quote(e.get('input'))} is not allowed; {msg[0].lower()}{msg[1:]}"
+            hint = did_you_mean(e.get("input"), _quoted(e.get("ctx", {}).get("expected")))
+            msg = f"{quote(e.get('input'))} is not allowed{hint}; {msg[0].lower()}{msg[1:]}"
         problems.append(Problem(path, msg))
     return problems
 

@@ -21,12 +21,14 @@ class LossFigures(_Strict):
     """Money per unit of harm; unset figures count nothing (0). ``day_rate`` prices a person-day of the
     integration cost in the same currency, so cost and loss share a unit (return on integration cost)."""
 
-    per_record: Money = 0.0
-    per_privileged_request: Money = 0.0
-    per_tenant: Money = 0.0
-    per_incident: Money = 0.0
-    day_rate: Money | None = None
-    currency: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z$€£¥]+$")] = "USD"
+    per_record: Money = Field(0.0, description="money per record exposed")
+    per_privileged_request: Money = Field(0.0, description="money per successful privileged request")
+    per_tenant: Money = Field(0.0, description="money per organisation reached")
+    per_incident: Money = Field(0.0, description="money per incident (a leak whose thief got a request through)")
+    day_rate: Money | None = Field(None, description="money per person-day, to price the integration cost")
+    currency: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z$€£¥]+$")] = Field(
+        "USD", description="a label printed with money figures; nothing is converted"
+    )
 
     def loss(self, records: float, privileged: float, organisations: float, incidents: float) -> float:
         """The loss of one run from its counts (``records_exposed``, ``privileged_requests``,

@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from tokensim.display import quote, shorten
-from tokensim.errors import InputError, Problem, format_loc
+from tokensim.errors import InputError, Problem, did_you_mean, format_loc
 from tokensim.model.delays import _Strict
 from tokensim.model.fields import Duration, DurationOrZero
+from tokensim.model.file_schema import AlsoAccepts
 from tokensim.model.loading import read_document, validate_as
 from tokensim.model.schema import Mechanism
 
@@ -31,7 +32,15 @@ def _mechanism_list(value: object) -> object:
     return value
 
 
-Mechanisms = Annotated[tuple[Mechanism, ...], BeforeValidator(_mechanism_list), Field(min_length=1)]
+_ONE = r"\s*(?:bearer|dpop|mtls)\s*"
+#: The text form of a mechanism list, as `_mechanism_list` reads it: names split at commas (empty parts skipped).
+MECHANISM_TEXT = rf"^(?:\s*,)*{_ONE}(?:,(?:\s*,)*{_ONE})*(?:,\s*)*$"
+Mechanisms = Annotated[
+    tuple[Mechanism, ...],
+    Field(min_length=1),
+    BeforeValidator(_mechanism_list),
+    AlsoAccepts({"type": "string", "pattern": MECHANISM_TEXT, "examples": ["dpop,mtls"]}),
+]
 
 
 def _overrides_mapping(value: object) -> object:
@@ -62,36 +71,60 @@ def _jti_tracking(value: object) -> object:
 
 #: Where a resource remembers DPoP proof `jti`s: nowhere, in each verifier replica's own cache, or in one
 #: shared store (MODEL-v2.md section 4; docs/model.md section 5).
-JtiTracking = Annotated[Literal["none", "per_node", "global"], BeforeValidator(_jti_tracking)]
+JtiTracking = Annotated[
+    Literal["none", "per_node", "global"],
+    BeforeValidator(_jti_tracking),
+    AlsoAccepts({"type": "boolean", "description": "version 1: true is global, false none"}),
+]
 
 
 class Policy(_Strict):
     """Every setting of a token policy. Durations in hours (strings like `5m` accepted)."""
 
-    name: str = "custom"
-    low_risk: Mechanisms = ("bearer",)
-    privileged: Mechanisms = ("bearer",)
-    access_ttl: Duration = 1.0
-    refresh_ttl: Duration = 90 * 24.0
-    rotation: bool = False
-    reuse_detection: bool = False
-    reuse_grace: DurationOrZero = 30 / 3600.0
-    audience: Literal["broad", "per_resource"] = "broad"
-    proof_window: Duration = 120 / 3600.0
-    nonce: bool = False
+    name: str = Field("custom", description="the label in results (a policy file: its file name)")
+    low_risk: Mechanisms = Field(("bearer",), description="mechanisms for low-risk requests, by preference")
+    privileged: Mechanisms = Field(("bearer",), description="mechanisms for privileged requests, by preference")
+    access_ttl: Duration = Field(1.0, description="access-token lifetime")
+    refresh_ttl: Duration = Field(90 * 24.0, description="absolute lifetime of a grant (refresh-token family)")
+    rotation: bool = Field(False, description="each refresh issues a new refresh token")
+    reuse_detection: bool = Field(False, description="a rotated refresh token used again revokes its family")
+    reuse_grace: DurationOrZero = Field(30 / 3600.0, description="window in which a rotated refresh token still works")
+    audience: Literal["broad", "per_resource"] = Field(
+        "broad", description="broad: one token for every resource; per_resource: one token per resource"
+    )
+    proof_window: Duration = Field(120 / 3600.0, description="DPoP iat window: how long a captured proof replays")
+    nonce: bool = Field(False, description="server-issued DPoP nonces (a round trip per nonce)")
     # assumption, from the AT Protocol OAuth profile (nonces rotated at least every 5 minutes; FACTS.md)
-    nonce_lifetime: Duration = 5 / 60.0
-    jti_tracking: JtiTracking = "none"
-    jit: bool = False
-    jit_ttl: Duration = 10 / 60.0
-    on_binding_loss: Literal["fallback", "fail"] = "fallback"
-    on_unsupported: Literal["fallback", "fail"] = "fallback"
-    #: What one detection revokes (MODEL-v2.md section 5): the detected family (version 1), everything its
-    #: leak exposed, every family of its client population, of its (client, tenant), or of the run.
-    revocation_scope: Literal["family", "leak", "client", "tenant", "all"] = "family"
-    refresh_binding: Literal["auto", "dpop", "mtls", "none"] = "auto"
-    refresh_idle_ttl: Duration | None = None
-    overrides: Annotated[dict[str, dict[str, Any]], BeforeValidator(_overrides_mapping)] = Field(default_factory=dict)
+    nonce_lifetime: Duration = Field(5 / 60.0, description="how long one server nonce is accepted")
+    jti_tracking: JtiTracking = Field(
+        "none",
+        description="where verifiers remember DPoP proof jtis: nowhere, in each verifier replica, in one shared cache",
+    )
+    jit: bool = Field(False, description="privileged tokens issued just in time, per privileged request")
+    jit_ttl: Duration = Field(10 / 60.0, description="lifetime of a just-in-time privileged token")
+    on_binding_loss: Literal["fallback", "fail"] = Field(
+        "fallback", description="a route that breaks the binding: carry the token as bearer, or fail"
+    )
+    on_unsupported: Literal["fallback", "fail"] = Field(
+        "fallback", description="a client that can do none of a tier's mechanisms: use bearer, or fail"
+    )
+    #: MODEL-v2.md section 5: the detected family (version 1), everything its leak exposed, every family of
+    #: its client population, of its (client, tenant), or of the run.
+    revocation_scope: Literal["family", "leak", "client", "tenant", "all"] = Field(
+        "family",
+        description="what one detection revokes: the family, all its leak exposed, all of its client, tenant, or run",
+    )
+    refresh_binding: Literal["auto", "dpop", "mtls", "none"] = Field(
+        "auto", description="how a public client's refresh token is bound; auto: by its low_risk mechanism, if bound"
+    )
+    refresh_idle_ttl: Duration | None = Field(None, description="a refresh token unused this long dies; unset: never")
+    overrides: Annotated[dict[str, dict[str, Any]], BeforeValidator(_overrides_mapping)] = Field(
+        default_factory=dict,
+        description="per client name or platform: policy parameters (the name's entry wins)",
+        json_schema_extra=lambda schema: schema.update(
+            additionalProperties={"type": "object", "propertyNames": {"enum": [*OVERRIDABLE]}}
+        ),
+    )
 
     @field_validator("overrides", mode="after")
     @classmethod
@@ -104,8 +137,9 @@ class Policy(_Strict):
             for key, raw in entry.items():
                 field = cls.model_fields.get(key)
                 if field is None or key in NOT_OVERRIDABLE:
-                    allowed = ", ".join(k for k in cls.model_fields if k not in NOT_OVERRIDABLE)
-                    problems.append(f"{who}.{key}: unknown policy parameter; allowed: {allowed}")
+                    names = [k for k in cls.model_fields if k not in NOT_OVERRIDABLE]
+                    hint = did_you_mean(key, names)
+                    problems.append(f"{who}.{key}: unknown policy parameter{hint}; allowed: {', '.join(names)}")
                     continue
                 try:
                     adapter: TypeAdapter[Any] = TypeAdapter(field.rebuild_annotation())
@@ -139,7 +173,10 @@ class Policy(_Strict):
             raise InputError(
                 source,
                 [
-                    Problem(format_loc((str(k),)), f"unknown policy parameter; allowed: {', '.join(PARAMETERS)}")
+                    Problem(
+                        format_loc((str(k),)),
+                        f"unknown policy parameter{did_you_mean(k, PARAMETERS)}; allowed: {', '.join(PARAMETERS)}",
+                    )
                     for k in unknown
                 ],
             )
@@ -157,6 +194,8 @@ class Policy(_Strict):
 
 
 PARAMETERS: tuple[str, ...] = tuple(Policy.model_fields)
+#: What an entry of `overrides` may set.
+OVERRIDABLE: tuple[str, ...] = tuple(k for k in PARAMETERS if k not in NOT_OVERRIDABLE)
 #: Parameters added in version 2: result rows written before them lack their columns and take the defaults.
 LATER_PARAMETERS: frozenset[str] = frozenset({"refresh_binding", "refresh_idle_ttl", "overrides"})
 
@@ -180,6 +219,17 @@ _PRESETS: dict[str, dict[str, Any]] = {
     "hybrid_jit": {"low_risk": ("bearer",), "privileged": ("dpop", "mtls"), "jit": True},
 }
 PRESETS: tuple[str, ...] = tuple(_PRESETS)
+#: The preset names as a type (a policy file's `base`); `tests/test_json_schema.py` checks it against `PRESETS`.
+PresetName = Literal["bearer", "dpop", "mtls", "hybrid", "hybrid_jit"]
+
+
+class PolicyFile(Policy):
+    """A tokensim policy file: a preset to start from and any policy parameters (docs/parameters.md section 2).
+
+    The schema of the file only (`tokensim schema --kind policy`): `load_policy` reads it.
+    """
+
+    base: PresetName | None = Field(None, description="the preset to start from; unset: the defaults")
 
 
 def preset(preset_name: str, /, **overrides: Any) -> Policy:
@@ -192,7 +242,8 @@ def preset(preset_name: str, /, **overrides: Any) -> Policy:
         raise InputError.single(
             "--policy",
             "policy",
-            f"unknown policy {quote(preset_name)}; presets: {', '.join(PRESETS)} (or a policy file)",
+            f"unknown policy {quote(preset_name)}{did_you_mean(preset_name, PRESETS)};"
+            f" presets: {', '.join(PRESETS)} (or a policy file)",
         )
     base = Policy(name=preset_name, **_PRESETS[preset_name])
     return base.with_overrides(overrides, source=f"policy {preset_name}") if overrides else base
@@ -207,7 +258,10 @@ def load_policy(path: str | Path) -> Policy:
     base = data.pop("base", None)
     if base is not None:
         if not isinstance(base, str) or base not in _PRESETS:
-            raise InputError.single(source, "base", f"unknown preset {quote(base)}; presets: {', '.join(PRESETS)}")
+            hint = did_you_mean(base, PRESETS)
+            raise InputError.single(
+                source, "base", f"unknown preset {quote(base)}{hint}; presets: {', '.join(PRESETS)}"
+            )
         merged = {**_PRESETS[base], "name": Path(path).stem, **data}
     else:
         merged = {"name": Path(path).stem, **data}

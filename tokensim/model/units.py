@@ -11,6 +11,7 @@ import math
 import re
 
 from tokensim.display import quote
+from tokensim.errors import did_you_mean
 
 #: Hours in each duration unit. A year is 365 days, a month 30 days.
 DURATION_UNITS: dict[str, float] = {
@@ -56,7 +57,8 @@ def _unit_hours(unit: str, text: str, allowed: str) -> float:
         return DURATION_UNITS[unit]
     if unit.endswith("s") and unit[:-1] in DURATION_UNITS:  # plural: "hours", "days"
         return DURATION_UNITS[unit[:-1]]
-    raise UnitError(f"unknown time unit {quote(unit, 20)} in {quote(text)}; expected {allowed}") from None
+    hint = did_you_mean(unit, DURATION_UNITS)
+    raise UnitError(f"unknown time unit {quote(unit, 20)}{hint} in {quote(text)}; expected {allowed}") from None
 
 
 def parse_duration(value: object) -> float:
