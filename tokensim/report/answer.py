@@ -20,7 +20,15 @@ from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.report.architecture import model_for, policy_from_row
 from tokensim.report.findings import Finding, first_findings, model_findings
-from tokensim.report.verdict import Limits, VerdictCell, share_text, verdict_cells, verdict_sentence
+from tokensim.report.verdict import (
+    Limits,
+    VerdictCell,
+    best_configurations,
+    rows_of,
+    share_text,
+    verdict_cells,
+    verdict_sentence,
+)
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
@@ -58,6 +66,18 @@ def route_limits(arch: Architecture | None, policy: Policy | None, unsupported: 
     return Limits(unsupported, int(asked["paths"].sum()), fallback, failing, reason)
 
 
+def config_rows(rows: pd.DataFrame, config: pd.Series) -> pd.DataFrame:
+    """The rows of one configuration of a tradeoff table (its columns before ``label``, where the rows have them)."""
+    columns = [c for c in config.index[: config.index.get_loc("label")] if c in rows.columns]
+    return rows_of(rows, {c: config[c] for c in columns})
+
+
+def _policy_of(rows: pd.DataFrame, config: pd.Series) -> Policy | None:
+    """The policy a configuration ran, rebuilt from its first row (None: no row, or no parameter columns)."""
+    match = config_rows(rows, config)
+    return policy_from_row(match.iloc[0]) if len(match) else None
+
+
 def _attribution(
     arch: Architecture | None, rows: pd.DataFrame, shown: Mapping[str, pd.Series], replications: int
 ) -> tuple[pd.DataFrame, str]:
@@ -68,15 +88,7 @@ def _attribution(
     if arch is None:
         return empty, "no model file at hand: no findings by cause"
     first = rows.iloc[0]
-    policies = []
-    for config in shown.values():
-        match = rows[rows["policy"].astype(str) == str(config["policy"])]
-        for column in config.index[: config.index.get_loc("label")]:
-            if column in match:
-                match = match[match[column].astype(str) == str(config[column])]
-        policy = policy_from_row(match.iloc[0]) if len(match) else None
-        if policy is not None:
-            policies.append(policy)
+    policies = [p for p in (_policy_of(rows, config) for config in shown.values()) if p is not None]
     if not policies:
         return empty, "the rows lack policy parameter columns: no findings by cause"
     frame = attribution(
@@ -109,16 +121,11 @@ def answer(
         config_columns = list(table.columns[: table.columns.get_loc("label")])
         arch, source, _ = model_for(name, given, experiment)
         limits: dict[str, Limits | None] = {}
-        from tokensim.report.verdict import best_configurations
-
         shown = best_configurations(table)
         for config in shown.values():
-            match = rows[rows["policy"].astype(str) == str(config["policy"])]
-            policy = policy_from_row(match.iloc[0]) if len(match) else None
-            unsupported = float(config.get("unsupported_instances_mean", 0.0) or 0.0)
-            if "unsupported_instances" in match:
-                unsupported = float(match["unsupported_instances"].mean())
-            limits[str(config["label"])] = route_limits(arch, policy, unsupported)
+            match = config_rows(rows, config)
+            unsupported = float(match["unsupported_instances"].mean()) if "unsupported_instances" in match else 0.0
+            limits[str(config["label"])] = route_limits(arch, _policy_of(rows, config), unsupported)
         cells = verdict_cells(rows, table, config_columns, baseline, rec["label"], limits, section["level"])
         raw = frame[frame["model"].astype(str) == name]
         k = max(1, min(replications, int(raw["replication"].nunique()))) if "replication" in raw else 1

@@ -59,6 +59,18 @@ def _cause_words(row: pd.Series) -> str:
     return f"{row['vector']} on {row['node']} ({row['how']})"
 
 
+def _left(model: str, row: pd.Series, said: str, arch: Architecture | None, source: str, kept: float) -> Finding:
+    """A finding about a cause the best policy left (a row of `by_cause`): ``said``, the cause, and why."""
+    why = why_binding_fails(str(row["credential"]))
+    return Finding(
+        model,
+        f"{said} {_cause_words(row)}" + (f": {why}." if why else "."),
+        str(row["node"]), str(row["vector"]), str(row["how"]),
+        leak_caveat(arch, str(row["node"]), str(row["vector"]), source),
+        kept * float(row["share"]),
+    )  # fmt: skip
+
+
 def model_findings(
     model: str,
     cells: Sequence[VerdictCell],
@@ -82,18 +94,8 @@ def model_findings(
     kept = 1 - best.blast.share
     if not left.empty:
         top = left.iloc[0]
-        why = why_binding_fails(str(top["credential"]))
-        out.append(
-            Finding(
-                model,
-                f"On {model}, {best.label} removes {share_text(best.blast)} of {baseline}'s blast radius. "
-                f"{top['share']:.0%} of what remains comes from {_cause_words(top)}"
-                + (f": {why}." if why else "."),
-                str(top["node"]), str(top["vector"]), str(top["how"]),
-                leak_caveat(arch, str(top["node"]), str(top["vector"]), source),
-                kept * float(top["share"]),
-            )
-        )  # fmt: skip
+        said = f"On {model}, {best.label} removes {share_text(best.blast)} of {baseline}'s blast radius. "
+        out.append(_left(model, top, said + f"{top['share']:.0%} of what remains comes from", arch, source, kept))
     drops = (
         base.groupby(["node", "vector"], sort=False)["blast_radius"].sum()
         .sub(left.groupby(["node", "vector"], sort=False)["blast_radius"].sum(), fill_value=0.0)
@@ -114,17 +116,8 @@ def model_findings(
         )  # fmt: skip
     if len(left) > 1 and float(left.iloc[1]["share"]) >= SECOND_CAUSE:
         second = left.iloc[1]
-        why = why_binding_fails(str(second["credential"]))
-        out.append(
-            Finding(
-                model,
-                f"Also left under {best.label} on {model}: {second['share']:.0%} from {_cause_words(second)}"
-                + (f": {why}." if why else "."),
-                str(second["node"]), str(second["vector"]), str(second["how"]),
-                leak_caveat(arch, str(second["node"]), str(second["vector"]), source),
-                kept * float(second["share"]),
-            )
-        )  # fmt: skip
+        said = f"Also left under {best.label} on {model}: {second['share']:.0%} from"
+        out.append(_left(model, second, said, arch, source, kept))
     for cell in cells:
         if cell.marks and cell.policy != baseline:
             out.append(

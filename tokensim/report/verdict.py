@@ -56,7 +56,8 @@ def best_configurations(table: pd.DataFrame) -> dict[str, pd.Series]:
     return {str(p): part.iloc[0] for p, part in ranked.groupby("policy", sort=False)}
 
 
-def _rows_of(rows: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
+def rows_of(rows: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
+    """The rows whose columns read as ``config``'s values (compared as text, as labels are)."""
     mask = pd.Series(True, index=rows.index)
     for column, value in config.items():
         mask &= rows[column].astype(str) == str(value)
@@ -102,10 +103,10 @@ def verdict_cells(
     priced = "loss" in rows.columns and rows["loss"].notna().any()
     cells: list[VerdictCell] = []
     for policy, config in best.items():
-        chosen = _rows_of(rows, {c: config[c] for c in config_columns})
-        paired = _rows_of(base_rows, {c: config[c] for c in settings})
+        chosen = rows_of(rows, {c: config[c] for c in config_columns})
+        paired = rows_of(base_rows, {c: config[c] for c in settings})
         if paired.empty:  # the baseline never ran these settings: its first configuration instead
-            paired = _rows_of(base_rows, {c: base_rows.iloc[0][c] for c in settings}) if len(base_rows) else base_rows
+            paired = rows_of(base_rows, {c: base_rows.iloc[0][c] for c in settings}) if len(base_rows) else base_rows
         blast = reduction(_per_replication(paired, METRIC), _per_replication(chosen, METRIC), level)
         loss = reduction(_per_replication(paired, "loss"), _per_replication(chosen, "loss"), level) if priced else None
         lim = limits.get(str(config["label"]))
