@@ -57,3 +57,15 @@ def sweep_folder(folder: Path, text: str) -> Path:
 @pytest.fixture
 def make_model():
     return one_client_model
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands a test starts write to a pipe, as for a program that reads them: no width to fit.
+
+    The environment tests run in may set ``COLUMNS`` (under pytest, commands started from a test saw
+    80); a command would wrap its output to it (`tokensim.commands.formats`). A test of that wrapping
+    sets ``COLUMNS`` itself.
+    """
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)

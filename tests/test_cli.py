@@ -54,6 +54,17 @@ def test_same_seed_same_output_byte_for_byte(tmp_path):
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
+def test_run_in_worker_processes_prints_and_writes_what_a_serial_run_does(tmp_path):
+    args = ["run", "spa_behind_proxy", "-p", "bearer", "-p", "dpop", "-n", "5", "--seed", "4", "--horizon", "30d"]
+    serial = tokensim(*args, "-j", "1", "--out", str(tmp_path / "serial.csv"))
+    parallel = tokensim(*args, "-j", "2", "--out", str(tmp_path / "parallel.csv"))
+    assert serial.returncode == 0 and parallel.returncode == 0, serial.stderr + parallel.stderr
+    assert serial.stdout.replace("serial.csv", "") == parallel.stdout.replace("parallel.csv", "")
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    refused = tokensim(*args, "-j", "0")
+    assert refused.returncode == 2 and "-j" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_parquet_output_and_trace_file(tmp_path):
     res = tokensim(
         "run",

@@ -141,6 +141,20 @@ def test_a_relative_target_is_a_share_of_the_baselines_mean(two, tmp_path):
             build_report(two, out=tmp_path / "bad.html", target=bad)
 
 
+def test_a_relative_target_on_an_architecture_without_harm_is_not_applicable(two, tmp_path):
+    """A baseline that did no harm leaves nothing to remove: the section is judged without the target, and says so."""
+    rows = tokensim.load_results(two)
+    spa = rows["model"] == "spa-behind-proxy"
+    harmless = rows.assign(blast_radius=rows["blast_radius"].where(~spa, 0.0))
+    harmless.to_csv(tmp_path / "harmless.csv", index=False)
+    text = _text(build_report(tmp_path / "harmless.csv", out=tmp_path / "harmless.html", target="90%"))
+    assert "90% less blast radius than bearer: not applicable, bearer's blast radius is 0 over its runs" in text
+    base = rows[(rows["model"] == "workload-direct") & (rows["policy"] == "bearer")]["blast_radius"].mean()
+    from tokensim.report.format import number
+
+    assert f"90% less blast radius than bearer (at most {number(0.1 * base)}" in text  # the other keeps its target
+
+
 def test_the_report_command_takes_a_relative_target(two, tmp_path):
     import subprocess
     import sys

@@ -114,14 +114,18 @@ def replicate(
     horizon: float | str = "90d",
     costs: CostModel | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Run ``replications`` paired runs of each policy; one row per (policy, replication).
 
     Replication r uses the same leak timeline under every policy, so differences
     between policies are paired. ``progress`` wraps the run iterator (e.g. tqdm). The
     arguments are checked as `simulate`'s are; at most a million replications and a
-    million runs (replications x policies).
+    million runs (replications x policies). ``workers`` > 1 runs the replications in that
+    many processes; every run depends on its seed and replication only, and the rows come
+    back in the serial order, so the frame is the same for every ``workers``.
     """
+    workers = checked("replicate()", "workers", limits.workers, workers)
     replications = checked("replicate()", "replications", limits.replications, replications)
     seed = checked("replicate()", "seed", limits.seed, seed)
     hours = checked("replicate()", "horizon", limits.horizon_hours, horizon)
@@ -134,5 +138,48 @@ def replicate(
     check_run(arch, hours)  # before the first run: simulate checks each run again
     jobs = [(pol, r) for r in range(replications) for pol in pols]
     iterator: Iterable[tuple[Policy, int]] = progress(jobs) if progress else jobs
-    rows = [simulate(arch, pol, seed=seed, horizon=hours, replication=r, costs=costs).record for pol, r in iterator]
+    if workers == 1 or len(jobs) == 1:
+        rows = [simulate(arch, pol, seed=seed, horizon=hours, replication=r, costs=costs).record for pol, r in iterator]
+    else:
+        rows = _parallel_records(arch, jobs, iterator, seed=seed, horizon=hours, costs=costs, workers=workers)
     return pd.DataFrame(rows)
+
+
+def _records(
+    arch: Architecture, jobs: Sequence[tuple[Policy, int]], seed: int, horizon: float, costs: CostModel | None
+) -> list[dict[str, Any]]:
+    """The records of a batch of (policy, replication) runs: one pool task (the model is pickled once per batch)."""
+    return [simulate(arch, pol, seed=seed, horizon=horizon, replication=r, costs=costs).record for pol, r in jobs]
+
+
+def _parallel_records(
+    arch: Architecture,
+    jobs: list[tuple[Policy, int]],
+    iterator: Iterable[tuple[Policy, int]],
+    *,
+    seed: int,
+    horizon: float,
+    costs: CostModel | None,
+    workers: int,
+) -> list[dict[str, Any]]:
+    """``jobs``' records from a pool of ``workers`` processes, in ``jobs``' order.
+
+    ``iterator`` (``jobs``, perhaps wrapped by a progress bar) advances by one as each record is
+    taken. The pool's workers leave Ctrl-C to this process and are stopped if it stops early.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tokensim.workers import bind_to_parent, stop_workers
+
+    size = max(1, min(64, -(-len(jobs) // (workers * 4))))  # a few batches per worker: even load, little pickling
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(batches)), initializer=bind_to_parent)
+    try:
+        futures = [pool.submit(_records, arch, batch, seed, horizon, costs) for batch in batches]
+        records = (record for future in futures for record in future.result())
+        rows = [record for _, record in zip(iterator, records, strict=True)]
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown()
+    return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tokensim._version import SEMANTICS
+from tokensim.commands.formats import FormatOpt, TableFormat, data, fitted, message
 from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
 
@@ -206,7 +208,9 @@ def _results_summary(frame: pd.DataFrame) -> str:
     return counts.to_frame().to_string()
 
 
-def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")]) -> None:
+def results(
+    folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")], fmt: FormatOpt = TableFormat.table
+) -> None:
     """Verify a sweep folder and show what it holds: runs done and missing per model and policy, and every problem.
 
     Exit status: 0 when every chunk is readable and this experiment's, no run is stored twice
@@ -218,39 +222,44 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
     check = verify_results(folder)
     manifest = check.manifest
     inputs = f", inputs hash {manifest['inputs_hash']}" if "inputs_hash" in manifest else ""
-    echo(
+    say = functools.partial(message, fmt=fmt)  # the data alone on stdout in a data format
+    say(
         f"experiment {manifest.get('experiment')} (hash {manifest.get('experiment_hash')}{inputs}), "
         f"tokensim {manifest.get('tokensim_version')}"
     )
     import pandas as pd
 
-    if not check.counts:
-        echo("no runs stored")
-    elif check.missing is not None:
-        table = pd.DataFrame([(c.model, c.policy, c.done, c.missing) for c in check.counts])
-        echo(table.set_axis(["model", "policy", "done", "missing"], axis=1).set_index(["model", "policy"]).to_string())
-        if check.extra_runs:
-            echo(f"plus {check.extra_runs} runs added by sequential stopping")
+    if check.missing is not None:
+        columns = ["model", "policy", "done", "missing"]
+        table = pd.DataFrame([(c.model, c.policy, c.done, c.missing) for c in check.counts], columns=columns)
     else:
-        table = pd.DataFrame([(c.model, c.policy, c.done) for c in check.counts])
-        echo(table.set_axis(["model", "policy", "runs"], axis=1).set_index(["model", "policy"]).to_string())
+        columns = ["model", "policy", "runs"]
+        table = pd.DataFrame([(c.model, c.policy, c.done) for c in check.counts], columns=columns)
+    if fmt is not TableFormat.table:
+        data(table, fmt)
+    elif not check.counts:
+        echo("no runs stored")
+    else:
+        echo(fitted(table.set_index(["model", "policy"])))
+    if check.counts and check.missing is not None and check.extra_runs:
+        say(f"plus {check.extra_runs} runs added by sequential stopping")
     if check.writer is not None:
-        echo(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
+        say(f"note: a sweep is writing this folder now ({check.writer.describe()}): more runs may come")
     for note in check.notes:
-        echo(f"note: {note}")
+        say(f"note: {note}")
     findings = [f"{p.path}: {p.message}" for p in check.problems]
     if check.duplicate_runs:
         findings.append(f"{check.duplicate_runs} runs are stored more than once (the copies are not counted above)")
     findings += [f"{c} changed since the results were run: it reads differently now" for c in check.changed]
     older = manifest.get("semantics", 1) != SEMANTICS  # its inputs read differently by design (a note above)
     if not findings:
-        echo(
+        say(
             f"checked {_count(check.chunks, 'chunk')}, {_count(check.rows, 'row')}: every chunk readable and this experiment's, "
             "no run stored twice" + (", no input changed" if "inputs" in manifest and not older else "")
         )
         return
     for finding in findings:
-        echo(f"problem: {finding}")
+        say(f"problem: {finding}")
     advice = []
     if check.problems:
         advice.append(
@@ -259,7 +268,7 @@ def results(folder: Annotated[Path, typer.Argument(help="A sweep's output folder
         )
     if check.changed:
         advice.append("restore the changed inputs to resume, or sweep into a new --out folder")
-    echo(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
+    say(f"{_count(len(findings), 'problem')} found; " + "; ".join(advice))
     raise typer.Exit(1)
 
 

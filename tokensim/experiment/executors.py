@@ -20,8 +20,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from tokensim.experiment.signals import bind_to_parent, signals_held
+from tokensim.experiment.signals import signals_held
 from tokensim.experiment.tasks import Row, Task, pack, run_packed_task, run_task
+from tokensim.workers import bind_to_parent, stop_workers
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -109,21 +110,6 @@ class DaskExecutor(FuturesExecutor):
 
     def close(self) -> None:
         self.executor.shutdown(wait=False)  # the client is the caller's; this executor is the sweep's
-
-
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Shut ``pool`` down and terminate its workers now, mid-task (SIGTERM, whose default action they keep).
-
-    Python 3.14's ``terminate_workers``; before it, the pool's processes are only in its ``_processes``.
-    """
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:
-        terminate()
-        return
-    processes = list((pool._processes or {}).values())  # a copy: the pool's manager thread edits the dict
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
 
 
 class DaskClient(Protocol):

@@ -24,6 +24,7 @@ from tokensim._version import SEMANTICS, __version__
 from tokensim.display import shorten, terminal_text
 from tokensim.errors import InputError
 from tokensim.experiment.executors import TaskExecutor, open_executor
+from tokensim.experiment.factor_columns import declared_levels, typed_factors
 from tokensim.experiment.inputs import ExperimentChanged, inputs_hash, manifest_inputs, refuse_changed
 from tokensim.experiment.plan import Plan, Run, build_plan, plan_runs
 from tokensim.experiment.spec import ExperimentFile, Until
@@ -175,7 +176,8 @@ class Experiment:
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
-        return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+        ordered = frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+        return typed_factors(ordered, declared_levels(self.spec.factors))
 
     def _manifest(self) -> dict[str, JsonValue]:
         """What the folder's manifest.json records: the experiment, its hash and every input's digest."""

@@ -10,7 +10,7 @@ Three pieces, each used where a process is started or a command runs:
 - `signals_held` keeps those signals from the calling thread while workers are started:
   threads and processes inherit the held set (a signal then waits, it is not lost), so a
   child never runs its parent's handler before it has set its own.
-- `bind_to_parent` is a process-pool worker's initializer: the worker ignores SIGINT (a
+- `bind_to_parent` (defined in `tokensim.workers`, shared with `replicate`) is a process-pool worker's initializer: the worker ignores SIGINT (a
   terminal's Ctrl-C reaches the whole process group; the parent handles it, once) and exits
   when the process that started it dies, by any death, SIGKILL included.
 """
@@ -18,23 +18,15 @@ Three pieces, each used where a process is started or a command runs:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing
-import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-#: The signals that stop a sweep, as this platform has them (no SIGHUP on Windows).
-STOPPING: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+from tokensim.workers import STOPPING, bind_to_parent
 
-#: Linux's prctl(2) option asking the kernel to send this process a signal when its parent dies.
-_PR_SET_PDEATHSIG = 1
+__all__ = ["STOPPING", "Interrupted", "bind_to_parent", "interrupts", "signals_held", "start_resource_tracker"]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -136,39 +128,3 @@ def start_resource_tracker() -> None:
         from multiprocessing import resource_tracker
 
         resource_tracker.ensure_running()
-
-
-def bind_to_parent() -> None:
-    """A pool worker's initializer: leave Ctrl-C to the parent, and exit when the parent dies.
-
-    SIGINT is ignored; SIGTERM and SIGHUP take their default action (a forked worker would
-    otherwise inherit its parent's handlers), and are released if `signals_held` held them
-    when the worker was started. The parent's death, two ways:
-
-    - a daemon thread waits on `multiprocessing.parent_process`'s sentinel, a pipe the
-      parent holds open (with every start method), and exits the worker when it closes:
-      portable, no polling, at once;
-    - on Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` too: the kernel kills the worker even
-      when it is stuck in a call that holds the GIL, where the thread cannot run. (The
-      kernel sends it when the parent *thread* that forked the worker ends; the pool's
-      workers are forked by the thread that runs the sweep, which outlives the pool.)
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in STOPPING:
-        if sig != signal.SIGINT:
-            signal.signal(sig, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # a libc without prctl: the thread still watches
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-    parent = multiprocessing.parent_process()
-    if parent is None:  # not started by multiprocessing: nothing to watch
-        return
-    threading.Thread(target=_exit_with, args=(parent,), name="tokensim-parent-watch", daemon=True).start()
-
-
-def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
-    """Wait for ``parent`` to end (its sentinel closes; at once if it already has), then end this process."""
-    parent.join()
-    os._exit(1)  # nothing to clean up: a worker's results go to its parent, which is gone

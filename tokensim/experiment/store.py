@@ -29,9 +29,10 @@ from pydantic import JsonValue
 
 from tokensim.errors import InputError
 from tokensim.experiment.chunks import ChunkProblem, ChunkScan, read_chunk, refuse, scan
+from tokensim.experiment.factor_columns import declared_levels, typed_factors
 from tokensim.experiment.inputs import ExperimentChanged, refuse_changed
 from tokensim.experiment.lock import FolderLock
-from tokensim.model.documents import require_regular_file
+from tokensim.model.documents import read_document, require_regular_file
 
 RUNS = "runs"
 QUARANTINE = "quarantine"
@@ -218,7 +219,21 @@ class ResultStore:
         if not found.kept:
             return pd.DataFrame()
         frame: pd.DataFrame = pd.concat([t.to_pandas() for t in found.kept], ignore_index=True)
-        return frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+        ordered = frame.sort_values("run_index", kind="stable").reset_index(drop=True)
+        return typed_factors(ordered, self.factor_levels())
+
+    def factor_levels(self) -> dict[str, list[object]]:
+        """The grid factors' values its ``experiment.yaml`` declares; none when it cannot be read.
+
+        They only order the factor columns' categories (`typed_factors`): without them a column is
+        ordered by the values it holds, so an unreadable file costs nothing but that.
+        """
+        try:
+            data, _ = read_document(self.root / "experiment.yaml")
+        except (InputError, OSError):
+            return {}
+        factors = data.get("factors") if isinstance(data, dict) else None
+        return declared_levels(factors) if isinstance(factors, dict) else {}
 
     def quarantine(self) -> list[ChunkProblem]:
         """Move every bad chunk (and a ``runs`` that is not a folder) to ``DIR/quarantine/``; what was moved, and why.

@@ -110,6 +110,11 @@ class Target(NamedTuple):
         if not self.relative:
             return f"blast radius at most {fmt.number(self.value)}"
         at = self.on(rows, baseline)
+        if at == 0.0:
+            return (
+                f"{self.value:.0%} less blast radius than {baseline}: not applicable, {baseline}'s blast radius is 0 "
+                "over its runs (nothing to remove); the recommendation is the knee of the front"
+            )
         level = "n/a" if at is None else fmt.number(at)
         return f"{self.value:.0%} less blast radius than {baseline} (at most {level}, {baseline}'s mean over its runs)"
 
@@ -229,7 +234,8 @@ def build_report(
         at = None if goal is None else goal.on(rows, base)
         if goal is not None and at is None:
             raise InputError.single("--target", "", f"a relative target needs the baseline {base!r}, not run on {name}")
-        analysis = model_analysis(rows, experiment=exp, target=at, baseline=base)
+        # a share of nothing: the baseline did no harm in these runs, so the section is judged without a target
+        analysis = model_analysis(rows, experiment=exp, target=at or None, baseline=base)
         said = "" if goal is None else goal.text(rows, base)
         sections.append(
             {"name": name, "slug": _slug(name), "architecture": architectures[name], "target_text": said, **analysis}
