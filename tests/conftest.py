@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,10 @@ def make_model():
 def _no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands a test starts write to a pipe, as for a program that reads them: no width to fit.
 
-    The environment tests run in may set ``COLUMNS`` (under pytest, commands started from a test saw
-    80); a command would wrap its output to it (`tokensim.commands.formats`). A test of that wrapping
+    Under pytest, commands started from a test saw ``COLUMNS=80`` although ``os.environ`` held none
+    (set in the process's C environment by a library); a command would wrap its output to it (`tokensim.commands.formats`). A test of that wrapping
     sets ``COLUMNS`` itself.
     """
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("LINES", raising=False)
+    for name in ("COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)
+        os.unsetenv(name)  # set below os.environ (the process's C environment), which a child inherits

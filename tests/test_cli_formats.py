@@ -54,11 +54,14 @@ def test_run_as_csv_json_and_markdown_holds_the_same_numbers_and_nothing_else(tm
 def test_a_narrow_terminal_gets_tables_that_fit_it() -> None:
     wide = tokensim(*RUN)
     assert max(len(line) for line in wide.stdout.splitlines()) > 60  # unwrapped into a pipe
-    for args in (RUN, ["check", "partner_network"], ["check", "saas_broker"]):
-        narrow = tokensim(*args, columns=60)
+    cases = [(RUN, 60), (["check", "partner_network"], 60), (["check", "saas_broker"], 60), (["models"], 60)]
+    cases += [(["policies"], 80)]  # its preset table is 62 characters wide
+    for args, columns in cases:
+        narrow = tokensim(*args, columns=columns)
         assert narrow.returncode == 0, narrow.stderr
-        too_long = [line for line in narrow.stdout.splitlines() if len(line) > 60]
-        assert not too_long, too_long
+        too_long = [line for line in narrow.stdout.splitlines() if len(line) > columns]
+        assert not too_long, (args, too_long)
+    assert "incidents/okta_har_2023" in tokensim("models", columns=60).stdout  # names whole, never broken
     check = tokensim("check", "partner_network", columns=60).stdout
     assert "partner_app -> partner_orders_api, privileged: dpop broken" in check  # nothing lost: every column named
     assert "effect bearer, hop federation_gateway, verifier -" in check

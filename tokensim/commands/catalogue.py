@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Annotated
 
 import typer
@@ -10,14 +11,34 @@ import typer
 from tokensim.display import quote
 from tokensim.errors import InputError, did_you_mean
 
+#: Characters a description needs beside the names, else it goes below each name (assumption: a short phrase).
+MIN_DESCRIPTION = 40
+
 
 def models() -> None:
     """List the built-in models with their descriptions."""
     from tokensim.builtin import builtin_models
+    from tokensim.commands.formats import terminal_width
     from tokensim.model.architecture import load_model
 
-    for name in builtin_models():
-        typer.echo(f"{name:<32} {load_model(name).description}")
+    names = builtin_models()
+    width, column = terminal_width(), max(map(len, names)) + 2
+    beside = width - column >= MIN_DESCRIPTION  # else each description goes below its name, indented
+    for name in names:
+        first, rest = (f"{name:<{column}}", " " * column) if beside else ("    ", "    ")
+        if not beside:
+            typer.echo(name)
+        description = load_model(name).description
+        typer.echo(
+            textwrap.fill(
+                description,
+                width,
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
 
 
 def policies() -> None:

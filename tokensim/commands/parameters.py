@@ -2,7 +2,7 @@
 
 One source with the JSON Schema: each parameter's meaning is its pydantic ``description``, its allowed
 values are read from its schema property (enums from the Literal types, unit patterns, ranges), and its
-default is the schema's (written as a file writes it). Laid out for a terminal of `WIDTH` columns.
+default is the schema's (written as a file writes it). Laid out for a terminal of `WIDTH` columns, or a narrower one's width.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def default_text(prop: dict[str, Any]) -> str:
     return str(value)
 
 
-def parameter_lines(schema: dict[str, Any]) -> list[str]:
-    """Per parameter: its name, default and meaning on one line, what it allows below, wrapped to `WIDTH`."""
+def parameter_lines(schema: dict[str, Any], width: int = WIDTH) -> list[str]:
+    """Per parameter: its name, default and meaning on one line, what it allows below, wrapped to ``width``."""
     indent = " " * (NAME_COLUMN + DEFAULT_COLUMN)
     header = f"{'parameter':<{NAME_COLUMN}}{'default':<{DEFAULT_COLUMN}}meaning / allowed values"
     lines = [header]
@@ -79,9 +79,9 @@ def parameter_lines(schema: dict[str, Any]) -> list[str]:
         if name == "base":
             continue
         head = f"{name:<{NAME_COLUMN - 1}} {default_text(prop):<{DEFAULT_COLUMN - 1}} "
-        lines += textwrap.wrap(prop["description"], WIDTH, initial_indent=head, subsequent_indent=indent)
+        lines += textwrap.wrap(prop["description"], width, initial_indent=head, subsequent_indent=indent)
         lines += textwrap.wrap(
-            "allows: " + allowed(prop), WIDTH, initial_indent=indent, subsequent_indent=indent + "  "
+            "allows: " + allowed(prop), width, initial_indent=indent, subsequent_indent=indent + "  "
         )
     return lines
 
@@ -99,6 +99,7 @@ def preset_lines(table: dict[str, dict[str, str]]) -> list[str]:
 
 def policies_text() -> str:
     """The whole text of `tokensim policies`."""
+    from tokensim.commands.formats import terminal_width
     from tokensim.model.file_schema import file_value
     from tokensim.model.policy import PRESETS, preset
     from tokensim.schemas import file_schema
@@ -107,9 +108,14 @@ def policies_text() -> str:
     for name in PRESETS:
         values = file_value(preset(name))
         table[name] = {k: default_text({"default": v}) for k, v in values.items() if k != "name"}
-    out = ["presets (--policy NAME, or base: NAME in a policy file) differ only in these parameters:", ""]
+    width = min(WIDTH, terminal_width())  # a narrower terminal: narrower
+
+    def prose(text: str) -> list[str]:
+        return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+    out = [*prose("presets (--policy NAME, or base: NAME in a policy file) differ only in these parameters:"), ""]
     out += preset_lines(table)
-    out += ["", "parameters (--set NAME=VALUE, a policy file, tokensim.preset(NAME, **parameters)):", ""]
-    out += parameter_lines(file_schema("policy"))
-    out += ["", "tokensim schema --kind policy prints the same as a JSON Schema; sources: docs/parameters.md"]
+    out += ["", *prose("parameters (--set NAME=VALUE, a policy file, tokensim.preset(NAME, **parameters)):"), ""]
+    out += parameter_lines(file_schema("policy"), width)
+    out += ["", *prose("tokensim schema --kind policy prints the same as a JSON Schema; sources: docs/parameters.md")]
     return "\n".join(out)
