@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import sweep_folder
 from test_report import CHROMIUM_ARGS, browser  # noqa: F401  (the fixture)
@@ -119,6 +120,23 @@ def test_verdict_shares_are_the_paired_reductions_of_the_rows(two, two_report):
     assert "spa cannot do mtls; it falls back to bearer" in text and "cannot bind here" in text
 
 
+def test_the_verdict_table_its_sentence_and_the_section_name_the_same_configuration(two_report):
+    """The first screen recommends the configuration the architecture's section recommends, not another of its policy."""
+    text = _text(two_report)
+    knees = re.findall(r"Why this configuration (.+?) is the knee of the Pareto front", text)
+    assert len(knees) == 2
+    for model, knee in zip(["spa-behind-proxy", "workload-direct"], knees, strict=True):
+        sentence = re.search(rf"{model} : (.+?\.)", text)
+        assert sentence is not None
+        said = sentence.group(1)
+        if knee.startswith("bearer"):
+            assert said.startswith(f"Keep {knee} (knee, best compromise)"), (model, knee, said)
+        else:
+            assert f"{knee} (knee, best compromise)" in said, (model, knee, said)
+    cells = re.findall(r'<td class="cell words-recommended" title="([^";]+)', two_report.read_text())
+    assert set(cells) <= set(knees) and cells, (cells, knees)
+
+
 def test_findings_name_causes_from_the_runs(two_report):
     text = _text(two_report)
     findings = text.split("Findings")[1].split("How to read these numbers")[0]
@@ -182,3 +200,30 @@ def test_reduction_interval_covers_the_true_share():
         r = reduction(pd.Series(base), pd.Series(policy))
         covered += r.low <= 0.4 <= r.high
     assert 176 <= covered <= 198, covered
+
+
+def test_a_recommended_configuration_is_shown_in_its_policys_cell_not_the_policys_best():
+    """mtls fails closed with the least harm, but the section recommends mtls falling back: the cell and the
+    sentence must name the fallback configuration (the first screen had named the other one as the knee)."""
+    from tokensim.analysis import tradeoff_table
+    from tokensim.report.verdict import verdict_cells, verdict_sentence
+
+    rng = np.random.default_rng(3)
+    means = {("bearer", "fallback"): (1000.0, 0.0), ("bearer", "fail"): (1000.0, 0.0)}
+    means |= {("mtls", "fallback"): (700.0, 20.0), ("mtls", "fail"): (100.0, 700.0)}
+    rows = pd.DataFrame(
+        [
+            {"model": "m", "policy": p, "on_binding_loss": mode, "replication": r,
+             "blast_radius": blast * rng.uniform(0.9, 1.1), "integration_cost": cost}
+            for (p, mode), (blast, cost) in means.items()
+            for r in range(20)
+        ]
+    )  # fmt: skip
+    table = tradeoff_table(rows, by=["model", "policy", "on_binding_loss"])
+    recommended = "mtls, on_binding_loss=fallback"
+    assert recommended in set(table["label"])
+    cells = verdict_cells(rows, table, ["model", "policy", "on_binding_loss"], "bearer", recommended, {})
+    mtls = next(c for c in cells if c.policy == "mtls")
+    assert mtls.label == recommended and mtls.words == "recommended" and 0.25 < mtls.blast.share < 0.35
+    sentence = verdict_sentence("m", cells, "bearer", "knee, best compromise")
+    assert sentence.startswith(f"{recommended} (knee, best compromise) removes 29% [27, 31]"), sentence

@@ -121,7 +121,7 @@ def answer(
         config_columns = list(table.columns[: table.columns.get_loc("label")])
         arch, source, _ = model_for(name, given, experiment)
         limits: dict[str, Limits | None] = {}
-        shown = best_configurations(table)
+        shown = best_configurations(table, rec["label"])
         for config in shown.values():
             match = config_rows(rows, config)
             unsupported = float(match["unsupported_instances"].mean()) if "unsupported_instances" in match else 0.0

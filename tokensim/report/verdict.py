@@ -1,13 +1,15 @@
 """The verdict table of the report's first screen: per architecture and policy, what the policy removes and costs.
 
-Each cell is one policy's best showing on one architecture: its configuration with the lowest
-mean blast radius (ties: the cheaper), compared replication by replication with the baseline
-policy at the same settings (`tokensim.analysis.reduction`). The words of each cell follow one
-rule, in this order (docs/report.md, "Verdict"): the baseline; the recommended configuration's
-policy; "no harm to remove" (the baseline's mean is 0); "no clear reduction" (the interval
-reaches below 5%); "dominated by P" (P removes at least as much at a lower mean cost);
-otherwise "an alternative". A policy some instances cannot do, or whose binding a hop drops,
-is marked whatever its words.
+Each cell is one policy's best showing on one architecture: the recommended configuration for
+its policy, else the policy's configuration with the lowest mean blast radius (ties: the
+cheaper), compared replication by replication with the baseline policy at the same settings
+(`tokensim.analysis.reduction`). The words of each cell follow one rule, in this order
+(docs/report.md, "Verdict"): the baseline; the recommended configuration ("recommended, no
+clear reduction" when its interval reaches below 5%); "cannot bind here" (every route loses
+the binding); "no harm to remove" (the baseline's mean is 0); "no clear reduction" (the
+interval reaches below 5%); "dominated by P" (P removes at least as much at a lower mean
+cost); otherwise "an alternative". A policy some instances cannot do, or whose binding a hop
+drops, is marked whatever its words.
 """
 
 from __future__ import annotations
@@ -48,12 +50,24 @@ class VerdictCell(NamedTuple):
     words: str
     marks: tuple[str, ...]  # what keeps it from doing what it says
     unbound: bool = False  # every route that asks for a binding loses it
+    recommended: bool = False  # the configuration the section recommends
+    mean: float = math.nan  # its mean blast radius (absolute: cells may pair with the baseline at other settings)
 
 
-def best_configurations(table: pd.DataFrame) -> dict[str, pd.Series]:
-    """Per policy, its configuration of the tradeoff table with the lowest mean blast radius (ties: cheaper)."""
+def best_configurations(table: pd.DataFrame, recommended: str | None = None) -> dict[str, pd.Series]:
+    """Per policy, the configuration of the tradeoff table its cell shows, in the order the policies were run.
+
+    The recommended configuration (label ``recommended``) for its policy, so that the table and the
+    sentence name the configuration the section recommends; for every other policy, its configuration
+    with the lowest mean blast radius (ties: the cheaper).
+    """
     ranked = table.sort_values([f"{METRIC}_mean", f"{COST}_mean"], kind="stable")
-    return {str(p): part.iloc[0] for p, part in ranked.groupby("policy", sort=False)}
+    best = {str(p): part.iloc[0] for p, part in ranked.groupby("policy", sort=False)}
+    chosen = table[table["label"] == recommended]
+    if len(chosen):
+        best[str(chosen.iloc[0]["policy"])] = chosen.iloc[0]
+    order = list(dict.fromkeys(table["policy"].astype(str)))
+    return {p: best[p] for p in order if p in best}
 
 
 def rows_of(rows: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
@@ -97,7 +111,7 @@ def verdict_cells(
     tradeoff table; ``recommended`` the label of the configuration the report recommends;
     ``limits`` per configuration label, what keeps it from doing what it says.
     """
-    best = best_configurations(table)
+    best = best_configurations(table, recommended)
     settings = [c for c in config_columns if c not in ("model", "policy")]
     base_rows = rows[rows["policy"].astype(str) == baseline]
     priced = "loss" in rows.columns and rows["loss"].notna().any()
@@ -113,23 +127,21 @@ def verdict_cells(
         unbound = lim is not None and lim.routes > 0 and lim.fallback + lim.failing == lim.routes
         cells.append(
             VerdictCell(
-                policy, str(config["label"]), blast, loss, float(config[f"{COST}_mean"]), "", limits_text(lim), unbound
+                policy, str(config["label"]), blast, loss, float(config[f"{COST}_mean"]), "", limits_text(lim),
+                unbound, str(config["label"]) == recommended, float(config[f"{METRIC}_mean"]),
             )
         )  # fmt: skip
-    recommended_policy = next((str(c["policy"]) for c in best.values() if c["label"] == recommended), None)
-    if recommended_policy is None:
-        recommended_policy = str(table.loc[table["label"] == recommended, "policy"].iloc[0])
-    return [c._replace(words=_words(c, cells, baseline, recommended_policy)) for c in cells]
+    return [c._replace(words=_words(c, cells, baseline)) for c in cells]
 
 
-def _words(cell: VerdictCell, cells: Sequence[VerdictCell], baseline: str, recommended: str) -> str:
+def _words(cell: VerdictCell, cells: Sequence[VerdictCell], baseline: str) -> str:
     share, low = cell.blast.share, cell.blast.low
     if cell.policy == baseline:
-        return "baseline"
+        return "baseline" + (", recommended" if cell.recommended else "")
+    if cell.recommended:  # the section's choice, whatever else holds: its marks say what keeps it from binding
+        return "recommended" if not (math.isnan(low) or low < CLEAR) else "recommended, no clear reduction"
     if cell.unbound:
         return "cannot bind here"
-    if cell.policy == recommended:
-        return "recommended"
     if math.isnan(share):
         return "no harm to remove"
     if math.isnan(low) or low < CLEAR:
@@ -153,7 +165,7 @@ def share_text(r: Reduction) -> str:
 
 def verdict_sentence(model: str, cells: Sequence[VerdictCell], baseline: str, chosen_as: str) -> str:
     """The architecture's verdict in plain words: the recommended policy, what it removes and costs."""
-    chosen = next((c for c in cells if c.words == "recommended"), None)
+    chosen = next((c for c in cells if c.recommended and c.policy != baseline), None)
     most = max((c for c in cells if not math.isnan(c.blast.share)), key=lambda c: c.blast.share, default=None)
     if chosen is None:
         base = next((c for c in cells if c.policy == baseline), None)
@@ -172,6 +184,15 @@ def verdict_sentence(model: str, cells: Sequence[VerdictCell], baseline: str, ch
         f"{chosen.label} ({chosen_as}) removes {share_text(chosen.blast)} of {baseline}'s blast radius"
         f" at integration cost {number(chosen.cost)}."
     )
-    if most is not None and most.policy != chosen.policy and most.blast.share > chosen.blast.share + CLEAR:
+    if chosen.unbound:
+        text += " Its binding is lost on every route that asks for one (see its marks)."
+    # "removes more" only of a configuration that also leaves less blast radius: each share is of the
+    # baseline at that configuration's own settings (another TTL, say), so a larger share alone is not more
+    if (
+        most is not None
+        and most.policy != chosen.policy
+        and most.blast.share > chosen.blast.share + CLEAR
+        and not most.mean > chosen.mean
+    ):
         text += f" {most.label} removes more, {share_text(most.blast)}, at cost {number(most.cost)}."
     return text
