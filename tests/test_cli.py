@@ -225,3 +225,15 @@ def test_the_package_and_the_help_import_no_heavy_library() -> None:
     resolve = "import tokensim; print(all(getattr(tokensim, n) is not None for n in tokensim.__all__))"
     done = subprocess.run([sys.executable, "-c", resolve], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_the_subpackages_are_attributes_of_the_package_as_the_guide_uses_them() -> None:
+    """docs/guide.md section 3: `import tokensim`, then `tokensim.analysis.paired_differences(...)`."""
+    code = (
+        "import sys, tokensim; heavy = 'pandas' in sys.modules; "
+        "frame = tokensim.replicate('spa_behind_proxy', ['bearer', 'dpop'], replications=2, horizon='5d'); "
+        "d = tokensim.analysis.paired_differences(frame, ['blast_radius'], baseline='bearer'); "
+        "print(heavy, list(d['policy']), tokensim.viz.__name__, tokensim.report.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "['dpop']", "tokensim.viz", "tokensim.report"], done.stderr

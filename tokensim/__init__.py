@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tokensim._version import __version__
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
+    from tokensim import analysis, report, viz
     from tokensim.api import replicate, simulate
     from tokensim.errors import InputError
     from tokensim.experiment import Experiment, load_results, verify_results
@@ -41,10 +42,16 @@ _LAZY: dict[str, str] = {
     "route_table": "tokensim.model.routes",
     "Outcome": "tokensim.outcome",
 }
+#: Subpackages reached as attributes (`tokensim.analysis.summarise` after `import tokensim`), imported on first use.
+_SUBPACKAGES = ("analysis", "report", "viz")
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (module attribute access, PEP 562)."""
+    if name in _SUBPACKAGES:
+        package = import_module(f"tokensim.{name}")
+        globals()[name] = package
+        return package
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tokensim' has no attribute {name!r}")
@@ -54,7 +61,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    return sorted([*globals(), *_LAZY, *_SUBPACKAGES])
 
 
 __all__ = [
@@ -66,12 +73,15 @@ __all__ = [
     "Outcome",
     "Policy",
     "__version__",
+    "analysis",
     "load_model",
     "load_policy",
     "load_results",
     "preset",
     "replicate",
+    "report",
     "route_table",
     "simulate",
     "verify_results",
+    "viz",
 ]

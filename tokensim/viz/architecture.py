@@ -309,7 +309,7 @@ def architecture_figure(
         ax.set_title(
             f"{arch.name} under {pol.name}"
             + (f" ({tier.replace('_', '-')} tier)" if tier else "")
-            + f"\nroutes per tier: {summary}"
+            + f"\n{'routes' if tier else 'routes, counted in each tier'}: {summary}"
             + ("\n(too many to draw: one line per outcome, along its first route)" if summarised else ""),
             fontsize=11,
         )
