@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,6 +94,8 @@ def sweep(
         except BaseException as err:
             stopped = _stopping_signal(err, received.signum)
             if stopped is None:
+                from concurrent.futures.process import BrokenProcessPool  # here: its import takes 15 ms of --help
+
                 if isinstance(err, BrokenProcessPool):
                     _report_lost_worker(experiment, folder)
                 raise
