@@ -222,6 +222,15 @@ def test_the_package_and_the_help_import_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"imported at start-up: {done.stdout.strip()}"
+    check = (
+        "import sys; from tokensim.cli import app; from typer.testing import CliRunner; "
+        "r = CliRunner().invoke(app, ['check', 'partner_network']); assert r.exit_code == 0, r.output; "
+        "assert 'federation_gateway' in r.output; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "networkx", f"`tokensim check` imported: {done.stdout.strip()}"  # the graph only
     resolve = "import tokensim; print(all(getattr(tokensim, n) is not None for n in tokensim.__all__))"
     done = subprocess.run([sys.executable, "-c", resolve], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "True", done.stderr

@@ -31,12 +31,13 @@ def check(
     """
     from tokensim.model.architecture import load_model
     from tokensim.model.route_facts import leak_facts, route_facts
-    from tokensim.model.routes import TABLE_ROWS, route_table
+    from tokensim.model.routes import TABLE_ROWS, route_rows
 
     arch = load_model(model)
     pol = policies_of([policy], set_)[0]
-    table = route_table(arch, pol)
-    total = int(table["paths"].sum()) if not table.empty else 0
+    # records, not a DataFrame: `check` starts without pandas (docs/benchmarks.md, start-up)
+    table = [{**row, "verifier": row["entry_verifier"]} for row in route_rows(arch, pol)]
+    total = sum(int(row["paths"]) for row in table)
     summarised = total > len(table)
     if summarised:
         message(
@@ -48,34 +49,39 @@ def check(
         message(f"model {arch.name}, policy {pol.name}: {len(table)} routes", fmt)
     cols = ["client", "resource", "tier", "mechanism", "status", "effect", "hop", "verifier"]
     cols += ["paths"] if summarised else []
-    table = table.assign(verifier=table["entry_verifier"]) if not table.empty else table
     if fmt is not TableFormat.table:  # the routes as data (each with its path and why); the facts to stderr
-        data(table.reindex(columns=[*cols, "paths", "path", "reason"]).loc[:, lambda t: ~t.columns.duplicated()], fmt)
-        for line in [*route_facts(table), *leak_facts(arch)] if not table.empty else leak_facts(arch):
+        import pandas as pd
+
+        columns = list(dict.fromkeys([*cols, "paths", "path", "reason"]))
+        data(pd.DataFrame([{c: row[c] for c in columns} for row in table], columns=columns), fmt)
+        for line in [*route_facts(table), *leak_facts(arch)]:
             message(line, fmt)
         return
-    if table.empty:
+    if not table:
         return
-    shown = table[cols].fillna("-").astype(str).map(terminal_text)  # escaped before the widths: columns stay aligned
+    # escaped before the widths: columns stay aligned
+    shown = [{c: terminal_text("-" if row[c] is None else str(row[c])) for c in cols} for row in table]
     if summarised:
-        shown["paths"] = [f"{n:,}" for n in table["paths"]]
+        for cells, row in zip(shown, table):
+            cells["paths"] = f"{row['paths']:,}"
     width = terminal_width()
-    widths = {c: max(len(c), shown[c].str.len().max()) for c in cols}
+    widths = {c: max(len(c), *(len(cells[c]) for cells in shown)) for c in cols}
     columns_fit = sum(widths.values()) + 2 * len(cols) <= width
     if columns_fit:
         echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
-    for (_, row), (_, full) in zip(shown.iterrows(), table.iterrows()):  # a route per line, its path and why below it
+    for cells, full in zip(shown, table):  # a route per line, its path and why below it
         if columns_fit:
-            echo("  ".join(row[c].ljust(widths[c]) for c in cols).rstrip())
+            echo("  ".join(cells[c].ljust(widths[c]) for c in cols).rstrip())
         else:  # a narrow terminal: each route as wrapped prose, every column named
-            paths = f", {row['paths']} paths" if summarised else ""
+            paths = f", {cells['paths']} paths" if summarised else ""
             echo(
                 wrapped(
-                    f"{row['client']} -> {row['resource']}, {row['tier']}: {row['mechanism']} {row['status']}{paths}"
+                    f"{cells['client']} -> {cells['resource']}, {cells['tier']}: {cells['mechanism']} "
+                    f"{cells['status']}{paths}"
                 )
             )
-            echo(wrapped(", ".join(f"{c} {row[c]}" for c in _ROUTE_DETAIL), "    ", width))
-        first = f"the first of {full['paths']:,}: " if full["paths"] > 1 else ""
+            echo(wrapped(", ".join(f"{c} {cells[c]}" for c in _ROUTE_DETAIL), "    ", width))
+        first = f"the first of {full['paths']:,}: " if int(full["paths"]) > 1 else ""
         echo(wrapped(f"{first}{full['path']}: {full['reason']}", "    ", width))
     echo("")
     for line in [*route_facts(table), *leak_facts(arch)]:

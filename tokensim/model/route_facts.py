@@ -17,12 +17,15 @@ allow-list closes to it (MODEL-v2 section 3).
 from __future__ import annotations
 
 import re
-
-import pandas as pd
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.schema import Client, Issuer, Resource
 from tokensim.model.validate import position_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["leak_facts", "route_facts"]
 
@@ -30,21 +33,24 @@ __all__ = ["leak_facts", "route_facts"]
 _GAP = re.compile(r"issuer (\S+) issues no (.+?) tokens")
 
 
-def route_facts(table: pd.DataFrame) -> list[str]:
-    """The route facts of a route table as lines of text: one heading per fact, then its items (or "none")."""
-    if table.empty:
+def route_facts(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[str]:
+    """The route facts of a route table (a DataFrame, or its rows as records) as lines of text: one heading per
+    fact, then its items (or "none")."""
+    rows: list[Mapping[str, Any]] = (
+        cast("list[Mapping[str, Any]]", table.to_dict("records")) if hasattr(table, "to_dict") else list(table)
+    )
+    if not rows:
         return []
-    paths = table["paths"] if "paths" in table.columns else pd.Series(1, index=table.index)
     lines = ["DPoP htu breaks:"]
     htu: dict[tuple[str, str], int] = {}
-    for (_, row), n in zip(table.iterrows(), paths):
+    for row in rows:
         if row["mechanism"] == "dpop" and row["status"] == "broken" and "htu" in row["reason"]:
             why = next(part for part in row["reason"].split("; ") if "htu" in part)
-            htu[(row["hop"], why)] = htu.get((row["hop"], why), 0) + int(n)
+            htu[(row["hop"], why)] = htu.get((row["hop"], why), 0) + int(row.get("paths", 1))
     lines += [f"  at {hop}: {why} ({_routes(n)})" for (hop, why), n in htu.items()] or ["  none"]
     lines.append("issuer gaps (a mechanism asked for that the resource's issuer does not issue):")
     gaps: dict[tuple[str, str, str], list[str]] = {}
-    for _, row in table.iterrows():
+    for row in rows:
         match = _GAP.search(row["reason"])
         if match is not None:
             what = "its requests fail" if row["effect"] == "fails" else "bearer instead"
@@ -59,9 +65,10 @@ def route_facts(table: pd.DataFrame) -> list[str]:
     ] or ["  none"]
     lines.append("entry verifiers (where a thief from outside must pass with the key):")
     entry: dict[str, int] = {}
-    for verifier, n in zip(table["entry_verifier"], paths):
+    for row in rows:
+        verifier = row.get("entry_verifier")
         if isinstance(verifier, str):
-            entry[verifier] = entry.get(verifier, 0) + int(n)
+            entry[verifier] = entry.get(verifier, 0) + int(row.get("paths", 1))
     lines += [f"  {verifier} ({_routes(n)})" for verifier, n in entry.items()] or ["  none: no route is bound"]
     return lines
 

@@ -24,9 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
@@ -34,6 +32,9 @@ from tokensim.model.hops import HopRule, Status, Verdict
 from tokensim.model.policy import Policy, resolve_policy
 from tokensim.model.schema import Client, Issuer
 from tokensim.model.validate import check_overrides
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ROUTING_FIELDS",
@@ -236,15 +237,21 @@ def route_table(
     ``arch`` is an `Architecture`, a model file or a built-in model name; ``policy`` a
     `Policy`, a preset name or a policy file.
     """
+    import pandas as pd  # here: `tokensim check` reads `route_rows` and starts without pandas
+
+    return pd.DataFrame(route_rows(arch, policy, limit=limit))
+
+
+def route_rows(
+    arch: Architecture | str | Path, policy: Policy | str | Path, *, limit: int = TABLE_ROWS
+) -> list[dict[str, Any]]:
+    """`route_table`'s rows as records (the path joined with ``" > "``): the table without pandas."""
     if not isinstance(arch, Architecture):
         arch = load_model(arch)
     pol = resolve_policy(policy)
     analysis = analyse(arch, pol)
-    rows = list(_listed(arch, pol)) if analysis.rows <= limit else list(analysis.groups)
-    frame = pd.DataFrame([r.__dict__ for r in rows])
-    if not frame.empty:
-        frame["path"] = frame["path"].map(" > ".join)
-    return frame
+    routes = list(_listed(arch, pol)) if analysis.rows <= limit else list(analysis.groups)
+    return [{**r.__dict__, "path": " > ".join(r.path)} for r in routes]
 
 
 def _listed(arch: Architecture, base: Policy) -> list[Route]:
