@@ -23,6 +23,7 @@ def test_advise_runs_the_default_experiment_and_writes_the_report(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "advise: 120 runs first (6 replications of 20 configurations), about" in done.stderr
     assert f"wrote {out} (" in done.stderr and f"wrote {out / 'report.html'} (the report)" in done.stdout
+    assert "verdicts (the report's first screen):\n  workload-direct: " in done.stdout  # the answer, on the terminal
     rows = tokensim.load_results(out)
     assert set(rows["policy"]) == {"bearer", "hybrid", "hybrid_jit", "dpop", "mtls"}
     assert set(rows["policy.access_ttl"].astype(str)) == {"5m", "1h"} and rows["policy.rotation"].nunique() == 2

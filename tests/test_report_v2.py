@@ -183,7 +183,12 @@ def test_the_report_command_takes_a_relative_target(two, tmp_path):
 
     done = report("90%")
     assert done.returncode == 0, done.stderr
-    assert "90% less blast radius than bearer" in _text(tmp_path / "cli.html")
+    page = _text(tmp_path / "cli.html")
+    assert "90% less blast radius than bearer" in page
+    said = done.stdout.split("verdicts (the report's first screen):\n")[1]  # the first screen's verdicts, printed
+    for model in ("spa-behind-proxy", "workload-direct"):
+        line = next(x for x in said.splitlines() if x.startswith(f"  {model}: "))
+        assert f"{model} : {line.removeprefix(f'  {model}: ')}" in page
     done = report("190%")
     assert done.returncode == 2 and "--target" in done.stderr and "Traceback" not in done.stderr
 

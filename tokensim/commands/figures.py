@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokensim.commands.formats import wrapped
 from tokensim.commands.outputs import echo, regular_output, require_suffix
 from tokensim.errors import InputError, did_you_mean
 
@@ -184,6 +185,7 @@ def report(
 
     require_suffix(out, (".html", ".htm"), "the report")
     regular_output(out, "--out")
+    verdict_lines: list[str] = []
     try:
         path = build_report(
             results,
@@ -193,7 +195,9 @@ def report(
             baseline=baseline,
             title=title,
             command=shlex.join(["tokensim", *sys.argv[1:]]),
+            verdicts=lambda name, sentence: verdict_lines.append(wrapped(f"{name}: {sentence}", "  ")),
         )
     except InputError as err:
         raise _as_file_error(err, results) from None
     echo(f"wrote {path}")
+    echo("\n".join(["verdicts (the report's first screen):", *verdict_lines]))

@@ -8,6 +8,7 @@ What the report holds and how its recommendation is chosen: docs/report.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -194,6 +195,7 @@ def build_report(
     title: str | None = None,
     experiment: Experiment | None = None,
     command: str | None = None,
+    verdicts: Callable[[str, str], object] | None = None,
 ) -> Path:
     """Write one self-contained HTML design-review report of ``results`` to ``out`` and return its path.
 
@@ -207,6 +209,8 @@ def build_report(
     against (default: bearer, else the first policy). ``experiment``: the `tokensim.Experiment` (or its
     file) the rows come from, for the design, the sensitivity indices and provenance (read from a sweep
     folder by itself). ``command``: the command line to record (the CLI passes its own).
+    ``verdicts``: called with each architecture's name and its verdict sentence, as on the first screen
+    (the command line prints them), once the report is written.
     """
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -268,4 +272,7 @@ def build_report(
         out.write_text(html, encoding="utf-8")
     except OSError as err:
         raise InputError.single(str(out), "", f"cannot write the report: {err.strerror or err}") from None
+    if verdicts is not None:
+        for section in sections:
+            verdicts(section["name"], section["verdict"]["sentence"])
     return out
