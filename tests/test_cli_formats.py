@@ -43,7 +43,9 @@ def test_run_as_csv_json_and_markdown_holds_the_same_numbers_and_nothing_else(tm
     assert js.returncode == 0, js.stderr
     records = json.loads(js.stdout)
     assert len(records) == len(table)
-    assert records[0]["estimate"] == pytest.approx(table["estimate"].iloc[0], rel=1e-12)
+    assert [r["estimate"] for r in records] == list(table["estimate"])  # every digit: CSV and JSON agree exactly
+    single = tokensim("run", "spa_behind_proxy", "-n", "1", "-p", "bearer", "--format", "json")
+    assert {(r["ci_low"], r["ci_high"]) for r in json.loads(single.stdout)} == {(None, None)}  # no interval of one
 
     md = tokensim(*RUN, "--format", "markdown")
     assert md.returncode == 0, md.stderr

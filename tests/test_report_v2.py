@@ -167,6 +167,8 @@ def test_a_relative_target_on_an_architecture_without_harm_is_not_applicable(two
     harmless.to_csv(tmp_path / "harmless.csv", index=False)
     text = _text(build_report(tmp_path / "harmless.csv", out=tmp_path / "harmless.html", target="90%"))
     assert "90% less blast radius than bearer: not applicable, bearer's blast radius is 0 over its runs" in text
+    assert "does not apply: bearer's blast radius is 0 in these runs" in text
+    assert "No target was given" not in text  # one was: the section says why it does not apply
     base = rows[(rows["model"] == "workload-direct") & (rows["policy"] == "bearer")]["blast_radius"].mean()
     from tokensim.report.format import number
 
@@ -232,3 +234,25 @@ def test_a_recommended_configuration_is_shown_in_its_policys_cell_not_the_policy
     assert mtls.label == recommended and mtls.words == "recommended" and 0.25 < mtls.blast.share < 0.35
     sentence = verdict_sentence("m", cells, "bearer", "knee, best compromise")
     assert sentence.startswith(f"{recommended} (knee, best compromise) removes 29% [27, 31]"), sentence
+
+
+def test_a_larger_share_of_a_larger_baseline_neither_dominates_nor_removes_more():
+    """Shares pair with the baseline at each configuration's own settings (dpop at 8h against bearer at 8h):
+    a cheaper policy with a larger share but more harm left neither dominates nor 'removes more'."""
+    from tokensim.analysis.reduction import Reduction
+    from tokensim.report.verdict import VerdictCell, _words, verdict_sentence
+
+    def cell(policy, share, mean, cost, recommended=False):
+        blast = Reduction(share, share - 0.1, share + 0.1, 20)
+        return VerdictCell(policy, policy, blast, None, cost, "", (), False, recommended, mean)
+
+    base = cell("bearer", 0.0, 1000.0, 0.0)
+    short = cell("hybrid_jit, access_ttl=5m", 0.5, 100.0, 10.0, recommended=True)  # half of a small baseline
+    long = cell("dpop, access_ttl=8h", 0.7, 300.0, 5.0)  # most of a large one: more harm left
+    cells = [base, short, long]
+    assert _words(long, cells, "bearer") == "an alternative"
+    assert _words(short._replace(recommended=False), cells, "bearer") == "an alternative"  # not dominated by dpop
+    sentence = verdict_sentence("m", [c._replace(words=_words(c, cells, "bearer")) for c in cells], "bearer", "knee")
+    assert "removes more" not in sentence, sentence
+    lower = long._replace(mean=50.0)  # the same share with less harm left: now it does
+    assert "dpop, access_ttl=8h removes more, 70%" in verdict_sentence("m", [base, short, lower], "bearer", "knee")

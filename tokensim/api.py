@@ -169,13 +169,14 @@ def _parallel_records(
     """
     from concurrent.futures import ProcessPoolExecutor
 
-    from tokensim.workers import bind_to_parent, stop_workers
+    from tokensim.workers import bind_to_parent, signals_held, stop_workers
 
     size = max(1, min(64, -(-len(jobs) // (workers * 4))))  # a few batches per worker: even load, little pickling
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     pool = ProcessPoolExecutor(max_workers=min(workers, len(batches)), initializer=bind_to_parent)
     try:
-        futures = [pool.submit(_records, arch, batch, seed, horizon, costs) for batch in batches]
+        with signals_held():  # no worker runs this process's handlers before `bind_to_parent` has set its own
+            futures = [pool.submit(_records, arch, batch, seed, horizon, costs) for batch in batches]
         records = (record for future in futures for record in future.result())
         rows = [record for _, record in zip(iterator, records, strict=True)]
     except BaseException:

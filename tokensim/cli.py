@@ -149,7 +149,8 @@ def run(
 def _summary_records(summary: pd.DataFrame, diffs: pd.DataFrame | None) -> pd.DataFrame:
     """`run`'s tables as data: one row per policy and metric, its mean (or paired mean difference) and 95% CI.
 
-    The intervals are as computed (not clipped at 0 as the table shows them); ``baseline`` is empty for means.
+    The intervals are as computed (not clipped at 0 as the table shows them), empty with one replication;
+    ``baseline`` is empty for means.
     """
     import pandas as pd
 
@@ -158,7 +159,9 @@ def _summary_records(summary: pd.DataFrame, diffs: pd.DataFrame | None) -> pd.Da
     if diffs is not None:
         parts.append(diffs.assign(statistic="mean_difference").rename(columns={"mean_difference": "estimate"}))
     columns = ["statistic", "policy", "baseline", "metric", "n", "estimate", "ci_low", "ci_high"]
-    return pd.concat([p[columns] for p in parts], ignore_index=True)
+    out = pd.concat([p[columns] for p in parts], ignore_index=True)
+    single = out["n"] < 2  # one replication has no interval (the table says n/a): empty, not a zero-width one
+    return out.assign(ci_low=out["ci_low"].mask(single), ci_high=out["ci_high"].mask(single))
 
 
 def _traced_replications(value: str, replications: int) -> list[int]:

@@ -9,6 +9,7 @@ is a valid file; every message (the header line, "wrote PATH", notes) goes to st
 
 from __future__ import annotations
 
+import json
 import shutil
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -91,8 +92,16 @@ def data(frame: pd.DataFrame, fmt: TableFormat) -> None:
     if fmt is TableFormat.csv:
         echo(flat.to_csv(index=False).rstrip("\n"))
     elif fmt is TableFormat.json:
-        echo(flat.to_json(orient="records", indent=2, double_precision=15))
+        # json.dumps, not DataFrame.to_json: that rounds to 15 decimals (1e-17 becomes 0); NaN is null
+        records = flat.astype(object).where(flat.notna(), None).to_dict("records")
+        echo(json.dumps(records, indent=2, default=_plain))
     elif fmt is TableFormat.markdown:
         echo(flat.to_markdown(index=False))
     else:
         raise ValueError(f"{fmt.value} is a format for reading, not data: use fitted()")
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python number it holds (json cannot write NumPy types), anything else as text."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)

@@ -79,9 +79,15 @@ def parameter_lines(schema: dict[str, Any], width: int = WIDTH) -> list[str]:
         if name == "base":
             continue
         head = f"{name:<{NAME_COLUMN - 1}} {default_text(prop):<{DEFAULT_COLUMN - 1}} "
-        lines += textwrap.wrap(prop["description"], width, initial_indent=head, subsequent_indent=indent)
         lines += textwrap.wrap(
-            "allows: " + allowed(prop), width, initial_indent=indent, subsequent_indent=indent + "  "
+            prop["description"], width, initial_indent=head, subsequent_indent=indent, break_on_hyphens=False
+        )
+        lines += textwrap.wrap(
+            "allows: " + allowed(prop),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent + "  ",
+            break_on_hyphens=False,
         )
     return lines
 

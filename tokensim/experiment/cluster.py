@@ -106,11 +106,9 @@ def close_dask(client: Client | None, cluster: LocalCluster | None, *, quiet: bo
     """
     logger = logging.getLogger("distributed")
     level = logger.level
-    local = client is not None and cluster is not None
-    if quiet or local:
+    if quiet or cluster is not None:
         logger.setLevel(logging.CRITICAL)
-    if local:
-        assert client is not None
+    if client is not None and cluster is not None:  # the workers' own loggers, reached through the client
         with contextlib.suppress(Exception):  # a worker already gone has nothing left to say
             client.run(_quieten)
     try:

@@ -4,8 +4,10 @@ A factor's column holds its values as the experiment file wrote them (``"15m"``,
 ``"1h"``, ``"3/day"``): the label a reader recognises. As text they sort ``15m, 1h,
 5m, 8h``. Every loaded frame therefore makes a unit-valued factor column an ordered
 categorical whose categories are its labels in order of the hours (or rate per hour)
-they stand for: ``sort_values``, ``groupby`` and every table list ``5m, 15m, 1h, 8h``,
-while each value is still its label (``frame[col] == "15m"`` works).
+they stand for: ``sort_values`` and ``groupby`` list ``5m, 15m, 1h, 8h``, while each value is
+still its label (``frame[col] == "15m"`` works). Folders of different experiments have
+different categories: ``pd.concat`` of their frames gives text again, and comparing their
+columns needs ``.astype(str)`` (or `pandas.api.types.union_categoricals`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-from tokensim.workers import STOPPING, bind_to_parent
+from tokensim.workers import STOPPING, bind_to_parent, signals_held
 
 __all__ = ["STOPPING", "Interrupted", "bind_to_parent", "interrupts", "signals_held", "start_resource_tracker"]
 
@@ -96,24 +96,6 @@ def interrupts() -> Iterator[Received]:
     finally:
         for sig, handler in previous.items():  # None: a handler installed outside Python, which cannot be put back
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back from this thread while inside; a held signal is delivered on leaving.
-
-    Threads started inside, and processes they start, inherit the held set (fork and exec
-    keep it): CPython starts its resource tracker the same way. Without ``pthread_sigmask``
-    (Windows) it does nothing.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def start_resource_tracker() -> None:

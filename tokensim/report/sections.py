@@ -68,6 +68,11 @@ def _trade(knee: pd.Series, runner: pd.Series) -> str:
     return f"{spend} and {buys}"
 
 
+#: What a knee recommendation says of targets; `tokensim.report.build` replaces it where a relative target
+#: does not apply (the baseline did no harm).
+NO_TARGET = " No target was given, so no configuration is claimed to meet one."
+
+
 def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
     """The recommendation without a target: the knee of the front as the best compromise, and its runner-up.
 
@@ -96,7 +101,7 @@ def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
             f" The runner-up along the front, {runner['label']}, {_trade(knee, runner)} "
             f"(blast radius {number(runner[mean])}, {_ci(runner, level)})."
         )
-    text += " No target was given, so no configuration is claimed to meet one."
+    text += NO_TARGET
     return {"row": knee, "runner": runner, "text": text}
 
 

@@ -149,7 +149,8 @@ def _words(cell: VerdictCell, cells: Sequence[VerdictCell], baseline: str) -> st
     for other in cells:
         if other.policy in (cell.policy, baseline) or math.isnan(other.blast.share):
             continue
-        if other.blast.share >= share and other.cost < cell.cost:
+        # each share is of the baseline at that cell's own settings: dominated only if P also leaves no more harm
+        if other.blast.share >= share and not other.mean > cell.mean and other.cost < cell.cost:
             return f"dominated by {other.policy}"
     return "an alternative"
 
@@ -166,7 +167,10 @@ def share_text(r: Reduction) -> str:
 def verdict_sentence(model: str, cells: Sequence[VerdictCell], baseline: str, chosen_as: str) -> str:
     """The architecture's verdict in plain words: the recommended policy, what it removes and costs."""
     chosen = next((c for c in cells if c.recommended and c.policy != baseline), None)
-    most = max((c for c in cells if not math.isnan(c.blast.share)), key=lambda c: c.blast.share, default=None)
+    # "removes more" of the largest share among configurations that also leave no more blast radius
+    # (shares pair with the baseline at each configuration's own settings)
+    candidates = [c for c in cells if not math.isnan(c.blast.share) and (chosen is None or not c.mean > chosen.mean)]
+    most = max(candidates, key=lambda c: c.blast.share, default=None)
     if chosen is None:
         base = next((c for c in cells if c.policy == baseline), None)
         text = f"Keep {base.label if base else baseline} ({chosen_as}) on {model}: no other policy is recommended."
@@ -188,11 +192,6 @@ def verdict_sentence(model: str, cells: Sequence[VerdictCell], baseline: str, ch
         text += " Its binding is lost on every route that asks for one (see its marks)."
     # "removes more" only of a configuration that also leaves less blast radius: each share is of the
     # baseline at that configuration's own settings (another TTL, say), so a larger share alone is not more
-    if (
-        most is not None
-        and most.policy != chosen.policy
-        and most.blast.share > chosen.blast.share + CLEAR
-        and not most.mean > chosen.mean
-    ):
+    if most is not None and most.policy != chosen.policy and most.blast.share > chosen.blast.share + CLEAR:
         text += f" {most.label} removes more, {share_text(most.blast)}, at cost {number(most.cost)}."
     return text
