@@ -169,9 +169,9 @@ def _parallel_records(
     """
     from concurrent.futures import ProcessPoolExecutor
 
-    from tokensim.workers import bind_to_parent, signals_held, stop_workers
+    from tokensim.workers import bind_to_parent, signals_held, stop_workers, task_size
 
-    size = max(1, min(64, -(-len(jobs) // (workers * 4))))  # a few batches per worker: even load, little pickling
+    size = task_size(len(jobs), workers)  # a sweep's batch size: a few batches per worker, little pickling
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     pool = ProcessPoolExecutor(max_workers=min(workers, len(batches)), initializer=bind_to_parent)
     try:

@@ -61,3 +61,9 @@ def terminal_text(text: str) -> str:
     'edge\\\\x1b[2J\\\\rproxy'
     """
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def plain_value(value: object) -> object:
+    """A NumPy scalar as the Python value it holds (a value prints and serialises cleanly); others as they are."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value

@@ -1,5 +1,5 @@
 """Worker processes tokensim starts (a sweep's pool, `replicate`'s): they leave Ctrl-C to their parent, die with it,
-and are stopped at once when it stops early.
+and are stopped at once when it stops early; and how many runs each task of theirs holds (`task_size`).
 
 Shared by `tokensim.experiment` (sweeps) and `tokensim.api` (`replicate(..., workers=N)`), which is why it
 lives outside both.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import multiprocessing
 import os
 import signal
@@ -93,3 +94,12 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def task_size(remaining: int, parallelism: int) -> int:
+    """Guided self-scheduling: a quarter of the remaining runs per worker, 4 to 64 runs.
+
+    Tasks shrink towards the end, so no worker is left alone with a big last one; at least
+    4 runs, since each task has a fixed overhead (a Dask task most).
+    """
+    return max(4, min(64, math.ceil(remaining / max(1, parallelism * 4))))

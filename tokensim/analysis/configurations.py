@@ -103,12 +103,6 @@ def pooled_columns(results: pd.DataFrame, keys: Sequence[str], exclude: Sequence
     return [c for c in others if spread[c] > 1]
 
 
-def plain_value(value: object) -> object:
-    """A numpy scalar as the Python value it holds (a choice prints and serialises cleanly); others as they are."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
-
-
 def format_value(column: str, value: Any) -> str:
     """A configuration value as people write it: durations as 5m/1h, numbers to 3 digits."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

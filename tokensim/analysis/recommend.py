@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from tokensim.analysis.checks import SOURCE, require_columns, require_frame, require_level, require_positive
-from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.pareto import tradeoff_table
 from tokensim.analysis.text import ci_text, number
+from tokensim.display import plain_value
 from tokensim.errors import InputError
 from tokensim.stats import Estimate
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tokensim.commands.formats import wrapped
+from tokensim.commands.figures import Verdicts
 from tokensim.commands.outputs import echo, folder_name, regular_output, require_suffix, writable_folder
 from tokensim.errors import InputError
 
@@ -141,16 +141,16 @@ def advise(
     echo(f"advise: {_estimate(exp, workers)}", err=True)
     frame = exp.run(folder, workers=jobs, resume=resume)
     echo(f"wrote {folder} ({len(frame)} runs)", err=True)
-    verdict_lines: list[str] = []
+    verdicts = Verdicts()
     try:
         path = build_report(
             folder,
             out=page,
             target=target,
             command="tokensim advise " + " ".join(models),
-            verdicts=lambda name, sentence: verdict_lines.append(wrapped(f"{name}: {sentence}", "  ")),
+            verdicts=verdicts,
         )
     except InputError:
         raise
     echo(f"wrote {path} (the report)")
-    echo("\n".join(["verdicts (the report's first screen):", *verdict_lines]))
+    echo(verdicts.text())

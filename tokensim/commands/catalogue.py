@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from typing import Annotated
 
 import typer
@@ -18,7 +17,7 @@ MIN_DESCRIPTION = 40
 def models() -> None:
     """List the built-in models with their descriptions."""
     from tokensim.builtin import builtin_models
-    from tokensim.commands.formats import terminal_width
+    from tokensim.commands.formats import terminal_width, wrapped
     from tokensim.model.architecture import load_model
 
     names = builtin_models()
@@ -28,17 +27,7 @@ def models() -> None:
         first, rest = (f"{name:<{column}}", " " * column) if beside else ("    ", "    ")
         if not beside:
             typer.echo(name)
-        description = load_model(name).description
-        typer.echo(
-            textwrap.fill(
-                description,
-                width,
-                initial_indent=first,
-                subsequent_indent=rest,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-        )
+        typer.echo(wrapped(load_model(name).description, first, width, continuation=rest))
 
 
 def policies() -> None:

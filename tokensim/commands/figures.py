@@ -185,7 +185,7 @@ def report(
 
     require_suffix(out, (".html", ".htm"), "the report")
     regular_output(out, "--out")
-    verdict_lines: list[str] = []
+    verdicts = Verdicts()
     try:
         path = build_report(
             results,
@@ -195,9 +195,20 @@ def report(
             baseline=baseline,
             title=title,
             command=shlex.join(["tokensim", *sys.argv[1:]]),
-            verdicts=lambda name, sentence: verdict_lines.append(wrapped(f"{name}: {sentence}", "  ")),
+            verdicts=verdicts,
         )
     except InputError as err:
         raise _as_file_error(err, results) from None
     echo(f"wrote {path}")
-    echo("\n".join(["verdicts (the report's first screen):", *verdict_lines]))
+    echo(verdicts.text())
+
+
+class Verdicts(list[str]):
+    """`build_report`'s ``verdicts`` callback for `report` and `advise`: each architecture's sentence, as printed."""
+
+    def __call__(self, name: str, sentence: str) -> None:
+        self.append(wrapped(f"{name}: {sentence}", "  "))
+
+    def text(self) -> str:
+        """The lines the command prints after ``wrote FILE``."""
+        return "\n".join(["verdicts (the report's first screen):", *self])

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tokensim.commands.outputs import echo
+from tokensim.display import plain_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,18 +51,19 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((UNLIMITED_WIDTH, 24)).columns
 
 
-def fitted(frame: pd.DataFrame, *, index: bool = True) -> str:
+def fitted(frame: pd.DataFrame) -> str:
     """``frame`` as text whose lines fit the terminal: columns beyond its width wrap into further blocks.
 
     A single column wider than the terminal cannot be wrapped and stays as it is.
     """
-    return frame.to_string(index=index, line_width=terminal_width())
+    return frame.to_string(line_width=terminal_width())
 
 
-def wrapped(text: str, indent: str = "", width: int | None = None) -> str:
+def wrapped(text: str, indent: str = "", width: int | None = None, *, continuation: str | None = None) -> str:
     """``text`` after ``indent``, each line wrapped to ``width`` (the terminal's), never mid-word.
 
-    Continuation lines are indented two more than ``indent``; a word longer than the width stays whole.
+    Continuation lines are indented by ``continuation`` (default: two more than ``indent``); a word
+    longer than the width stays whole.
     """
     import textwrap
 
@@ -71,7 +73,7 @@ def wrapped(text: str, indent: str = "", width: int | None = None) -> str:
             line,
             width=width,
             initial_indent=indent,
-            subsequent_indent=indent + "  ",
+            subsequent_indent=indent + "  " if continuation is None else continuation,
             break_long_words=False,
             break_on_hyphens=False,
         )
@@ -94,14 +96,14 @@ def data(frame: pd.DataFrame, fmt: TableFormat) -> None:
     elif fmt is TableFormat.json:
         # json.dumps, not DataFrame.to_json: that rounds to 15 decimals (1e-17 becomes 0); NaN is null
         records = flat.astype(object).where(flat.notna(), None).to_dict("records")
-        echo(json.dumps(records, indent=2, default=_plain))
+        echo(json.dumps(records, indent=2, default=_json_value))
     elif fmt is TableFormat.markdown:
         echo(flat.to_markdown(index=False))
     else:
         raise ValueError(f"{fmt.value} is a format for reading, not data: use fitted()")
 
 
-def _plain(value: object) -> object:
-    """A NumPy scalar as the Python number it holds (json cannot write NumPy types), anything else as text."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else str(value)
+def _json_value(value: object) -> object:
+    """What json cannot write as it is: a NumPy scalar as the Python number it holds, anything else as text."""
+    plain = plain_value(value)
+    return str(value) if plain is value else plain

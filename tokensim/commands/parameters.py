@@ -7,9 +7,9 @@ default is the schema's (written as a file writes it). Laid out for a terminal o
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
+from tokensim.commands.formats import wrapped
 from tokensim.model import limits
 from tokensim.model.file_schema import DURATION_OR_ZERO_PATTERN, DURATION_PATTERN, RATE_PATTERN
 from tokensim.model.units import ALLOWED_DURATION, ALLOWED_RATE
@@ -79,16 +79,8 @@ def parameter_lines(schema: dict[str, Any], width: int = WIDTH) -> list[str]:
         if name == "base":
             continue
         head = f"{name:<{NAME_COLUMN - 1}} {default_text(prop):<{DEFAULT_COLUMN - 1}} "
-        lines += textwrap.wrap(
-            prop["description"], width, initial_indent=head, subsequent_indent=indent, break_on_hyphens=False
-        )
-        lines += textwrap.wrap(
-            "allows: " + allowed(prop),
-            width,
-            initial_indent=indent,
-            subsequent_indent=indent + "  ",
-            break_on_hyphens=False,
-        )
+        lines += wrapped(prop["description"], head, width, continuation=indent).split("\n")
+        lines += wrapped("allows: " + allowed(prop), indent, width).split("\n")
     return lines
 
 
@@ -117,7 +109,7 @@ def policies_text() -> str:
     width = min(WIDTH, terminal_width())  # a narrower terminal: narrower
 
     def prose(text: str) -> list[str]:
-        return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+        return wrapped(text, width=width, continuation="").split("\n")
 
     out = [*prose("presets (--policy NAME, or base: NAME in a policy file) differ only in these parameters:"), ""]
     out += preset_lines(table)

@@ -8,19 +8,19 @@ pickled task (what executors are given).
 
 from __future__ import annotations
 
-import math
 import pickle
 from typing import Any, NamedTuple
 
-import numpy as np
 from pydantic import JsonValue
 
 from tokensim import api
+from tokensim.display import plain_value
 from tokensim.experiment.plan import Plan, Run
 from tokensim.experiment.spec import ExperimentFile
 from tokensim.model.architecture import Architecture
 from tokensim.model.cost import CostModel
 from tokensim.model.policy import Policy
+from tokensim.workers import task_size
 
 #: A result row: the run's columns (`run_columns`), then its outcome record (`tokensim.outcome`).
 Row = dict[str, Any]
@@ -43,15 +43,6 @@ class Task(NamedTuple):
     seed: int
     horizon: float
     runs: tuple[TaskRun, ...]
-
-
-def task_size(remaining: int, parallelism: int) -> int:
-    """Guided self-scheduling: a quarter of the remaining runs per worker, 4 to 64 runs.
-
-    Tasks shrink towards the end, so no worker is left alone with a big last one; at least
-    4 runs, since each task has a fixed overhead (a Dask task most).
-    """
-    return max(4, min(64, math.ceil(remaining / max(1, parallelism * 4))))
 
 
 def make_tasks(plan: Plan, runs: list[Run], parallelism: int) -> list[Task]:
@@ -92,7 +83,7 @@ def run_columns(plan: Plan, run: Run, text_factors: set[str]) -> dict[str, objec
         "run_id": run.run_id,
         "run_index": run.index,
         "design_point": variant.point,
-        **{path: str(v) if path in text_factors else _plain(v) for path, v in variant.factors.items()},
+        **{path: str(v) if path in text_factors else plain_value(v) for path, v in variant.factors.items()},
     }
 
 
@@ -100,7 +91,7 @@ def mixed_factors(spec: ExperimentFile) -> set[str]:
     """Factors whose listed values mix kinds (e.g. "5m" and 2.0): stored as text, so a column has one type."""
 
     def kind(value: object) -> str:
-        value = _plain(value)
+        value = plain_value(value)
         return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
 
     return {
@@ -108,13 +99,6 @@ def mixed_factors(spec: ExperimentFile) -> set[str]:
         for path, values in spec.factors.items()
         if isinstance(values, tuple) and len({kind(v) for v in values}) > 1
     }
-
-
-def _plain(value: object) -> object:
-    """A NumPy scalar (from a sampled design) as the Python number it holds."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def run_task(task: Task) -> list[Row]:

@@ -1,7 +1,7 @@
 """The route facts `tokensim check` prints below the route table (docs/model.md section 3).
 
 Three facts an architect asks about before any simulation, read off the route table
-(`tokensim.route_table`), so that they say exactly what the table says:
+(`tokensim.model.routes.route_rows`), so that they say exactly what the table says:
 
 * where DPoP's ``htu`` breaks (a hop that rewrites the URI, or terminates TLS and changes the
   host and scheme without forwarding them: MODEL-v2 section 4);
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from tokensim.model.architecture import Architecture
 from tokensim.model.schema import Client, Issuer, Resource
 from tokensim.model.validate import position_of
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["leak_facts", "route_facts"]
 
@@ -33,12 +30,9 @@ __all__ = ["leak_facts", "route_facts"]
 _GAP = re.compile(r"issuer (\S+) issues no (.+?) tokens")
 
 
-def route_facts(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[str]:
-    """The route facts of a route table (a DataFrame, or its rows as records) as lines of text: one heading per
-    fact, then its items (or "none")."""
-    rows: list[Mapping[str, Any]] = (
-        cast("list[Mapping[str, Any]]", table.to_dict("records")) if hasattr(table, "to_dict") else list(table)
-    )
+def route_facts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The route facts of a route table's rows (`tokensim.model.routes.route_rows`) as lines of text: one heading
+    per fact, then its items (or "none")."""
     if not rows:
         return []
     lines = ["DPoP htu breaks:"]
@@ -46,7 +40,7 @@ def route_facts(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[str]:
     for row in rows:
         if row["mechanism"] == "dpop" and row["status"] == "broken" and "htu" in row["reason"]:
             why = next(part for part in row["reason"].split("; ") if "htu" in part)
-            htu[(row["hop"], why)] = htu.get((row["hop"], why), 0) + int(row.get("paths", 1))
+            htu[(row["hop"], why)] = htu.get((row["hop"], why), 0) + int(row["paths"])
     lines += [f"  at {hop}: {why} ({_routes(n)})" for (hop, why), n in htu.items()] or ["  none"]
     lines.append("issuer gaps (a mechanism asked for that the resource's issuer does not issue):")
     gaps: dict[tuple[str, str, str], list[str]] = {}
@@ -66,9 +60,9 @@ def route_facts(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[str]:
     lines.append("entry verifiers (where a thief from outside must pass with the key):")
     entry: dict[str, int] = {}
     for row in rows:
-        verifier = row.get("entry_verifier")
+        verifier = row["entry_verifier"]
         if isinstance(verifier, str):
-            entry[verifier] = entry.get(verifier, 0) + int(row.get("paths", 1))
+            entry[verifier] = entry.get(verifier, 0) + int(row["paths"])
     lines += [f"  {verifier} ({_routes(n)})" for verifier, n in entry.items()] or ["  none: no route is bound"]
     return lines
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.text import number
+from tokensim.display import plain_value
 from tokensim.model.architecture import Architecture
 from tokensim.model.policy import Policy
 from tokensim.report.architecture import model_for, policy_from_row

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tokensim.analysis.configurations import plain_value
+from tokensim.display import plain_value
 from tokensim.errors import InputError
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.policy import LATER_PARAMETERS, PARAMETERS, Policy

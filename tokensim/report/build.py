@@ -29,7 +29,7 @@ from tokensim.report.figures import (
 from tokensim.report.inputs import LoadedResults, check_columns, read_results
 from tokensim.report.interactive import bundle
 from tokensim.report.provenance import provenance
-from tokensim.report.sections import COST, METRIC, NO_TARGET, model_analysis
+from tokensim.report.sections import COST, METRIC, model_analysis
 
 if TYPE_CHECKING:
     from tokensim.experiment import Experiment
@@ -239,15 +239,13 @@ def build_report(
         if goal is not None and at is None:
             raise InputError.single("--target", "", f"a relative target needs the baseline {base!r}, not run on {name}")
         # a share of nothing: the baseline did no harm in these runs, so the section is judged without a target
-        analysis = model_analysis(rows, experiment=exp, target=at or None, baseline=base)
-        if goal is not None and at == 0.0:  # say why, not "no target was given"
-            rec = analysis["recommendation"]
-            rec["text"] = rec["text"].replace(
-                NO_TARGET,
-                f" The target ({goal.value:.0%} less than {base}) does not apply: {base}'s blast radius is 0 in "
-                "these runs, so there is nothing to remove and no configuration is claimed to meet it.",
-            )
-            rec["how"] = f"{goal.value:.0%} less than {base}: not applicable here ({base}'s blast radius is 0)"
+        unmet = (
+            f"The target ({goal.value:.0%} less than {base}) does not apply: {base}'s blast radius is 0 in these "
+            "runs, so there is nothing to remove and no configuration is claimed to meet it."
+            if goal is not None and at == 0.0
+            else None
+        )
+        analysis = model_analysis(rows, experiment=exp, target=at or None, baseline=base, not_applicable=unmet)
         said = "" if goal is None else goal.text(rows, base)
         sections.append(
             {"name": name, "slug": _slug(name), "architecture": architectures[name], "target_text": said, **analysis}

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.text import interval, number
+from tokensim.display import plain_value
 
 METRIC, COST = "blast_radius", "integration_cost"
 #: Causes shown per policy; the rest are summed as "other causes" (a legible stack; assumption).

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tokensim.analysis.configurations import plain_value
 from tokensim.analysis.text import ci_text, interval, number
+from tokensim.display import plain_value
 from tokensim.errors import InputError
 from tokensim.report import figures
 
@@ -68,16 +68,15 @@ def _trade(knee: pd.Series, runner: pd.Series) -> str:
     return f"{spend} and {buys}"
 
 
-#: What a knee recommendation says of targets; `tokensim.report.build` replaces it where a relative target
-#: does not apply (the baseline did no harm).
+#: What a knee recommendation says of targets when none was given (one that does not apply says why instead).
 NO_TARGET = " No target was given, so no configuration is claimed to meet one."
 
 
-def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
+def knee_summary(table: pd.DataFrame, level: float = LEVEL, no_target: str = NO_TARGET) -> dict[str, Any]:
     """The recommendation without a target: the knee of the front as the best compromise, and its runner-up.
 
     ``table`` is one model's `tokensim.analysis.tradeoff_table`. ``text`` is the sentence the
-    report shows; it makes no claim about a target, since none was given.
+    report shows; it makes no claim about a target, and ends with ``no_target``: why there is none.
     """
     mean, cost = f"{METRIC}_mean", f"{COST}_mean"
     knees = table[table["knee"].astype(bool)]
@@ -101,7 +100,7 @@ def knee_summary(table: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
             f" The runner-up along the front, {runner['label']}, {_trade(knee, runner)} "
             f"(blast radius {number(runner[mean])}, {_ci(runner, level)})."
         )
-    text += NO_TARGET
+    text += no_target
     return {"row": knee, "runner": runner, "text": text}
 
 
@@ -112,18 +111,21 @@ def _facts(row: pd.Series | dict[str, Any]) -> dict[str, str]:
     }
 
 
-def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> dict[str, Any]:
+def recommendation(
+    rows: pd.DataFrame, by: list[str], target: float | None, not_applicable: str | None = None
+) -> dict[str, Any]:
     """The recommendation for one model's rows: against the target when one is given, else the knee of the front.
 
     ``mode`` is ``target`` or ``knee``; ``table`` the tradeoff table; ``choice`` the chosen
     configuration's columns (the exposure figure is drawn at it); ``chosen_as`` how the
-    tradeoff table marks its row.
+    tradeoff table marks its row. ``not_applicable``: why a target that was given does not apply
+    here (the knee is presented, and this is said instead of "no target was given").
     """
     from tokensim.analysis import recommend, tradeoff_table
 
     if target is None:
         table = tradeoff_table(rows, by=by, x=COST, y=METRIC, level=LEVEL)
-        summary = knee_summary(table, LEVEL)
+        summary = knee_summary(table, LEVEL, NO_TARGET if not_applicable is None else f" {not_applicable}")
         knee, runner = summary["row"], summary["runner"]
         config_cols = list(table.columns[: table.columns.get_loc("label")])
         return {
@@ -141,7 +143,8 @@ def recommendation(rows: pd.DataFrame, by: list[str], target: float | None) -> d
             if runner is None
             else {"label": runner["label"], **_facts(runner), "margin": _trade(knee, runner)},
             "no_runner_up": "none: the knee is the only point of the Pareto front",
-            "how": f"none given, so none is claimed to be met. To ask for the cheapest configuration "
+            "how": not_applicable
+            or f"none given, so none is claimed to be met. To ask for the cheapest configuration "
             f"whose {LEVEL:.0%} interval of blast radius lies under X: {TARGET_HINT}",
         }
     rec = recommend(rows, target, metric=METRIC, cost=COST, by=by, level=LEVEL)
@@ -246,15 +249,20 @@ def optional_figure(draw: Any, what: str) -> dict[str, Any]:
 
 
 def model_analysis(
-    rows: pd.DataFrame, *, experiment: Experiment | None, target: float | None, baseline: str
+    rows: pd.DataFrame,
+    *,
+    experiment: Experiment | None,
+    target: float | None,
+    baseline: str,
+    not_applicable: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the report says about one model's results."""
+    """Everything the report says about one model's results (``not_applicable``: see `recommendation`)."""
     from tokensim.report.marks import mark_fallback
 
     by = figures.config_by(rows, experiment)
     sampled = figures.design_of(experiment) in figures.SAMPLED_DESIGNS
     compared = figures.design_rows(rows, experiment)  # what the intervals are over: replications
-    rec = recommendation(compared, by, target)
+    rec = recommendation(compared, by, target, not_applicable)
     table = rec["table"]
     marked = mark_fallback(table, rows, by, experiment)
     fallback = dict(zip(marked["label"].astype(str), marked["falls_back"].astype(str)))

@@ -7,8 +7,8 @@ cheaper), compared replication by replication with the baseline policy at the sa
 (docs/report.md, "Verdict"): the baseline; the recommended configuration ("recommended, no
 clear reduction" when its interval reaches below 5%); "cannot bind here" (every route loses
 the binding); "no harm to remove" (the baseline's mean is 0); "no clear reduction" (the
-interval reaches below 5%); "dominated by P" (P removes at least as much at a lower mean
-cost); otherwise "an alternative". A policy some instances cannot do, or whose binding a hop
+interval reaches below 5%); "dominated by P" (P removes at least as much, leaves no more
+blast radius and costs less); otherwise "an alternative". A policy some instances cannot do, or whose binding a hop
 drops, is marked whatever its words.
 """
 
