@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -186,8 +186,13 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Any:
         raise InputError.single(source, "", "the file is empty; expected a mapping of fields")
     if json_only:
         return _parse_json(text, source)
+    return _loaded(lambda: yaml.load(text, Loader=_StrictSafeLoader), source)
+
+
+def _loaded(load: Callable[[], Any], source: str) -> Any:
+    """Run a YAML load; turn any YAML problem into one `InputError` naming the line and column."""
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)
+        return load()
     except (RecursionError, _TooDeep) as err:
         where = f" {err}" if isinstance(err, _TooDeep) else ""
         raise InputError.single(
@@ -202,6 +207,19 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Any:
         raise InputError.single(source, where, f"YAML error: {what}") from None
     except yaml.YAMLError as err:
         raise InputError.single(source, "", f"YAML error: {err}") from None
+
+
+def parse_all(text: str, source: str) -> list[Any]:
+    """Parse every document of a YAML stream (``---`` between them: Kubernetes manifests) within the bounds.
+
+    The bounds hold for the whole stream; empty documents are dropped.
+    """
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise _too_large(source)
+    if not text.strip():
+        raise InputError.single(source, "", "the file is empty; expected YAML documents")
+    documents = _loaded(lambda: list(yaml.load_all(text, Loader=_StrictSafeLoader)), source)
+    return [doc for doc in documents if doc is not None]
 
 
 def _not_regular(mode: int, expected: str = "a file") -> str | None:

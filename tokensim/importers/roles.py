@@ -1,0 +1,70 @@
+"""What an element is, from the words its format uses for it (docs/import.md, "Roles").
+
+Threagile names a technology from a closed list (`THREAGILE`); OTM's component types (IriusRisk library
+ids such as ``web-client`` or ``api-gateway``) and CycloneDX's names are open, so they are matched by
+keyword (`by_keyword`), first match wins, in the order of `KEYWORDS`. A tag (Threagile, OTM) or a
+property (CycloneDX) ``tokensim-role:ROLE`` overrides both, for an element the words get wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import get_args
+
+from tokensim.importers.inventory import Role
+
+ROLES: tuple[str, ...] = get_args(Role)
+#: The tag or property that names an element's role outright.
+OVERRIDE = "tokensim-role"
+
+_CLIENT_TECH = {"browser": "browser", "mobile-app": "mobile", "desktop": "desktop", "client-system": "desktop"}
+_CLIENT_TECH |= {"cli": "desktop", "devops-client": "desktop", "build-pipeline": "ci", "iot-device": "legacy"}
+_HOP_TECH = {"reverse-proxy": "proxy", "load-balancer": "proxy", "waf": "proxy", "gateway": "gateway"}
+_HOP_TECH |= {"service-mesh": "mesh", "identity-provider": "issuer"}
+_API_TECH = """web-server web-application application-server erp cms web-service-rest web-service-soap ejb
+search-engine service-registry report-engine ai sourcecode-repository artifact-registry code-inspection-platform
+monitoring message-queue mail-server vault mainframe""".split()
+_STORE_TECH = """database file-server local-file-system search-index identity-store-ldap identity-store-database
+ldap-server block-storage data-lake big-data-platform""".split()
+#: Threagile technology -> role. Not listed (task, function, batch-processing, scheduler, event-listener,
+#: stream-processing, container-platform, tool, ids, ips, hsm, library, unknown-technology): unknown, decided by
+#: the links (an element that only calls is a workload client, one that is called a resource).
+THREAGILE: dict[str, str] = {**_CLIENT_TECH, **_HOP_TECH}
+THREAGILE |= dict.fromkeys(_API_TECH, "api") | dict.fromkeys(_STORE_TECH, "datastore")
+
+#: (role, keywords) in the order they are tried on OTM types and CycloneDX names, descriptions and groups.
+KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("issuer", ("identity provider", "identity-provider", "idp", "authorization server", "oauth server",
+                "keycloak", "okta", "auth0", "entra", "azure ad", "cognito", "sso")),
+    ("mesh", ("service mesh", "service-mesh", "sidecar", "istio", "linkerd", "envoy proxy sidecar")),
+    ("gateway", ("api gateway", "api-gateway", "gateway", "ingress", "apigee", "kong")),
+    ("proxy", ("reverse proxy", "reverse-proxy", "load balancer", "load-balancer", "elb", "alb", "waf",
+               "cdn", "cloudfront", "nginx", "haproxy", "proxy")),
+    ("browser", ("browser", "web client", "web-client", "single page", "spa")),
+    ("mobile", ("mobile", "android", "ios", "iphone")),
+    ("desktop", ("desktop", "native app", "cli")),
+    ("ci", ("ci pipeline", "ci/cd", "pipeline", "github actions", "gitlab ci", "jenkins", "build")),
+    ("datastore", ("database", "datastore", "data store", "rds", "dynamodb", "s3", "bucket", "postgres",
+                   "mysql", "redis", "storage", "cache", "sql")),
+    ("workload", ("workload", "job", "cron", "lambda", "function", "worker", "batch")),
+    ("api", ("api", "service", "server", "backend", "application", "app", "web")),
+)
+
+
+def override(tags: Iterable[str]) -> str | None:
+    """The role a ``tokensim-role:ROLE`` tag names (None: no such tag); an unknown role is returned as is."""
+    for tag in tags:
+        if isinstance(tag, str) and tag.startswith(f"{OVERRIDE}:"):
+            return tag.split(":", 1)[1].strip()
+    return None
+
+
+def by_keyword(*texts: str | None) -> tuple[str, str] | None:
+    """The first (role, keyword) whose keyword appears as a word in any of ``texts``; None if none does."""
+    words = " ".join(t.lower().replace("_", " ") for t in texts if t)
+    for role, keywords in KEYWORDS:
+        for keyword in keywords:
+            if re.search(rf"(?<![a-z0-9]){re.escape(keyword)}(?![a-z0-9])", words):
+                return role, keyword
+    return None
