@@ -48,6 +48,12 @@ def build(inventory: Inventory) -> Draft:
         if plan.element_of[name].description:
             draft.node(name)["description"] = " ".join(plan.element_of[name].description.split())
     facts.decide(inventory, plan, draft)
+    for name in plan.kinds:
+        element = plan.element_of[name]
+        for key, value in element.explicit.items():
+            if key == "kind" and value != plan.kinds[name]:
+                continue  # the kind is decided by the role; a tokensim-role names another one
+            draft.set(name, key, value, f"stated in the source ({element.where}: tokensim {key})")
     draft.model["edges"] = [list(e) for e in plan.edges]
     report = inventory.report
     report.add("assumed", "attacker", "", "replay delay, replay rate and targeting: the schema defaults (docs/parameters.md s3)")

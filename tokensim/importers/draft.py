@@ -43,8 +43,12 @@ class Draft:
         return nodes.setdefault(name, {})
 
     def set(self, name: str, key: str, value: object, why: str) -> None:
-        """Set a node field mapped from the source; ``why`` names the source field."""
+        """Set a node field mapped from the source; ``why`` names the source field (it replaces an assumption)."""
         self.node(name)[key] = value
+        assumed = f"{name}.{key} = "
+        self.report.findings = [
+            f for f in self.report.findings if not (f.category == "assumed" and f.detail.startswith(assumed))
+        ]
         self.comments[("nodes", name, key)] = why
 
     def assume(self, name: str, key: str, assumed: Assumed, element: str) -> None:

@@ -10,7 +10,7 @@ so that the three formats map the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tokensim.importers.findings import ImportReport
 
@@ -78,6 +78,9 @@ class Element:
     multi_tenant: bool = False
     out_of_scope: bool = False
     confidentiality: str | None = None  # the element's own rating, where the format has one
+    #: tokensim fields stated outright (OTM ``attributes.tokensim``, CycloneDX ``tokensim:FIELD`` properties):
+    #: they override what the mapping decided (an exported model keeps every field this way).
+    explicit: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

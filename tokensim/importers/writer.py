@@ -59,9 +59,9 @@ def model_text(draft: Draft) -> str:
                 lines.append(_line(f"    {key}: {_flow(value)}", comments.get(("nodes", name, key))))
     lines.append("edges:" if model.get("edges") else "edges: []")
     lines.extend(f"  - {_flow(edge)}" for edge in model.get("edges", []))
-    for key in ("attacker", "defender"):
-        if key in model:
-            lines.append(f"{key}: {_flow(model[key])}")
+    for key, value in model.items():  # attacker, defender, loss (a model the overlay read keeps them)
+        if key not in ("name", "description", "nodes", "edges"):
+            lines.append(_line(f"{key}: {_flow(value)}", comments.get((key,))))
     return "\n".join(lines) + "\n"
 
 
