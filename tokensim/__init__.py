@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from tokensim.api import replicate, simulate
     from tokensim.errors import InputError
     from tokensim.experiment import Experiment, load_results, verify_results
+    from tokensim.importers import import_model
     from tokensim.model.architecture import Architecture, load_model
     from tokensim.model.cost import CostModel
     from tokensim.model.policy import PRESETS, Policy, load_policy, preset
@@ -32,6 +33,7 @@ _LAZY: dict[str, str] = {
     "Experiment": "tokensim.experiment",
     "load_results": "tokensim.experiment",
     "verify_results": "tokensim.experiment",
+    "import_model": "tokensim.importers",
     "Architecture": "tokensim.model.architecture",
     "load_model": "tokensim.model.architecture",
     "CostModel": "tokensim.model.cost",
@@ -74,6 +76,7 @@ __all__ = [
     "Policy",
     "__version__",
     "analysis",
+    "import_model",
     "load_model",
     "load_policy",
     "load_results",

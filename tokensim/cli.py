@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from tokensim._version import __version__
-from tokensim.commands import advise, catalogue, figures, routes, sweeps
+from tokensim.commands import advise, catalogue, figures, importing, routes, sweeps
 from tokensim.commands.arguments import ModelArg, PolicyOpt, SetOpt, policies_of
 from tokensim.commands.formats import FormatOpt, TableFormat, data, fitted, message
 from tokensim.commands.outputs import echo, writable_file
@@ -209,6 +209,8 @@ app.command()(advise.advise)
 app.command()(catalogue.models)
 app.command()(catalogue.policies)
 app.command()(catalogue.schema)
+app.command("import")(importing.import_)
+app.command()(importing.export)
 
 
 def _version(value: bool) -> None:

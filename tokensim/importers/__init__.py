@@ -34,7 +34,9 @@ class ImportResult:
     architecture: Architecture
 
 
-def import_model(path: str | Path, *, format: Format | None = None, overlay_on: str | Path | None = None) -> ImportResult:
+def import_model(
+    path: str | Path, *, format: Format | None = None, overlay_on: str | Path | None = None
+) -> ImportResult:
     """Import the architecture description at ``path`` as a tokensim model.
 
     ``format`` forces one of `FORMATS` (default: detected from the content). A mesh configuration needs
@@ -54,13 +56,17 @@ def import_model(path: str | Path, *, format: Format | None = None, overlay_on: 
         raise InputError.single(source, "--format", f"unknown format {found!r}; formats: {', '.join(FORMATS)}")
     if found == "mesh":
         if overlay_on is None:
-            raise InputError.single(source, "", "mesh configuration is an overlay: give the model with --overlay-on MODEL.yaml")
+            raise InputError.single(
+                source, "", "mesh configuration is an overlay: give the model with --overlay-on MODEL.yaml"
+            )
         from tokensim.importers import mesh
 
         draft = mesh.overlay(documents, source, overlay_on)
     else:
         if overlay_on is not None:
-            raise InputError.single(source, "--overlay-on", f"only mesh configuration overlays a model, not a {found} file")
+            raise InputError.single(
+                source, "--overlay-on", f"only mesh configuration overlays a model, not a {found} file"
+            )
         if len(documents) != 1 or not isinstance(documents[0], dict):
             raise InputError.single(source, "", f"expected one {found} document, a mapping of fields")
         draft = _draft(found, documents[0], source)

@@ -39,9 +39,7 @@ SUPPORTS: dict[str, Assumed] = {
 #: Leaks per platform, from docs/parameters.md s3, "Reference rates used by the built-in models" (rates per
 #: instance per year; per host for host_compromise).
 LEAKS: dict[str, tuple[Assumed, ...]] = {
-    "browser": (
-        Assumed({"vector": "xss", "rate": "0.02/year"}, "docs/parameters.md s3: xss 0.02/year per session"),
-    ),
+    "browser": (Assumed({"vector": "xss", "rate": "0.02/year"}, "docs/parameters.md s3: xss 0.02/year per session"),),
     "mobile": (
         Assumed(
             {"vector": "malware", "rate": "0.0033/year"},

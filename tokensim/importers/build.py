@@ -56,8 +56,18 @@ def build(inventory: Inventory) -> Draft:
             draft.set(name, key, value, f"stated in the source ({element.where}: tokensim {key})")
     draft.model["edges"] = [list(e) for e in plan.edges]
     report = inventory.report
-    report.add("assumed", "attacker", "", "replay delay, replay rate and targeting: the schema defaults (docs/parameters.md s3)")
-    report.add("assumed", "defender", "", "detection probability and response time: the schema defaults (docs/parameters.md s3)")
+    report.add(
+        "assumed",
+        "attacker",
+        "",
+        "replay delay, replay rate and targeting: the schema defaults (docs/parameters.md s3)",
+    )
+    report.add(
+        "assumed",
+        "defender",
+        "",
+        "detection probability and response time: the schema defaults (docs/parameters.md s3)",
+    )
     return draft
 
 
@@ -79,13 +89,19 @@ def _plan(inventory: Inventory, taken: set[str]) -> Plan:
     for element in inventory.elements.values():
         role, where = element.role, element.where
         if element.out_of_scope:
-            report.add("ambiguity", where, "out_of_scope", "marked out of scope; mapped anyway, since requests cross it")
+            report.add(
+                "ambiguity", where, "out_of_scope", "marked out of scope; mapped anyway, since requests cross it"
+            )
         if role == "issuer":
             name = plan.issuers[element.id] = node_name(element.name, taken)
             _add(plan, name, "issuer", element)
-            report.add("mapped", where, "", f"issuer {name} ({element.role_from}); links to it are token requests, not routes")
+            report.add(
+                "mapped", where, "", f"issuer {name} ({element.role_from}); links to it are token requests, not routes"
+            )
         elif role == "datastore":
-            report.add("mapped", where, "", f"no node ({element.role_from}): its data counts for the APIs that reach it")
+            report.add(
+                "mapped", where, "", f"no node ({element.role_from}): its data counts for the APIs that reach it"
+            )
         elif role in CLIENT_ROLES:
             name = plan.calls[element.id] = node_name(element.name, taken)
             _add(plan, name, "client", element)

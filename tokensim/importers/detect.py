@@ -9,7 +9,9 @@ from tokensim.errors import InputError
 Format = Literal["threagile", "otm", "cyclonedx", "mesh"]
 FORMATS: tuple[Format, ...] = ("threagile", "otm", "cyclonedx", "mesh")
 #: Kubernetes kinds and Envoy keys the mesh overlay reads (``mesh.py``).
-MESH_KINDS = frozenset({"PeerAuthentication", "RequestAuthentication", "Gateway", "EnvoyFilter", "VirtualService", "ProxyConfig"})
+MESH_KINDS = frozenset(
+    {"PeerAuthentication", "RequestAuthentication", "Gateway", "EnvoyFilter", "VirtualService", "ProxyConfig"}
+)
 ENVOY_KEYS = frozenset({"static_resources", "dynamic_resources"})
 
 

@@ -45,8 +45,12 @@ def decide(inventory: Inventory, plan: Plan, draft: Draft) -> None:
     if not issuers:
         name = node_name("issuer", set(plan.kinds))
         draft.node(name).update(assumed.ISSUER.value)  # type: ignore[call-overload]
-        draft.comments[("nodes", name)] = f"assumed, set me ({assumed.ISSUER.source}): the description names no identity provider"
-        draft.report.add("assumed", "issuer", "", f"{name}: the description names no identity provider ({assumed.ISSUER.source})")
+        draft.comments[("nodes", name)] = (
+            f"assumed, set me ({assumed.ISSUER.source}): the description names no identity provider"
+        )
+        draft.report.add(
+            "assumed", "issuer", "", f"{name}: the description names no identity provider ({assumed.ISSUER.source})"
+        )
     elif len(issuers) > 1:
         _issuer_of_resources(inventory, plan, draft, graph, issuers)
 
@@ -70,10 +74,20 @@ def _client(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, n
     stated = [link for link in links if link.authentication not in (None, "none")]
     auth = stated[0].authentication if stated else None
     if auth is None:
-        report.add("assumed", where, "authentication", f"{name} holds an OAuth token: no link on its routes names an authentication")
+        report.add(
+            "assumed",
+            where,
+            "authentication",
+            f"{name} holds an OAuth token: no link on its routes names an authentication",
+        )
     elif len({link.authentication for link in stated}) > 1:
         kinds = ", ".join(sorted({str(link.authentication) for link in stated}))
-        report.add("ambiguity", where, "authentication", f"links on its routes say {kinds}: the nearest ({auth}, {stated[0].where}) decides")
+        report.add(
+            "ambiguity",
+            where,
+            "authentication",
+            f"links on its routes say {kinds}: the nearest ({auth}, {stated[0].where}) decides",
+        )
     why = f"authentication: {auth} ({stated[0].where})" if stated else ""
     static = auth == "credentials"
     if static:
@@ -81,10 +95,12 @@ def _client(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, n
     if auth == "session-id" and platform == "browser":
         draft.set(name, "token_handler", "bff", f"{why}: the browser holds a session, a backend the tokens")
     elif auth == "session-id":
-        report.add("ambiguity", where, "authentication", "session-id on a non-browser client: taken as a token it holds")
+        report.add(
+            "ambiguity", where, "authentication", "session-id on a non-browser client: taken as a token it holds"
+        )
     if auth == "externalized":
         report.add("ambiguity", where, "authentication", "externalized: taken as a token checked along the route")
-    delegated = {link.delegated for link in links[: len(links)] if link.delegated is not None}
+    delegated = {link.delegated for link in links if link.delegated is not None}
     human = element.human if element.human is not None else platform in ("browser", "mobile")
     user = True in delegated or human or auth == "two-factor"
     if auth == "client-certificate":
@@ -92,9 +108,16 @@ def _client(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, n
     if user:
         draft.set(name, "grants", ["authorization_code"], "a user's token: " + _user_reason(element, delegated, auth))
     elif not static:
-        draft.set(name, "grants", ["client_credentials"], "a technical user: the service acts for itself (RFC 6749 s4.4)")
+        draft.set(
+            name, "grants", ["client_credentials"], "a technical user: the service acts for itself (RFC 6749 s4.4)"
+        )
         if auth != "client-certificate":
-            draft.assume(name, "auth", Assumed("secret", "docs/parameters.md s3: client_credentials needs client authentication"), where)
+            draft.assume(
+                name,
+                "auth",
+                Assumed("secret", "docs/parameters.md s3: client_credentials needs client authentication"),
+                where,
+            )
     if not static:
         supports = assumed.SUPPORTS[platform]
         if auth == "client-certificate" and "mtls" not in supports.value:  # type: ignore[operator]
@@ -110,7 +133,7 @@ def _client(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, n
         report.add("unmapped", where, "multi_tenant", "how many tenants is not stated: set tenants on the client")
 
 
-def _user_reason(element: Element, delegated: set[bool | None], auth: str | None) -> str:
+def _user_reason(element: Element, delegated: set[bool], auth: str | None) -> str:
     if True in delegated:
         return "a link carries the end user's identity"
     if auth == "two-factor":
@@ -134,11 +157,18 @@ def _hop(plan: Plan, draft: Draft, name: str, element: Element) -> None:
         draft.set(name, "terminates_tls", False, f"{protocols}: encrypted non-HTTP on both sides, a TLS passthrough")
     elif True in inside and True in outside:
         draft.set(name, "terminates_tls", True, f"{protocols}: re-encrypts (a passthrough would not: set false)")
-        draft.report.add("ambiguity", where, "protocol", f"encrypted on both sides ({protocols}): taken as TLS-terminating and re-encrypting")
+        draft.report.add(
+            "ambiguity",
+            where,
+            "protocol",
+            f"encrypted on both sides ({protocols}): taken as TLS-terminating and re-encrypting",
+        )
     elif plan.kinds[name] == "mesh":
         draft.set(name, "terminates_tls", True, "a mesh hop re-encrypts with workload identity (mesh mTLS)")
     else:
-        draft.assume(name, "terminates_tls", Assumed(True, "docs/parameters.md s3: the usual TLS-offloading proxy"), where)
+        draft.assume(
+            name, "terminates_tls", Assumed(True, "docs/parameters.md s3: the usual TLS-offloading proxy"), where
+        )
     for key, value in (("forwards_client_cert", False), ("forwards_host", True), ("rewrites_uri", False)):
         source = "docs/parameters.md s3 default; tokensim import MESH --overlay-on sets it from configuration"
         draft.assume(name, key, Assumed(value, source), where)
@@ -150,7 +180,9 @@ def _protocols(links: list[Link]) -> str:
 
 def _tcp_only(links: list[Link]) -> bool:
     """Whether every link is a non-HTTP protocol (TCP, binary): a hop cannot read HTTP it passes through."""
-    return all(link.protocol is not None and not any(w in link.protocol for w in ("http", "ws", "proxy")) for link in links)
+    return all(
+        link.protocol is not None and not any(w in link.protocol for w in ("http", "ws", "proxy")) for link in links
+    )
 
 
 def _resource(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, name: str, element: Element) -> None:
@@ -164,27 +196,53 @@ def _resource(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph,
     assets = [inventory.data_assets[i] for i in dict.fromkeys(ids) if i in inventory.data_assets]
     rated = [a for a in assets if a.confidentiality in CONFIDENTIALITY]
     if rated:
-        top = max(rated, key=lambda a: CONFIDENTIALITY.index(a.confidentiality))  # type: ignore[arg-type]
+        top = max(rated, key=lambda a: CONFIDENTIALITY.index(str(a.confidentiality)))
         level = str(top.confidentiality)
-        draft.set(name, "sensitivity", assumed.SENSITIVITY[level], f"confidentiality {level} of data asset {top.name} (scale: docs/import.md)")
+        draft.set(
+            name,
+            "sensitivity",
+            assumed.SENSITIVITY[level],
+            f"confidentiality {level} of data asset {top.name} (scale: docs/import.md)",
+        )
     elif element.confidentiality in CONFIDENTIALITY:
         level = str(element.confidentiality)
-        draft.set(name, "sensitivity", assumed.SENSITIVITY[level], f"its own confidentiality {level}: no rated data asset (scale: docs/import.md)")
+        draft.set(
+            name,
+            "sensitivity",
+            assumed.SENSITIVITY[level],
+            f"its own confidentiality {level}: no rated data asset (scale: docs/import.md)",
+        )
     else:
-        draft.assume(name, "sensitivity", Assumed(1.0, "docs/parameters.md s3: the reference weight; no data asset rated"), where)
+        draft.assume(
+            name, "sensitivity", Assumed(1.0, "docs/parameters.md s3: the reference weight; no data asset rated"), where
+        )
     counted = [a for a in assets if a.quantity in QUANTITY]
     if counted:
-        top = max(counted, key=lambda a: QUANTITY.index(a.quantity))  # type: ignore[arg-type]
-        draft.set(name, "records", assumed.RECORDS[str(top.quantity)], f"quantity {top.quantity} of data asset {top.name} (scale: docs/import.md)")
-    draft.assume(name, "accepts", Assumed("bound", "docs/parameters.md s3: it enforces binding; a legacy API: set any"), where)
+        top = max(counted, key=lambda a: QUANTITY.index(str(a.quantity)))
+        draft.set(
+            name,
+            "records",
+            assumed.RECORDS[str(top.quantity)],
+            f"quantity {top.quantity} of data asset {top.name} (scale: docs/import.md)",
+        )
+    draft.assume(
+        name, "accepts", Assumed("bound", "docs/parameters.md s3: it enforces binding; a legacy API: set any"), where
+    )
     into = [link for edge in plan.edges if edge[1] == name for link in plan.links_of[edge]]
     if into and all(link.readonly for link in into):
         draft.set(name, "privileged_fraction", 0.0, "every link into it is read-only (readonly: true)")
     else:
-        draft.assume(name, "privileged_fraction", Assumed(0.1, "docs/parameters.md s3: 1 in 10 requests privileged"), where)
+        draft.assume(
+            name, "privileged_fraction", Assumed(0.1, "docs/parameters.md s3: 1 in 10 requests privileged"), where
+        )
     _allow_list(plan, draft, graph, name, element)
     if element.multi_tenant:
-        report.add("unmapped", where, "multi_tenant", "records are per tenant and the tenants are clients' (set tenants on them)")
+        report.add(
+            "unmapped",
+            where,
+            "multi_tenant",
+            "records are per tenant and the tenants are clients' (set tenants on them)",
+        )
 
 
 def _allow_list(plan: Plan, draft: Draft, graph: nx.DiGraph, name: str, element: Element) -> None:
@@ -202,13 +260,22 @@ def _allow_list(plan: Plan, draft: Draft, graph: nx.DiGraph, name: str, element:
     if not any(nx.has_path(open_graph, c, name) for c in clients):
         draft.set(name, "network_allow_list", True, f"every route to it crosses an IP-filtered or VPN link ({links})")
     else:
-        draft.report.add("ambiguity", element.where, "ip_filtered", f"some routes cross a filtered link ({links}), others do not: no allow-list")
+        draft.report.add(
+            "ambiguity",
+            element.where,
+            "ip_filtered",
+            f"some routes cross a filtered link ({links}), others do not: no allow-list",
+        )
 
 
 def _issuer(draft: Draft, name: str, element: Element) -> None:
     where = element.where
-    draft.assume(name, "revocation", Assumed("jwt", "docs/parameters.md s3: self-contained tokens, revoked at expiry"), where)
-    draft.assume(name, "supports", Assumed(["bearer", "dpop", "mtls"], "docs/parameters.md s3: set from your vendor"), where)
+    draft.assume(
+        name, "revocation", Assumed("jwt", "docs/parameters.md s3: self-contained tokens, revoked at expiry"), where
+    )
+    draft.assume(
+        name, "supports", Assumed(["bearer", "dpop", "mtls"], "docs/parameters.md s3: set from your vendor"), where
+    )
 
 
 def _issuer_of_resources(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, issuers: list[str]) -> None:
@@ -217,10 +284,20 @@ def _issuer_of_resources(inventory: Inventory, plan: Plan, draft: Draft, graph: 
     for name, kind in plan.kinds.items():
         if kind != "resource":
             continue
-        callers = {plan.element_of[c].id for c, k in plan.kinds.items() if k == "client" and nx.has_path(graph, c, name)}
-        used = sorted({by_element[link.target] for link in inventory.links if link.source in callers and link.target in by_element})
+        callers = {
+            plan.element_of[c].id for c, k in plan.kinds.items() if k == "client" and nx.has_path(graph, c, name)
+        }
+        used = sorted(
+            {
+                by_element[link.target]
+                for link in inventory.links
+                if link.source in callers and link.target in by_element
+            }
+        )
         choice = used[0] if used else issuers[0]
         why = f"its clients get tokens from {choice}" if used else f"no client links to an issuer: the first, {choice}"
         draft.set(name, "issuer", choice, why)
         if len(used) != 1:
-            draft.report.add("ambiguity", plan.element_of[name].where, "issuer", f"several issuers: {name} trusts {choice} ({why})")
+            draft.report.add(
+                "ambiguity", plan.element_of[name].where, "issuer", f"several issuers: {name} trusts {choice} ({why})"
+            )

@@ -22,10 +22,32 @@ _UNKNOWN = ("unknown-protocol", "in-process-library-call", "local-file-access", 
 
 #: Fields read, per part of the file; any other field present is reported as not mapped.
 _READ_TOP = {"threagile_version", "title", "data_assets", "technical_assets"}
-_READ_ASSET = {"id", "description", "type", "technology", "tags", "used_as_client_by_human", "out_of_scope",
-               "multi_tenant", "confidentiality", "data_assets_processed", "data_assets_stored", "communication_links"}
-_READ_LINK = {"target", "protocol", "authentication", "authorization", "vpn", "ip_filtered",
-              "readonly", "data_assets_sent", "data_assets_received", "tags"}
+_READ_ASSET = {
+    "id",
+    "description",
+    "type",
+    "technology",
+    "tags",
+    "used_as_client_by_human",
+    "out_of_scope",
+    "multi_tenant",
+    "confidentiality",
+    "data_assets_processed",
+    "data_assets_stored",
+    "communication_links",
+}
+_READ_LINK = {
+    "target",
+    "protocol",
+    "authentication",
+    "authorization",
+    "vpn",
+    "ip_filtered",
+    "readonly",
+    "data_assets_sent",
+    "data_assets_received",
+    "tags",
+}
 _READ_DATA = {"id", "description", "quantity", "confidentiality"}
 #: Why a field is not mapped, where a reason says more than "no tokensim field".
 REASONS = {
@@ -40,10 +62,28 @@ REASONS = {
     "encryption": "encryption at rest does not change what a stolen token reaches",
     "usage": "business or devops use does not change a token's fate",
 }
-_DOCUMENTATION = ("description", "justification", "diagram_tweak", "author", "date", "management_summary", "business_overview",
-                  "technical_overview", "questions", "abuse_cases", "security_requirements", "tags_available",
-                  "business_criticality", "owner", "origin", "size", "machine", "redundant",
-                  "custom_developed_parts", "data_formats_accepted")
+_DOCUMENTATION = (
+    "description",
+    "justification",
+    "diagram_tweak",
+    "author",
+    "date",
+    "management_summary",
+    "business_overview",
+    "technical_overview",
+    "questions",
+    "abuse_cases",
+    "security_requirements",
+    "tags_available",
+    "business_criticality",
+    "owner",
+    "origin",
+    "size",
+    "machine",
+    "redundant",
+    "custom_developed_parts",
+    "data_formats_accepted",
+)
 
 
 def read(data: Any, source: str) -> Inventory:
@@ -55,7 +95,9 @@ def read(data: Any, source: str) -> Inventory:
         if key not in _READ_TOP:
             _unread(report, "model", key)
     for name, asset in (data.get("data_assets") or {}).items():
-        inventory.data_assets[asset["id"]] = DataAsset(asset["id"], name, asset.get("confidentiality"), asset.get("quantity"))
+        inventory.data_assets[asset["id"]] = DataAsset(
+            asset["id"], name, asset.get("confidentiality"), asset.get("quantity")
+        )
         for key in asset:
             if key not in _READ_DATA:
                 _unread(report, f"data_assets.{name}", key)
@@ -64,7 +106,9 @@ def read(data: Any, source: str) -> Inventory:
     problems = []
     for name, asset in assets.items():
         if asset["id"] in by_id:
-            problems.append(Problem(f"technical_assets.{name}.id", f"id {asset['id']!r} is also {by_id[asset['id']]}'s"))
+            problems.append(
+                Problem(f"technical_assets.{name}.id", f"id {asset['id']!r} is also {by_id[asset['id']]}'s")
+            )
         by_id[asset["id"]] = name
     for name, asset in assets.items():
         inventory.elements[asset["id"]] = _element(name, asset, inventory, problems)
@@ -96,11 +140,15 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
     named = roles.override(asset.get("tags") or ())
     if named is not None:
         if named not in roles.ROLES:
-            problems.append(Problem(f"{where}.tags", f"unknown tokensim role {named!r}; roles: {', '.join(roles.ROLES)}"))
+            problems.append(
+                Problem(f"{where}.tags", f"unknown tokensim role {named!r}; roles: {', '.join(roles.ROLES)}")
+            )
         role, role_from = named, f"tag {roles.OVERRIDE}:{named}"
     _data_refs(asset, ("data_assets_processed", "data_assets_stored"), where, inventory, problems)
     if any(not str(tag).startswith(roles.OVERRIDE) for tag in asset.get("tags") or ()):
-        inventory.report.add("unmapped", where, "tags", "labels only: no tokensim field (a tokensim-role: tag names the role)")
+        inventory.report.add(
+            "unmapped", where, "tags", "labels only: no tokensim field (a tokensim-role: tag names the role)"
+        )
     for key in asset:
         if key not in _READ_ASSET:
             _unread(inventory.report, where, key)
@@ -138,7 +186,9 @@ def _link(source: str, link: dict[str, Any], where: str) -> Link:
     )
 
 
-def _data_refs(holder: dict[str, Any], keys: tuple[str, ...], where: str, inventory: Inventory, problems: list[Problem]) -> None:
+def _data_refs(
+    holder: dict[str, Any], keys: tuple[str, ...], where: str, inventory: Inventory, problems: list[Problem]
+) -> None:
     for key in keys:
         for ref in holder.get(key) or ():
             if ref not in inventory.data_assets:
