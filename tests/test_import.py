@@ -99,7 +99,17 @@ def test_every_assumed_value_is_marked_in_the_file_and_listed_in_the_report():
             "revocation",
             "auth",
         }
-    assert {"instances", "request_rate", "leaks"} <= {f.field for f in node_assumptions}
+    assert {"request_rate", "leaks"} <= {f.field for f in node_assumptions}
+    # what the source states (tokensim:FIELD=VALUE tags) is not assumed: the populations of the two clients
+    assert "instances" not in {f.field for f in node_assumptions}
+    assert result.architecture.spec.nodes["shop_spa"].instances == 5000
+    assert "instances: 5000" in result.text and "stated in the source" in result.text
+
+
+def test_the_counts_docs_import_md_quotes():
+    report = import_model(THREAGILE).report  # docs/import.md, "End to end": keep the two in step
+    nodes = [f for f in report.of("assumed") if f.element not in ("attacker", "defender")]
+    assert (len(report.of("unmapped")), len(nodes), len(report.of("ambiguity"))) == (88, 18, 3)
 
 
 def test_the_written_file_holds_the_model_and_the_report_as_comments():

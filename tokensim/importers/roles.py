@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import get_args
+from typing import Any, get_args
+
+import yaml
 
 from tokensim.importers.inventory import Role
 
 ROLES: tuple[str, ...] = get_args(Role)
 #: The tag or property that names an element's role outright.
 OVERRIDE = "tokensim-role"
+#: The prefix of a tag that states a tokensim field (``tokensim:instances=2000``).
+STATED = "tokensim"
 
 _CLIENT_TECH = {"browser": "browser", "mobile-app": "mobile", "desktop": "desktop", "client-system": "desktop"}
 _CLIENT_TECH |= {"cli": "desktop", "devops-client": "desktop", "build-pipeline": "ci", "iot-device": "legacy"}
@@ -104,6 +108,28 @@ def override(tags: Iterable[str]) -> str | None:
         if isinstance(tag, str) and tag.startswith(f"{OVERRIDE}:"):
             return tag.split(":", 1)[1].strip()
     return None
+
+
+def stated_fields(tags: Iterable[str]) -> dict[str, Any]:
+    """tokensim node fields a ``tokensim:FIELD=VALUE`` tag states (VALUE read as a YAML scalar: ``120/h``, ``2000``).
+
+    A team that keeps its architecture in Threagile or OTM states tokensim's facts there (how many instances
+    run, how often they call), so that a new import keeps them.
+
+    >>> stated_fields(["pci", "tokensim:instances=2000", "tokensim:request_rate=120/h"])
+    {'instances': 2000, 'request_rate': '120/h'}
+    """
+    stated: dict[str, Any] = {}
+    for tag in tags:
+        if isinstance(tag, str) and tag.startswith(f"{STATED}:") and "=" in tag:
+            key, value = tag.split(":", 1)[1].split("=", 1)
+            stated[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return stated
+
+
+def is_tokensim_tag(tag: object) -> bool:
+    """Whether a tag is tokensim's own (a role or a stated field), read rather than reported."""
+    return isinstance(tag, str) and (tag.startswith(f"{OVERRIDE}:") or (tag.startswith(f"{STATED}:") and "=" in tag))
 
 
 def by_keyword(*texts: str | None) -> tuple[str, str] | None:

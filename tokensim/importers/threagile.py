@@ -145,7 +145,7 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
             )
         role, role_from = named, f"tag {roles.OVERRIDE}:{named}"
     _data_refs(asset, ("data_assets_processed", "data_assets_stored"), where, inventory, problems)
-    if any(not str(tag).startswith(roles.OVERRIDE) for tag in asset.get("tags") or ()):
+    if not all(roles.is_tokensim_tag(tag) for tag in asset.get("tags") or ()):
         inventory.report.add(
             "unmapped", where, "tags", "labels only: no tokensim field (a tokensim-role: tag names the role)"
         )
@@ -165,6 +165,7 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
         multi_tenant=bool(asset.get("multi_tenant", False)),
         out_of_scope=bool(asset.get("out_of_scope", False)),
         confidentiality=asset.get("confidentiality"),
+        explicit=roles.stated_fields(asset.get("tags") or ()),
     )
 
 
