@@ -40,6 +40,7 @@ PLACEHOLDERS = {
 SPEED_UPS = {
     "tokensim advise workload_direct --out results/advise": "--max-replications 10",
     "tokensim advise spa_behind_proxy workload_direct --out results/advise-two": "--max-replications 10",
+    "tokensim advise shop.yaml --out results/shop": "--max-replications 10",
 }
 
 
@@ -77,7 +78,9 @@ def cut_experiment(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def folder_for(tmp_path: Path) -> Path:
-    """A fresh working folder holding cut copies of the repository's experiment files."""
+    """A fresh working folder holding cut copies of the repository's experiment files, and the import fixtures
+    the documents import (as a checkout holds them)."""
+    shutil.copytree(ROOT / "tests" / "fixtures" / "import", tmp_path / "tests" / "fixtures" / "import")
     (tmp_path / "experiments").mkdir()
     for file in sorted((ROOT / "experiments").glob("*.yaml")):
         spec = yaml.safe_load(file.read_text(encoding="utf-8"))
