@@ -8,10 +8,7 @@ from tokensim.errors import InputError
 
 Format = Literal["threagile", "otm", "cyclonedx", "mesh"]
 FORMATS: tuple[Format, ...] = ("threagile", "otm", "cyclonedx", "mesh")
-#: Kubernetes kinds and Envoy keys the mesh overlay reads (``mesh.py``).
-MESH_KINDS = frozenset(
-    {"PeerAuthentication", "RequestAuthentication", "Gateway", "EnvoyFilter", "VirtualService", "ProxyConfig"}
-)
+#: The top-level keys of an Envoy bootstrap (the overlay's other documents are Kubernetes resources: ``mesh.py``).
 ENVOY_KEYS = frozenset({"static_resources", "dynamic_resources"})
 
 
@@ -25,7 +22,7 @@ def detect(documents: list[Any], source: str) -> Format:
             return "cyclonedx"
         if "threagile_version" in first or "technical_assets" in first:
             return "threagile"
-    if documents and all(_mesh_document(d) for d in documents):
+    if documents and any(_mesh_document(d) for d in documents):  # the overlay names a document that is not one
         return "mesh"
     if len(documents) == 1 and isinstance(first, dict) and "nodes" in first and "name" in first:
         raise InputError.single(source, "", "is a tokensim model already: run it, or give it to --overlay-on")

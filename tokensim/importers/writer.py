@@ -46,7 +46,8 @@ def model_text(draft: Draft) -> str:
     model, comments = draft.model, draft.comments
     lines = header(draft)
     lines.append(f"name: {_flow(model['name'])}")
-    lines.append(f"description: {_flow(model['description'])}")
+    if "description" in model:  # optional in a model file (docs/parameters.md s3: default empty)
+        lines.append(f"description: {_flow(model['description'])}")
     lines.append("nodes:")
     for name, node in model["nodes"].items():
         lines.append(_line(f"  {name}:", comments.get(("nodes", name))))
