@@ -28,11 +28,11 @@ def validate(data: Any, name: str, source: str) -> None:
     validator = Draft202012Validator(schema(name))
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        problems = [Problem(format_loc(list(e.absolute_path)), _message(e)) for e in errors]
+        problems = [Problem(format_loc(list(e.absolute_path)), message(e)) for e in errors]
         raise InputError(source, problems)
 
 
-def _message(error: Any) -> str:
+def message(error: Any) -> str:
     """A jsonschema error in plain words: the allowed values of an enumeration, else jsonschema's message."""
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
