@@ -69,7 +69,7 @@ def test_the_report_lists_exactly_the_unmapped_fields_of_the_fixture():
     expected = {("model", key) for key in ("date", "author", "business_criticality", "trust_boundaries")}
     expected |= {("model", "shared_runtimes")}
     for data in ("Customer Orders", "Invoices"):
-        expected |= {(f"data_assets.{data}", key) for key in ("usage", "integrity", "availability")}
+        expected |= {(f"data_assets.{data}", key) for key in ("description", "usage", "integrity", "availability")}
     for asset in assets:
         for key in ("usage", "size", "internet", "machine", "encryption", "owner", "integrity", "availability"):
             expected.add((f"technical_assets.{asset}", key))
@@ -109,7 +109,7 @@ def test_every_assumed_value_is_marked_in_the_file_and_listed_in_the_report():
 def test_the_counts_docs_import_md_quotes():
     report = import_model(THREAGILE).report  # docs/import.md, "End to end": keep the two in step
     nodes = [f for f in report.of("assumed") if f.element not in ("attacker", "defender")]
-    assert (len(report.of("unmapped")), len(nodes), len(report.of("ambiguity"))) == (88, 18, 3)
+    assert (len(report.of("unmapped")), len(nodes), len(report.of("ambiguity"))) == (90, 18, 3)
 
 
 def test_the_written_file_holds_the_model_and_the_report_as_comments():

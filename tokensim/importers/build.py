@@ -56,18 +56,23 @@ def build(inventory: Inventory) -> Draft:
             draft.set(name, key, value, f"stated in the source ({element.where}: tokensim {key})")
     draft.model["edges"] = [list(e) for e in plan.edges]
     report = inventory.report
-    report.add(
-        "assumed",
-        "attacker",
-        "",
-        "replay delay, replay rate and targeting: the schema defaults (docs/parameters.md s3)",
-    )
-    report.add(
-        "assumed",
-        "defender",
-        "",
-        "detection probability and response time: the schema defaults (docs/parameters.md s3)",
-    )
+    for key, value in inventory.sections.items():
+        draft.model[key] = value
+        draft.comments[(key,)] = f"stated in the source (tokensim {key})"
+    if "attacker" not in inventory.sections:
+        report.add(
+            "assumed",
+            "attacker",
+            "",
+            "replay delay, replay rate and targeting: the schema defaults (docs/parameters.md s3)",
+        )
+    if "defender" not in inventory.sections:
+        report.add(
+            "assumed",
+            "defender",
+            "",
+            "detection probability and response time: the schema defaults (docs/parameters.md s3)",
+        )
     return draft
 
 
@@ -108,7 +113,7 @@ def _plan(inventory: Inventory, taken: set[str]) -> Plan:
             report.add("mapped", where, "", f"client {name} ({element.role_from})")
             for link in incoming[element.id]:
                 report.add("unmapped", link.where, "", "a link into a client: requests start at clients in tokensim")
-        elif role in HOP_ROLES:
+        elif role in HOP_ROLES or role == "broker":
             kind = "mesh" if role == "mesh" else role
             name = plan.serves[element.id] = node_name(element.name, taken)
             _add(plan, name, kind, element)
@@ -180,7 +185,7 @@ def _prune(inventory: Inventory, plan: Plan) -> None:
         element = plan.element_of[name]
         if kind == "client" and not (nx.descendants(graph, name) & resources):
             report.add("unmapped", element.where, "", f"client {name} reaches no API: left out of the model")
-        elif kind in ("proxy", "gateway", "mesh") and name not in useful:
+        elif kind in ("proxy", "gateway", "mesh", "broker") and name not in useful:
             report.add("unmapped", element.where, "", f"{kind} {name} is on no route from a client to an API: left out")
         else:
             continue

@@ -39,7 +39,7 @@ def decide(inventory: Inventory, plan: Plan, draft: Draft) -> None:
             _hop(plan, draft, name, element)
         elif kind == "resource":
             _resource(inventory, plan, draft, graph, name, element)
-        else:
+        elif kind == "issuer":  # a broker: its stated fields, else the schema's defaults
             _issuer(draft, name, element)
     issuers = [n for n, k in plan.kinds.items() if k == "issuer"]
     if not issuers:
@@ -188,11 +188,11 @@ def _tcp_only(links: list[Link]) -> bool:
 def _resource(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, name: str, element: Element) -> None:
     """Sensitivity and records from data assets, an allow-list from filtered links, the rest assumed."""
     where, report = element.where, draft.report
-    ids = list(element.data) + list(element.stores)
+    ids = list(element.data)
     for link in inventory.links:
         target = inventory.elements[link.target]
         if link.source == element.id and target.role == "datastore":
-            ids += [*target.data, *target.stores]
+            ids += list(target.data)
     assets = [inventory.data_assets[i] for i in dict.fromkeys(ids) if i in inventory.data_assets]
     rated = [a for a in assets if a.confidentiality in CONFIDENTIALITY]
     if rated:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from tokensim.importers.findings import ImportReport
 
 #: What an element is, in tokensim's words: a client platform (`browser` ... `legacy`; `desktop` is mapped
-#: to a native client), an intermediary, an issuer, an API, a data store (no requests of its own), or unknown.
+#: to a native client), an intermediary, a token-exchange broker, an issuer, an API, a data store (no requests
+#: of its own), or unknown.
 Role = Literal[
     "browser",
     "mobile",
@@ -26,6 +27,7 @@ Role = Literal[
     "proxy",
     "gateway",
     "mesh",
+    "broker",
     "issuer",
     "api",
     "datastore",
@@ -61,8 +63,7 @@ class Element:
 
     ``where`` is its path in the source for the report (``technical_assets.Web App``); ``role_from``
     the field that decided its role (``technology: browser``). ``data`` holds the ids of the data assets
-    it processes or stores; ``stores`` those it stores (a data store's data counts for the API that
-    reaches it). ``human`` is true when people use it (an interactive client); ``tenants`` above 1 for
+    it processes or stores (a data store's data counts for the API that reaches it). ``human`` is true when people use it (an interactive client); ``tenants`` above 1 for
     a multi-tenant element.
     """
 
@@ -73,7 +74,6 @@ class Element:
     role_from: str
     description: str = ""
     data: tuple[str, ...] = ()
-    stores: tuple[str, ...] = ()
     human: bool | None = None
     multi_tenant: bool = False
     out_of_scope: bool = False
@@ -114,3 +114,6 @@ class Inventory:
     elements: dict[str, Element] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     data_assets: dict[str, DataAsset] = field(default_factory=dict)
+    #: The model's attacker, defender and loss sections, where the source states them (OTM
+    #: ``project.attributes.tokensim``, as ``tokensim export`` writes them): copied into the model as they are.
+    sections: dict[str, Any] = field(default_factory=dict)

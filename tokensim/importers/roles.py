@@ -56,6 +56,7 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "sso",
         ),
     ),
+    ("broker", ("token exchange", "token-exchange", "token broker", "token-broker")),
     ("mesh", ("service mesh", "service-mesh", "sidecar", "istio", "linkerd", "envoy proxy sidecar")),
     ("gateway", ("api gateway", "api-gateway", "gateway", "ingress", "apigee", "kong")),
     (
@@ -78,6 +79,7 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("browser", ("browser", "web client", "web-client", "single page", "spa")),
     ("mobile", ("mobile", "android", "ios", "iphone")),
     ("desktop", ("desktop", "native app", "cli")),
+    ("legacy", ("legacy client", "legacy-client")),
     ("ci", ("ci pipeline", "ci/cd", "pipeline", "github actions", "gitlab ci", "jenkins", "build")),
     (
         "datastore",

@@ -48,7 +48,7 @@ _READ_LINK = {
     "data_assets_received",
     "tags",
 }
-_READ_DATA = {"id", "description", "quantity", "confidentiality"}
+_READ_DATA = {"id", "quantity", "confidentiality"}
 #: Why a field is not mapped, where a reason says more than "no tokensim field".
 REASONS = {
     "trust_boundaries": "tokensim has no network zones: a boundary does not stop a replay from outside; "
@@ -118,7 +118,7 @@ def read(data: Any, source: str) -> Inventory:
             if link["target"] not in by_id:
                 problems.append(Problem(f"{where}.target", f"no technical asset has id {link['target']!r}"))
                 continue
-            inventory.links.append(_link(asset["id"], link, where))
+            inventory.links.append(link_of(asset["id"], link, where))
             _data_refs(link, ("data_assets_sent", "data_assets_received"), where, inventory, problems)
             target = inventory.elements[link["target"]]
             sent = tuple(link.get("data_assets_sent") or ()) + tuple(link.get("data_assets_received") or ())
@@ -159,8 +159,7 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
         role=role,  # type: ignore[arg-type]
         role_from=role_from,
         description=str(asset.get("description") or ""),
-        data=tuple(asset.get("data_assets_processed") or ()),
-        stores=tuple(asset.get("data_assets_stored") or ()),
+        data=tuple(asset.get("data_assets_processed") or ()) + tuple(asset.get("data_assets_stored") or ()),
         human=asset.get("used_as_client_by_human"),
         multi_tenant=bool(asset.get("multi_tenant", False)),
         out_of_scope=bool(asset.get("out_of_scope", False)),
@@ -169,7 +168,8 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
     )
 
 
-def _link(source: str, link: dict[str, Any], where: str) -> Link:
+def link_of(source: str, link: dict[str, Any], where: str) -> Link:
+    """A Threagile communication link (or an OTM dataflow's link fields, read the same way) as a `Link`."""
     protocol = link.get("protocol")
     encrypted = None if protocol in (None, *_UNKNOWN) else any(w in protocol for w in _ENCRYPTED_WORDS)
     authorization = link.get("authorization")

@@ -53,7 +53,7 @@ def model_text(draft: Draft) -> str:
         lines.append(_line(f"  {name}:", comments.get(("nodes", name))))
         for key, value in node.items():
             if key == "leaks":
-                lines.append("    leaks:")
+                lines.append("    leaks:" if value else "    leaks: []")
                 for i, leak in enumerate(value):
                     lines.append(_line(f"      - {_flow(leak)}", comments.get(("nodes", name, "leaks", str(i)))))
             else:
