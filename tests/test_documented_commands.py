@@ -1,4 +1,4 @@
-"""Every `tokensim` command that README.md and docs/guide.md show, run as written, in order (issue 14).
+"""Every `tokensim` command that README.md, docs/guide.md and docs/import.md show, run as written, in order (issues 14, 15).
 
 A newcomer copies these lines into a shell; each must work there. The README's commands and
 then the guide's run in one fresh folder, one after the other (a `sweep` makes the folder a
@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ("README.md", "docs/guide.md")
+DOCUMENTS = ("README.md", "docs/guide.md", "docs/import.md")
 
 #: Commands not run, with why: they name something the reader supplies.
 PLACEHOLDERS = {
@@ -41,6 +41,7 @@ SPEED_UPS = {
     "tokensim advise workload_direct --out results/advise": "--max-replications 10",
     "tokensim advise spa_behind_proxy workload_direct --out results/advise-two": "--max-replications 10",
     "tokensim advise shop.yaml --out results/shop": "--max-replications 10",
+    "tokensim advise shop.yaml --out results/shop-review": "--max-replications 10",
 }
 
 
