@@ -37,10 +37,20 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        # mkstemp makes the file private; an output file is as readable as the file it replaces, else 0644
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _same_file(given: Path, out: Path) -> bool:
+    """Whether ``out`` is the file ``given`` names (so that writing it would destroy an input)."""
+    try:
+        return given.exists() and out.exists() and os.path.samefile(given, out)
+    except OSError:
+        return False
 
 
 def import_(
@@ -70,10 +80,9 @@ def import_(
 
     if out is not None:
         require_suffix(out, (".yaml", ".yml"), "an imported model")
-        if overlay_on is not None and Path(overlay_on).exists() and Path(overlay_on).resolve() == out.resolve():
-            raise InputError.single(
-                "--out", str(out), "is the model the overlay reads; write the result to another file"
-            )
+        for given, what in ((str(file), "the file imported"), (overlay_on, "the model the overlay reads")):
+            if given is not None and _same_file(Path(given), out):
+                raise InputError.single("--out", str(out), f"is {what}; write the result to another file")
         writable_file(out, "--out")
     result = import_model(file, format=None if source_format is None else source_format.value, overlay_on=overlay_on)
     if out is None:
@@ -101,6 +110,8 @@ def export(
 
     if out is not None:
         require_suffix(out, (".json", ".yaml", ".yml"), "an OTM file")
+        if _same_file(Path(model), out):
+            raise InputError.single("--out", str(out), "is the model exported; write the OTM file to another file")
         writable_file(out, "--out")
     document = to_otm(load_model(model))
     if out is not None and out.suffix.lower() in (".yaml", ".yml"):

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokensim.errors import InputError
+from tokensim.errors import InputError, Problem
+from tokensim.importers import writer
 from tokensim.importers.detect import FORMATS, Format, detect
+from tokensim.importers.draft import Draft
 from tokensim.importers.findings import ImportReport
 
 if TYPE_CHECKING:
@@ -43,11 +45,7 @@ def import_model(
     ``overlay_on``, the model (a file or a built-in name) whose hops it configures. Bad input raises
     `tokensim.InputError` naming the file and the element.
     """
-    from tokensim.importers import writer
-    from tokensim.model.architecture import Architecture
-    from tokensim.model.documents import parse_all, parse_text, read_text
-    from tokensim.model.loading import validate_as
-    from tokensim.model.schema import ModelFile
+    from tokensim.model.documents import parse_all, read_text
 
     text, source = read_text(path)
     documents = parse_all(text, source)
@@ -71,13 +69,39 @@ def import_model(
             raise InputError.single(source, "", f"expected one {found} document, a mapping of fields")
         draft = _draft(found, documents[0], source)
     model_text = writer.model_text(draft)
-    written = f"{source} (imported)"  # the written text is what is checked: the file a user gets loads
-    spec = validate_as(ModelFile, parse_text(model_text, written), written, units_required=True)
-    architecture = Architecture(spec, written)
-    return ImportResult(draft.model, model_text, draft.report, architecture)
+    return ImportResult(draft.model, model_text, draft.report, _checked(model_text, draft, source))
 
 
-def _draft(found: Format, document: dict[str, Any], source: str) -> Any:
+def _checked(model_text: str, draft: Draft, source: str) -> Architecture:
+    """Validate the text to be written (the file a user gets must load); a problem names the source element.
+
+    The text is the importer's own (no size bound: its comments may outgrow the source); a problem in it comes
+    from a value the source states (a ``tokensim:FIELD=VALUE`` tag) or from the overlay's base model.
+    """
+    import yaml
+
+    from tokensim.model.architecture import Architecture
+    from tokensim.model.loading import validate_as
+    from tokensim.model.schema import ModelFile
+
+    try:
+        spec = validate_as(ModelFile, yaml.safe_load(model_text), source, units_required=True)
+        return Architecture(spec, source)
+    except InputError as err:
+        raise InputError(source, [_traced(problem, draft) for problem in err.problems]) from None
+
+
+def _traced(problem: Problem, draft: Draft) -> Problem:
+    """A problem of the imported model, at the source element its node came from (``nodes.X.f`` -> ``ELEMENT: ...``)."""
+    parts = problem.path.split(".")
+    if len(parts) >= 2 and parts[0] == "nodes" and parts[1] in draft.origins:
+        rest = ".".join(parts[2:])
+        where = f"{draft.origins[parts[1]]} (node {parts[1]}{'.' + rest if rest else ''})"
+        return Problem(where, problem.message)
+    return Problem(f"the imported model: {problem.path}" if problem.path else "the imported model", problem.message)
+
+
+def _draft(found: Format, document: dict[str, Any], source: str) -> Draft:
     from tokensim.importers import build
 
     if found == "threagile":

@@ -30,10 +30,20 @@ CLIENT: dict[str, Assumed] = {
 #: FACTS.md, Integration effort, and mTLS on a phone needs a per-device certificate).
 SUPPORTS: dict[str, Assumed] = {
     "browser": Assumed(["bearer", "dpop"], "models/spa_behind_proxy.yaml: no mTLS binding in a browser"),
-    "mobile": Assumed(["bearer", "dpop"], "assumption: native apps bind with DPoP, not per-device certificates"),
+    "mobile": Assumed(["bearer", "dpop"], "assumption: DPoP in app code (AppAuth has none), no per-device certificate"),
     "workload": Assumed(["bearer", "dpop", "mtls"], "FACTS.md, Integration effort: server-side clients do both"),
     "ci": Assumed(["bearer", "dpop", "mtls"], "FACTS.md, Integration effort: server-side clients do both"),
     "legacy": Assumed(["bearer"], "docs/parameters.md s3: a legacy client binds nothing"),
+}
+
+#: Where a client keeps its key (it decides whether a resident thief exports a DPoP key or only uses it):
+#: as the built-in models of each platform (FACTS.md, Key storage).
+KEY_STORAGE: dict[str, Assumed] = {
+    "browser": Assumed("non_extractable", "models/spa_behind_proxy.yaml: a WebCrypto non-extractable key"),
+    "mobile": Assumed("hardware", "models/mobile_gateway.yaml: Secure Enclave / StrongBox / TEE"),
+    "workload": Assumed("software", "models/service_mesh.yaml: key and certificate mounted as files"),
+    "ci": Assumed("software", "models/ci_pipeline.yaml: keys as CI secrets / env vars"),
+    "legacy": Assumed("software", "models/partner_network.yaml: a key as a file or env var"),
 }
 
 #: Leaks per platform, from docs/parameters.md s3, "Reference rates used by the built-in models" (rates per

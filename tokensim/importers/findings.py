@@ -44,12 +44,21 @@ class ImportReport:
     source: str
     format: str
     findings: list[Finding] = field(default_factory=list)
+    _seen: set[Finding] = field(default_factory=set, repr=False)
 
-    def add(self, category: Category, element: str, field_: str, detail: str) -> None:
-        """Record one finding (a repeated one is kept once)."""
+    def add(self, category: Category, element: str, field_: str, detail: str) -> Finding:
+        """Record one finding (a repeated one is kept once) and return it."""
         finding = Finding(category, element, field_, detail)
-        if finding not in self.findings:
+        if finding not in self._seen:
+            self._seen.add(finding)
             self.findings.append(finding)
+        return finding
+
+    def remove(self, dropped: list[Finding]) -> None:
+        """Withdraw findings (an assumption the source states after all)."""
+        gone = set(dropped)
+        self.findings = [f for f in self.findings if f not in gone]
+        self._seen -= gone
 
     def of(self, category: Category) -> list[Finding]:
         """The findings of one category, in the order found."""

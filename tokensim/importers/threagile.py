@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from tokensim.errors import InputError, Problem
-from tokensim.importers import roles
+from tokensim.importers import roles, unmapped
 from tokensim.importers.findings import ImportReport
 from tokensim.importers.inventory import DataAsset, Element, Inventory, Link
-from tokensim.importers.validation import validate
+from tokensim.importers.validation import string_keys, validate
 
 #: Threagile protocols that carry TLS (or SSH); the rest are plain, except these of unknown transport.
 _ENCRYPTED_WORDS = ("https", "wss", "encrypted", "ftps", "sftp", "scp", "ldaps", "ssh")
@@ -49,19 +49,15 @@ _READ_LINK = {
     "tags",
 }
 _READ_DATA = {"id", "quantity", "confidentiality"}
-#: Why a field is not mapped, where a reason says more than "no tokensim field".
+#: Why a field is not mapped, where a reason says more than the shared ones (``unmapped.py``).
 REASONS = {
-    "trust_boundaries": "tokensim has no network zones: a boundary does not stop a replay from outside; "
-    "IP-filtered and VPN links do (network_allow_list)",
+    "trust_boundaries": unmapped.ZONES,
     "shared_runtimes": "tokensim has no shared hosts between nodes (hosts: on a client only)",
     "internet": "tokensim places thieves per leak (position), not per element; allow-lists come from links",
-    "integrity": "harm counts what a thief reads and does (sensitivity), not integrity ratings",
-    "availability": "availability loss is a policy cost, not an element rating",
-    "risk_tracking": "Threagile's own risk findings: tokensim computes its own",
-    "individual_risk_categories": "Threagile's own risk findings: tokensim computes its own",
     "encryption": "encryption at rest does not change what a stolen token reaches",
     "usage": "business or devops use does not change a token's fate",
 }
+#: Documentation and layout fields (by name or prefix).
 _DOCUMENTATION = (
     "description",
     "justification",
@@ -88,6 +84,7 @@ _DOCUMENTATION = (
 
 def read(data: Any, source: str) -> Inventory:
     """The inventory of a parsed Threagile model, or an `InputError` naming the file and the element."""
+    data = string_keys(data)  # a name YAML reads as a number or a boolean (`2024:`, `On:`) is a name
     validate(data, "threagile", source)
     report = ImportReport(source, "Threagile")
     inventory = Inventory(str(data.get("title") or "threagile-model"), "", report)
@@ -126,6 +123,8 @@ def read(data: Any, source: str) -> Inventory:
             for key in link:
                 if key not in _READ_LINK:
                     _unread(report, where, key)
+            if any(not roles.is_tokensim_tag(tag) for tag in link.get("tags") or ()):
+                report.add("unmapped", where, "tags", unmapped.LABELS)
     if problems:
         raise InputError(source, problems)
     return inventory
@@ -146,9 +145,7 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
         role, role_from = named, f"tag {roles.OVERRIDE}:{named}"
     _data_refs(asset, ("data_assets_processed", "data_assets_stored"), where, inventory, problems)
     if not all(roles.is_tokensim_tag(tag) for tag in asset.get("tags") or ()):
-        inventory.report.add(
-            "unmapped", where, "tags", "labels only: no tokensim field (a tokensim-role: tag names the role)"
-        )
+        inventory.report.add("unmapped", where, "tags", unmapped.LABELS)
     for key in asset:
         if key not in _READ_ASSET:
             _unread(inventory.report, where, key)
@@ -197,8 +194,5 @@ def _data_refs(
 
 
 def _unread(report: ImportReport, where: str, key: str) -> None:
-    """Report a field tokensim does not read (documentation and layout fields as one kind)."""
-    if any(key.startswith(prefix) for prefix in _DOCUMENTATION):
-        report.add("unmapped", where, key, "documentation or layout: not part of a simulation")
-    else:
-        report.add("unmapped", where, key, REASONS.get(key, "no tokensim field for it"))
+    """Report a field tokensim does not read."""
+    unmapped.unread(report, where, key, reasons=REASONS, documentation=(), documentation_prefixes=_DOCUMENTATION)

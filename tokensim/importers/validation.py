@@ -40,3 +40,13 @@ def message(error: Any) -> str:
     if error.validator == "required":
         return str(error.message).replace("is a required property", "is required by the format")
     return str(error.message)[:300]
+
+
+def string_keys(data: Any) -> Any:
+    """``data`` with every mapping key a string: YAML reads an unquoted ``2024:`` or ``On:`` key as a number or
+    a boolean, and a name is text (JSON Schema and the node names expect strings)."""
+    if isinstance(data, dict):
+        return {str(key): string_keys(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [string_keys(item) for item in data]
+    return data
