@@ -22,6 +22,7 @@ from tokensim.importers import facts, sections
 from tokensim.importers.draft import Draft, node_name
 from tokensim.importers.findings import ImportReport
 from tokensim.importers.inventory import CLIENT_ROLES, HOP_ROLES, Element, Inventory, Link
+from tokensim.model.schema import NODE_CLASSES
 
 SELF_LINK = "a link from an element to itself: no route"
 
@@ -255,9 +256,15 @@ def _prune(inventory: Inventory, plan: Plan) -> None:
 def _stated(inventory: Inventory, plan: Plan, draft: Draft) -> None:
     """Apply the fields the source states outright; names the source wrote for its own nodes are renamed."""
     renamed = {plan.element_of[n].name: n for n in plan.kinds if plan.element_of[n].name != n}
+    nodes_of: dict[str, list[str]] = defaultdict(list)
+    for name in plan.kinds:
+        nodes_of[plan.element_of[name].id].append(name)
     for name in plan.kinds:
         element = plan.element_of[name]
         for key, value in element.explicit.items():
+            fits = [n for n in nodes_of[element.id] if key in NODE_CLASSES[plan.kinds[n]].model_fields]
+            if key != "kind" and name not in fits and fits:
+                continue  # an element split into a resource and a client: the field goes where it exists
             if key == "kind":
                 if value != plan.kinds[name]:
                     draft.report.add(
