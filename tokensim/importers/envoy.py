@@ -5,16 +5,25 @@ The values and Envoy's default are those of the HttpConnectionManager API
 ``ForwardClientCertDetails``): ``SANITIZE`` "Do not send the XFCC header to the next hop. This is the default
 value."; ``FORWARD_ONLY`` forwards it "when the client connection is mTLS"; ``APPEND_FORWARD`` appends the client
 certificate's details to it and forwards it; ``SANITIZE_SET`` resets it to the client certificate's details;
-``ALWAYS_FORWARD_ONLY`` forwards it whatever the connection. What that means for a token's binding depends on
-where the hop stands (`Overlay.positions`):
+``ALWAYS_FORWARD_ONLY`` forwards it whatever the connection. Envoy's source says the same
+(source/common/http/conn_manager_utility.cc, ``mutateXfccRequestHeader``): ALWAYS_FORWARD_ONLY returns first,
+leaving the header as it came; then "When Sanitize is set, or the connection is not mutual TLS, remove the XFCC
+header" (the test is ``connection.ssl() && connection.ssl()->peerCertificatePresented()``). So on a connection
+without a peer certificate (plain HTTP, or TLS without a client certificate) only ALWAYS_FORWARD_ONLY passes XFCC
+on. What that means for a token's binding depends on where the hop stands (`Overlay.positions`):
 
 * the hop that ends the client's TLS: ``SANITIZE_SET`` and ``APPEND_FORWARD`` put the client's certificate into
   XFCC (forwarded) when the hop asks the client for its certificate; the other modes forward none;
 * a later hop: ``FORWARD_ONLY`` and ``APPEND_FORWARD`` keep the XFCC from before when the connection from the
-  previous hop is mTLS (mesh mTLS between sidecars is), ``ALWAYS_FORWARD_ONLY`` always; ``SANITIZE`` drops it and
-  ``SANITIZE_SET`` replaces it with the previous hop's workload certificate (the reported Istio setup that
-  forwarded the ingress gateway's certificate, not the external client's: FACTS.md, DPoP and mTLS mechanics;
-  istio/istio issue 33599).
+  previous hop carries a peer certificate (mesh mTLS between sidecars does), ``ALWAYS_FORWARD_ONLY`` always;
+  ``SANITIZE`` drops it and ``SANITIZE_SET`` replaces it with the previous hop's workload certificate (the reported
+  Istio setup that forwarded the ingress gateway's certificate, not the external client's: FACTS.md, DPoP and mTLS
+  mechanics; istio/istio issue 33599).
+
+A hop that receives plain HTTP (an HTTP connection manager without TLS, a sidecar under PeerAuthentication
+DISABLE) is still an HTTP proxy: it ends whatever TLS the request came over and passes the certificate on only
+as XFCC, so it keeps ``terminates_tls: true`` and takes the rule above with no peer certificate. A ``tcp_proxy``
+without TLS passes the client's TLS through untouched: ``terminates_tls: false``.
 
 A hop that stands first on some routes and later on others, or has several settings, gets the reading that
 loses the binding (the conservative one), and an ambiguity in the report.
@@ -27,52 +36,76 @@ otherwise (gateway.go, ``buildGatewayConnectionManager``); sidecars' inbound lis
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from tokensim.errors import did_you_mean
-from tokensim.importers.mesh_context import (
-    HOPS,
-    NODE_ANNOTATION,
-    Doc,
-    Overlay,
-    Position,
-    Xfcc,
-    as_dict,
-    as_list,
-    unread,
-)
+from tokensim.importers import unmapped
+from tokensim.importers.inventory import HOP_ROLES
+from tokensim.importers.mesh_context import NODE_ANNOTATION, Doc, Match, Overlay, PeerCert, Position, Xfcc, unread
 
 FCCD_MODES = ("SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY")
 ENVOY_DEFAULT = "SANITIZE"  # the HttpConnectionManager proto: "This is the default value."
 ISTIO_GATEWAY_DEFAULT = "SANITIZE_SET"  # istio/istio pilot/pkg/networking/core/gateway.go
 ISTIO_SIDECAR_DEFAULT = "APPEND_FORWARD"  # istio/istio pilot/pkg/networking/core/listener_inbound.go
+#: Why XFCC carries nothing from a connection without a peer certificate (the module docstring).
+NO_PEER = "only ALWAYS_FORWARD_ONLY passes XFCC on (Envoy removes it on a connection without a peer certificate)"
+PLAINTEXT = (
+    "tokensim has no plaintext hop: read as an HTTP proxy that ends any TLS binding (terminates_tls: true) and, "
+    "with no peer certificate, passes XFCC on only with ALWAYS_FORWARD_ONLY (Envoy, conn_manager_utility.cc, "
+    "mutateXfccRequestHeader)"
+)
 _HCM = "envoy.filters.network.http_connection_manager"
 _TCP = "envoy.filters.network.tcp_proxy"
 _KEYS = ("forward_client_cert_details", "forwardClientCertDetails")
 
 
-def mode(ov: Overlay, element: str, where: str, value: object, *, allowed: tuple[str, ...] = FCCD_MODES) -> str:
+class Reading(NamedTuple):
+    """One way to read a hop's forwarding: a setting at a position, with the peer certificate it sees."""
+
+    forwards: bool
+    setting: Xfcc
+    position: Position
+    peer: PeerCert
+
+
+class Manager(NamedTuple):
+    """An HTTP connection manager of a filter chain: where it is in the file, and its typed_config."""
+
+    where: str
+    config: dict[str, Any]
+
+
+class Chain(NamedTuple):
+    """An Envoy filter chain: whether it ends TLS, whether its TLS asks for a client certificate, its filters."""
+
+    tls: bool
+    required: bool
+    http: list[Manager]
+    tcp: bool  # it has a tcp_proxy
+
+
+def mode(doc: Doc, where: str, value: object, *, allowed: tuple[str, ...] = FCCD_MODES) -> str:
     """A forward_client_cert_details value, or an `InputError` listing the allowed ones."""
     if value not in allowed:
-        raise ov.fail(
-            element, f"{where}: unknown mode {value!r}{did_you_mean(value, allowed)}; modes: {', '.join(allowed)}"
-        )
+        raise doc.fail(f"{where}: unknown mode {value!r}{did_you_mean(value, allowed)}; modes: {', '.join(allowed)}")
     return str(value)
 
 
-def peer_cert(ov: Overlay, hop: str, position: Position, stated: bool | None) -> tuple[bool, str]:
+def peer_cert(ov: Overlay, hop: str, position: Position, stated: PeerCert | None) -> PeerCert:
     """Whether the connection into ``hop`` at ``position`` carries a certificate that XFCC can pass on, and why."""
     if stated is not None:
-        return stated, "its listener " + ("requires" if stated else "does not require") + " a client certificate"
+        return stated
+    if hop in ov.plaintext:
+        return PeerCert(False, f"no mesh mTLS ({ov.plaintext[hop]}): the sidecar receives plain HTTP; {NO_PEER}")
     if position == "later" and ov.kind(hop) == "mesh" and ov.fact(hop, "terminates_tls"):
-        return True, "mesh mTLS from the previous hop"
+        return PeerCert(True, "mesh mTLS from the previous hop")
     if hop in ov.client_cert:
         return ov.client_cert[hop]
     if ov.kind(hop) == "mesh":
-        return False, "mesh mTLS asks for workload certificates, not the client's own (FACTS.md)"
+        return PeerCert(False, "mesh mTLS asks for workload certificates, not the client's own (FACTS.md)")
     why = "nothing in the file says it asks for a client certificate (assumption: it does not, conservative)"
     ov.add("ambiguity", hop, "forwards_client_cert", why)
-    return False, why
+    return PeerCert(False, why)
 
 
 def forwards(xfcc: str, position: Position, cert: bool) -> bool:
@@ -84,57 +117,67 @@ def forwards(xfcc: str, position: Position, cert: bool) -> bool:
     return xfcc in ("FORWARD_ONLY", "APPEND_FORWARD") and cert
 
 
+def _settings(ov: Overlay, hop: str) -> list[Xfcc]:
+    """The XFCC settings of a hop: those the file states, else Istio's default for a hop Istio configures."""
+    if ov.xfcc.get(hop):
+        return list(ov.xfcc[hop])
+    if hop in ov.istio_gateways:
+        if ov.gateway_topology is not None:
+            return [Xfcc(ov.gateway_topology.mode, ov.gateway_topology.element, origin=" (meshConfig gatewayTopology)")]
+        return [Xfcc(ISTIO_GATEWAY_DEFAULT, ov.istio_gateways[hop], origin=" (Istio's gateway default)")]
+    element = ov.istio_sidecars.get(hop) or ov.plaintext.get(hop)
+    if element is None:
+        return []
+    ov.add(
+        "ambiguity",
+        element,
+        "forwards_client_cert",
+        f"no XFCC setting for {hop} in the file: Istio's sidecar inbound default {ISTIO_SIDECAR_DEFAULT} "
+        "taken (istio/istio pilot/pkg/networking/core/listener_inbound.go)",
+    )
+    return [Xfcc(ISTIO_SIDECAR_DEFAULT, element, origin=" (Istio's sidecar inbound default)")]
+
+
 def apply_forwarding(ov: Overlay) -> None:
     """Set ``forwards_client_cert`` on every hop the file configures, once every TLS fact is known."""
-    for hop in ov.of_kind(*HOPS):
-        settings = list(ov.xfcc.get(hop, []))
-        if not settings and hop in ov.istio_gateways:
-            xfcc, element = ov.gateway_topology or (ISTIO_GATEWAY_DEFAULT, ov.istio_gateways[hop])
-            origin = " (meshConfig gatewayTopology)" if ov.gateway_topology else " (Istio's gateway default)"
-            settings = [Xfcc(xfcc, element, origin=origin)]
-        elif not settings and hop in ov.istio_sidecars:
-            settings = [
-                Xfcc(ISTIO_SIDECAR_DEFAULT, ov.istio_sidecars[hop], origin=" (Istio's sidecar inbound default)")
-            ]
-            ov.add(
-                "ambiguity",
-                ov.istio_sidecars[hop],
-                "forwards_client_cert",
-                f"no XFCC setting for {hop} in the file: Istio's sidecar inbound default {ISTIO_SIDECAR_DEFAULT} "
-                "taken (istio/istio pilot/pkg/networking/core/listener_inbound.go)",
-            )
+    for hop in ov.of_kind(*HOP_ROLES):
+        settings = _settings(ov, hop)
         if not settings:
             continue
         if not ov.fact(hop, "terminates_tls"):
             for s in settings:
+                ov.select(s.element, [hop])
                 ov.add(
                     "mapped", s.element, "forward_client_cert_details", f"{hop} passes TLS through: XFCC does not apply"
                 )
             continue
-        readings = [
-            (forwards(s.mode, p, peer_cert(ov, hop, p, s.cert_requested)[0]), s, p)
-            for s in settings
-            for p in sorted(ov.positions(hop))
-        ]
-        value, s, p = min(readings, key=lambda r: r[0])
-        if len({r[0] for r in readings}) > 1:
+        readings = []
+        for s in settings:
+            for p in sorted(ov.positions(hop)):
+                peer = peer_cert(ov, hop, p, s.peer)
+                readings.append(Reading(forwards(s.mode, p, peer.present), s, p, peer))
+        chosen = min(readings, key=lambda r: r.forwards)
+        if len({r.forwards for r in readings}) > 1:
             ov.add(
                 "ambiguity",
-                s.element,
+                chosen.setting.element,
                 "forward_client_cert_details",
                 f"{hop} forwards the client certificate on some routes and settings, not on others: read as not "
                 "forwarded (conservative; tokensim has one forwarding fact per hop)",
             )
-        why = peer_cert(ov, hop, p, s.cert_requested)[1]
-        where = "ends the client's TLS" if p == "first" else "is a later hop (the client's TLS ended before it)"
+        where = (
+            "ends the client's TLS"
+            if chosen.position == "first"
+            else "is a later hop (the client's TLS ended before it)"
+        )
+        s = chosen.setting
         ov.change(
             hop,
             "forwards_client_cert",
-            value,
+            chosen.forwards,
             s.element,
-            f"forward_client_cert_details {s.mode}{s.origin}; the hop {where}; {why}",
+            f"forward_client_cert_details {s.mode}{s.origin}; the hop {where}; {chosen.peer.why}",
         )
-        ov.add("mapped", s.element, "", f"{hop}.forwards_client_cert = {'true' if value else 'false'}")
 
 
 def _find_modes(value: Any) -> list[object]:
@@ -150,14 +193,12 @@ def envoy_filter(ov: Overlay, doc: Doc) -> None:
     """An Istio EnvoyFilter: the XFCC modes its patches set, for the hops it selects."""
     spec = doc.spec
     unread(ov, doc, spec, ("workloadSelector", "configPatches"))
-    selector = spec.get("workloadSelector")
-    found = ov.named(doc, as_dict(selector).get("labels"))
-    for i, item in enumerate(as_list(spec.get("configPatches"))):
+    selector = doc.mapping(spec.get("workloadSelector"), "spec.workloadSelector")
+    found = ov.named(doc, doc.mapping(selector.get("labels"), "spec.workloadSelector.labels"))
+    for i, patch in enumerate(doc.mappings(spec.get("configPatches"), "spec.configPatches")):
         where = f"spec.configPatches[{i}]"
-        patch = as_dict(item)
-        values = _find_modes(as_dict(patch.get("patch")).get("value"))
-        match = as_dict(patch.get("match"))
-        context = str(match.get("context", "ANY"))
+        values = _find_modes(doc.mapping(patch.get("patch"), f"{where}.patch").get("value"))
+        context = str(doc.mapping(patch.get("match"), f"{where}.match").get("context", "ANY"))
         if not values:
             ov.add("unmapped", doc.element, where, "sets no forward_client_cert_details: nothing tokensim reads")
             continue
@@ -165,19 +206,20 @@ def envoy_filter(ov: Overlay, doc: Doc) -> None:
             ov.add("unmapped", doc.element, where, "SIDECAR_OUTBOUND: changes requests the workload sends, not its hop")
             continue
         hops = _filter_targets(ov, doc, found, context, bool(selector))
+        ov.select(doc.element, hops)
         for value in values:
-            xfcc = mode(ov, doc.element, f"{where}.patch.value forward_client_cert_details", value)
+            xfcc = mode(doc, f"{where}.patch.value forward_client_cert_details", value)
             for hop in hops:
                 ov.xfcc.setdefault(hop, []).append(Xfcc(xfcc, doc.element))
 
 
-def _filter_targets(ov: Overlay, doc: Doc, found: tuple[str, str] | None, context: str, selected: bool) -> list[str]:
+def _filter_targets(ov: Overlay, doc: Doc, found: Match | None, context: str, selected: bool) -> list[str]:
     """The hops an EnvoyFilter patch applies to (a resource's: the mesh hop in front of it)."""
     if found is not None:
-        name = found[0]
-        hops = ov.mesh_in_front(name) if ov.kind(name) == "resource" else [name] if ov.kind(name) in HOPS else []
+        kind = ov.kind(found.node)
+        hops = ov.mesh_in_front(found.node) if kind == "resource" else [found.node] if kind in HOP_ROLES else []
         if not hops:
-            ov.add("unmapped", doc.element, "", f"{found[1]}: {name} is a {ov.kind(name)} with no mesh hop in front")
+            ov.add("unmapped", doc.element, "", f"{found.how}: {found.node} is a {kind} with no mesh hop in front")
         return hops
     if selected:
         ov.add(
@@ -187,8 +229,7 @@ def _filter_targets(ov: Overlay, doc: Doc, found: tuple[str, str] | None, contex
             f"matches no node: annotate it with {NODE_ANNOTATION}: NODE",
         )
         return []
-    kinds = {"GATEWAY": ("gateway",), "SIDECAR_INBOUND": ("mesh",)}.get(context, tuple(HOPS))
-    hops = ov.of_kind(*kinds)
+    kinds = {"GATEWAY": ("gateway",), "SIDECAR_INBOUND": ("mesh",)}.get(context, tuple(sorted(HOP_ROLES)))
     ov.add(
         "ambiguity",
         doc.element,
@@ -196,29 +237,54 @@ def _filter_targets(ov: Overlay, doc: Doc, found: tuple[str, str] | None, contex
         f"no selector: applied to every {'/'.join(sorted(kinds))} "
         "hop of the model (a namespace-wide filter; tokensim models have no namespaces)",
     )
-    return hops
+    return ov.of_kind(*kinds)
+
+
+def _chain(doc: Doc, chain: dict[str, Any], where: str) -> Chain:
+    """A filter chain's TLS and filters, every field checked for its type."""
+    socket = doc.mapping(chain.get("transport_socket"), f"{where}.transport_socket")
+    context = doc.mapping(socket.get("typed_config"), f"{where}.transport_socket.typed_config")
+    tls = socket.get("name") == "envoy.transport_sockets.tls" or str(context.get("@type", "")).endswith(
+        "DownstreamTlsContext"
+    )
+    key = "require_client_certificate" if "require_client_certificate" in context else "requireClientCertificate"
+    value = context.get(key)  # a bool, or a BoolValue {value: ...}
+    field_ = f"{where}.transport_socket.typed_config.{key}"
+    required = (
+        doc.flag(doc.mapping(value, field_).get("value"), f"{field_}.value")
+        if isinstance(value, dict)
+        else doc.flag(value, field_)
+    )
+    http: list[Manager] = []
+    tcp = False
+    for i, f in enumerate(doc.mappings(chain.get("filters"), f"{where}.filters")):
+        config = doc.mapping(f.get("typed_config"), f"{where}.filters[{i}].typed_config")
+        if _is(f, config, _HCM):
+            http.append(Manager(f"{where}.filters[{i}].typed_config", config))
+        tcp = tcp or _is(f, config, _TCP)
+    return Chain(tls, bool(required), http, tcp)
 
 
 def bootstrap(ov: Overlay, doc: Doc) -> None:
     """An Envoy bootstrap: whether its listeners end TLS, and their XFCC modes, for the node it is."""
     data = doc.data
+    reasons = {"dynamic_resources": "configuration served at run time by a control plane: not in the file"}
     for key in data:
         if key not in ("node", "static_resources"):
-            why = (
-                "configuration served at run time by a control plane: not in the file"
-                if key == "dynamic_resources"
-                else "not read"
-            )
-            ov.add("unmapped", doc.element, key, why)
-    node = as_dict(data.get("node"))
-    meta = as_dict(node.get("metadata"))
-    ref = (
-        Doc(doc.kind, doc.element, {"metadata": {"annotations": {NODE_ANNOTATION: meta[NODE_ANNOTATION]}}})
-        if (NODE_ANNOTATION in meta)
-        else doc
-    )
-    found = ov.named(ref, None, (("node.cluster", str(node.get("cluster", ""))), ("node.id", str(node.get("id", "")))))
-    if found is None or ov.kind(found[0]) not in HOPS:
+            unmapped.unread(ov.draft.report, doc.element, key, reasons=reasons, documentation=())
+    node = doc.mapping(data.get("node"), "node")
+    meta = doc.mapping(node.get("metadata"), "node.metadata")
+    names = (("node.cluster", str(node.get("cluster", ""))), ("node.id", str(node.get("id", ""))))
+    found = ov.named(doc, None, names, ref=meta.get(NODE_ANNOTATION))
+    static = doc.mapping(data.get("static_resources"), "static_resources")
+    chains = [
+        _chain(doc, chain, f"static_resources.listeners[{li}].filter_chains[{ci}]")
+        for li, listener in enumerate(doc.mappings(static.get("listeners"), "static_resources.listeners"))
+        for ci, chain in enumerate(
+            doc.mappings(listener.get("filter_chains"), f"static_resources.listeners[{li}].filter_chains")
+        )
+    ]
+    if found is None or ov.kind(found.node) not in HOP_ROLES:
         ov.add(
             "unmapped",
             doc.element,
@@ -227,64 +293,47 @@ def bootstrap(ov: Overlay, doc: Doc) -> None:
         )
         return
     hop, how = found
-    chains = [
-        (li, chain)
-        for li, listener in enumerate(as_list(as_dict(data.get("static_resources")).get("listeners")))
-        for chain in as_list(as_dict(listener).get("filter_chains"))
-    ]
-    tls = [_tls(chain) for _, chain in chains]
-    http = [any(_is(f, _HCM) for f in as_list(as_dict(chain).get("filters"))) for _, chain in chains]
-    if any(tls):
-        if not all(tls):
-            ov.add(
-                "ambiguity",
-                doc.element,
-                "filter_chains",
-                "some filter chains end TLS, others do not: "
-                "terminates_tls true (conservative: mTLS is lost there unless forwarded)",
-            )
-        ov.change(hop, "terminates_tls", True, doc.element, f"({how}): a DownstreamTlsContext ends the client's TLS")
-    elif chains and not any(http):
-        ov.change(hop, "terminates_tls", False, doc.element, f"({how}): TCP proxying without TLS passes TLS through")
-    elif chains:
+    ov.select(doc.element, [hop])
+    ending = [c for c in chains if c.tls or c.http]  # an HTTP connection manager ends TLS or receives plain HTTP
+    plain = [c for c in ending if not c.tls]
+    if ending and len(ending) < len(chains):
         ov.add(
             "ambiguity",
             doc.element,
             "filter_chains",
-            f"plain HTTP listeners: {hop} receives TLS ended before it; terminates_tls left as the model says",
+            "some filter chains pass TLS through (tcp_proxy without TLS), others end it: "
+            "terminates_tls true (conservative: mTLS is lost there unless forwarded)",
         )
-    for (li, chain), ends, is_http in zip(chains, tls, http, strict=True):
-        required = _requires_cert(chain)
-        for fi, f in enumerate(as_list(as_dict(chain).get("filters"))):
-            where = f"static_resources.listeners[{li}] filters[{fi}]"
-            if _is(f, _HCM):
-                config = as_dict(as_dict(f).get("typed_config"))
-                raw = next((v for k, v in config.items() if k in _KEYS), None)
-                xfcc = mode(ov, doc.element, f"{where} forward_client_cert_details", raw or ENVOY_DEFAULT)
-                origin = " (Envoy's default: none set)" if raw is None else ""
-                ov.xfcc.setdefault(hop, []).append(Xfcc(xfcc, doc.element, required, origin))
-            elif _is(f, _TCP) and ends and not is_http:  # TLS ended with no HTTP layer: nothing carries XFCC
-                ov.xfcc.setdefault(hop, []).append(Xfcc("SANITIZE", doc.element, required, " (tcp_proxy: no HTTP)"))
-    ends_tls = "ends TLS" if any(tls) else "passes TLS through" if chains and not any(http) else "plain HTTP"
-    ov.add("mapped", doc.element, "", f"Envoy bootstrap of {hop} ({how}): {ends_tls}")
+    if plain:
+        ov.add(
+            "ambiguity", doc.element, "filter_chains", f"plain HTTP listeners: {hop} receives plain HTTP; {PLAINTEXT}"
+        )
+    if ending:
+        why = "a DownstreamTlsContext ends the client's TLS" if len(plain) < len(ending) else "plain HTTP listeners"
+        ov.change(hop, "terminates_tls", True, doc.element, f"({how}): {why}; an HTTP proxy ends any TLS binding")
+    elif chains:
+        ov.change(hop, "terminates_tls", False, doc.element, f"({how}): TCP proxying without TLS passes TLS through")
+    for chain in ending:
+        peer = (
+            PeerCert(
+                chain.required,
+                "its listener " + ("requires" if chain.required else "does not require") + " a client certificate",
+            )
+            if chain.tls
+            else PeerCert(False, f"plain HTTP listener: no peer certificate; {NO_PEER}")
+        )
+        for manager in chain.http:
+            raw = next((v for k, v in manager.config.items() if k in _KEYS), None)
+            xfcc = mode(doc, f"{manager.where}.forward_client_cert_details", raw or ENVOY_DEFAULT)
+            origin = " (Envoy's default: none set)" if raw is None else ""
+            ov.xfcc.setdefault(hop, []).append(Xfcc(xfcc, doc.element, peer, origin))
+        if chain.tcp and not chain.http:  # TLS ended with no HTTP layer: nothing carries XFCC
+            ov.xfcc.setdefault(hop, []).append(Xfcc("SANITIZE", doc.element, peer, " (tcp_proxy: no HTTP)"))
+    ends_tls = "ends TLS" if len(plain) < len(ending) else "plain HTTP" if ending else "passes TLS through"
+    ov.add("mapped", doc.element, "", f"Envoy bootstrap of {hop} ({how}): {ends_tls if chains else 'no listener'}")
 
 
-def _is(f: object, name: str) -> bool:
+def _is(f: dict[str, Any], config: dict[str, Any], name: str) -> bool:
     """Whether a filter is the named Envoy filter (by name or by its typed_config's type)."""
     kind = name.rsplit(".", 1)[-1].replace("_", "").lower()
-    type_url = str(as_dict(as_dict(f).get("typed_config")).get("@type", "")).lower()
-    return as_dict(f).get("name") == name or type_url.endswith(f".{kind}")
-
-
-def _tls(chain: object) -> bool:
-    """Whether a filter chain ends TLS: a transport socket with a DownstreamTlsContext."""
-    socket = as_dict(as_dict(chain).get("transport_socket"))
-    type_url = str(as_dict(socket.get("typed_config")).get("@type", ""))
-    return socket.get("name") == "envoy.transport_sockets.tls" or type_url.endswith("DownstreamTlsContext")
-
-
-def _requires_cert(chain: object) -> bool:
-    """DownstreamTlsContext.require_client_certificate (a bool, or a BoolValue ``{value: ...}``)."""
-    context = as_dict(as_dict(as_dict(chain).get("transport_socket")).get("typed_config"))
-    value = context.get("require_client_certificate", context.get("requireClientCertificate", False))
-    return bool(value.get("value")) if isinstance(value, dict) else value is True
+    return f.get("name") == name or str(config.get("@type", "")).lower().endswith(f".{kind}")
