@@ -9,6 +9,7 @@ The round trip exports every built-in model to OTM and imports it back.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import yaml
 
 from tokensim.builtin import builtin_models
 from tokensim.errors import InputError
-from tokensim.importers import import_model, otm, roles
+from tokensim.importers import build, import_model, otm, roles
 from tokensim.importers.export import TYPES, to_otm
 from tokensim.model.architecture import Architecture, load_model
 from tokensim.model.routes import route_rows
@@ -88,7 +89,18 @@ def test_the_report_lists_exactly_the_unmapped_fields_of_the_fixture():
     expected |= {("components.Orders API", "threats"), ("components.Orders API", "attributes.team")}
     for flow in ("Orders Traffic", "Sign In", "Billing Calls", "To Orders", "To Billing", "Orders DB"):
         expected.add((f"dataflows.{flow}", "description"))
+    # a token request and a data store query: no route (build.py), and the link fields they state (otm.py)
+    expected |= {("dataflows.Sign In", ""), ("dataflows.Orders DB", "")}
+    expected |= {("dataflows.Sign In", "attributes"), ("dataflows.Orders DB", "tags")}
     assert report.unmapped_fields() == expected
+    details = {(f.element, f.field): f.detail for f in report.of("unmapped")}
+    assert details[("dataflows.Sign In", "attributes")] == (
+        "a token request, not a route: its link fields are not mapped (protocol); its authentication is read for "
+        "the caller"
+    )
+    assert details[("dataflows.Orders DB", "tags")] == (
+        "a data store query, not a route: its link fields are not mapped (protocol, authentication, authorization)"
+    )
     ambiguities = {(f.element, f.field) for f in report.of("ambiguity")}
     assert ("dataflows.Sign In", "bidirectional") in ambiguities
 
@@ -134,10 +146,76 @@ def test_without_attributes_dataflow_tags_state_the_link_fields():
 
 def test_a_dataflow_from_a_component_to_itself_is_reported_not_linked():
     document = _flow_document()
-    document["dataflows"][0]["destination"] = "app"
+    document["dataflows"].append({"id": "f3", "name": "F3", "source": "api", "destination": "api"})
     inventory = otm.read(document, "t")
-    assert [(link.source, link.target) for link in inventory.links] == [("lb", "api")]
-    assert ("dataflows.F1", "") in inventory.report.unmapped_fields()
+    # the reader states the link as the file does; build.py reports and drops it, as for every format
+    assert [(link.source, link.target) for link in inventory.links] == [("app", "lb"), ("lb", "api"), ("api", "api")]
+    draft = build.build(inventory)
+    assert draft.model["edges"] == [["app", "lb"], ["lb", "api"]]
+    assert [(f.field, f.detail) for f in draft.report.of("unmapped") if f.element == "dataflows.F3"] == [
+        ("", "a link from an element to itself: no route")
+    ]
+
+
+def _typed(*names: str, kind: str = "web-service") -> dict[str, Any]:
+    """A web client calling, in a chain, components of type ``kind`` named ``names``; the last holds card data."""
+    document = _flow_document()
+    zone = {"trustZone": "z"}
+    document["components"] = [document["components"][0]] + [
+        {"id": f"c{i}", "name": name, "type": kind, "parent": zone} for i, name in enumerate(names)
+    ]
+    document["components"][-1]["assets"] = {"stored": ["cards"]}
+    document["assets"] = [
+        {"id": "cards", "name": "Cards", "risk": {"confidentiality": 90, "integrity": 50, "availability": 50}}
+    ]
+    ends = ["app", *(f"c{i}" for i in range(len(names)))]
+    document["dataflows"] = [
+        {"id": f"f{i}", "name": f"F{i}", "source": a, "destination": b, "attributes": {"protocol": "https"}}
+        for i, (a, b) in enumerate(itertools.pairwise(ends))
+    ]
+    return document
+
+
+@pytest.mark.parametrize("name", ["Payment Gateway", "Document Storage Service", "Mobile Backend"])
+def test_the_type_decides_the_role_before_the_name(tmp_path, name):
+    inventory = otm.read(_typed(name), "t")
+    (element,) = [e for e in inventory.elements.values() if e.name == name]
+    assert (element.role, element.role_from) == ("api", "type: web-service")
+    assert not inventory.report.of("ambiguity")
+    path = tmp_path / "t.otm.json"
+    path.write_text(json.dumps(_typed(name)))
+    (resource,) = [n for n in import_model(path).architecture.spec.nodes.values() if n.kind == "resource"]
+    assert resource.sensitivity == 8.0  # the card data stays with its API: neither pruned nor a client
+
+
+def test_a_type_without_a_keyword_leaves_the_role_to_the_name_with_an_ambiguity():
+    inventory = otm.read(_typed("Payment Gateway", "Payments", kind="generic-component"), "t")
+    gateway = inventory.elements["c0"]
+    assert (gateway.role, gateway.role_from) == ("gateway", "name: Payment Gateway")
+    assert inventory.elements["c1"].role == "unknown"
+    (finding,) = inventory.report.of("ambiguity")
+    assert (finding.element, finding.field) == ("components.Payment Gateway", "name")
+    assert "role from its name: 'gateway'" in finding.detail and "tokensim-role tag settles it" in finding.detail
+
+
+def test_names_and_ids_yaml_reads_as_numbers_or_booleans_are_text(tmp_path):
+    text = OTM_YAML.read_text().replace("name: Orders API", "name: 2024").replace("name: Shop SPA", "name: true")
+    text = text.replace("id: keycloak", "id: 7").replace("destination: keycloak", "destination: 7")
+    text = text.replace("cmdbId: SHOP-42", "cmdbId: SHOP-42\n    42: answer")
+    path = tmp_path / "numbers.otm.yaml"
+    path.write_text(text)
+    result = import_model(path)
+    assert {"n_2024", "true", "keycloak"} <= set(result.architecture.spec.nodes)
+    assert ("project", "attributes.42") in result.report.unmapped_fields()
+
+
+def test_a_dataflow_into_a_data_store_reports_its_link_fields_once():
+    document = _flow_document(attributes={"protocol": "https", "readonly": True}, tags=["vpn"])
+    document["components"][1]["type"] = "database"
+    findings = [f for f in otm.read(document, "t").report.of("unmapped") if f.element == "dataflows.F1"]
+    assert [(f.field, f.detail) for f in findings] == [
+        ("attributes", "a data store query, not a route: its link fields are not mapped (protocol, readonly, vpn)")
+    ]
 
 
 def test_confidentiality_ratings_map_to_levels_by_fifths():

@@ -121,11 +121,11 @@ def _settings(ov: Overlay, hop: str) -> list[Xfcc]:
     """The XFCC settings of a hop: those the file states, else Istio's default for a hop Istio configures."""
     if ov.xfcc.get(hop):
         return list(ov.xfcc[hop])
-    if hop in ov.istio_gateways:
+    if hop in ov.istio.gateways:
         if ov.gateway_topology is not None:
             return [Xfcc(ov.gateway_topology.mode, ov.gateway_topology.element, origin=" (meshConfig gatewayTopology)")]
-        return [Xfcc(ISTIO_GATEWAY_DEFAULT, ov.istio_gateways[hop], origin=" (Istio's gateway default)")]
-    element = ov.istio_sidecars.get(hop) or ov.plaintext.get(hop)
+        return [Xfcc(ISTIO_GATEWAY_DEFAULT, ov.istio.gateways[hop], origin=" (Istio's gateway default)")]
+    element = ov.istio.sidecars.get(hop) or ov.plaintext.get(hop)
     if element is None:
         return []
     ov.add(

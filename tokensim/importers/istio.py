@@ -140,9 +140,9 @@ def peer_authentication(ov: Overlay, doc: Doc) -> None:
         ov.change(mesh, "terminates_tls", True, doc.element, _WHY[mode], precedence=selected)
         if mode == "DISABLE":  # Istio's sidecar XFCC default still applies, on a connection without a certificate
             ov.plaintext[mesh] = doc.element
-            ov.istio_sidecars.pop(mesh, None)
+            ov.istio.sidecars.pop(mesh, None)
         else:
-            ov.istio_sidecars[mesh] = doc.element
+            ov.istio.sidecars[mesh] = doc.element
             ov.plaintext.pop(mesh, None)
 
 

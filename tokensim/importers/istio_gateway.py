@@ -84,7 +84,7 @@ def gateway(ov: Overlay, doc: Doc) -> None:
             + ("the gateway ends the client's TLS" if ending else "routed by SNI, TLS passed through"),
         )
         if ending:
-            ov.istio_gateways[node] = doc.element
+            ov.istio.gateways[node] = doc.element
             ov.client_cert[node] = PeerCert(
                 asks,
                 f"tls.mode {shown}: "

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +30,10 @@ from tokensim.importers import unmapped
 from tokensim.importers.draft import Draft, node_name, shown
 from tokensim.importers.findings import Category
 from tokensim.importers.inventory import HOP_ROLES
+from tokensim.importers.mesh_records import Match as Match
+from tokensim.importers.mesh_records import PeerCert as PeerCert
+from tokensim.importers.mesh_records import SetBy as SetBy
+from tokensim.importers.mesh_records import Setting as Setting
 from tokensim.model.nodes import Intermediary, Mesh, Resource
 
 #: The annotation that names a resource's node outright.
@@ -46,34 +50,6 @@ _TYPES = {str: "a string", bool: "a boolean", int: "a number", float: "a number"
 def field_default(kind: str, key: str) -> Any:
     """A node field's default when the model leaves it out (tokensim/model/nodes.py)."""
     return _SCHEMAS.get(kind, Resource).model_fields[key].default
-
-
-class Match(NamedTuple):
-    """The node a document names, and how it names it (``selector app: orders-api``)."""
-
-    node: str
-    how: str
-
-
-class PeerCert(NamedTuple):
-    """Whether the connection into a hop carries a peer certificate XFCC can pass on, and why."""
-
-    present: bool
-    why: str
-
-
-class Setting(NamedTuple):
-    """An XFCC mode and the document that set it (meshConfig gatewayTopology)."""
-
-    mode: str
-    element: str
-
-
-class SetBy(NamedTuple):
-    """The value a document gave a node field."""
-
-    value: object
-    element: str
 
 
 @dataclass(frozen=True)
@@ -148,25 +124,30 @@ class Xfcc:
 
 
 @dataclass
+class IstioDefaults:
+    """Hops with Istio's XFCC default: ``sidecars`` (-> the PeerAuthentication), ``gateways`` (-> the Gateway)."""
+
+    sidecars: dict[str, str] = field(default_factory=dict)
+    gateways: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Overlay:
-    """The overlay of one mesh file on one model: the draft, and what is decided after every document is read."""
+    """The overlay of one mesh file on one model: the draft, and what is decided after every document is read.
+
+    ``xfcc``: the modes stated per hop (EnvoyFilter, Envoy bootstrap); ``client_cert``: per hop, whether it asks
+    the client for its certificate; ``gateway_topology``: meshConfig's gatewayTopology.forwardClientCertDetails.
+    """
 
     source: str
     model_source: str
     draft: Draft
-    #: the base model's nodes as they were (a field whose value does not change gets no comment)
-    base: dict[str, dict[str, Any]]
-    #: mesh hop -> the PeerAuthentication that turned mesh mTLS on for it (Istio's sidecar XFCC default applies)
-    istio_sidecars: dict[str, str] = field(default_factory=dict)
+    base: dict[str, dict[str, Any]]  # the base model's nodes as they were (an unchanged field gets no comment)
+    istio: IstioDefaults = field(default_factory=IstioDefaults)
     #: mesh hop -> the PeerAuthentication DISABLE that makes it receive plain HTTP (no peer certificate)
     plaintext: dict[str, str] = field(default_factory=dict)
-    #: gateway node -> the Istio Gateway that ends TLS on it (Istio's gateway XFCC default applies)
-    istio_gateways: dict[str, str] = field(default_factory=dict)
-    #: XFCC modes stated per hop (EnvoyFilter, Envoy bootstrap)
     xfcc: dict[str, list[Xfcc]] = field(default_factory=dict)
-    #: per hop: whether it asks the client for its own certificate, and why
     client_cert: dict[str, PeerCert] = field(default_factory=dict)
-    #: meshConfig.defaultConfig.gatewayTopology.forwardClientCertDetails
     gateway_topology: Setting | None = None
     #: Istio Gateway names (metadata.name) -> the nodes they configure (for VirtualService.spec.gateways)
     gateway_names: dict[str, list[str]] = field(default_factory=dict)

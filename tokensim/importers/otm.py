@@ -7,7 +7,7 @@ are checked for a cycle (a broken reference or a cycle is an `InputError` naming
 no protocol or authentication fields: by convention tokensim reads dataflow ``attributes`` named like
 Threagile's link fields (``protocol``, ``authentication``, ``authorization``, ``ip_filtered``, ``vpn``,
 ``readonly``), or dataflow tags equal to one of their words. Fields tokensim does not read are reported,
-one finding per field.
+one finding per field. A name or id YAML reads as a number or a boolean (``name: 2024``) is read as text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokensim.errors import InputError, Problem
-from tokensim.importers import roles, threagile
+from tokensim.importers import otm_refs, roles, threagile, unmapped
 from tokensim.importers.findings import ImportReport
 from tokensim.importers.inventory import CONFIDENTIALITY, DataAsset, Element, Inventory
 from tokensim.importers.validation import schema, validate
@@ -33,23 +33,21 @@ _FLAG_TAGS = {"ip-filtered": "ip_filtered", "ip_filtered": "ip_filtered", "vpn":
 _FLAG_TAGS |= {"readonly": "readonly", "read-only": "readonly"}
 #: OTM versions the schema is written from; another is read as these are, with an ambiguity finding.
 VERSIONS = ("0.1.", "0.2.")
-#: Why a field is not mapped, where a reason says more than "no tokensim field".
+#: Why a field is not mapped, beside the reasons every format shares (``unmapped.SHARED``: threats, mitigations).
 REASONS = {
-    "trustZones": "tokensim has no network zones: a zone does not stop a replay from outside; allow-lists come "
-    "from ip_filtered and vpn on dataflows (network_allow_list)",
-    "threats": "the model's own threat findings: tokensim computes its own",
-    "mitigations": "the model's own mitigations: tokensim compares policies instead",
-    "representations": "documentation or layout: not part of a simulation",
-    "risk.integrity": "harm counts what a thief reads and does (sensitivity), not integrity ratings",
-    "risk.availability": "availability loss is a policy cost, not an element rating",
+    "trustZones": unmapped.ZONES,
+    "risk.integrity": unmapped.INTEGRITY,
+    "risk.availability": unmapped.AVAILABILITY,
 }
 #: The model sections ``project.attributes.tokensim`` may state (``tokensim export`` writes them there).
 SECTIONS = frozenset({"attacker", "defender", "loss"})
-_DOCUMENTATION = ("description", "owner", "ownerContact", "tags", "id", "comment")
+_DOCUMENTATION = frozenset({"description", "owner", "ownerContact", "tags", "id", "comment", "risk.comment"})
+_DOCUMENTATION |= {"representations"}
 
 
 def read(data: Any, source: str) -> Inventory:
     """The inventory of a parsed OTM document, or an `InputError` naming the file and the element."""
+    data = otm_refs.texts(data)
     validate(data, "otm", source)
     report = ImportReport(source, "OTM")
     project = data["project"]
@@ -66,16 +64,16 @@ def read(data: Any, source: str) -> Inventory:
     for key in sorted(stated.keys() - SECTIONS):
         report.add("unmapped", "project", f"attributes.tokensim.{key}", "not a model section: attacker, defender, loss")
     problems: list[Problem] = []
-    zones = _ids(data.get("trustZones") or [], "trustZones", problems)
-    components = _ids(data.get("components") or [], "components", problems)
+    zones = otm_refs.ids(data.get("trustZones") or [], "trustZones", problems)
+    components = otm_refs.ids(data.get("components") or [], "components", problems)
     for i, asset in enumerate(data.get("assets") or []):
-        if _first(asset, i, data["assets"]):
+        if otm_refs.first(asset, i, data["assets"]):
             inventory.data_assets[asset["id"]] = _data_asset(asset, report)
-    _ids(data.get("assets") or [], "assets", problems)
-    _ids(data.get("dataflows") or [], "dataflows", problems)
-    _parents(data, zones, components, problems)
+    otm_refs.ids(data.get("assets") or [], "assets", problems)
+    otm_refs.ids(data.get("dataflows") or [], "dataflows", problems)
+    otm_refs.parents(data, zones, components, problems)
     for i, component in enumerate(data.get("components") or []):
-        if _first(component, i, data["components"]):
+        if otm_refs.first(component, i, data["components"]):
             inventory.elements[component["id"]] = _element(i, component, inventory, problems)
     words = _words()
     for i, flow in enumerate(data.get("dataflows") or []):
@@ -85,84 +83,26 @@ def read(data: Any, source: str) -> Inventory:
     return inventory
 
 
-def _first(item: dict[str, Any], index: int, items: list[dict[str, Any]]) -> bool:
-    """Whether ``item`` is the first of ``items`` with its id (a duplicate is reported by `_ids`)."""
-    return all(other["id"] != item["id"] for other in items[:index])
-
-
-def _ids(items: list[dict[str, Any]], part: str, problems: list[Problem]) -> dict[str, int]:
-    """Each id of ``part`` and the index of its first element; a repeated id is a problem."""
-    seen: dict[str, int] = {}
-    for i, item in enumerate(items):
-        if item["id"] in seen:
-            first = seen[item["id"]]
-            problems.append(
-                Problem(f"{part}[{i}].id", f"id {item['id']!r} is also {part}[{first}]'s ({items[first]['name']})")
-            )
-        else:
-            seen[item["id"]] = i
-    return seen
-
-
-def _parents(data: Any, zones: dict[str, int], components: dict[str, int], problems: list[Problem]) -> None:
-    """Every parent names an existing trust zone or component, and no chain of parents comes back to itself."""
-    parent_of: dict[tuple[str, str], tuple[str, str]] = {}
-    path_of: dict[tuple[str, str], str] = {}
-    for part, kind, known in (("trustZones", "trustZone", zones), ("components", "component", components)):
-        for i, item in enumerate(data.get(part) or []):
-            parent = item.get("parent")
-            if not parent or known.get(item["id"]) != i:
-                continue
-            target = ("trustZone", parent["trustZone"]) if "trustZone" in parent else ("component", parent["component"])
-            where = f"{part}[{i}].parent.{target[0]}"
-            if target[1] not in (zones if target[0] == "trustZone" else components):
-                noun = "trust zone" if target[0] == "trustZone" else "component"
-                problems.append(Problem(where, f"{item['name']}: no {noun} has id {target[1]!r}"))
-                continue
-            parent_of[(kind, item["id"])] = target
-            path_of[(kind, item["id"])] = where
-    reported: set[frozenset[tuple[str, str]]] = set()
-    for start in parent_of:
-        chain = [start]
-        while chain[-1] in parent_of and parent_of[chain[-1]] not in chain:
-            chain.append(parent_of[chain[-1]])
-        if chain[-1] not in parent_of:
-            continue
-        cycle = chain[chain.index(parent_of[chain[-1]]) :]
-        if frozenset(cycle) not in reported:
-            reported.add(frozenset(cycle))
-            shown = " > ".join(f"{k} {i}" for k, i in [*cycle, cycle[0]])
-            problems.append(
-                Problem(path_of[cycle[0]], f"a cycle of parents ({shown}): an element cannot be inside itself")
-            )
-
-
 def _element(index: int, component: dict[str, Any], inventory: Inventory, problems: list[Problem]) -> Element:
-    """An OTM component: its role from a tokensim-role tag, else from the words of its type and name; the tokensim
-    fields it states (``tokensim:FIELD=VALUE`` tags, the mapping ``attributes.tokensim``) as `Element.explicit`."""
+    """An OTM component: its role from a tokensim-role tag, else from the words of its type, else of its name; the
+    tokensim fields it states (``tokensim:FIELD=VALUE`` tags, the mapping ``attributes.tokensim``) as `Element.explicit`."""
     name, kind = str(component["name"]), str(component["type"])
     where, path = f"components.{name}", f"components[{index}]"
     tags = [str(t) for t in component.get("tags") or () if t is not None]
     named = roles.override(tags)
-    found = roles.by_keyword(kind, name)
     if named is not None:
         if named not in roles.ROLES:
             problems.append(
                 Problem(f"{path}.tags", f"{name}: unknown tokensim role {named!r}; roles: {', '.join(roles.ROLES)}")
             )
         role, role_from = named, f"tag {roles.OVERRIDE}:{named}"
-    elif found is not None:
-        by_type = roles.by_keyword(kind)
-        role, role_from = found[0], f"type: {kind}" if by_type and by_type[0] == found[0] else f"name: {name}"
     else:
-        role, role_from = "unknown", f"type: {kind} (no keyword of docs/import.md, Roles)"
+        role, role_from = _role(kind, name, where, inventory.report)
     assets = component.get("assets") or {}
     for key in ("processed", "stored"):
-        _asset_refs(assets.get(key), f"{path}.assets.{key}", name, inventory, problems)
+        otm_refs.asset_refs(assets.get(key), f"{path}.assets.{key}", name, inventory, problems)
     if not all(roles.is_tokensim_tag(t) for t in tags):
-        inventory.report.add(
-            "unmapped", where, "tags", "labels only: no tokensim field (a tokensim-role: tag names the role)"
-        )
+        inventory.report.add("unmapped", where, "tags", unmapped.LABELS)
     if "component" in (component.get("parent") or {}):
         inventory.report.add(
             "unmapped", where, "parent", "nested in another component: tokensim has no nesting, each is its own element"
@@ -191,6 +131,24 @@ def _element(index: int, component: dict[str, Any], inventory: Inventory, proble
     )
 
 
+def _role(kind: str, name: str, where: str, report: ImportReport) -> tuple[str, str]:
+    """The role the words of a component's type name, else those of its name (an ambiguity: a name is prose)."""
+    by_type = roles.by_keyword(kind)
+    if by_type is not None:
+        return by_type[0], f"type: {kind}"
+    by_name = roles.by_keyword(name)
+    if by_name is None:
+        return "unknown", f"type: {kind} (no keyword of docs/import.md, Roles)"
+    report.add(
+        "ambiguity",
+        where,
+        "name",
+        f"role from its name: {by_name[1]!r} ({by_name[0]}; its type {kind} names none); "
+        f"a {roles.OVERRIDE} tag settles it",
+    )
+    return by_name[0], f"name: {name}"
+
+
 def _dataflow(
     index: int,
     flow: dict[str, Any],
@@ -209,14 +167,13 @@ def _dataflow(
             zone = " (a trust zone: a dataflow runs between components)" if ref in zones else ""
             problems.append(Problem(f"{path}.{end}", f"{name}: no component has id {ref!r}{zone}"))
             broken = True
-    _asset_refs(flow.get("assets"), f"{path}.assets", name, inventory, problems)
+    otm_refs.asset_refs(flow.get("assets"), f"{path}.assets", name, inventory, problems)
     report = inventory.report
-    if broken or flow["source"] == flow["destination"]:
-        if not broken:
-            report.add("unmapped", where, "", "from a component to itself: no request travels it between nodes")
+    if broken:
         return
     fields = _link_fields(flow, where, words, report)
     inventory.links.append(threagile.link_of(flow["source"], {"target": flow["destination"], **fields}, where))
+    _not_a_route(flow, fields, where, inventory)
     if flow.get("bidirectional"):
         report.add(
             "ambiguity",
@@ -230,6 +187,23 @@ def _dataflow(
     target.data = tuple(dict.fromkeys(target.data + carried))
     _unread_keys(report, where, flow, _READ_FLOW)
     _attributes(report, where, flow, LINK_FIELDS)
+
+
+def _not_a_route(flow: dict[str, Any], fields: dict[str, Any], where: str, inventory: Inventory) -> None:
+    """Report the link fields of a token request (into an issuer) or a data store query: no route carries them.
+
+    As ``build.py`` reads such a link, only the authentication of a token request counts (for its caller)."""
+    ends = [inventory.elements[flow[end]] for end in ("source", "destination")]
+    if not any(end.role in ("issuer", "datastore") for end in ends):
+        return
+    request = ends[1].role == "issuer"
+    dropped = [key for key in fields if not (request and key == "authentication")]
+    if dropped:
+        what = "a token request" if request else "a data store query"
+        read = "; its authentication is read for the caller" if request else ""
+        stated = "attributes" if any(key in (flow.get("attributes") or {}) for key in dropped) else "tags"
+        detail = f"{what}, not a route: its link fields are not mapped ({', '.join(dropped)}){read}"
+        inventory.report.add("unmapped", where, stated, detail)
 
 
 def _link_fields(
@@ -305,13 +279,6 @@ def confidentiality_level(rating: float) -> str:
     return CONFIDENTIALITY[min(int(rating // 20), len(CONFIDENTIALITY) - 1)]
 
 
-def _asset_refs(refs: Any, path: str, name: str, inventory: Inventory, problems: list[Problem]) -> None:
-    """Each asset id in ``refs`` names an OTM asset (else a problem at ``path``, naming element ``name``)."""
-    for ref in refs or ():
-        if ref is not None and ref not in inventory.data_assets:
-            problems.append(Problem(path, f"{name}: no asset has id {ref!r}"))
-
-
 def _attributes(report: ImportReport, where: str, holder: dict[str, Any], read: tuple[str, ...]) -> dict[str, Any]:
     """The element's attributes; each key not in ``read`` is reported as not mapped (one finding per key)."""
     attributes: dict[str, Any] = holder.get("attributes") or {}
@@ -330,9 +297,4 @@ def _unread_keys(report: ImportReport, where: str, holder: dict[str, Any], read:
 
 def _unread(report: ImportReport, where: str, key: str) -> None:
     """Report a field tokensim does not read (documentation and layout fields as one kind)."""
-    if key in REASONS:
-        report.add("unmapped", where, key, REASONS[key])
-    elif key.split(".")[-1] in _DOCUMENTATION:
-        report.add("unmapped", where, key, "documentation or layout: not part of a simulation")
-    else:
-        report.add("unmapped", where, key, "no tokensim field for it")
+    unmapped.unread(report, where, key, reasons=REASONS, documentation=_DOCUMENTATION)
