@@ -29,9 +29,8 @@ def decide(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, na
     """Sensitivity, records, privileged share, allow-list; the rest assumed."""
     where = element.where
     assets, stores = _data(inventory, plan, graph, name, element)
-    rated = [a for a in assets if a.confidentiality in CONFIDENTIALITY]
-    if rated:
-        top = max(rated, key=lambda a: CONFIDENTIALITY.index(str(a.confidentiality)))
+    top = _highest(assets, "confidentiality", CONFIDENTIALITY)
+    if top is not None:
         _scaled(
             draft,
             name,
@@ -48,15 +47,14 @@ def decide(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, na
     else:
         source = "docs/parameters.md s3: the reference weight; no data asset rated"
         draft.assume(name, "sensitivity", Assumed(1.0, source), where)
-    counted = [a for a in assets if a.quantity in QUANTITY]
-    if counted:
-        top = max(counted, key=lambda a: QUANTITY.index(str(a.quantity)))
+    counted = _highest(assets, "quantity", QUANTITY)
+    if counted is not None:
         _scaled(
             draft,
             name,
             "records",
-            assumed.RECORDS[str(top.quantity)],
-            f"quantity {top.quantity} of data asset {top.name}",
+            assumed.RECORDS[str(counted.quantity)],
+            f"quantity {counted.quantity} of data asset {counted.name}",
             where,
         )
     source = "docs/parameters.md s3: it enforces binding; a legacy API: set any"
@@ -75,6 +73,12 @@ def decide(inventory: Inventory, plan: Plan, draft: Draft, graph: nx.DiGraph, na
             "multi_tenant",
             "records are per tenant and the tenants are clients' (set tenants on them)",
         )
+
+
+def _highest(assets: list[DataAsset], level: str, scale: tuple[str, ...]) -> DataAsset | None:
+    """The asset whose ``level`` (confidentiality or quantity) stands highest on ``scale``; None if none is rated."""
+    rated = [a for a in assets if getattr(a, level) in scale]
+    return max(rated, key=lambda a: scale.index(getattr(a, level)), default=None)
 
 
 def _scaled(draft: Draft, name: str, key: str, value: float, why: str, element: str) -> None:
