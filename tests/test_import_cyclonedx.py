@@ -87,14 +87,25 @@ def test_cyclonedx_import_gives_the_hand_written_model_nodes_edges_and_routes():
 def test_data_flows_that_follow_the_dependencies_add_no_shortcut():
     # Orders API's data comes from the SPA (through the load balancer); Billing API's invoices go to the
     # partner (the response of its call): neither adds an edge the dependencies do not have
-    edges = import_model(BOM).architecture.spec.edges
+    result = import_model(BOM)
+    edges = result.architecture.spec.edges
     assert ["shop_spa", "orders_api"] not in edges and ["billing_api", "partner_backend"] not in edges
+    joined = {f.element: f.detail for f in result.report.of("mapped") if "data[0]" in f.element}
+    assert set(joined) == {
+        "services.Orders API.data[0].source[0]",
+        "services.Orders API.data[0].destination[0]",
+        "services.Billing API.data[0].destination[0]",
+    }
+    assert joined["services.Orders API.data[0].source[0]"] == (
+        "no link added: a route already joins components.Shop SPA and services.Orders API "
+        "(a response returns along its request's route)"
+    )
 
 
 def test_the_report_lists_exactly_the_unmapped_fields_of_the_fixture():
     report = import_model(BOM).report
     zones = {(f"services.{s}", "trustZone") for s in ("Edge Load Balancer", "API Gateway", "Orders API")}
-    zones |= {(f"services.{s}", "trustZone") for s in ("Billing API", "Orders DB", "Keycloak")}
+    zones |= {(f"services.{s}", "trustZone") for s in ("Billing API", "Orders Database", "Keycloak")}
     expected = zones | {
         ("metadata", "timestamp"),
         ("metadata", "authors"),
@@ -112,11 +123,12 @@ def test_the_report_lists_exactly_the_unmapped_fields_of_the_fixture():
         ("services.Billing API.data[0]", "flow"),
         ("services.Billing API.data[0]", "description"),
         ("services.Billing API.data[0]", "governance"),
-        ("services.Orders DB.data[0]", "flow"),
+        ("services.Orders Database.data[0]", "flow"),
+        ("services.Orders Database", "endpoints"),  # postgresql: neither TLS nor plain to tokensim
         ("services.Keycloak", "version"),
     }
     # the token request to Keycloak and the orders database query: no routes (build.py reports them)
-    expected |= {("components.Shop SPA dependsOn Keycloak", ""), ("services.Orders API dependsOn Orders DB", "")}
+    expected |= {("components.Shop SPA dependsOn Keycloak", ""), ("services.Orders API dependsOn Orders Database", "")}
     assert report.unmapped_fields() == expected
     code = [f for f in report.of("unmapped") if f.field == "type"]
     assert len(code) == 1 and "react (library)" in code[0].detail and "spring-boot (framework)" in code[0].detail
@@ -192,10 +204,16 @@ def test_a_data_flow_url_names_the_service_whose_endpoint_it_begins_with():
     )
     inventory = cyclonedx.read(bom, "bom.json")
     assert [(k.source, k.target) for k in inventory.links] == [("app", "orders-api"), ("orders-api", "billing")]
-    bom["services"][0]["data"][0]["destination"] = ["https://elsewhere.example.com/"]
-    inventory = cyclonedx.read(bom, "bom.json")
-    assert [(k.source, k.target) for k in inventory.links] == [("app", "orders-api")]
-    assert any("outside the description" in f.detail for f in inventory.report.of("unmapped"))
+    for outside in ("https://elsewhere.example.com/", "https://billing.example.com/v20", "https://billing.example.co"):
+        bom["services"][0]["data"][0]["destination"] = [outside]  # a prefix only at a path boundary
+        inventory = cyclonedx.read(bom, "bom.json")
+        assert [(k.source, k.target) for k in inventory.links] == [("app", "orders-api")], outside
+        assert any("outside the description" in f.detail for f in inventory.report.of("unmapped"))
+    # the longest endpoint a URL begins with names the service
+    bom["services"].append({"bom-ref": "root", "name": "Billing Root", "endpoints": ["https://billing.example.com"]})
+    for url, target in (("https://billing.example.com/v2?x=1", "billing"), ("https://billing.example.com/v3", "root")):
+        bom["services"][0]["data"][0]["destination"] = [url]
+        assert cyclonedx.read(bom, "bom.json").links[-1].target == target, url
 
 
 def test_endpoint_schemes_and_authenticated_set_the_facts_of_links_into_a_service(tmp_path):
@@ -228,6 +246,10 @@ def test_a_wrong_tokensim_property_is_an_error_naming_the_service(tmp_path):
         ("PCI DSS cardholder data", "strictly-confidential"),
         ("PHI", "strictly-confidential"),
         ("telemetry", None),
+        ("non-public", None),
+        ("not public", None),
+        ("Non-public, confidential", "confidential"),
+        ("nonpublic", None),
     ],
 )
 def test_classification_words_name_confidentiality_levels(classification, level):
@@ -245,3 +267,52 @@ def test_code_components_and_devices(tmp_path):
     inventory = cyclonedx.read(copy.deepcopy(bom), "bom.json")
     assert "lib-a" not in inventory.elements and inventory.elements["meter"].role == "legacy"
     assert [(f.element, f.field) for f in inventory.report.of("unmapped")] == [("components", "type")]
+
+
+@pytest.mark.parametrize(
+    ("service", "role"),
+    [
+        ({"name": "Orders API", "description": "Orders API used by the mobile app and the browser"}, "api"),
+        ({"name": "Orders", "description": "behind the API gateway, reads the database"}, "api"),
+        ({"name": "Payment Gateway"}, "gateway"),
+        ({"name": "Orders", "group": "token-exchange"}, "broker"),
+    ],
+    ids=["description-browser", "description-gateway", "name", "group"],
+)
+def test_a_service_role_comes_from_its_name_then_its_group_never_its_description(service, role):
+    bom = minimal(**service)
+    inventory = cyclonedx.read(bom, "bom.json")
+    assert inventory.elements["orders-api"].role == role
+    assert not [f for f in inventory.report.of("ambiguity") if f.element.startswith("services.")]
+
+
+def test_a_client_keyword_in_a_service_name_leaves_it_an_api_with_an_ambiguity():
+    inventory = cyclonedx.read(minimal(name="Mobile Backend"), "bom.json")
+    backend = inventory.elements["orders-api"]
+    assert backend.role == "api" and "'mobile' in its name" in backend.role_from
+    (finding,) = [f for f in inventory.report.of("ambiguity") if f.element == "services.Mobile Backend"]
+    assert finding.field == "name" and "taken as an API" in finding.detail
+    components = minimal()
+    components["components"][0].update(name="Checkout", group="com.example.mobile")
+    app = cyclonedx.read(components, "bom.json").elements["app"]
+    assert (app.role, app.role_from) == ("mobile", "'mobile' in its group")  # a component: any role, name first
+
+
+def test_a_self_dependency_and_a_self_flow_are_links_build_reports_and_drops(tmp_path):
+    bom = minimal(data=[{"flow": "inbound", "classification": "PII", "source": ["orders-api"]}])
+    bom["dependencies"] += [{"ref": "orders-api", "dependsOn": ["orders-api"]}]
+    inventory = cyclonedx.read(copy.deepcopy(bom), "bom.json")
+    selves = [k.where for k in inventory.links if k.source == k.target == "orders-api"]
+    assert selves == ["services.Orders API dependsOn Orders API", "services.Orders API.data[0].source[0]"]
+    result = import_model(written(tmp_path, bom))
+    assert result.architecture.spec.edges == [["mobile_app", "orders_api"]]
+    reported = {(f.element, f.field, f.detail) for f in result.report.of("unmapped") if f.element in selves}
+    assert reported == {(where, "", "a link from an element to itself: no route") for where in selves}
+
+
+def test_an_endpoint_scheme_neither_tls_nor_plain_is_reported():
+    inventory = cyclonedx.read(minimal(endpoints=["postgresql://db.internal:5432/orders"]), "bom.json")
+    (link,) = inventory.links
+    assert (link.protocol, link.encrypted) == ("postgresql", None)
+    (finding,) = [f for f in inventory.report.of("unmapped") if f.field == "endpoints"]
+    assert finding.element == "services.Orders API" and finding.detail.startswith("postgresql: a scheme tokensim")

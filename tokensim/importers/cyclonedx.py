@@ -4,10 +4,11 @@ The BOM is validated against CycloneDX's own JSON schema by cyclonedx-python-lib
 (one `Problem` per schema error, named by its JSON path), then read with the library's `Bom.from_json`.
 Services and the components that run (applications, containers, platforms, devices, firmware) become
 elements; libraries, frameworks and files are code inside them. ``dependencies`` (ref depends on
-dependsOn: ref calls it) and the services' data flows (``source``, ``destination``) become links; what a
-link into a service carries comes from the service: its endpoint schemes (TLS), ``authenticated`` and
-``tokensim:*`` properties. Every bom-ref is resolved (a broken one is an `InputError` naming the element),
-and every field present that is not read is reported.
+dependsOn: ref calls it) and the services' data flows (``source``, ``destination``) become links
+(``cyclonedx_links.py``); what a link into a service carries comes from the service: its endpoint schemes
+(TLS), ``authenticated`` and ``tokensim:*`` properties. The role comes from a ``tokensim-role`` property or
+tag, else the words of the name, else of the group, never the description. Every bom-ref is resolved (a
+broken one is an `InputError` naming the element), and every field present that is not read is reported.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
-import networkx as nx
 import yaml
 
 from tokensim.errors import InputError, Problem, format_loc
-from tokensim.importers import roles
+from tokensim.importers import roles, unmapped
+from tokensim.importers.cyclonedx_links import Entry, Facts, links
 from tokensim.importers.findings import ImportReport
-from tokensim.importers.inventory import Authentication, DataAsset, Element, Inventory, Link, Role
+from tokensim.importers.inventory import HOP_ROLES, Authentication, DataAsset, Element, Inventory, Role
 from tokensim.importers.validation import message
+
+if TYPE_CHECKING:
+    from cyclonedx.model.component import Component
+    from cyclonedx.model.service import Service
 
 #: specVersions read: services' ``trustZone`` and data flows' ``source``/``destination`` came in 1.5.
 VERSIONS = ("1.5", "1.6", "1.7")
@@ -43,6 +47,10 @@ LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("internal", ("internal",)),
     ("public", ("public",)),
 )
+#: Words that negate the level word after them ("non-public" names no level: it is not public).
+_NEGATIONS = frozenset({"non", "not", "no"})
+#: Roles a service's name or group may give it: a service is called, so a client's keyword leaves it an API.
+SERVICE_ROLES = HOP_ROLES | {"issuer", "broker", "datastore", "api"}
 #: ``tokensim:`` properties that state the facts of links into the element (Threagile's link fields' words).
 LINK_FACTS = ("authentication", "authorization", "ip_filtered", "vpn", "readonly")
 _AUTHORIZATION = {"none": None, "technical-user": False, "enduser-identity-propagation": True}
@@ -51,30 +59,16 @@ _READ_TOP = set("$schema bomFormat specVersion serialNumber version metadata com
 _READ_SERVICE = set("bom-ref name group description endpoints authenticated data properties tags".split())
 _READ = {"service": _READ_SERVICE, "component": set("type bom-ref name group description properties tags".split())}
 _READ_DATA = {"classification", "name", "source", "destination"}
-_ZONES = "tokensim has no network zones: a boundary does not stop a replay from outside; allow-lists come from tokensim:ip_filtered"
-REASONS = dict.fromkeys(("x-trust-boundary", "trustZone"), _ZONES) | {
+#: Why a field is not mapped, beside the reasons every format shares (``unmapped.SHARED``: vulnerabilities).
+REASONS = dict.fromkeys(("x-trust-boundary", "trustZone"), unmapped.ZONES) | {
     "flow": "the data counts for the service whichever way it flows; links come from source and destination",
     "governance": "who owns the data does not change a token's fate",
-    "vulnerabilities": "the BOM's own risk findings: tokensim computes its own",
     "provides": "what an element implements (a standard, a protocol) is not a call",
     "components": "the system's parts are read from the BOM's components and services",
 }
 _DOCUMENTATION = """description version provider supplier manufacturer authors author publisher licenses copyright
 externalReferences releaseNotes signature purl cpe swid hashes scope pedigree evidence omniborId swhid modelCard
 cryptoProperties timestamp tools lifecycles manufacture""".split()
-
-
-@dataclass
-class _Entry:
-    """One service or component: its place, its validated JSON, the library's object, what links into it carry."""
-
-    kind: str  # "service" or "component"
-    ref: str
-    where: str
-    raw: dict[str, Any]
-    obj: Any = None
-    element: bool = True
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def read(data: Any, source: str) -> Inventory:
@@ -111,7 +105,10 @@ def read(data: Any, source: str) -> Inventory:
             inventory.elements[entry.ref] = _element(entry, inventory, problems)
     if code:
         inventory.report.add("unmapped", "components", "type", f"{', '.join(code)}: code inside an element, not one")
-    _links(data, bom, entries, str(root.get("bom-ref") or ""), inventory, problems)
+    links(data, bom, entries, str(root.get("bom-ref") or ""), inventory, problems)
+    for i, dependency in enumerate(data.get("dependencies") or []):
+        for key in (k for k in dependency if k not in ("ref", "dependsOn")):
+            _unread(inventory.report, f"dependencies[{i}]", key)
     if problems:
         raise InputError(source, problems)
     return inventory
@@ -133,13 +130,13 @@ def _validate(data: Any, source: str) -> None:
         raise InputError(source, [Problem(format_loc(list(e.absolute_path)), message(e)) for e in found])
 
 
-def _entries(data: dict[str, Any], twin: dict[str, Any], problems: list[Problem]) -> dict[str, _Entry]:
+def _entries(data: dict[str, Any], twin: dict[str, Any], problems: list[Problem]) -> dict[str, Entry]:
     """Every component and service (nested ones too), by bom-ref; a duplicate bom-ref is a problem.
 
     ``twin`` (the copy the library reads) gets a bom-ref for each entry without one, from its JSON path
     (nothing refers to such an entry; the ref only keys the library's object), and loses the 1.5 data fields.
     """
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, Entry] = {}
 
     def walk(kind: str, items: list[Any], twins: list[Any], path: list[object], where: str) -> None:
         key = f"{kind}s"
@@ -149,7 +146,7 @@ def _entries(data: dict[str, Any], twin: dict[str, Any], problems: list[Problem]
             if ref in entries:
                 why = f"{here}: bom-ref {ref!r} is also {entries[ref].where}'s"
                 problems.append(Problem(format_loc([*loc, "bom-ref"]), why))
-            entries.setdefault(ref, _Entry(kind, ref, here, raw))
+            entries.setdefault(ref, Entry(kind, ref, here, raw))
             for item in other.get("data") or [] if kind == "service" else []:
                 for flow_key in _FLOW_KEYS:
                     item.pop(flow_key, None)
@@ -164,21 +161,21 @@ def _entries(data: dict[str, Any], twin: dict[str, Any], problems: list[Problem]
     return entries
 
 
-def _objects(items: list[Any]) -> dict[str, Any]:
+def _objects(items: list[Any]) -> dict[str, Service | Component]:
     """The library's services and components, nested ones too, by bom-ref."""
-    out: dict[str, Any] = {}
+    out: dict[str, Service | Component] = {}
     for obj in items:
         out[str(obj.bom_ref.value)] = obj
         out |= _objects([*getattr(obj, "services", ()), *getattr(obj, "components", ())])
     return out
 
 
-def _element(entry: _Entry, inventory: Inventory, problems: list[Problem]) -> Element:
+def _element(entry: Entry, inventory: Inventory, problems: list[Problem]) -> Element:
     """A service or running component: its role, the facts of links into it, its data and its stated fields."""
-    obj, raw, where, report = entry.obj, entry.raw, entry.where, inventory.report
+    obj, raw, where, report = entry.model, entry.raw, entry.where, inventory.report
     props = {str(p.name): str(p.value or "") for p in obj.properties}
-    tags = raw.get("tags") or []  # read from the dict: the library models no service tags
-    role, role_from = _role(entry, props, tags)
+    tags = [str(tag) for tag in raw.get("tags") or []]  # read from the dict: the library models no service tags
+    role, role_from = _role(entry, props, tags, report)
     if role not in roles.ROLES:
         problems.append(Problem(f"{where}.properties", f"unknown role {role!r}; roles: {', '.join(roles.ROLES)}"))
     explicit = roles.stated_fields(tags)
@@ -189,7 +186,7 @@ def _element(entry: _Entry, inventory: Inventory, problems: list[Problem]) -> El
         elif name == key and key != roles.OVERRIDE:
             report.add("unmapped", where, f"properties.{key}", "no tokensim field (a tokensim:FIELD property sets one)")
     if any(not roles.is_tokensim_tag(tag) for tag in tags):
-        report.add("unmapped", where, "tags", "labels only: no tokensim field (tokensim-role:ROLE names the role)")
+        report.add("unmapped", where, "tags", unmapped.LABELS)
     entry.facts = _facts(entry, props, report, problems)
     data = []
     for i, item in enumerate(raw.get("data") or [] if entry.kind == "service" else []):
@@ -211,16 +208,25 @@ def _element(entry: _Entry, inventory: Inventory, problems: list[Problem]) -> El
     )
 
 
-def _role(entry: _Entry, props: dict[str, str], tags: list[str]) -> tuple[str, str]:
-    """The role a ``tokensim-role`` property or tag names, else the words of the name, group and description."""
+def _role(entry: Entry, props: dict[str, str], tags: list[str], report: ImportReport) -> tuple[str, str]:
+    """The role a ``tokensim-role`` property or tag names, else the words of the name, else of the group (never
+    the description: prose names what an element talks to as often as what it is)."""
     if roles.OVERRIDE in props:
         return props[roles.OVERRIDE].strip(), f"property {roles.OVERRIDE}: {props[roles.OVERRIDE].strip()}"
     named = roles.override(tags)
     if named is not None:
         return named, f"tag {roles.OVERRIDE}:{named}"
-    found = roles.by_keyword(entry.obj.name, entry.obj.group, entry.obj.description)
-    if found is not None:
-        return found[0], f"{found[1]!r} in its name, group or description"
+    for part, text in (("name", entry.model.name), ("group", entry.model.group)):
+        found = roles.by_keyword(None if text is None else str(text))
+        if found is None:
+            continue
+        if entry.kind == "service" and found[0] not in SERVICE_ROLES:  # a service is called: not a client
+            says = f"{found[1]!r} in its {part} names a client ({found[0]}), but a service is called"
+            report.add(
+                "ambiguity", entry.where, part, f"{says}: taken as an API; a {roles.OVERRIDE} property settles it"
+            )
+            return "api", f"a service ({says})"
+        return found[0], f"{found[1]!r} in its {part}"
     if entry.kind == "service":  # assumption: a service of a SaaSBOM that names no role serves requests
         return "api", "a service (assumed: it serves requests)"
     kind = str(entry.raw["type"])
@@ -229,16 +235,20 @@ def _role(entry: _Entry, props: dict[str, str], tags: list[str]) -> tuple[str, s
     return "unknown", f"type: {kind}"
 
 
-def _facts(entry: _Entry, props: dict[str, str], report: ImportReport, problems: list[Problem]) -> dict[str, Any]:
+def _facts(entry: Entry, props: dict[str, str], report: ImportReport, problems: list[Problem]) -> Facts:
     """What a link into the element carries: protocol and TLS from endpoint schemes, authentication, tokensim:*."""
-    obj, where = entry.obj, entry.where
+    obj, where = entry.model, entry.where
     schemes = sorted({str(e).split(":", 1)[0].lower() for e in getattr(obj, "endpoints", ()) if ":" in str(e)})
     encrypted = {s in ENCRYPTED for s in schemes if s in ENCRYPTED | PLAIN}
-    facts: dict[str, Any] = {"protocol": "/".join(schemes) or None, "encrypted": max(encrypted, default=None)}
+    protocol = "/".join(schemes) or None
     if len(encrypted) > 1:  # assumption: TLS wins (a plain endpoint beside an https one usually redirects)
-        report.add("ambiguity", where, "endpoints", f"TLS and plain endpoints ({facts['protocol']}): taken as TLS")
+        report.add("ambiguity", where, "endpoints", f"TLS and plain endpoints ({protocol}): taken as TLS")
+    unknown = [s for s in schemes if s not in ENCRYPTED | PLAIN]
+    if unknown:
+        what = f"{', '.join(unknown)}: a scheme tokensim knows as neither TLS nor plain (docs/import.md, CycloneDX)"
+        report.add("unmapped", where, "endpoints", f"{what}: it states no encryption")
     authenticated = getattr(obj, "authenticated", None)
-    facts["authentication"] = None if authenticated is None else ("token" if authenticated else "none")
+    stated: dict[str, Any] = {"authentication": None if authenticated is None else "token" if authenticated else "none"}
     for fact in (f for f in LINK_FACTS if f"{roles.STATED}:{f}" in props):
         path, text = f"{where}.properties.{roles.STATED}:{fact}", props[f"{roles.STATED}:{fact}"].strip()
         value = text if fact in ("authentication", "authorization") else yaml.safe_load(text)
@@ -248,87 +258,23 @@ def _facts(entry: _Entry, props: dict[str, str], report: ImportReport, problems:
         elif fact == "authentication" and authenticated is not None and (value == "none") == authenticated:
             says = f"authenticated: {str(authenticated).lower()}, but {roles.STATED}:authentication: {value}"
             report.add("ambiguity", where, "authenticated", f"{says}: the property decides")
-        facts[fact] = value
-    facts["delegated"] = _AUTHORIZATION.get(str(facts.pop("authorization", "none")))
-    facts["filtered"] = bool(facts.pop("ip_filtered", False)) | bool(facts.pop("vpn", False))
-    return facts
-
-
-def _level(classification: str) -> str | None:
-    """The confidentiality level a classification's words name (`LEVELS`), or None."""
-    words = classification.lower().replace("_", " ")
-    return next(
-        (level for level, keys in LEVELS if re.search(rf"(?<![a-z0-9])({'|'.join(keys)})(?![a-z0-9])", words)), None
+        stated[fact] = value
+    return Facts(
+        protocol=protocol,
+        encrypted=max(encrypted, default=None),
+        authentication=stated["authentication"],
+        delegated=_AUTHORIZATION.get(str(stated.get("authorization", "none"))),
+        filtered=stated.get("ip_filtered") is True or stated.get("vpn") is True,
+        readonly=stated.get("readonly"),
     )
 
 
-def _links(
-    data: dict[str, Any], bom: Any, entries: dict[str, _Entry], root: str, inventory: Inventory, problems: list[Problem]
-) -> None:
-    """Links from ``dependencies`` (ref calls each dependsOn), then from the services' data flows.
-
-    A data flow names where data comes from and goes to, not the hops between: it adds a link (source to
-    the service, the service to destination) only where no dependency joins the two ends already, either
-    way (a response travels back along its request's route).
-    """
-    index = {str(d.get("ref")): i for i, d in reversed(list(enumerate(data.get("dependencies") or [])))}
-    graph = nx.DiGraph()
-
-    def add(source: str, target: str, where: str, flow: bool = False) -> None:
-        if root in (source, target):
-            what = "the system's own component (metadata.component) lists its parts: what it is made of, not calls"
-            inventory.report.add("unmapped", "metadata.component", "dependencies" if not flow else "data", what)
-        elif entries[source].element and entries[target].element and source != target:
-            joined = flow and graph.has_node(source) and graph.has_node(target)
-            joined = joined and (nx.has_path(graph, source, target) or nx.has_path(graph, target, source))
-            if not (joined or graph.has_edge(source, target)):
-                graph.add_edge(source, target)
-                inventory.links.append(Link(source, target, where, **entries[target].facts))
-
-    for dependency in bom.dependencies:  # sorted by the library; ``index`` names the entry in the file
-        ref = str(dependency.ref.value)
-        at = f"dependencies[{index.get(ref, 0)}]"
-        if ref not in entries and ref != root:
-            problems.append(Problem(f"{at}.ref", f"no component or service has bom-ref {ref!r}"))
-            continue
-        caller = entries[ref].where if ref in entries else "metadata.component"
-        for target in (str(d.ref.value) for d in dependency.dependencies):
-            if target not in entries and target != root:
-                problems.append(Problem(f"{at}.dependsOn", f"{caller} depends on {target!r}: no such bom-ref"))
-            else:
-                add(ref, target, f"{caller} dependsOn {entries[target].raw['name'] if target in entries else target}")
-    for entry in (e for e in entries.values() if e.kind == "service"):
-        for i, item in enumerate(entry.raw.get("data") or []):
-            for side in ("source", "destination"):
-                for j, text in enumerate(item.get(side) or []):
-                    where = f"{entry.where}.data[{i}].{side}[{j}]"
-                    other = _resolve(str(text), str(data.get("serialNumber") or ""), entries, where, inventory.report)
-                    if other is not None and other not in entries and other != root:
-                        problems.append(Problem(where, f"no component or service has bom-ref {other!r}"))
-                    elif other is not None:
-                        add(*((other, entry.ref) if side == "source" else (entry.ref, other)), where, flow=True)
-    for i, dependency in enumerate(data.get("dependencies") or []):
-        for key in (k for k in dependency if k not in ("ref", "dependsOn")):
-            _unread(inventory.report, f"dependencies[{i}]", key)
-
-
-def _resolve(text: str, serial: str, entries: dict[str, _Entry], where: str, report: ImportReport) -> str | None:
-    """The bom-ref a data flow's source or destination names: a bom-ref, a BOM-Link into this BOM, or a URL
-    that a service's endpoint begins (a URL outside the BOM, or a BOM-Link to another BOM, is reported).
-    A name that is none of these is returned as it is: the caller reports it as an unknown bom-ref."""
-    if text.startswith("urn:cdx:"):
-        bom_id, _, ref = text.removeprefix("urn:cdx:").partition("#")
-        if bom_id.split("/")[0] == serial.removeprefix("urn:uuid:") and ref:
-            return ref
-        report.add("unmapped", where, "", f"{text}: a BOM-Link to another BOM: no element of this one")
-        return None
-    if text not in entries and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", text):
-        for entry in entries.values():
-            if any(text.startswith(str(e)) for e in getattr(entry.obj, "endpoints", ())):
-                return entry.ref
-        report.add("unmapped", where, "", f"{text}: no service of the BOM has this endpoint: outside the description")
-        return None
-    return text
+def _level(classification: str) -> str | None:
+    """The confidentiality level a classification's words name (`LEVELS`), or None; a word after "non",
+    "not" or "no" is negated ("non-public" names no level)."""
+    words = re.findall(r"[a-z0-9]+", classification.lower())
+    said = {word for i, word in enumerate(words) if i == 0 or words[i - 1] not in _NEGATIONS}
+    return next((level for level, keys in LEVELS if said & set(keys)), None)
 
 
 def _unread_top(data: dict[str, Any], root: dict[str, Any], report: ImportReport) -> None:
@@ -341,7 +287,4 @@ def _unread_top(data: dict[str, Any], root: dict[str, Any], report: ImportReport
 
 def _unread(report: ImportReport, where: str, key: str) -> None:
     """Report a field tokensim does not read (documentation and provenance fields as one kind)."""
-    if key in _DOCUMENTATION:
-        report.add("unmapped", where, key, "documentation or provenance: not part of a simulation")
-    else:
-        report.add("unmapped", where, key, REASONS.get(key, "no tokensim field for it"))
+    unmapped.unread(report, where, key, reasons=REASONS, documentation=_DOCUMENTATION)

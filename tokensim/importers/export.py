@@ -18,10 +18,10 @@ import networkx as nx
 from pydantic import BaseModel
 
 from tokensim.importers import assumptions
-from tokensim.importers.inventory import CONFIDENTIALITY
+from tokensim.importers.inventory import CONFIDENTIALITY, HOP_ROLES
 from tokensim.model.architecture import Architecture
 from tokensim.model.file_schema import file_value
-from tokensim.model.schema import Client, Intermediary, Mesh, Resource
+from tokensim.model.schema import Client, Resource
 from tokensim.model.units import DURATION_UNITS, parse_duration, parse_rate
 
 OTM_VERSION = "0.2.0"
@@ -56,7 +56,6 @@ UNRATED = 50
 QUANTITY_BELOW = (("very-few", 100), ("few", 10_000), ("many", 1_000_000))
 #: Grants that carry a user's identity (the rest act for the client itself).
 USER_GRANTS = frozenset({"authorization_code", "device_code"})
-HOPS = (Intermediary, Mesh)
 
 
 def to_otm(arch: Architecture) -> dict[str, Any]:
@@ -157,11 +156,11 @@ def _protocol(arch: Architecture, source: str, target: str) -> str:
     """https into a TLS-terminating hop and from a client, http out of a terminating hop, binary-encrypted on
     both sides of a hop that passes TLS through (terminates_tls false): the protocol pairs the import reads."""
     start, end = arch.node(source), arch.node(target)
-    if any(isinstance(n, HOPS) and not n.terminates_tls for n in (start, end)):
+    if any(role_of(n) in HOP_ROLES and not n.terminates_tls for n in (start, end)):
         return "binary-encrypted"
-    if isinstance(end, HOPS) or isinstance(start, Client):
+    if role_of(end) in HOP_ROLES or isinstance(start, Client):
         return "https"
-    return "http" if isinstance(start, HOPS) else "https"
+    return "http" if role_of(start) in HOP_ROLES else "https"
 
 
 def _authentication(node: Any) -> str:
