@@ -172,6 +172,11 @@ def _link(data):
         (lambda d: d["technical_assets"]["Keycloak"].update(technology="quantum"), "Keycloak.technology", "quantum"),
         (lambda d: _link(d).update(data_assets_sent=["gold"]), "data_assets_sent", "no data asset has id 'gold'"),
         (lambda d: d["technical_assets"]["Orders API"].update(tags=["tokensim-role:wizard"]), "tags", "wizard"),
+        (
+            lambda d: d["technical_assets"]["Orders API"].update(tags=["tokensim-role:api", "tokensim-role:workload"]),
+            "Orders API.tags",
+            "name 2 roles (api, workload)",
+        ),
     ],
 )
 def test_bad_threagile_input_gets_one_message_naming_the_file_and_the_element(tmp_path, edit, where, what):

@@ -232,6 +232,9 @@ def test_a_wrong_tokensim_property_is_an_error_naming_the_service(tmp_path):
         bom = minimal(properties=[{"name": name, "value": value}])
         with pytest.raises(InputError, match=r"services\.Orders API\.properties"):
             cyclonedx.read(bom, "bom.json")
+    bom = minimal(tags=["tokensim-role:api", "tokensim-role:issuer"])
+    with pytest.raises(InputError, match=r"services\.Orders API\.tags.*name 2 roles \(api, issuer\)"):
+        cyclonedx.read(bom, "bom.json")
 
 
 @pytest.mark.parametrize(

@@ -252,6 +252,11 @@ def _duplicate(data: dict[str, Any]) -> None:
         (lambda d: _component(d, "Keycloak").update(parent={"trustZone": "dmz"}), "components[7].parent", "'dmz'"),
         (lambda d: d["dataflows"][0].update(assets=["gold"]), "dataflows[0].assets", "no asset has id 'gold'"),
         (lambda d: _component(d, "Orders API").update(tags=["tokensim-role:wizard"]), "components[4].tags", "wizard"),
+        (
+            lambda d: _component(d, "Orders API").update(tags=["tokensim-role:api", "tokensim-role:gateway"]),
+            "components[4].tags",
+            "name 2 roles (api, gateway)",
+        ),
         (lambda d: d["dataflows"][0]["attributes"].update(authentication="oauth"), "authentication", "token"),
     ],
     ids=[
@@ -262,6 +267,7 @@ def _duplicate(data: dict[str, Any]) -> None:
         "unknown-zone",
         "unknown-asset",
         "role",
+        "two-roles",
         "authentication",
     ],
 )

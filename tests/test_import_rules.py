@@ -196,6 +196,8 @@ def test_names_that_are_yaml_words_or_collide_stay_names(tmp_path):
     result = import_model(path)
     assert {"true", "n_2024", "orders_api", "orders_api_2"} <= set(result.architecture.spec.nodes)
     assert any("is another element's" in f.detail for f in result.report.of("ambiguity"))
+    booleans = [f for f in result.report.of("ambiguity") if "as a boolean" in f.detail]
+    assert [f.element for f in booleans] == ["technical_assets.True"]
 
 
 def test_text_from_the_source_stays_inside_comments(tmp_path):

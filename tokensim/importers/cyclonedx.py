@@ -176,6 +176,9 @@ def _element(entry: Entry, inventory: Inventory, problems: list[Problem]) -> Ele
     props = {str(p.name): str(p.value or "") for p in obj.properties}
     tags = [str(tag) for tag in raw.get("tags") or []]  # read from the dict: the library models no service tags
     role, role_from = _role(entry, props, tags, report)
+    contradiction = roles.conflict(tags)
+    if contradiction is not None:
+        problems.append(Problem(f"{where}.tags", contradiction))
     if role not in roles.ROLES:
         problems.append(Problem(f"{where}.properties", f"unknown role {role!r}; roles: {', '.join(roles.ROLES)}"))
     explicit = roles.stated_fields(tags)

@@ -90,6 +90,9 @@ def _element(index: int, component: dict[str, Any], inventory: Inventory, proble
     where, path = f"components.{name}", f"components[{index}]"
     tags = [str(t) for t in component.get("tags") or () if t is not None]
     named = roles.override(tags)
+    contradiction = roles.conflict(tags)
+    if contradiction is not None:
+        problems.append(Problem(f"{path}.tags", f"{name}: {contradiction}"))
     if named is not None:
         if named not in roles.ROLES:
             problems.append(

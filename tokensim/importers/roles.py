@@ -37,7 +37,7 @@ ldap-server block-storage data-lake big-data-platform""".split()
 THREAGILE: dict[str, str] = {**_CLIENT_TECH, **_HOP_TECH}
 THREAGILE |= dict.fromkeys(_API_TECH, "api") | dict.fromkeys(_STORE_TECH, "datastore")
 
-#: (role, keywords) in the order they are tried on OTM types and CycloneDX names, descriptions and groups.
+#: (role, keywords) in the order they are tried: on OTM types, then names; on CycloneDX names, then groups.
 KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "issuer",
@@ -97,6 +97,8 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "storage",
             "cache",
             "sql",
+            "db",
+            "mongodb",
         ),
     ),
     ("workload", ("workload", "job", "cron", "lambda", "function", "worker", "batch")),
@@ -106,10 +108,23 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def override(tags: Iterable[str]) -> str | None:
     """The role a ``tokensim-role:ROLE`` tag names (None: no such tag); an unknown role is returned as is."""
-    for tag in tags:
-        if isinstance(tag, str) and tag.startswith(f"{OVERRIDE}:"):
-            return tag.split(":", 1)[1].strip()
-    return None
+    named = _named(tags)
+    return named[0] if named else None
+
+
+def conflict(tags: Iterable[str]) -> str | None:
+    """Why the ``tokensim-role`` tags contradict each other (two different roles), or None: the source must
+    say which it means, since either choice changes the routes."""
+    named = list(dict.fromkeys(_named(tags)))
+    if len(named) < 2:
+        return None
+    return f"its {OVERRIDE} tags name {len(named)} roles ({', '.join(named)}): keep the one you mean"
+
+
+def _named(tags: Iterable[str]) -> list[str]:
+    """The roles the ``tokensim-role:ROLE`` tags name, in order."""
+    prefix = f"{OVERRIDE}:"
+    return [tag.split(":", 1)[1].strip() for tag in tags if isinstance(tag, str) and tag.startswith(prefix)]
 
 
 def stated_fields(tags: Iterable[str]) -> dict[str, Any]:

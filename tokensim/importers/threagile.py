@@ -14,7 +14,7 @@ from tokensim.errors import InputError, Problem
 from tokensim.importers import roles, unmapped
 from tokensim.importers.findings import ImportReport
 from tokensim.importers.inventory import DataAsset, Element, Inventory, Link
-from tokensim.importers.validation import string_keys, validate
+from tokensim.importers.validation import boolean_keys, string_keys, validate
 
 #: Threagile protocols that carry TLS (or SSH); the rest are plain, except these of unknown transport.
 _ENCRYPTED_WORDS = ("https", "wss", "encrypted", "ftps", "sftp", "scp", "ldaps", "ssh")
@@ -84,9 +84,12 @@ _DOCUMENTATION = (
 
 def read(data: Any, source: str) -> Inventory:
     """The inventory of a parsed Threagile model, or an `InputError` naming the file and the element."""
+    booleans = boolean_keys(data)
     data = string_keys(data)  # a name YAML reads as a number or a boolean (`2024:`, `On:`) is a name
     validate(data, "threagile", source)
     report = ImportReport(source, "Threagile")
+    for where in booleans:  # YAML 1.1 read `On:` as true: the spelling is gone, so say so
+        report.add("ambiguity", where, "", "YAML reads this unquoted key (On, Yes, Off, No) as a boolean: quote it")
     inventory = Inventory(str(data.get("title") or "threagile-model"), "", report)
     for key in data:
         if key not in _READ_TOP:
@@ -137,6 +140,9 @@ def _element(name: str, asset: dict[str, Any], inventory: Inventory, problems: l
     if asset.get("type") == "datastore":
         role, role_from = "datastore", "type: datastore"
     named = roles.override(asset.get("tags") or ())
+    contradiction = roles.conflict(asset.get("tags") or ())
+    if contradiction is not None:
+        problems.append(Problem(f"{where}.tags", contradiction))
     if named is not None:
         if named not in roles.ROLES:
             problems.append(

@@ -42,6 +42,19 @@ def message(error: Any) -> str:
     return str(error.message)[:300]
 
 
+def boolean_keys(data: Any, path: str = "") -> list[str]:
+    """Where ``data`` has a mapping key YAML 1.1 read as a boolean (an unquoted ``On:``, ``yes:``, ``off:``):
+    its spelling is lost (it becomes ``True`` or ``False``), so the import reports each one."""
+    found: list[str] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        here = f"{path}[{key}]" if isinstance(data, list) else f"{path}.{key}" if path else str(key)
+        if isinstance(data, dict) and isinstance(key, bool):
+            found.append(here)
+        found += boolean_keys(value, here)
+    return found
+
+
 def string_keys(data: Any) -> Any:
     """``data`` with every mapping key a string: YAML reads an unquoted ``2024:`` or ``On:`` key as a number or
     a boolean, and a name is text (JSON Schema and the node names expect strings)."""
