@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from tokensim._version import __version__
-from tokensim.commands import advise, catalogue, figures, importing, routes, sweeps
+from tokensim.commands import advise, catalogue, figures, importing, optimize, routes, sweeps
 from tokensim.commands.arguments import ModelArg, PolicyOpt, SetOpt, policies_of
 from tokensim.commands.formats import FormatOpt, TableFormat, data, fitted, message
 from tokensim.commands.outputs import echo, writable_file
@@ -199,6 +199,7 @@ def _format_summary(table: pd.DataFrame, column: str, title: str) -> str:
 # Commands from tokensim.commands, each registered where `tokensim --help` lists it.
 app.command()(sweeps.sweep)
 app.command()(sweeps.results)
+app.command()(optimize.optimize)
 
 
 app.command()(routes.check)

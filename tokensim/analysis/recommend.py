@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -26,12 +26,14 @@ from tokensim.stats import Estimate
 
 @dataclass(frozen=True)
 class Question:
-    """What a recommendation answers: keep ``metric`` under ``target`` with confidence ``level``, cheapest by ``cost``."""
+    """What a recommendation answers: keep ``metric`` under ``target`` with confidence ``level``, cheapest by ``cost``
+    (``rank_by="cost"``), or the most robust policy over sampled worlds (`tokensim.analysis.robustness`)."""
 
     target: float
     metric: str = "blast_radius"
     cost: str = "integration_cost"
     level: float = 0.95
+    rank_by: str = "cost"
 
 
 @dataclass
@@ -76,14 +78,23 @@ def recommend(
     cost: str = "integration_cost",
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
+    rank_by: Literal["cost", "max_regret", "satisficing"] = "cost",
 ) -> Recommendation:
     """The cheapest configuration whose ``metric`` interval upper bound is at most ``target``.
 
     ``by`` names the configuration columns (default: `configuration_columns`). The evidence is
     the chosen configuration's interval (Student t over its replications at ``level``), its cost,
     and the runner-up. When nothing meets the target, the safest configuration is returned
-    with ``met=False``.
+    with ``met=False``. ``rank_by="max_regret"`` or ``"satisficing"`` chooses among the policies
+    of a sampled sweep by minimax regret or by the share of worlds meeting the target instead
+    (`tokensim.analysis.robustness.recommend_robust`; ``by`` is then the policy).
     """
+    if rank_by != "cost":
+        from tokensim.analysis.robustness import recommend_robust  # it builds on this module's Recommendation
+
+        if by is not None:
+            raise InputError.single(SOURCE, "by", f"rank_by={rank_by!r} ranks the policies: leave `by` unset")
+        return recommend_robust(results, target, rank_by, metric=metric, cost=cost, level=level)
     results = require_frame(results)
     target = require_positive(target, "target")
     level = require_level(level)

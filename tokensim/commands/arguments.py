@@ -1,7 +1,8 @@
-"""The arguments and options several commands share: a model, policies, ``--set`` overrides."""
+"""The arguments and options several commands share: a model, policies, ``--set`` overrides, where runs go and run."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,6 +25,17 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a policy parameter, e.g. --set access_ttl=5m (applies to every policy)."),
 ]
+
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Output folder (default: the file's `out`, else results/NAME).")
+]
+JobsOpt = Annotated[
+    int | None, typer.Option("-j", "--jobs", help="Local worker processes (default: all cores; 1: serial).")
+]
+DaskOpt = Annotated[
+    str | None, typer.Option("--dask", help="Address of a running Dask scheduler, e.g. tcp://host:8786.")
+]
+DaskLocalOpt = Annotated[int | None, typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")]
 
 
 def policies_of(names: list[str] | None, overrides: list[str] | None) -> list[Policy]:

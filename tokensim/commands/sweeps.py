@@ -9,11 +9,12 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from tokensim._version import SEMANTICS
+from tokensim.commands.arguments import DaskLocalOpt, DaskOpt, JobsOpt, OutOpt
 from tokensim.commands.formats import FormatOpt, TableFormat, data, fitted, message
 from tokensim.commands.outputs import echo, folder_name, writable_folder
 from tokensim.errors import InputError
@@ -25,20 +26,16 @@ if TYPE_CHECKING:
     from tokensim.experiment.signals import Interrupted
 
 
+#: What `_run_noting` returns: whatever the run it wraps returns (a sweep's frame, a search's result).
+_Ran = TypeVar("_Ran")
+
+
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="An experiment file (YAML or JSON).")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: the file's `out`, else results/NAME).")
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("-j", "--jobs", help="Local worker processes (default: all cores; 1: serial).")
-    ] = None,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Address of a running Dask scheduler, e.g. tcp://host:8786.")
-    ] = None,
-    dask_local: Annotated[
-        int | None, typer.Option("--dask-local", help="Start a local Dask cluster with N workers.")
-    ] = None,
+    out: OutOpt = None,
+    jobs: JobsOpt = None,
+    dask: DaskOpt = None,
+    dask_local: DaskLocalOpt = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip the runs already stored in the output folder.")
     ] = False,
@@ -118,14 +115,15 @@ def _stopping_signal(err: BaseException, received: int | None) -> int | None:
     return received if isinstance(err, Exception) else None
 
 
-def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None) -> None:
-    """Say what an interrupted sweep stored and how to continue it, then exit with 128 + the signal's number."""
+def _report_interrupted(stop: Interrupted, experiment: Path, folder: Path | None, command: str | None = None) -> None:
+    """Say what an interrupted sweep (or search: ``command``, its words after `tokensim`) stored and how to
+    continue it, then exit with 128 + the signal's number."""
     if folder is None:  # stopped while the experiment file was read
         lines = [f"interrupted by {stop.name} before any run started; nothing is stored"]
     else:
         lines = [
             f"interrupted by {stop.name}: {_stored(folder)}; continue with --resume:",
-            f"  tokensim sweep {experiment} --out {folder} --resume",
+            f"  tokensim {command or f'sweep {experiment}'} --out {folder} --resume",
         ]
     with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
         echo("\n".join(lines), err=True)
@@ -161,7 +159,7 @@ def _stored(folder: Path) -> str:
         return f"the runs stored in {folder} cannot be counted ({err})"
 
 
-def _run_noting(run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def _run_noting(run: Callable[[], _Ran]) -> _Ran:
     """``run()``, printing each `FolderNote` it raises (what a resume cannot check, chunks moved aside) as a note line."""
     import warnings
 

@@ -9,11 +9,10 @@ stopping decisions (`stopping`) until every interval is tight enough.
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,8 +20,8 @@ import pandas as pd
 from pydantic import JsonValue
 
 from tokensim._version import SEMANTICS, __version__
-from tokensim.display import shorten, terminal_text
 from tokensim.errors import InputError
+from tokensim.experiment.execute import execute
 from tokensim.experiment.executors import TaskExecutor, open_executor
 from tokensim.experiment.factor_columns import declared_levels, typed_factors
 from tokensim.experiment.inputs import ExperimentChanged, inputs_hash, manifest_inputs, refuse_changed
@@ -30,7 +29,7 @@ from tokensim.experiment.plan import Plan, Run, build_plan, plan_runs
 from tokensim.experiment.spec import ExperimentFile, Until
 from tokensim.experiment.stopping import next_replications, stopping_units, units_to_extend
 from tokensim.experiment.store import FolderNote, ResultStore
-from tokensim.experiment.tasks import Row, make_tasks
+from tokensim.experiment.tasks import Row
 from tokensim.experiment.validation import overridden_settings, resolve
 from tokensim.model.loading import read_document, validate_as
 
@@ -228,38 +227,4 @@ class Experiment:
 
     def _execute(self, runs: list[Run], backend: TaskExecutor, store: ResultStore | None, progress: bool) -> list[Row]:
         """Run and store; on Ctrl-C, store what finished and stop."""
-        if not runs:
-            return []
-        tasks = make_tasks(self.plan, runs, backend.parallelism)
-        from tqdm.auto import tqdm  # loaded when a sweep runs: it imports asyncio (~40 ms on `import tokensim`)
-
-        desc = terminal_text(shorten(self.spec.name, 40))  # a name is text: no control characters on the terminal
-        bar = tqdm(total=len(runs), unit="run", desc=desc, disable=not progress, smoothing=0.1)
-        buffer: list[Row] = []
-        done: list[Row] = []
-        last_flush = time.monotonic()
-
-        def flush() -> None:
-            nonlocal buffer, last_flush
-            # Take the rows out of the buffer first: a Ctrl-C after the chunk is renamed into
-            # place must not make the handler below write the same rows a second time.
-            chunk, buffer = buffer, []
-            if store is not None:
-                store.append(chunk)
-            done.extend(chunk)
-            last_flush = time.monotonic()
-
-        try:
-            with closing(backend.completed(tasks)) as results:  # closing cancels the tasks not yet started
-                for chunk in results:
-                    buffer.extend(chunk)
-                    bar.update(len(chunk))
-                    if len(buffer) >= 500 or time.monotonic() - last_flush > 2.0:
-                        flush()
-            flush()
-        except BaseException:
-            flush()
-            raise
-        finally:
-            bar.close()
-        return done
+        return execute(self.plan, runs, backend, store, progress=progress)

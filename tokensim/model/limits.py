@@ -97,6 +97,13 @@ STEPS = Bound(2, 10**5, "100,000", "each design point becomes a model variant")
 #: The relative interval half-width `until` aims at: finite and above zero; no upper end is
 #: needed (a wide target stops after the first batch).
 REL_CI = Bound(0.0, math.inf, "infinity", "")
+#: A search's harm target (`tokensim optimize --target`): finite and above zero, no upper end needed.
+TARGET = Bound(0.0, math.inf, "infinity", "")
+#: Candidates one policy search evaluates. Assumption: as `VARIANTS`, each holds its own validated policy
+#: and its rows; 10^5 candidates of 5 replications are half a million runs, within `RUNS`.
+CANDIDATES = Bound(1, 10**5, "100,000", "each candidate holds its own policy and rows")
+#: Candidates per generation of a search. Assumption: NSGA-II populations are tens to a few hundred.
+POPULATION = Bound(2, 1000, "1000", "NSGA-II populations are tens to a few hundred")
 #: The thief's requests in one run, at most (its replay rate x the horizon x the families
 #: its leaks may expose): they are summed in 64-bit integers; 2^62 leaves a factor 2 for
 #: the Poisson spread around that expectation.

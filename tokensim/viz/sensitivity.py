@@ -10,9 +10,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tokensim.errors import InputError
+from tokensim.labels import factor_label
 from tokensim.model.architecture import Architecture
 from tokensim.viz._frames import group_label, require
-from tokensim.viz.labels import factor_label
 from tokensim.viz.style import OKABE_ITO, context, metric_label, new_figure
 
 #: What each kind of indices frame holds: (value column, its half-interval column, legend label, colour).
@@ -33,7 +33,7 @@ def sensitivity_figure(
 ) -> Figure:
     """Horizontal bars per factor, one panel per group (e.g. policy) and metric.
 
-    Factors are named in words (`tokensim.viz.labels.factor_label`: ``nodes.spa.leaks[0].rate``
+    Factors are named in words (`tokensim.labels.factor_label`: ``nodes.spa.leaks[0].rate``
     reads "spa leak rate (xss)" when ``models``, the sweep's models, are given).
 
     ``indices`` is `tokensim.analysis.sobol_indices` output (``S1``, ``S1_conf``,

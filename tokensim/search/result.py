@@ -1,0 +1,113 @@
+"""What a search found: every candidate with its intervals, the front, the answer and the best preset.
+
+The intervals and the front are the analysis layer's own (`tradeoff_table`: Student t intervals
+over paired replications, the Pareto front on the means) and the answer is `recommend`'s rule:
+the cheapest candidate whose harm interval lies at or under the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tokensim.analysis.pareto import tradeoff_table
+from tokensim.analysis.recommend import Recommendation, recommend
+from tokensim.analysis.text import ci_text, number
+from tokensim.search.spec import SearchFile
+
+
+@dataclass
+class SearchResult:
+    """A finished search.
+
+    ``table``: one row per candidate and preset: ``policy`` (a candidate's ``c-`` name or the
+    preset's), ``preset``, ``trial`` (the first trial that proposed it; presets: none),
+    ``generation``, the space's settings, ``n`` (replications), ``{harm}_mean/_low/_high``,
+    ``{cost}_mean/_low/_high``, ``pareto`` (on the front of candidates and presets together) and
+    ``knee``. ``front`` is its Pareto rows by cost. ``choice`` is the cheapest searched candidate
+    whose harm interval is at or under the target and ``best_preset`` the same among the presets
+    (both `recommend`'s answers; None without a target). ``rows`` are the runs behind the table.
+    """
+
+    spec: SearchFile
+    table: pd.DataFrame
+    choice: Recommendation | None
+    best_preset: Recommendation | None
+    text: str
+    rows: pd.DataFrame = field(repr=False)
+
+    @property
+    def front(self) -> pd.DataFrame:
+        """The Pareto front (candidates and presets), cheapest first."""
+        cost = f"{self.spec.cost}_mean"
+        return self.table[self.table["pareto"]].sort_values(cost, kind="stable").reset_index(drop=True)
+
+
+def summarise_search(
+    spec: SearchFile,
+    rows: pd.DataFrame,
+    trials: dict[int, str],
+    presets: list[str],
+    settings: dict[str, dict[str, Any]],
+) -> SearchResult:
+    """The result of a search from its rows (each candidate's refined replications)."""
+    table = tradeoff_table(rows, by=["policy"], x=spec.cost, y=spec.harm)
+    first: dict[str, int] = {}
+    for number_, name in sorted(trials.items()):
+        first.setdefault(name, number_)
+    table.insert(1, "preset", table["policy"].isin(presets))
+    table.insert(2, "trial", table["policy"].map(first).astype("Int64"))
+    table.insert(3, "generation", (table["trial"] // spec.population).astype("Int64"))
+    for k, key in enumerate(spec.space):
+        values = table["policy"].map(lambda name, key=key: _setting(settings, name, key))
+        table.insert(4 + k, key, values)
+    table = table.sort_values(["preset", "trial"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    choice = best = None
+    if spec.target is not None:
+        searched = rows[~rows["policy"].isin(presets)]
+        choice = recommend(searched, spec.target, metric=spec.harm, cost=spec.cost, by=["policy"])
+        if presets:
+            best = recommend(rows[rows["policy"].isin(presets)], spec.target, spec.harm, spec.cost, by=["policy"])
+    text = _text(spec, table, choice, best)
+    return SearchResult(spec, table, choice, best, text, rows)
+
+
+def _setting(settings: dict[str, dict[str, Any]], name: str, key: str) -> object:
+    """A candidate's setting as text when it is a list (a mechanism preference), else as it is."""
+    value = settings.get(name, {}).get(key)
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
+def _text(spec: SearchFile, table: pd.DataFrame, choice: Recommendation | None, best: Recommendation | None) -> str:
+    """The search's finding in a few sentences: the front, the answer, and the preset it beats or not."""
+    searched = int((~table["preset"]).sum())
+    front = table[table["pareto"]]
+    lines = [
+        f"{spec.name}: {searched} candidates searched ({spec.sampler}, budget {spec.budget}) and "
+        f"{int(table['preset'].sum())} presets on the same runs; {len(front)} on the front of "
+        f"{spec.cost.replace('_', ' ')} against {spec.harm.replace('_', ' ')}."
+    ]
+    if choice is None or best is None:
+        return " ".join(lines)
+    harm, cost = spec.harm.replace("_", " "), spec.cost.replace("_", " ")
+    if choice.met:
+        lines.append(
+            f"The cheapest candidate meeting the target ({number(spec.target)}) is {choice.label}: "
+            f"{harm} {number(choice.metric_ci.mean)} ({ci_text(choice.metric_ci.low, choice.metric_ci.high, choice.n, 0.95)}), "
+            f"{cost} {number(choice.cost_ci.mean)}."
+        )
+    else:
+        lines.append(
+            f"No candidate meets the target ({number(spec.target)}) with confidence; the lowest is {choice.label}."
+        )
+    preset = f"the best preset, {best.label}" + (
+        "" if best.met else " (which does not meet the target" + ("" if choice.met else " either") + ")"
+    )
+    both = choice.cost_ci.mean <= best.cost_ci.mean and choice.metric_ci.mean <= best.metric_ci.mean
+    lines.append(
+        f"Against {preset} ({harm} {number(best.metric_ci.mean)}, {cost} {number(best.cost_ci.mean)}), it is "
+        + ("at least as good on both." if both else "better on one objective only, or on neither.")
+    )
+    return " ".join(lines)
