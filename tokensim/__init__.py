@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from tokensim.model.policy import PRESETS, Policy, load_policy, preset
     from tokensim.model.routes import route_table
     from tokensim.outcome import Outcome
+    from tokensim.search import SearchFile, SearchResult, optimize
 
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so that `import tokensim`
 #: and the command line (`tokensim --help`) do not pay for pandas, SciPy and networkx up front.
@@ -43,6 +44,9 @@ _LAZY: dict[str, str] = {
     "preset": "tokensim.model.policy",
     "route_table": "tokensim.model.routes",
     "Outcome": "tokensim.outcome",
+    "SearchFile": "tokensim.search",
+    "SearchResult": "tokensim.search",
+    "optimize": "tokensim.search",
 }
 #: Subpackages reached as attributes (`tokensim.analysis.summarise` after `import tokensim`), imported on first use.
 _SUBPACKAGES = ("analysis", "report", "viz")
@@ -74,12 +78,15 @@ __all__ = [
     "InputError",
     "Outcome",
     "Policy",
+    "SearchFile",
+    "SearchResult",
     "__version__",
     "analysis",
     "import_model",
     "load_model",
     "load_policy",
     "load_results",
+    "optimize",
     "preset",
     "replicate",
     "report",

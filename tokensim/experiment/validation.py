@@ -67,7 +67,7 @@ def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
                 break
         else:
             if models and policies:
-                written = _written_problems(path, spec.factors[path], models[0], policies[0], units_required)
+                written = written_problems(path, spec.factors[path], models[0], policies[0], units_required)
                 problems.extend(Problem(f"factors.{path}", why) for why in written)
     if spec.until is not None and spec.until.metric not in METRIC_FIELDS:
         problems.append(
@@ -88,7 +88,7 @@ def resolve(spec: ExperimentFile, source: str, units_required: bool) -> Inputs:
     return Inputs(tuple(models), tuple(policies), costs, digests)
 
 
-def _written_problems(
+def written_problems(
     path: str, values: FactorValues, arch: Architecture, policy: Policy, units_required: bool
 ) -> list[str]:
     """What is wrong with the values a factor's file writes (list items, range ends), checked like a model file.

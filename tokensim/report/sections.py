@@ -258,6 +258,7 @@ def model_analysis(
 ) -> dict[str, Any]:
     """Everything the report says about one model's results (``not_applicable``: see `recommendation`)."""
     from tokensim.report.marks import mark_fallback
+    from tokensim.report.robust import robust_section
 
     by = figures.config_by(rows, experiment)
     sampled = figures.design_of(experiment) in figures.SAMPLED_DESIGNS
@@ -295,6 +296,9 @@ def model_analysis(
         fig = optional_figure(lambda: figures.exposure_figure_for(sliced, "exposure_hours", experiment), "exposure")
         fig["fixed"] = said
         section["exposure"] = fig
+    section["robust"] = robust_section(
+        rows, experiment=experiment, target=target, baseline=baseline, recommendation=rec
+    )
     section["left_out"] = int(compared.attrs.get("left_out_rows", 0)) if sampled else 0
     section["design_points"] = int(compared["design_points"].max()) if sampled and "design_points" in compared else None
     section["single_replication"] = bool(table["n"].max() < 2)

@@ -6,8 +6,8 @@ the same crash-safe store as a sweep's; `SearchResult` holds the front, the chea
 meeting the target with its interval, and the best preset. See docs/decisions.md.
 """
 
-from tokensim.search.optimize import load_search, optimize
 from tokensim.search.result import SearchResult
+from tokensim.search.runner import load_search, optimize
 from tokensim.search.spec import SearchFile
 
 __all__ = ["SearchFile", "SearchResult", "load_search", "optimize"]

@@ -70,7 +70,7 @@ class SearchFile(_Strict):
     )
     harm: str = Field("blast_radius", description="the outcome to keep low: blast_radius, loss or another metric")
     cost: str = Field("integration_cost", description="the cost to keep low")
-    target: Annotated[float | None, BeforeValidator(not_boolean), within(limits.TARGET, positive=True)] = Field(
+    target: Annotated[float, BeforeValidator(not_boolean), within(limits.TARGET, positive=True)] | None = Field(
         None, description="the harm the answer must stay at or under (on the upper end of its 95% interval)"
     )
     budget: Budget = Field(60, description="candidates the optimiser evaluates")

@@ -30,13 +30,13 @@ from pydantic import JsonValue
 
 from tokensim._version import SEMANTICS, __version__
 from tokensim.analysis.intervals import interval_table
-from tokensim.errors import InputError
+from tokensim.errors import InputError, Problem
 from tokensim.experiment.executors import open_executor
 from tokensim.experiment.inputs import inputs_hash, manifest_inputs
 from tokensim.experiment.plan import build_plan
-from tokensim.experiment.spec import ExperimentFile
+from tokensim.experiment.spec import ExperimentFile, Range
 from tokensim.experiment.store import ResultStore
-from tokensim.experiment.validation import resolve
+from tokensim.experiment.validation import Inputs, resolve, written_problems
 from tokensim.model.loading import read_document, validate_as
 from tokensim.search.evaluate import Evaluator
 from tokensim.search.result import SearchResult, summarise_search
@@ -94,6 +94,7 @@ def optimize(
         raise InputError.single(source, "model", "no model to search on: name one in the file or as MODEL")
     experiment = _experiment(spec)
     inputs = resolve(experiment, source, units_required=False)
+    _check_space(spec, source, inputs, units_required=source != "<python>")
     plan = replace(build_plan(experiment, source, inputs), experiment_hash=search_hash(spec))
     folder = out if out is not None else spec.out
     store = ResultStore(folder) if folder is not None else None
@@ -131,6 +132,24 @@ def _experiment(spec: SearchFile) -> ExperimentFile:
             "costs": spec.costs,
         }
     )
+
+
+def _check_space(spec: SearchFile, source: str, inputs: Inputs, units_required: bool) -> None:
+    """Every value the space writes, checked as a policy file would check it (units in files), before a run."""
+    problems: list[Problem] = []
+    base = inputs.policies[0]
+    for key, values in spec.space.items():
+        if not key.startswith("overrides."):
+            found = written_problems(f"policy.{key}", values, inputs.models[0], base, units_required)
+            problems.extend(Problem(f"space.{key}", why) for why in found)
+            continue
+        for value in [values.low, values.high] if isinstance(values, Range) else list(values):
+            try:
+                candidate(base, {key: value}, source)
+            except InputError as err:
+                problems.extend(Problem(f"space.{key}", p.message) for p in err.problems)
+    if problems:
+        raise InputError(source, problems)
 
 
 def _presets(spec: SearchFile, policies: tuple[Any, ...]) -> list[Any]:

@@ -1,0 +1,229 @@
+"""Policy search (`tokensim optimize`): known optima, presets beaten, kill and resume, executors, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import tokensim
+from tokensim import analysis
+from tokensim.errors import InputError
+from tokensim.search import SearchFile, load_search, optimize
+from tokensim.search.space import candidate
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A space of 2 x 2 x 2 = 8 policies on ci_pipeline, small enough to enumerate.
+TOY_SPACE = {"rotation": [False, True], "reuse_detection": [False, True], "revocation_scope": ["family", "all"]}
+
+
+def toy(**fields: Any) -> SearchFile:
+    """The toy search: 8 policies, no refinement (max_replications = replications), two presets."""
+    settings: dict[str, Any] = {
+        "name": "toy",
+        "model": "ci_pipeline",
+        "base": "bearer",
+        "space": TOY_SPACE,
+        "target": 2_500_000,
+        "budget": 24,
+        "population": 8,
+        "replications": 4,
+        "max_replications": 4,
+        "seed": 5,
+        "horizon": "365d",
+        "presets": ["bearer", "mtls"],
+    }
+    return SearchFile.model_validate(settings | fields)
+
+
+def settings_of(table: pd.DataFrame) -> set[tuple[object, ...]]:
+    return {tuple(row[k] for k in TOY_SPACE) for _, row in table.iterrows()}
+
+
+@pytest.fixture(scope="module")
+def toy_result() -> Any:
+    return optimize(toy(), workers=1, progress=False)
+
+
+def test_on_a_toy_space_the_search_finds_the_front_and_answer_an_enumeration_gives(toy_result) -> None:
+    base = tokensim.preset("bearer")
+    points = [dict(zip(TOY_SPACE, values)) for values in itertools.product(*TOY_SPACE.values())]
+    policies = [candidate(base, point, "toy").policy for point in points]
+    every = tokensim.replicate("ci_pipeline", policies, replications=4, seed=5, horizon="365d")
+    exhaustive = analysis.tradeoff_table(every, by=["policy"])
+    searched = toy_result.table[~toy_result.table["preset"]]
+    # the same candidate on the same common random numbers: the same numbers as a plain replicate
+    means = exhaustive.set_index("policy")["blast_radius_mean"]
+    for _, row in searched.iterrows():
+        assert row["blast_radius_mean"] == pytest.approx(means[row["policy"]], rel=1e-12)
+    front = analysis.pareto_front(searched, "integration_cost_mean", "blast_radius_mean")
+    known = exhaustive[exhaustive["pareto"]]
+    assert set(front["policy"]) == set(known["policy"])
+    best = analysis.recommend(every, 2_500_000, by=["policy"])
+    assert toy_result.choice is not None and toy_result.choice.label == best.label
+    assert toy_result.choice.metric_ci == best.metric_ci
+
+
+def test_same_seed_same_front_on_every_executor(toy_result) -> None:
+    from tokensim.experiment import local_dask_cluster
+
+    pd.testing.assert_frame_equal(toy_result.table, optimize(toy(), workers=2, progress=False).table)
+    with ThreadPoolExecutor(2) as pool:
+        pd.testing.assert_frame_equal(toy_result.table, optimize(toy(), executor=pool, progress=False).table)
+    client, cluster = local_dask_cluster(2)
+    with cluster, client:
+        pd.testing.assert_frame_equal(toy_result.table, optimize(toy(), executor=client, progress=False).table)
+    other = optimize(toy(seed=6), workers=1, progress=False)
+    assert list(other.table["trial"]) != list(toy_result.table["trial"])  # another seed searches otherwise
+
+
+class _Killed(ThreadPoolExecutor):
+    """A pool whose ``after``-th task dies as a Ctrl-C does (the search is killed in its middle)."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(2)
+        self.left = after
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.left -= 1
+        if self.left < 0:
+
+            def interrupted(*_: Any) -> Any:
+                raise KeyboardInterrupt
+
+            return super().submit(interrupted)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_killed_search_resumes_to_the_same_front(toy_result, tmp_path: Path) -> None:
+    spec = toy(max_replications=8, rel_ci=0.01)  # refinement too: the kill may fall in it or before
+    whole = optimize(spec, workers=1, progress=False)
+    for after in (3, 9):
+        folder = tmp_path / f"killed-{after}"
+        with _Killed(after) as pool, pytest.raises(KeyboardInterrupt):
+            optimize(spec, out=folder, executor=pool, progress=False)
+        stored = len(tokensim.load_results(folder))
+        assert 0 < stored < len(whole.rows)
+        resumed = optimize(spec, out=folder, resume=True, workers=1, progress=False)
+        pd.testing.assert_frame_equal(whole.table, resumed.table)
+        assert len(tokensim.load_results(folder)) == len(whole.rows)  # no run stored twice
+    with pytest.raises(InputError, match="--resume"):
+        optimize(spec, out=tmp_path / "killed-3", workers=1, progress=False)
+
+
+def test_a_larger_budget_continues_the_same_search(tmp_path: Path) -> None:
+    first = optimize(toy(budget=8), out=tmp_path, workers=1, progress=False)
+    more = optimize(toy(budget=16), out=tmp_path, resume=True, workers=1, progress=False)
+    trials = lambda t: dict(zip(t["policy"], t["trial"]))  # noqa: E731
+    started = {name: trial for name, trial in trials(first.table).items() if not pd.isna(trial)}
+    assert started.items() <= trials(more.table).items()
+
+
+@pytest.mark.parametrize(
+    ("model", "file"), [("ci_pipeline", "ci_pipeline.yaml"), ("spa_behind_proxy", "spa_behind_proxy.yaml")]
+)
+def test_the_search_finds_a_policy_at_least_as_good_as_the_best_preset(model: str, file: str, tmp_path: Path) -> None:
+    found = optimize(ROOT / "experiments" / "searches" / file, model=model, out=tmp_path, workers=2, progress=False)
+    assert found.best_preset is not None
+    cost, harm = found.best_preset.cost_ci.mean, found.best_preset.metric_ci.mean
+    searched = found.front[~found.front["preset"]]
+    at_least = searched[(searched["integration_cost_mean"] <= cost) & (searched["blast_radius_mean"] <= harm)]
+    assert len(at_least), f"no candidate on the front is as good as {found.best_preset.label} on both objectives"
+    assert "at least as good on both" in found.text
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ({"space": {"acess_ttl": [1, 2]}}, "access_ttl"),
+        ({"space": {"overrides.ci.name": ["x"]}}, "overrides.ci.name"),
+        ({"space": {"overrides.ci": ["x"]}}, "overrides.CLIENT.PARAMETER"),
+        ({"budget": 0}, "budget"),
+        ({"replications": 5, "max_replications": 4}, "max_replications"),
+        ({"target": -1}, "target"),
+        ({"sampler": "cmaes"}, "sampler"),
+        ({"space": {"access_ttl": {"low": "1h", "high": "5m"}}}, "access_ttl"),
+    ],
+)
+def test_a_bad_search_file_is_one_message_naming_the_file_and_the_field(tmp_path: Path, edit, field) -> None:
+    import yaml
+
+    data = {"name": "bad", "model": "ci_pipeline", "space": {"rotation": [False, True]}} | edit
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as err:
+        load_search(path)
+    assert str(path) in str(err.value) and field in str(err.value)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokensim",
+            "optimize",
+            "ci_pipeline",
+            "--space",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr and field in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_setting_the_policy_refuses_names_the_space(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="space"):
+        optimize(toy(space={"access_ttl": ["-5m"]}), workers=1, progress=False)
+    with pytest.raises(InputError, match="model"):
+        optimize(toy(model=None), workers=1, progress=False)
+
+
+def test_the_command_prints_the_answer_and_the_front(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "toy.yaml"
+    data = toy().model_dump(mode="json") | {"horizon": "365d", "target": 2500000}
+    path.write_text(yaml.safe_dump(data))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokensim",
+            "optimize",
+            "ci_pipeline",
+            "--space",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "-j",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "The cheapest candidate meeting the target (2,500,000) is c-" in done.stdout
+    assert "the front, cheapest first:" in done.stdout and "revocation_scope" in done.stdout
+
+
+def test_space_values_are_checked_like_a_policy_file_before_any_run(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "search.yaml"
+    space = {"access_ttl": [5, "1h"], "overrides.pipelines.access_ttl": ["-5m"], "rotation": [False, "maybe"]}
+    path.write_text(yaml.safe_dump({"name": "units", "model": "ci_pipeline", "space": space}))
+    with pytest.raises(InputError) as err:
+        optimize(path, out=tmp_path / "o", workers=1, progress=False)
+    message = str(err.value)
+    assert "space.access_ttl: 5 has no unit" in message
+    assert "space.overrides.pipelines.access_ttl" in message and "greater than zero" in message
+    assert "space.rotation" in message
+    assert not (tmp_path / "o").exists()  # refused before the folder is made
