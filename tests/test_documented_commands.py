@@ -9,7 +9,8 @@ every file it writes.
 Two things differ from a newcomer's shell, both listed here and asserted exact, so that a
 new command cannot slip past: the experiment files in ``experiments/`` are copies cut to 2
 replications and a 90-day horizon (same models, policies and factors; a Sobol design of 8
-samples), since the full sweeps take minutes; and `SPEED_UPS` adds options to the commands
+samples), and the search files in ``experiments/searches/`` to 12 candidates of 2 replications
+over 90 days (same model, space and target), since the full sweeps take minutes; and `SPEED_UPS` adds options to the commands
 that run until their intervals are tight. Commands that name a file or host the reader
 supplies (`PLACEHOLDERS`) are not run.
 """
@@ -86,6 +87,11 @@ def folder_for(tmp_path: Path) -> Path:
     for file in sorted((ROOT / "experiments").glob("*.yaml")):
         spec = yaml.safe_load(file.read_text(encoding="utf-8"))
         (tmp_path / "experiments" / file.name).write_text(yaml.safe_dump(cut_experiment(spec)), encoding="utf-8")
+    (tmp_path / "experiments" / "searches").mkdir()
+    for file in sorted((ROOT / "experiments" / "searches").glob("*.yaml")):
+        spec = yaml.safe_load(file.read_text(encoding="utf-8"))
+        cut = {**spec, "budget": 12, "population": 6, "replications": 2, "max_replications": 4, "horizon": "90d"}
+        (tmp_path / "experiments" / "searches" / file.name).write_text(yaml.safe_dump(cut), encoding="utf-8")
     return tmp_path
 
 

@@ -44,7 +44,7 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
     return manager
 
 
-def test_there_are_the_five_notebooks_the_guide_names():
+def test_there_are_the_six_notebooks_the_guide_names():
     names = [path.name for path in NOTEBOOKS]
     for expected in (
         "01_quickstart.ipynb",
@@ -52,6 +52,7 @@ def test_there_are_the_five_notebooks_the_guide_names():
         "03_rotation_reuse_revocation.ipynb",
         "04_sensitivity.ipynb",
         "05_incident_case_studies.ipynb",
+        "06_robust_decisions.ipynb",
     ):
         assert expected in names
 

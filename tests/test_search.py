@@ -136,6 +136,15 @@ def test_the_search_finds_a_policy_at_least_as_good_as_the_best_preset(model: st
     at_least = searched[(searched["integration_cost_mean"] <= cost) & (searched["blast_radius_mean"] <= harm)]
     assert len(at_least), f"no candidate on the front is as good as {found.best_preset.label} on both objectives"
     assert "at least as good on both" in found.text
+    if model == "ci_pipeline":  # the figures docs/decisions.md quotes ("What the checks show")
+        assert found.choice is not None and found.choice.met and not found.best_preset.met
+        assert found.best_preset.label == "mtls"
+        chosen = found.table.set_index("policy").loc[found.choice.label]
+        assert (chosen["access_ttl"], chosen["revocation_scope"], chosen["n"]) == ("8h", "client", 16)
+        assert (chosen["low_risk"], chosen["privileged"]) == ("bearer", "bearer")
+        assert round(found.choice.metric_ci.mean / 1e6, 2) == 1.50
+        assert (round(found.choice.metric_ci.low / 1e6, 2), round(found.choice.metric_ci.high / 1e6, 2)) == (1.37, 1.63)
+        assert round(found.best_preset.metric_ci.mean / 1e6, 2) == 1.83 and round(found.best_preset.cost_ci.mean, 2) == 17.96
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ name will do. Paths start with ``policy``, ``nodes``, ``attacker`` or ``defender
 
     >>> factor_label("policy.access_ttl")
     'access-token TTL'
-    >>> factor_label("attacker.replay_delay.median")
-    'replay delay (median)'
+    >>> factor_label("attacker.replay_delay.median"), factor_label("attacker.replay_delay.value")
+    ('replay delay (median)', 'replay delay')
     >>> import tokensim
     >>> factor_label("nodes.spa.leaks[0].rate", tokensim.load_model("spa_behind_proxy"))
     'spa leak rate (xss)'
@@ -86,6 +86,8 @@ def factor_label(path: str, models: Architecture | Iterable[Architecture] | None
     if head in ("attacker", "defender") and rest:
         name, _, part = rest.partition(".")
         base = THREAT_LABELS.get(name, _words(name))
+        if part == "value":  # a fixed delay's one value: the delay itself
+            return base
         return f"{base} ({_words(part)})" if part else base
     if head == "nodes" and rest:
         node, _, field = rest.partition(".")

@@ -39,6 +39,8 @@ from tokensim.labels import factor_label
 if TYPE_CHECKING:
     from ema_workbench.analysis.prim import PrimBox
 
+#: EMA Workbench's threshold for a binary outcome: above 0, so exactly the worlds of interest (y = 1) count.
+_ANY = 1e-9
 #: The columns that name a world of a sampled sweep: one design point of one model.
 WORLD = ("model", "design_point")
 
@@ -181,9 +183,13 @@ def _peel(
     worlds: pd.DataFrame, interest: pd.Series, threshold: float, peel: float, paste: float, mass_min: float
 ) -> PrimBox:
     """EMA Workbench's PRIM on the worlds; booleans become categories (PRIM keeps sets of their values)."""
-    with warnings.catch_warnings():  # its package warns at import about optional parallel evaluators
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis import prim
+    try:
+        with warnings.catch_warnings():  # its package warns at import about optional parallel evaluators
+            warnings.simplefilter("ignore")
+            from ema_workbench.analysis import prim
+    except ImportError:
+        why = "scenario discovery needs the decide extra: pip install 'tokensim[decide]' (ema_workbench, optuna)"
+        raise InputError.single("ema_workbench", "", why) from None
 
     x = worlds.copy()
     for column in x.columns:
@@ -192,7 +198,10 @@ def _peel(
     y = interest.to_numpy(dtype=bool)
     with warnings.catch_warnings():  # its own pandas deprecations, not the user's concern
         warnings.filterwarnings("ignore", module="ema_workbench")
-        finder = prim.Prim(x, y, threshold=threshold, peel_alpha=peel, paste_alpha=paste, mass_min=mass_min)
+        # EMA Workbench counts y >= threshold as of interest, and replaces a last box whose density is under
+        # it by the whole space (a "dump box"). A threshold just above 0 keeps y = 1 as the cases of interest
+        # and the whole trajectory; tokensim applies ``threshold`` itself when it chooses a box.
+        finder = prim.Prim(x, y, threshold=_ANY, peel_alpha=peel, paste_alpha=paste, mass_min=mass_min)
         return finder.find_box()
 
 
@@ -247,14 +256,14 @@ def _sentence(
             parts.append(f"{name} is under {value_text(str(factor), row['high'])}")
         else:
             parts.append(f"{name} is over {value_text(str(factor), row['low'])}")
-    share = f"{int(interest.sum())} of {len(interest)} sampled worlds ({number(100 * interest.mean())}%)"
-    where = " and ".join(parts) if parts else "anywhere in the sampled ranges (no box narrows a factor)"
+    share = f"{int(interest.sum())} of {len(interest)} sampled worlds ({100 * interest.mean():.3g}%)"
+    where = "mostly when " + " and ".join(parts) if parts else "spread across the sampled ranges (no box narrows a factor)"
     quality = (
         f"coverage {number(coverage)}: that share of those worlds lies in the box; "
         f"density {number(density)}: that share of the box's worlds are such worlds"
     )
     below = "" if density >= threshold else f"; no box reached the density asked for ({number(threshold)})"
-    return f"In {share}, {condition.text()}, mostly when {where} ({quality}{below})."
+    return f"In {share}, {condition.text()}, {where} ({quality}{below})."
 
 
 def value_text(factor: str, value: float) -> str:

@@ -83,6 +83,7 @@ def optimize(
                 with received.deferred():
                     close_dask(client, cluster, quiet=received.signum is not None)
             _show(found, fmt)
+            message(f"{found.spec.name}: {len(found.rows)} runs in {folder}", fmt)
         except BaseException as err:
             stopped = _stopping_signal(err, received.signum)
             if stopped is None:

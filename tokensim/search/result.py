@@ -15,6 +15,7 @@ import pandas as pd
 from tokensim.analysis.pareto import tradeoff_table
 from tokensim.analysis.recommend import Recommendation, recommend
 from tokensim.analysis.text import ci_text, number
+from tokensim.model.policy import Policy
 from tokensim.search.spec import SearchFile
 
 
@@ -37,6 +38,17 @@ class SearchResult:
     best_preset: Recommendation | None
     text: str
     rows: pd.DataFrame = field(repr=False)
+    policies: dict[str, Policy] = field(default_factory=dict, repr=False)  # every candidate's and preset's policy
+
+    def policy_entry(self, name: str, label: str | None = None) -> dict[str, Any]:
+        """A candidate as an experiment file's policy entry, ``{base, name, set}``: the settings where its
+        policy differs from the search's base, so that a sweep can run it (under ``label``, default its name)."""
+        policy = self.policies[name]
+        base = self.policies.get(self.spec.base)
+        fields = policy.model_dump(mode="json", exclude={"name"})
+        given = base.model_dump(mode="json", exclude={"name"}) if base is not None else {}
+        changed = {k: v for k, v in fields.items() if given.get(k) != v}
+        return {"base": self.spec.base, "name": label or name, "set": changed}
 
     @property
     def front(self) -> pd.DataFrame:
@@ -51,6 +63,7 @@ def summarise_search(
     trials: dict[int, str],
     presets: list[str],
     settings: dict[str, dict[str, Any]],
+    policies: dict[str, Policy] | None = None,
 ) -> SearchResult:
     """The result of a search from its rows (each candidate's refined replications)."""
     table = tradeoff_table(rows, by=["policy"], x=spec.cost, y=spec.harm)
@@ -71,7 +84,7 @@ def summarise_search(
         if presets:
             best = recommend(rows[rows["policy"].isin(presets)], spec.target, spec.harm, spec.cost, by=["policy"])
     text = _text(spec, table, choice, best)
-    return SearchResult(spec, table, choice, best, text, rows)
+    return SearchResult(spec, table, choice, best, text, rows, dict(policies or {}))
 
 
 def _setting(settings: dict[str, dict[str, Any]], name: str, key: str) -> object:

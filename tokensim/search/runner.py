@@ -17,6 +17,7 @@ same front, on every executor.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import warnings
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 
     import optuna
     from distributed import Client
+
+
+#: What a missing optional dependency of the `decide` extra says.
+DECIDE_EXTRA = "{what} needs the decide extra: pip install 'tokensim[decide]' (optuna, ema_workbench)"
 
 
 def load_search(path: str | Path) -> tuple[SearchFile, str, str]:
@@ -83,6 +88,8 @@ def optimize(
     `Experiment.run`. Returns the front, the cheapest candidate meeting the target with its
     interval, and the best preset on the same runs (`SearchResult`).
     """
+    if importlib.util.find_spec("optuna") is None:  # before any file is read or folder made
+        raise InputError.single("optuna", "", DECIDE_EXTRA.format(what="a policy search"))
     if isinstance(search, SearchFile):
         spec, source, text = search, "<python>", json.dumps(search.model_dump(mode="json"), indent=2)
     else:
@@ -115,7 +122,8 @@ def optimize(
         trials, settings = _search(spec, source, base, evaluator, progress)
         replications = _refine(spec, evaluator, [p.name for p in presets] + list(dict.fromkeys(trials.values())))
     frame = evaluator.frame(replications)
-    return summarise_search(spec, frame, trials, [p.name for p in presets], settings)
+    policies = {p.name: p for p in inputs.policies} | evaluator.policies
+    return summarise_search(spec, frame, trials, [p.name for p in presets], settings, policies)
 
 
 def _experiment(spec: SearchFile) -> ExperimentFile:
@@ -207,7 +215,10 @@ def _search(
 
 def _study(spec: SearchFile) -> optuna.Study:
     """A two-objective study (cost, harm: both minimised) with the file's sampler, seeded."""
-    import optuna
+    try:
+        import optuna
+    except ImportError:
+        raise InputError.single("optuna", "", DECIDE_EXTRA.format(what="a policy search")) from None
 
     sampler: optuna.samplers.BaseSampler
     if spec.sampler == "nsga2":
