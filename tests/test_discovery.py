@@ -82,7 +82,9 @@ def test_prim_recovers_the_replay_delay_under_which_dpop_fails(sweep: pd.DataFra
     assert not box.loc["attacker.replay_delay.value", "low_restricted"]
     assert abs(box.loc["attacker.replay_delay.value", "high"] - d0) < 0.1 * d0  # stated tolerance: 10%
     assert found.coverage >= 0.9 and found.density >= 0.95
-    quoted = "In 60 of 100 sampled worlds (60%), dpop's blast radius is above 0.5, mostly when replay delay is under 1.97m"
+    quoted = (
+        "In 60 of 100 sampled worlds (60%), dpop's blast radius is above 0.5, mostly when replay delay is under 1.97m"
+    )
     assert found.text.startswith(quoted)  # docs/decisions.md quotes it
     edge = value_text("attacker.replay_delay.value", box.loc["attacker.replay_delay.value", "high"])
     assert f"when replay delay is under {edge} (coverage" in found.text and edge.endswith("m")

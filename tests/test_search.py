@@ -144,7 +144,10 @@ def test_the_search_finds_a_policy_at_least_as_good_as_the_best_preset(model: st
         assert (chosen["low_risk"], chosen["privileged"]) == ("bearer", "bearer")
         assert round(found.choice.metric_ci.mean / 1e6, 2) == 1.50
         assert (round(found.choice.metric_ci.low / 1e6, 2), round(found.choice.metric_ci.high / 1e6, 2)) == (1.37, 1.63)
-        assert round(found.best_preset.metric_ci.mean / 1e6, 2) == 1.83 and round(found.best_preset.cost_ci.mean, 2) == 17.96
+        assert (
+            round(found.best_preset.metric_ci.mean / 1e6, 2) == 1.83
+            and round(found.best_preset.cost_ci.mean, 2) == 17.96
+        )
 
 
 @pytest.mark.parametrize(

@@ -257,7 +257,9 @@ def _sentence(
         else:
             parts.append(f"{name} is over {value_text(str(factor), row['low'])}")
     share = f"{int(interest.sum())} of {len(interest)} sampled worlds ({100 * interest.mean():.3g}%)"
-    where = "mostly when " + " and ".join(parts) if parts else "spread across the sampled ranges (no box narrows a factor)"
+    where = (
+        "mostly when " + " and ".join(parts) if parts else "spread across the sampled ranges (no box narrows a factor)"
+    )
     quality = (
         f"coverage {number(coverage)}: that share of those worlds lies in the box; "
         f"density {number(density)}: that share of the box's worlds are such worlds"
