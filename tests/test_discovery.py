@@ -137,6 +137,8 @@ def test_bad_input_is_one_message_naming_the_field(edit, kwargs, field) -> None:
     assert field in str(err.value)
     with pytest.raises(InputError, match="no rows of policy 'mtls'"):
         discover(frame, "mtls", above=1.0)
+    with pytest.raises(InputError, match="in every sampled world"):  # nothing to set apart
+        discover(frame.assign(blast_radius=frame["blast_radius"] + 1), "dpop", above=0.5)
 
 
 def test_the_figure_draws_the_trajectory_and_the_chosen_box(sweep: pd.DataFrame) -> None:

@@ -144,6 +144,7 @@ def test_the_search_finds_a_policy_at_least_as_good_as_the_best_preset(model: st
         assert (chosen["low_risk"], chosen["privileged"]) == ("bearer", "bearer")
         assert round(found.choice.metric_ci.mean / 1e6, 2) == 1.50
         assert (round(found.choice.metric_ci.low / 1e6, 2), round(found.choice.metric_ci.high / 1e6, 2)) == (1.37, 1.63)
+        assert len(found.rows) == 612 and int((found.table["n"] == 16).sum()) == 35 and len(found.table) == 44
         assert (
             round(found.best_preset.metric_ci.mean / 1e6, 2) == 1.83
             and round(found.best_preset.cost_ci.mean, 2) == 17.96
@@ -224,6 +225,10 @@ def test_the_command_prints_the_answer_and_the_front(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "The cheapest candidate meeting the target (2,500,000) is c-" in done.stdout
     assert "the front, cheapest first:" in done.stdout and "revocation_scope" in done.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "tokensim", "results", str(tmp_path / "o")], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and "a policy search (tokensim optimize)" in shown.stdout
 
 
 def test_space_values_are_checked_like_a_policy_file_before_any_run(tmp_path: Path) -> None:
@@ -239,3 +244,20 @@ def test_space_values_are_checked_like_a_policy_file_before_any_run(tmp_path: Pa
     assert "space.overrides.pipelines.access_ttl" in message and "greater than zero" in message
     assert "space.rotation" in message
     assert not (tmp_path / "o").exists()  # refused before the folder is made
+
+
+def test_a_candidate_is_beaten_on_paired_differences_not_on_overlapping_intervals() -> None:
+    from tokensim.search.refine import contenders
+
+    luck = [10.0, 1000.0, 50.0, 5000.0, 200.0, 20.0]  # shared by both: common random numbers
+    rows = []
+    for r, shared in enumerate(luck):
+        rows.append({"policy": "cheap", "replication": r, "blast_radius": shared, "integration_cost": 1.0})
+        rows.append({"policy": "worse", "replication": r, "blast_radius": shared + 5.0, "integration_cost": 2.0})
+        rows.append({"policy": "safer", "replication": r, "blast_radius": shared / 2, "integration_cost": 3.0})
+    frame = pd.DataFrame(rows)
+    spec = toy()
+    # worse's own interval overlaps cheap's (the luck dominates), but replication by replication it is 5 worse
+    assert contenders(frame, spec) == ["cheap", "safer"]
+    moved = frame["replication"].where(frame["policy"] != "worse", frame["replication"] + 10)
+    assert contenders(frame.assign(replication=moved), spec) == ["cheap", "worse", "safer"]  # nothing to pair

@@ -167,6 +167,9 @@ def discover(
     worlds, interest = world_table(results, condition, factors)
     if not interest.any():
         raise InputError.single(SOURCE, "above", f"no world where {condition.text()}: nothing to discover")
+    if interest.all():  # PRIM sets worlds apart: with none on the other side there is no box to find
+        why = f"{condition.text()} in every sampled world ({len(interest)}): no range of a factor sets them apart"
+        raise InputError.single(SOURCE, "above", why)
     prim_box = _peel(worlds, interest, threshold, peel_alpha, paste_alpha, mass_min)
     trajectory = _trajectory(prim_box)
     meets = trajectory[trajectory["density"] >= threshold]

@@ -27,8 +27,6 @@ from tokensim.experiment.factor_columns import is_factor_column
 from tokensim.report.figures import design_of, figure_data_uri
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from tokensim.analysis.discovery import Condition, Discovery
     from tokensim.experiment import Experiment
     from tokensim.model.architecture import Architecture
@@ -157,45 +155,6 @@ def _limits(found: Discovery, models: Sequence[Architecture]) -> list[dict[str, 
     return out
 
 
-#: Ticks (hours) of a duration factor drawn on a log axis: 1 minute to a year.
-_LOG_DURATIONS: tuple[float, ...] = (1 / 60, 5 / 60, 15 / 60, 1.0, 6.0, 24.0, 7 * 24.0, 30 * 24.0, 365 * 24.0)
-
-
-def readable_axes(fig: Figure, found: Discovery) -> Figure:
-    """Label the worlds panel's factor axes as the box table does (`value_text`: 5m, 2d, 2/day).
-
-    `tokensim.viz.discovery_figure` leaves matplotlib's default ticks, which on a log axis are
-    math text the report's style draws as written (``$\\mathdefault{10^{0}}$``) and are in hours.
-    """
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    from tokensim.analysis.discovery import value_text
-    from tokensim.labels import factor_label
-    from tokensim.viz.style import duration_axis
-
-    numeric = [str(f) for f in found.limits.index if found.limits.at[f, "values"] is None]
-    labels = {factor_label(f): f for f in numeric}
-    for ax in fig.axes:
-        for axis, label, scale in (
-            (ax.xaxis, ax.get_xlabel(), ax.get_xscale()),
-            (ax.yaxis, ax.get_ylabel(), ax.get_yscale()),
-        ):
-            factor = labels.get(label)
-            if factor is None:
-                continue
-            low, high = (float(v) for v in (found.worlds[factor].min(), found.worlds[factor].max()))
-            if value_text(factor, 1.0) == "1h":  # a duration, in hours
-                if scale == "log":
-                    duration_axis(axis, [t for t in _LOG_DURATIONS if low <= t <= high] or [low, high])
-                else:
-                    duration_axis(axis, span=high - low)
-            elif scale == "log":
-                axis.set_major_locator(FixedLocator([low, high]) if high / low < 10 else axis.get_major_locator())
-                axis.set_major_formatter(FuncFormatter(lambda v, _pos, f=factor: value_text(f, v)))
-                axis.set_minor_formatter(NullFormatter())
-    return fig
-
-
 def _condition(policy: str, target: float | None, baseline: str) -> Condition:
     from tokensim.analysis.discovery import Condition
 
@@ -235,6 +194,9 @@ def failures(
         _, interest = world_table(rows, condition, factors)
         if not interest.any():
             return {**out, "kind": "never", "text": _never(condition, policy, len(interest), target)}
+        if interest.all():  # nothing to set apart (and PRIM needs worlds of both kinds)
+            everywhere = f"In every one of the {len(interest)} sampled worlds, {condition.text()}"
+            return {**out, "kind": "everywhere", "text": f"{everywhere}: no range of a factor sets the failures apart."}
         found = discover(
             rows,
             policy,
@@ -246,24 +208,21 @@ def failures(
         )
     except InputError as err:
         return {**out, "text": f"No scenario discovery: {err}"}
-    share = f"{int(interest.sum())} of {len(interest)} sampled worlds ({interest.mean():.0%})"
-    out["image"] = figure_data_uri(readable_axes(discovery_figure(found), found))
+    share = f"In {int(interest.sum())} of {len(interest)} sampled worlds ({interest.mean():.0%}), {condition.text()}"
+    out["image"] = figure_data_uri(discovery_figure(found))
     if found.density < THRESHOLD:
         out["kind"], out["text"] = (
             "spread",
             (
-                f"In {share}, {condition.text()}. These failures are spread across the sampled ranges: no box of the "
-                f"factors holds them at a density of {THRESHOLD:.0%} or more (the densest box PRIM found has density "
-                f"{found.density:.0%} and holds {found.coverage:.0%} of them)."
+                f"{share}. These failures are spread across the sampled ranges: no box of the factors holds them at a "
+                f"density of {THRESHOLD:.0%} or more (the densest box PRIM found has density {found.density:.0%} and "
+                f"holds {found.coverage:.0%} of them)."
             ),
         )
     elif not found.restricted:
         out["kind"], out["text"] = (
             "everywhere",
-            (
-                f"In {share}, {condition.text()}: nearly everywhere in the sampled ranges, so no range of a factor "
-                "sets them apart."
-            ),
+            (f"{share}: nearly everywhere in the sampled ranges, so no range of a factor sets them apart."),
         )
     else:
         out["kind"], out["text"], out["limits"] = "box", found.text, _limits(found, models)

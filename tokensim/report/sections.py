@@ -1,5 +1,7 @@
 """The analysis sections of the report, per model: tradeoff, recommendation, TTL and exposure, paired differences.
 
+For a sampled design (lhs, sobol), `tokensim.report.robust` adds robustness across worlds and where the choice fails.
+
 How the recommendation is chosen (docs/report.md): with a target, `tokensim.analysis.recommend`
 picks the cheapest configuration whose blast-radius interval lies under it. Without one, there is
 nothing to meet: the report presents the knee of the Pareto front (the point where paying more

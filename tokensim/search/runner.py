@@ -5,9 +5,8 @@
    space; each point's policy runs ``replications`` paired replications; optuna is told the mean
    cost and harm of exactly those replications, so what it learns never depends on refinement.
 3. Once the budget is spent, the candidates still contending for the front get more replications
-   (noisy objectives): a candidate contends unless another one is at most as costly and its harm
-   interval lies wholly below this one's. A contender whose harm interval is wider than ``rel_ci``
-   of its mean doubles its replications, up to ``max_replications``, until none does.
+   (noisy objectives; `refine`): a candidate contends unless another, at most as costly, has less harm
+   with confidence on their paired differences.
 
 Every step is a function of the seed and of the rows, which are a function of the seed: a search
 killed and resumed (its rows come back from the store) asks the same points and ends with the
@@ -30,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import JsonValue
 
 from tokensim._version import SEMANTICS, __version__
-from tokensim.analysis.intervals import interval_table
 from tokensim.errors import InputError, Problem
 from tokensim.experiment.executors import open_executor
 from tokensim.experiment.inputs import inputs_hash, manifest_inputs
@@ -40,6 +38,7 @@ from tokensim.experiment.store import ResultStore
 from tokensim.experiment.validation import Inputs, resolve, written_problems
 from tokensim.model.loading import read_document, validate_as
 from tokensim.search.evaluate import Evaluator
+from tokensim.search.refine import refine
 from tokensim.search.result import SearchResult, summarise_search
 from tokensim.search.space import Candidate, candidate, distributions, settings_of
 from tokensim.search.spec import SearchFile
@@ -120,7 +119,7 @@ def optimize(
         base, presets = inputs.policies[0], _presets(spec, inputs.policies)
         evaluator.ensure(presets, dict.fromkeys((p.name for p in presets), spec.replications))
         trials, settings = _search(spec, source, base, evaluator, progress)
-        replications = _refine(spec, evaluator, [p.name for p in presets] + list(dict.fromkeys(trials.values())))
+        replications = refine(spec, evaluator, [p.name for p in presets] + list(dict.fromkeys(trials.values())))
     frame = evaluator.frame(replications)
     policies = {p.name: p for p in inputs.policies} | evaluator.policies
     return summarise_search(spec, frame, trials, [p.name for p in presets], settings, policies)
@@ -242,25 +241,3 @@ def _quiet_optuna() -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
-
-
-def _refine(spec: SearchFile, evaluator: Evaluator, names: list[str]) -> dict[str, int]:
-    """Replications per candidate once the contenders for the front are pinned down (see the module)."""
-    replications = dict.fromkeys(dict.fromkeys(names), spec.replications)
-    while True:
-        table = interval_table(evaluator.frame(replications), [spec.cost, spec.harm], by=["policy"])
-        table = table.set_index("policy")
-        wider: list[str] = []
-        for name, row in table.iterrows():
-            beaten = (table[f"{spec.cost}_mean"] <= row[f"{spec.cost}_mean"]) & (
-                table[f"{spec.harm}_high"] < row[f"{spec.harm}_low"]
-            )
-            half = (row[f"{spec.harm}_high"] - row[f"{spec.harm}_low"]) / 2
-            tight = half <= spec.rel_ci * abs(row[f"{spec.harm}_mean"]) or half == 0
-            if not beaten.any() and not tight and replications[str(name)] < spec.max_replications:
-                wider.append(str(name))
-        if not wider:
-            return replications
-        for name in wider:
-            replications[name] = min(2 * replications[name], spec.max_replications)
-        evaluator.ensure([evaluator.policies[name] for name in wider], replications)

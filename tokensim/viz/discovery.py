@@ -47,6 +47,7 @@ def discovery_figure(found: Discovery, *, title: str | None = None) -> Figure:
         left.legend(loc="lower left")
         left.set_title("PRIM peeling trajectory")
         _worlds(right, found, shown[:2])
+        readable_axes(fig, found)
         fig.suptitle(title or found.condition.text())
     return fig
 
@@ -63,7 +64,9 @@ def _worlds(ax: object, found: Discovery, axes: list[str]) -> None:
     spread = np.random.default_rng(0).uniform(0, 1, len(x))  # a fixed jitter: the figure is the same each time
     y = found.worlds[axes[1]].to_numpy(float) if len(axes) > 1 else spread
     interest = found.interest.to_numpy(bool)
-    ax.scatter(x[~interest], y[~interest], s=14, color=OKABE_ITO["sky_blue"], label="target met", gid="met")
+    ax.scatter(
+        x[~interest], y[~interest], s=14, color=OKABE_ITO["sky_blue"], label="condition does not hold", gid="met"
+    )
     ax.scatter(x[interest], y[interest], s=14, color=OKABE_ITO["vermillion"], label="condition holds", gid="holds")
     low_x, high_x = _ends(found, axes[0])
     low_y, high_y = _ends(found, axes[1]) if len(axes) > 1 else (0.0, 1.0)
@@ -91,3 +94,41 @@ def _ends(found: Discovery, factor: str) -> tuple[float, float]:
     """The chosen box's low and high end on one numeric factor."""
     low, high = found.limits.loc[factor, ["low", "high"]].to_numpy(float)
     return float(low), float(high)
+
+
+#: Ticks (hours) of a duration factor drawn on a log axis: 1 minute to a year.
+_LOG_DURATIONS: tuple[float, ...] = (1 / 60, 5 / 60, 15 / 60, 1.0, 6.0, 24.0, 7 * 24.0, 30 * 24.0, 365 * 24.0)
+
+
+def readable_axes(fig: Figure, found: Discovery) -> Figure:
+    """Label the worlds panel's factor axes as the box table does (`value_text`: 5m, 2d, 2/day).
+
+    matplotlib's default ticks on a log axis are math text, which tokensim's style draws as written
+    (``$\\mathdefault{10^{0}}$``), and are in hours.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    from tokensim.analysis.discovery import value_text
+    from tokensim.viz.style import duration_axis
+
+    numeric = [str(f) for f in found.limits.index if found.limits.at[f, "values"] is None]
+    labels = {factor_label(f): f for f in numeric}
+    for ax in fig.axes:
+        for axis, label, scale in (
+            (ax.xaxis, ax.get_xlabel(), ax.get_xscale()),
+            (ax.yaxis, ax.get_ylabel(), ax.get_yscale()),
+        ):
+            factor = labels.get(label)
+            if factor is None:
+                continue
+            low, high = (float(v) for v in (found.worlds[factor].min(), found.worlds[factor].max()))
+            if value_text(factor, 1.0) == "1h":  # a duration, in hours
+                if scale == "log":
+                    duration_axis(axis, [t for t in _LOG_DURATIONS if low <= t <= high] or [low, high])
+                else:
+                    duration_axis(axis, span=high - low)
+            elif scale == "log":
+                words = FuncFormatter(lambda v, _pos, f=factor: value_text(f, v))
+                axis.set_major_formatter(words)
+                axis.set_minor_formatter(words if high < 10 * low else NullFormatter())  # under a decade: no major tick
+    return fig
