@@ -260,15 +260,20 @@ def _sentence(
         else:
             parts.append(f"{name} is over {value_text(str(factor), row['low'])}")
     share = f"{int(interest.sum())} of {len(interest)} sampled worlds ({100 * interest.mean():.3g}%)"
-    where = (
-        "mostly when " + " and ".join(parts) if parts else "spread across the sampled ranges (no box narrows a factor)"
-    )
     quality = (
         f"coverage {number(coverage)}: that share of those worlds lies in the box; "
         f"density {number(density)}: that share of the box's worlds are such worlds"
     )
-    below = "" if density >= threshold else f"; no box reached the density asked for ({number(threshold)})"
-    return f"In {share}, {condition.text()}, {where} ({quality}{below})."
+    if not parts:
+        return f"In {share}, {condition.text()}, spread across the sampled ranges (no box narrows a factor)."
+    box = " and ".join(parts)
+    if density < threshold:  # no concentrated region: say so first, the densest box only as a lead
+        return (
+            f"In {share}, {condition.text()}; no box of the factors holds them at a density of {number(threshold)} "
+            f"or more: the densest PRIM found is where {box} ({quality})."
+        )
+    lead = "mostly when" if coverage >= 0.5 else "most densely when"  # a box holding under half is no "mostly"
+    return f"In {share}, {condition.text()}, {lead} {box} ({quality})."
 
 
 def value_text(factor: str, value: float) -> str:
@@ -278,6 +283,9 @@ def value_text(factor: str, value: float) -> str:
     ('4m', '8h')
     >>> value_text("nodes.spa.leaks[0].rate", 2 / 24), value_text("defender.detection_probability", 0.0123)
     ('2/day', '0.0123')
+    >>> value_text("attacker.replay_delay.sigma", 1.5)
+    '1.5'
+
     """
     from tokensim.analysis.configurations import DURATION_PARAMETERS
 
@@ -285,7 +293,8 @@ def value_text(factor: str, value: float) -> str:
     parts = factor.split(".")
     if not np.isfinite(value):
         return str(value)
-    if (parts[0] == "policy" and last in DURATION_PARAMETERS) or any("delay" in p or "ttl" in p for p in parts):
+    delay = last != "sigma" and any("delay" in p or "ttl" in p for p in parts)  # a log-normal's sigma has no unit
+    if (parts[0] == "policy" and last in DURATION_PARAMETERS) or delay:
         return _in_largest_unit(float(value), (("d", 24.0), ("h", 1.0), ("m", 1 / 60), ("s", 1 / 3600)))
     if last == "rate" or last.endswith("_rate"):  # per hour
         return _in_largest_unit(float(value), (("/h", 1.0), ("/day", 1 / 24), ("/year", 1 / 8760)))

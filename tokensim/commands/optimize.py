@@ -88,7 +88,9 @@ def optimize(
             stopped = _stopping_signal(err, received.signum)
             if stopped is None:
                 raise
-            continuing = f"optimize {model} --space {space}" + (f" --budget {budget}" if budget else "")
+            extra = [f"--{k} {v}" for k, v in (("budget", budget), ("target", target)) if v is not None]
+            extra += [f"-j {jobs}"] if jobs is not None else []
+            continuing = " ".join([f"optimize {model} --space {space}", *extra])
             _report_interrupted(Interrupted(stopped), space, folder, command=continuing)
 
 

@@ -102,25 +102,37 @@ def _text(spec: SearchFile, table: pd.DataFrame, choice: Recommendation | None, 
         f"{int(table['preset'].sum())} presets on the same runs; {len(front)} on the front of "
         f"{spec.cost.replace('_', ' ')} against {spec.harm.replace('_', ' ')}."
     ]
-    if choice is None or best is None:
+    if choice is None:
         return " ".join(lines)
     harm, cost = spec.harm.replace("_", " "), spec.cost.replace("_", " ")
+    interval = ci_text(choice.metric_ci.low, choice.metric_ci.high, choice.n, 0.95)
+    figures = f"{harm} {number(choice.metric_ci.mean)} ({interval}), {cost} {number(choice.cost_ci.mean)}"
     if choice.met:
-        lines.append(
-            f"The cheapest candidate meeting the target ({number(spec.target)}) is {choice.label}: "
-            f"{harm} {number(choice.metric_ci.mean)} ({ci_text(choice.metric_ci.low, choice.metric_ci.high, choice.n, 0.95)}), "
-            f"{cost} {number(choice.cost_ci.mean)}."
-        )
+        lines.append(f"The cheapest candidate meeting the target ({number(spec.target)}) is {choice.label}: {figures}.")
     else:
         lines.append(
-            f"No candidate meets the target ({number(spec.target)}) with confidence; the lowest is {choice.label}."
+            f"No candidate meets the target ({number(spec.target)}) with confidence; the one of lowest {harm} is "
+            f"{choice.label}: {figures}."
         )
-    preset = f"the best preset, {best.label}" + (
-        "" if best.met else " (which does not meet the target" + ("" if choice.met else " either") + ")"
-    )
-    both = choice.cost_ci.mean <= best.cost_ci.mean and choice.metric_ci.mean <= best.metric_ci.mean
-    lines.append(
-        f"Against {preset} ({harm} {number(best.metric_ci.mean)}, {cost} {number(best.cost_ci.mean)}), it is "
-        + ("at least as good on both." if both else "better on one objective only, or on neither.")
-    )
+    if best is not None:
+        lines.append(_against(choice, best, harm, cost))
     return " ".join(lines)
+
+
+def _against(choice: Recommendation, best: Recommendation, harm: str, cost: str) -> str:
+    """How the search's answer compares with the best preset, objective by objective, on the means."""
+    meets = "meets the target" if best.met else "does not meet the target"
+    said = f"The best preset, {best.label}, {meets} ({harm} {number(best.metric_ci.mean)}, {cost} {number(best.cost_ci.mean)})"
+    cheaper = choice.cost_ci.mean <= best.cost_ci.mean
+    safer = choice.metric_ci.mean <= best.metric_ci.mean
+    if cheaper and safer:
+        verdict = f"{choice.label} is at least as good on both"
+    elif cheaper:
+        verdict = f"{choice.label} costs no more but lets through more {harm}"
+    elif safer:
+        verdict = f"{choice.label} has less {harm} but costs more"
+    else:
+        verdict = f"{choice.label} is worse on both"
+    if best.met and not (cheaper and safer) and (not choice.met or not cheaper):
+        verdict += f": prefer the preset {best.label}"
+    return f"{said}; {verdict}."

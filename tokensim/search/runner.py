@@ -26,17 +26,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from pydantic import JsonValue
 
 from tokensim._version import SEMANTICS, __version__
-from tokensim.errors import InputError, Problem
+from tokensim.errors import InputError
 from tokensim.experiment.executors import open_executor
 from tokensim.experiment.inputs import inputs_hash, manifest_inputs
 from tokensim.experiment.plan import build_plan
-from tokensim.experiment.spec import ExperimentFile, Range
+from tokensim.experiment.spec import ExperimentFile
 from tokensim.experiment.store import ResultStore
-from tokensim.experiment.validation import Inputs, resolve, written_problems
+from tokensim.experiment.validation import resolve
 from tokensim.model.loading import read_document, validate_as
+from tokensim.search.checks import check_search, renamed
 from tokensim.search.evaluate import Evaluator
 from tokensim.search.refine import refine
 from tokensim.search.result import SearchResult, summarise_search
@@ -61,9 +63,12 @@ def load_search(path: str | Path) -> tuple[SearchFile, str, str]:
 
 
 def search_hash(spec: SearchFile) -> str:
-    """A stable hash of what the search computes: the output folder, the budget and the target excluded
-    (a larger budget continues the same search; the target only decides the answer among the front)."""
-    payload = json.dumps(spec.model_dump(mode="json", exclude={"out", "budget", "target"}), sort_keys=True)
+    """A stable hash of what the search computes: the output folder, the budget, the target and the
+    description excluded (a larger budget continues the same search; the target only decides the answer
+    among the front; a description is words)."""
+    data = spec.model_dump(mode="json", exclude={"out", "budget", "target", "description"})
+    # the space's order is the order optuna samples in: part of what the search computes
+    payload = json.dumps({"search": data, "space_order": list(spec.space)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -99,8 +104,12 @@ def optimize(
     if spec.model is None:
         raise InputError.single(source, "model", "no model to search on: name one in the file or as MODEL")
     experiment = _experiment(spec)
-    inputs = resolve(experiment, source, units_required=False)
-    _check_space(spec, source, inputs, units_required=source != "<python>")
+    try:
+        inputs = resolve(experiment, source, units_required=False)
+    except InputError as err:
+        raise renamed(err, spec) from None
+    check_search(spec, source, inputs, units_required=source != "<python>")
+    text = _as_run(spec, text)
     plan = replace(build_plan(experiment, source, inputs), experiment_hash=search_hash(spec))
     folder = out if out is not None else spec.out
     store = ResultStore(folder) if folder is not None else None
@@ -108,6 +117,7 @@ def optimize(
         if store is not None:
             held.enter_context(store.writing())
             manifest = _manifest(spec, source, plan.experiment_hash, inputs.digests)
+            _same_optuna(store, manifest)
             store.initialise(manifest, text, resume=resume)
         backend = open_executor(executor, workers)
         held.callback(backend.close)
@@ -141,24 +151,6 @@ def _experiment(spec: SearchFile) -> ExperimentFile:
     )
 
 
-def _check_space(spec: SearchFile, source: str, inputs: Inputs, units_required: bool) -> None:
-    """Every value the space writes, checked as a policy file would check it (units in files), before a run."""
-    problems: list[Problem] = []
-    base = inputs.policies[0]
-    for key, values in spec.space.items():
-        if not key.startswith("overrides."):
-            found = written_problems(f"policy.{key}", values, inputs.models[0], base, units_required)
-            problems.extend(Problem(f"space.{key}", why) for why in found)
-            continue
-        for value in [values.low, values.high] if isinstance(values, Range) else list(values):
-            try:
-                candidate(base, {key: value}, source)
-            except InputError as err:
-                problems.extend(Problem(f"space.{key}", p.message) for p in err.problems)
-    if problems:
-        raise InputError(source, problems)
-
-
 def _presets(spec: SearchFile, policies: tuple[Any, ...]) -> list[Any]:
     """The preset policies compared with the answer (the base counts when the file lists it)."""
     names = [spec.base, *[p for p in spec.presets if p != spec.base]]
@@ -177,7 +169,37 @@ def _manifest(spec: SearchFile, source: str, digest: str, inputs: tuple[Any, ...
         "tokensim_version": __version__,
         "semantics": SEMANTICS,
         "units_required": source != "<python>",
+        "optuna_version": _optuna_version(),  # its samplers decide which candidates a resume asks for
     }
+
+
+def _optuna_version() -> str:
+    """The installed optuna's version."""
+    from importlib.metadata import version
+
+    return version("optuna")
+
+
+def _same_optuna(store: ResultStore, manifest: dict[str, JsonValue]) -> None:
+    """Refuse to resume a search stored under another optuna: its sampler may ask other candidates."""
+    existing = store.manifest() or {}
+    written = existing.get("optuna_version")
+    if existing.get("kind") == "search" and written is not None and written != manifest["optuna_version"]:
+        why = (
+            f"holds a search run with optuna {written}; optuna {manifest['optuna_version']} is installed, whose "
+            "sampler may ask other candidates; install that version to resume, or search into a new --out folder"
+        )
+        raise InputError.single(str(store.root), "manifest.json", why)
+
+
+def _as_run(spec: SearchFile, text: str) -> str:
+    """What the folder keeps of the search: the file as written, then the search as run (MODEL, --target and
+    --budget applied), so that the folder says what its runs are."""
+    import yaml
+
+    ran = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    quoted = "".join(f"# {line}\n" for line in text.splitlines())
+    return f"# The search file as written:\n{quoted}# The search as run:\n{ran}"
 
 
 def _search(
@@ -220,12 +242,13 @@ def _study(spec: SearchFile) -> optuna.Study:
         raise InputError.single("optuna", "", DECIDE_EXTRA.format(what="a policy search")) from None
 
     sampler: optuna.samplers.BaseSampler
+    seed = int(np.random.SeedSequence(spec.seed).generate_state(1)[0])  # optuna takes 32 bits; tokensim's seed, 63
     if spec.sampler == "nsga2":
-        sampler = optuna.samplers.NSGAIISampler(population_size=spec.population, seed=spec.seed)
+        sampler = optuna.samplers.NSGAIISampler(population_size=spec.population, seed=seed)
     elif spec.sampler == "tpe":
-        sampler = optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=spec.population, constant_liar=True)
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.population, constant_liar=True)
     else:
-        sampler = optuna.samplers.RandomSampler(seed=spec.seed)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     return optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
 
 
